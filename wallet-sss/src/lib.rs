@@ -1,0 +1,14 @@
+//! # wallet-sss
+//!
+//! Shamir secret sharing with Feldman commitments, generic over the `Curve` trait of
+//! `wallet-types`; the 2-of-3 device / auth / recovery wallet share set; BIP-39 / BIP-32 /
+//! SLIP-10 export of the shared wallet secret. (Work in progress: see the project's issues.)
+
+#![no_std]
+
+extern crate alloc;
+
+use wallet_types as _;
+use rand_core as _;
+use zeroize as _;
+use subtle as _;

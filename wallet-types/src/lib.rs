@@ -1,0 +1,67 @@
+//! # wallet-types
+//!
+//! The foundation shared by the wallet crates (`wallet-sss`, `wallet-tss`, `wallet-kek`,
+//! `wallet-pss`):
+//!
+//! * [`curve`] — the [`Curve`] trait over a prime-order group, implemented for [`Secp256k1`]
+//!   (k256) and [`Ed25519`] (curve25519-dalek's prime-order subgroup), with checked decoding;
+//! * [`secret`] — [`SecretScalar`], [`SecretBytes`], [`SecretVec`]: zeroized on drop, never
+//!   printed, compared in constant time, not `Clone`;
+//! * [`party`] — [`PartyId`], checked participant sets ([`Parties`]), [`SessionId`];
+//! * [`transcript`] — domain-separated, length-prefixed hashing ([`Transcript`]);
+//! * [`message`] and [`protocol`] — message addressing ([`Envelope`]) and the one
+//!   [`Protocol`] state-machine trait with its shared round bookkeeping ([`Inbox`],
+//!   [`Lifecycle`]);
+//! * [`error`] — typed errors that name culprits ([`Error`], [`Reason`]);
+//! * [`wire`] — the header every encoded object starts with and a strict codec
+//!   ([`WireObject`]);
+//! * [`session_id`] — commit-then-reveal agreement on a fresh session id, the first machine;
+//! * `sim` (feature `test-utils`) — a deterministic simulator with fault injection.
+//!
+//! The byte layouts are specified in this crate's `SPEC.md`.
+//!
+//! ```
+//! use wallet_types::{Curve, Secp256k1, SecretScalar, decode_point};
+//! use group::GroupEncoding;
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+//! let sk = SecretScalar::<Secp256k1>::random(&mut rng);
+//! let pk = sk.public();
+//! let bytes = Secp256k1::encode_point(&pk);
+//! assert_eq!(decode_point::<Secp256k1>(bytes.as_ref()).unwrap(), pk);
+//! assert_eq!(format!("{sk:?}"), "SecretScalar<secp256k1>(<redacted>)");
+//! ```
+
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod curve;
+pub mod error;
+pub mod message;
+pub mod party;
+pub mod protocol;
+pub mod secret;
+pub mod session_id;
+#[cfg(feature = "test-utils")]
+pub mod sim;
+pub mod transcript;
+pub mod wire;
+
+pub use curve::{
+    Curve, CurveId, EcdsaCurve, Ed25519, NonIdentity, Secp256k1, decode_nonzero_scalar,
+    decode_point, decode_point_or_identity, decode_scalar, random_nonzero_scalar,
+};
+pub use error::{Error, ErrorKind, ParamError, Reason};
+pub use message::{Envelope, Recipient};
+pub use party::{MAX_PARTIES, Parties, PartyId, SessionId};
+pub use protocol::{Delivery, Inbox, Lifecycle, Protocol, Received, RoundMessage, RoundSpec, Step};
+pub use secret::{SecretBytes, SecretScalar, SecretVec};
+pub use transcript::Transcript;
+pub use wire::{DecodeError, FORMAT_VERSION, HEADER_LEN, Header, ObjectKind, Reader, WireObject, Writer};
+
+/// Re-exports of the group / field crates the curve trait is built on.
+pub use {ff, group, rand_core, subtle, zeroize};

@@ -1,0 +1,137 @@
+//! Message addressing.
+//!
+//! A machine emits [`Envelope`]s whose `recipient` is [`Recipient::All`] (a broadcast) or one
+//! party; the caller moves them by any transport and hands each received one back to the
+//! recipient's machine. The transport is assumed to **authenticate the sender** and to
+//! **encrypt point-to-point messages** (they can carry secret shares); the `sender` field of a
+//! received envelope must be set from the authenticated channel, not trusted from the bytes.
+//! Which rounds need a *reliable* broadcast is stated by each protocol; where it matters the
+//! protocols add an echo / confirmation round so that inconsistent broadcasts are detected.
+
+use alloc::vec::Vec;
+
+use crate::curve::CurveId;
+use crate::party::{PartyId, SessionId};
+use crate::wire::{DecodeError, HEADER_LEN, ObjectKind, Reader, WireObject, Writer};
+
+/// Who a message is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Recipient {
+    /// Every other party of the protocol (a broadcast).
+    All,
+    /// One party (a point-to-point message).
+    One(PartyId),
+}
+
+/// A protocol message with its addressing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope<M> {
+    /// The protocol run it belongs to.
+    pub session: SessionId,
+    /// The round (1-based) it belongs to.
+    pub round: u16,
+    /// Who sent it (set from the authenticated transport on receipt).
+    pub sender: PartyId,
+    /// Who it is for.
+    pub recipient: Recipient,
+    /// The protocol's message.
+    pub payload: M,
+}
+
+impl<M> Envelope<M> {
+    /// Maps the payload (e.g. to bytes and back).
+    pub fn map<N>(self, f: impl FnOnce(M) -> N) -> Envelope<N> {
+        Envelope {
+            session: self.session,
+            round: self.round,
+            sender: self.sender,
+            recipient: self.recipient,
+            payload: f(self.payload),
+        }
+    }
+
+    /// Whether `party` should receive this message.
+    pub fn is_for(&self, party: PartyId) -> bool {
+        party != self.sender
+            && match self.recipient {
+                Recipient::All => true,
+                Recipient::One(p) => p == party,
+            }
+    }
+}
+
+/// Upper bound of one envelope's payload on the wire (16 MiB).
+pub const MAX_PAYLOAD_LEN: usize = 1 << 24;
+
+/// An envelope with an encoded payload: what crosses the wire.
+///
+/// Body: `session[32] || round u16 || sender u16 || recipient (u8 tag: 0 = all, 1 = one) ||
+/// [party u16 if one] || u32be(len) || payload` where the payload is itself a full wire object.
+impl WireObject for Envelope<Vec<u8>> {
+    const KIND: ObjectKind = ObjectKind::ENVELOPE;
+    const MAX_LEN: usize = HEADER_LEN + 32 + 2 + 2 + 3 + 4 + MAX_PAYLOAD_LEN;
+    const CURVE: Option<CurveId> = None;
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.session(&self.session);
+        w.u16(self.round);
+        w.party(self.sender);
+        match self.recipient {
+            Recipient::All => w.u8(0),
+            Recipient::One(p) => {
+                w.u8(1);
+                w.party(p);
+            }
+        }
+        w.var_bytes(&self.payload);
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let session = r.session()?;
+        let round = r.u16()?;
+        let sender = r.party()?;
+        let recipient = match r.u8()? {
+            0 => Recipient::All,
+            1 => Recipient::One(r.party()?),
+            t => return Err(DecodeError::InvalidTag(t)),
+        };
+        let payload = r.var_bytes(MAX_PAYLOAD_LEN)?.to_vec();
+        Ok(Self {
+            session,
+            round,
+            sender,
+            recipient,
+            payload,
+        })
+    }
+}
+
+impl<M: WireObject> Envelope<M> {
+    /// Encodes the envelope and its payload.
+    pub fn encode(&self) -> Vec<u8> {
+        Envelope {
+            session: self.session,
+            round: self.round,
+            sender: self.sender,
+            recipient: self.recipient,
+            payload: self.payload.to_bytes(),
+        }
+        .to_bytes()
+    }
+
+    /// Decodes an envelope and its payload. A payload that fails to decode is reported with
+    /// the envelope's sender, so the caller can attribute it once the transport has confirmed
+    /// that sender.
+    pub fn decode(bytes: &[u8]) -> Result<Self, (Option<PartyId>, DecodeError)> {
+        let raw = Envelope::<Vec<u8>>::from_bytes(bytes).map_err(|e| (None, e))?;
+        let sender = raw.sender;
+        let payload = M::from_bytes(&raw.payload).map_err(|e| (Some(sender), e))?;
+        Ok(Envelope {
+            session: raw.session,
+            round: raw.round,
+            sender,
+            recipient: raw.recipient,
+            payload,
+        })
+    }
+}

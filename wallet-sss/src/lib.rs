@@ -8,7 +8,7 @@
 
 extern crate alloc;
 
-use wallet_types as _;
 use rand_core as _;
-use zeroize as _;
 use subtle as _;
+use wallet_types as _;
+use zeroize as _;

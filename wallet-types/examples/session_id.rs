@@ -37,7 +37,10 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("--parties takes a number from 2 to 64")?;
             }
             "--seed" => {
-                a.seed = it.next().and_then(|v| v.parse().ok()).ok_or("--seed takes a u64")?;
+                a.seed = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--seed takes a u64")?;
             }
             other => return Err(format!("unknown argument {other}")),
         }
@@ -83,14 +86,20 @@ fn main() -> Result<(), String> {
     let p1 = PartyId::new(1).ok_or("id")?;
     let p2 = PartyId::new(2).ok_or("id")?;
 
-    eprintln!("session-id agreement among {} parties (seed {})", args.parties, args.seed);
+    eprintln!(
+        "session-id agreement among {} parties (seed {})",
+        args.parties, args.seed
+    );
     let clean = run("clean network", args.seed, &parties, |_| {})?;
     let ids: Vec<SessionId> = clean.outputs.values().copied().collect();
     let agreed = ids.first().copied().ok_or("no output")?;
     if ids.iter().any(|s| *s != agreed) || ids.len() != usize::from(args.parties) {
         return Err("parties disagree".into());
     }
-    eprintln!("    every party holds session id {}", hex(agreed.as_bytes()));
+    eprintln!(
+        "    every party holds session id {}",
+        hex(agreed.as_bytes())
+    );
 
     let faulty = run(
         "duplicates, reordering, crash + restore",
@@ -103,18 +112,23 @@ fn main() -> Result<(), String> {
     )?;
     let faulty_ok = faulty.all_done(usize::from(args.parties));
 
-    let cheat = run("P2 reveals a nonce it did not commit to", args.seed, &parties, |sim| {
-        sim.rule(
-            FaultRule::any(Fault::tamper_payload(|m: &mut SessionIdMessage| {
-                if let SessionIdMessage::Reveal(r) = m {
-                    r[0] ^= 1;
-                }
-            }))
-            .from(p2)
-            .round(2)
-            .times(usize::MAX),
-        );
-    })?;
+    let cheat = run(
+        "P2 reveals a nonce it did not commit to",
+        args.seed,
+        &parties,
+        |sim| {
+            sim.rule(
+                FaultRule::any(Fault::tamper_payload(|m: &mut SessionIdMessage| {
+                    if let SessionIdMessage::Reveal(r) = m {
+                        r[0] ^= 1;
+                    }
+                }))
+                .from(p2)
+                .round(2)
+                .times(usize::MAX),
+            );
+        },
+    )?;
     let blamed: Vec<u16> = cheat
         .failures
         .values()

@@ -213,10 +213,16 @@ impl Curve for Secp256k1 {
         k256::ProjectivePoint::mul_by_generator(s)
     }
 
-    fn msm_vartime(scalars: &[k256::Scalar], points: &[k256::ProjectivePoint]) -> k256::ProjectivePoint {
+    fn msm_vartime(
+        scalars: &[k256::Scalar],
+        points: &[k256::ProjectivePoint],
+    ) -> k256::ProjectivePoint {
         use k256::elliptic_curve::ops::LinearCombination;
-        let pairs: alloc::vec::Vec<(k256::ProjectivePoint, k256::Scalar)> =
-            points.iter().copied().zip(scalars.iter().copied()).collect();
+        let pairs: alloc::vec::Vec<(k256::ProjectivePoint, k256::Scalar)> = points
+            .iter()
+            .copied()
+            .zip(scalars.iter().copied())
+            .collect();
         k256::ProjectivePoint::lincomb_vartime(pairs.as_slice())
     }
 
@@ -299,7 +305,10 @@ impl Curve for Ed25519 {
         let n = scalars.len().min(points.len());
         let p = curve25519_dalek::EdwardsPoint::vartime_multiscalar_mul(
             scalars.iter().take(n).map(|s| s * inv8),
-            points.iter().take(n).map(|p| curve25519_dalek::EdwardsPoint::from(*p)),
+            points
+                .iter()
+                .take(n)
+                .map(|p| curve25519_dalek::EdwardsPoint::from(*p)),
         );
         ed25519_into_subgroup_times8(p)
     }
@@ -363,7 +372,10 @@ mod tests {
             assert_eq!(decode_scalar::<C>(senc.as_ref()).unwrap(), s);
         }
         let id = C::Point::identity().to_bytes();
-        assert_eq!(decode_point::<C>(id.as_ref()), Err(DecodeError::IdentityPoint));
+        assert_eq!(
+            decode_point::<C>(id.as_ref()),
+            Err(DecodeError::IdentityPoint)
+        );
         assert!(decode_point_or_identity::<C>(id.as_ref()).is_ok());
         assert_eq!(
             decode_scalar::<C>(&[0xffu8; 32]),
@@ -373,7 +385,9 @@ mod tests {
 
     fn msm_matches<C: Curve>() {
         let mut rng = ChaCha20Rng::seed_from_u64(8);
-        let s: alloc::vec::Vec<_> = (0..5).map(|_| random_nonzero_scalar::<C, _>(&mut rng)).collect();
+        let s: alloc::vec::Vec<_> = (0..5)
+            .map(|_| random_nonzero_scalar::<C, _>(&mut rng))
+            .collect();
         let p: alloc::vec::Vec<_> = (0..5)
             .map(|_| C::mul_base(&random_nonzero_scalar::<C, _>(&mut rng)))
             .collect();
@@ -381,7 +395,10 @@ mod tests {
         assert_eq!(C::msm_vartime(&s, &p), expect);
         let a = s[0];
         let b = s[1];
-        assert_eq!(C::mul_base_add_vartime(&a, &b, &p[0]), C::mul_base(&a) + p[0] * b);
+        assert_eq!(
+            C::mul_base_add_vartime(&a, &b, &p[0]),
+            C::mul_base(&a) + p[0] * b
+        );
     }
 
     #[test]
@@ -404,9 +421,15 @@ mod tests {
         let b = curve25519_dalek::EdwardsPoint::mul_base(&curve25519_dalek::Scalar::from(5u64));
         for t in EIGHT_TORSION.iter().skip(1) {
             let enc = (b + t).compress().to_bytes();
-            assert_eq!(decode_point::<Ed25519>(&enc), Err(DecodeError::TorsionPoint));
+            assert_eq!(
+                decode_point::<Ed25519>(&enc),
+                Err(DecodeError::TorsionPoint)
+            );
             let enc = t.compress().to_bytes();
-            assert_eq!(decode_point::<Ed25519>(&enc), Err(DecodeError::TorsionPoint));
+            assert_eq!(
+                decode_point::<Ed25519>(&enc),
+                Err(DecodeError::TorsionPoint)
+            );
         }
         // Non-canonical: y = p + 1 encodes the same point as y = 1 (the identity) — dalek accepts
         // it, we must not. p = 2^255 - 19 → p + 1 = 2^255 - 18 little-endian.
@@ -432,7 +455,10 @@ mod tests {
         assert_eq!(r, Err(DecodeError::InvalidPoint));
         let mut bad_tag = Secp256k1::mul_base(&k256::Scalar::ONE).to_bytes();
         bad_tag[0] = 0x04;
-        assert_eq!(decode_point::<Secp256k1>(&bad_tag), Err(DecodeError::InvalidPoint));
+        assert_eq!(
+            decode_point::<Secp256k1>(&bad_tag),
+            Err(DecodeError::InvalidPoint)
+        );
     }
 
     #[test]

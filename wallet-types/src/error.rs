@@ -218,14 +218,18 @@ impl fmt::Display for Error {
         match self {
             Self::WrongSession { sender } => write!(f, "message from {sender} for another session"),
             Self::UnknownSender { sender } => write!(f, "message from unknown party {sender}"),
-            Self::NotForUs { sender } => write!(f, "message from {sender} addressed to another party"),
+            Self::NotForUs { sender } => {
+                write!(f, "message from {sender} addressed to another party")
+            }
             Self::UnexpectedMessage { sender, round } => {
                 write!(f, "unexpected message from {sender} for round {round}")
             }
             Self::Misbehaviour { culprits, reason } => {
                 write!(f, "misbehaviour ({reason:?}) by {culprits:?}")
             }
-            Self::Decode { sender, error } => write!(f, "undecodable message from {sender}: {error}"),
+            Self::Decode { sender, error } => {
+                write!(f, "undecodable message from {sender}: {error}")
+            }
             Self::Params(e) => write!(f, "invalid parameters: {e:?}"),
             Self::Aborted => f.write_str("protocol aborted earlier"),
             Self::Finished => f.write_str("protocol already finished"),

@@ -61,7 +61,9 @@ pub use party::{MAX_PARTIES, Parties, PartyId, SessionId};
 pub use protocol::{Delivery, Inbox, Lifecycle, Protocol, Received, RoundMessage, RoundSpec, Step};
 pub use secret::{SecretBytes, SecretScalar, SecretVec};
 pub use transcript::Transcript;
-pub use wire::{DecodeError, FORMAT_VERSION, HEADER_LEN, Header, ObjectKind, Reader, WireObject, Writer};
+pub use wire::{
+    DecodeError, FORMAT_VERSION, HEADER_LEN, Header, ObjectKind, Reader, WireObject, Writer,
+};
 
 /// Re-exports of the group / field crates the curve trait is built on.
 pub use {ff, group, rand_core, subtle, zeroize};

@@ -70,10 +70,10 @@ impl Parties {
         }
         v.sort_unstable();
         for w in v.windows(2) {
-            if let [a, b] = w {
-                if a == b {
-                    return Err(ParamError::DuplicateParty(*a));
-                }
+            if let [a, b] = w
+                && a == b
+            {
+                return Err(ParamError::DuplicateParty(*a));
             }
         }
         Ok(Self(v))
@@ -198,7 +198,10 @@ mod tests {
             Err(ParamError::DuplicateParty(PartyId::new(3).unwrap()))
         );
         let p = Parties::from_ids(&[5, 2, 9]).unwrap();
-        assert_eq!(p.as_slice().iter().map(|p| p.get()).collect::<Vec<_>>(), [2, 5, 9]);
+        assert_eq!(
+            p.as_slice().iter().map(|p| p.get()).collect::<Vec<_>>(),
+            [2, 5, 9]
+        );
         assert!(p.contains(PartyId::new(5).unwrap()));
         assert!(!p.contains(PartyId::new(4).unwrap()));
         assert_eq!(p.others(PartyId::new(5).unwrap()).count(), 2);

@@ -308,7 +308,8 @@ impl<M: WireObject + RoundMessage> Inbox<M> {
         let me = r.party()?;
         let parties = r.parties()?;
         let current = r.u16()?;
-        let mut inbox = Self::new(session, me, parties, rounds).map_err(|_| DecodeError::InvalidValue)?;
+        let mut inbox =
+            Self::new(session, me, parties, rounds).map_err(|_| DecodeError::InvalidValue)?;
         if current == 0 || usize::from(current) > inbox.rounds.len() + 1 {
             return Err(DecodeError::InvalidValue);
         }

@@ -24,6 +24,7 @@ use alloc::vec::Vec;
 
 use rand_core::CryptoRng;
 
+use crate::CurveId;
 use crate::error::{Error, Reason};
 use crate::message::{Envelope, Recipient};
 use crate::party::{Parties, PartyId, SessionId};
@@ -31,7 +32,6 @@ use crate::protocol::{Inbox, Lifecycle, Protocol, RoundMessage, RoundSpec, Step}
 use crate::secret::SecretBytes;
 use crate::transcript::Transcript;
 use crate::wire::{DecodeError, HEADER_LEN, ObjectKind, Reader, WireObject, Writer};
-use crate::CurveId;
 
 const PROTOCOL: &str = "wallet-types/session-id";
 const VERSION: u16 = 1;
@@ -86,7 +86,11 @@ impl WireObject for SessionIdMessage {
 }
 
 fn rounds() -> Vec<RoundSpec> {
-    vec![RoundSpec::broadcast(), RoundSpec::broadcast(), RoundSpec::broadcast()]
+    vec![
+        RoundSpec::broadcast(),
+        RoundSpec::broadcast(),
+        RoundSpec::broadcast(),
+    ]
 }
 
 struct State {
@@ -207,7 +211,11 @@ impl State {
                     }
                     let sid = SessionId(t.output32("session-id"));
                     self.result = Some(sid);
-                    out.push(self.inbox.envelope(3, Recipient::All, SessionIdMessage::Confirm(sid.0)));
+                    out.push(self.inbox.envelope(
+                        3,
+                        Recipient::All,
+                        SessionIdMessage::Confirm(sid.0),
+                    ));
                 }
                 3 => {
                     let sid = self.result.ok_or(Error::Internal)?;
@@ -249,7 +257,11 @@ impl Protocol for SessionIdAgreement {
             let c = commitment(&s.context, &parties, me, s.nonce.expose());
             s.commitments.insert(me, c);
             Ok((
-                Step::Continue(vec![s.inbox.envelope(1, Recipient::All, SessionIdMessage::Commit(c))]),
+                Step::Continue(vec![s.inbox.envelope(
+                    1,
+                    Recipient::All,
+                    SessionIdMessage::Commit(c),
+                )]),
                 false,
             ))
         })
@@ -337,7 +349,11 @@ impl WireObject for SessionIdAgreement {
                     reveals,
                     result,
                 };
-                if tag == 0 { Lifecycle::Created(s) } else { Lifecycle::Running(s) }
+                if tag == 0 {
+                    Lifecycle::Created(s)
+                } else {
+                    Lifecycle::Running(s)
+                }
             }
             2 => Lifecycle::Finished,
             3 => Lifecycle::Aborted,

@@ -288,7 +288,12 @@ impl<P: Protocol + WireObject> Simulator<P> {
             self.bytes_sent += env.to_bytes().len();
             self.sent.push(env.clone());
             let recipients: Vec<PartyId> = match env.recipient {
-                Recipient::All => self.machines.keys().copied().filter(|p| *p != env.sender).collect(),
+                Recipient::All => self
+                    .machines
+                    .keys()
+                    .copied()
+                    .filter(|p| *p != env.sender)
+                    .collect(),
                 Recipient::One(p) => alloc::vec![p],
             };
             for to in recipients {
@@ -381,7 +386,10 @@ impl<P: Protocol + WireObject> Simulator<P> {
 
     fn deliver(&mut self, m: InFlight) {
         let to = m.to;
-        if !matches!(self.status.get(&to), Some(Status::Running | Status::Done(_))) {
+        if !matches!(
+            self.status.get(&to),
+            Some(Status::Running | Status::Done(_))
+        ) {
             return;
         }
         let Some(machine) = self.machines.get_mut(&to) else {

@@ -124,7 +124,10 @@ mod tests {
             base,
             Transcript::new("p", 1, Some(CurveId::Secp256k1), &s).output32("x")
         );
-        assert_ne!(base, Transcript::new("p", 1, None, &SessionId([1; 32])).output32("x"));
+        assert_ne!(
+            base,
+            Transcript::new("p", 1, None, &SessionId([1; 32])).output32("x")
+        );
         assert_ne!(base, Transcript::new("p", 1, None, &s).output32("y"));
         let t = Transcript::new("p", 1, None, &s);
         assert_eq!(t.challenge::<Secp256k1>("c"), t.challenge::<Secp256k1>("c"));

@@ -138,7 +138,11 @@ impl Header {
     /// Parses a header (any known version, kind and curve).
     pub fn parse(bytes: &[u8; HEADER_LEN]) -> Result<Self, DecodeError> {
         let [version, k0, k1, c] = *bytes;
-        let curve = if c == 0 { None } else { Some(CurveId::from_byte(c)?) };
+        let curve = if c == 0 {
+            None
+        } else {
+            Some(CurveId::from_byte(c)?)
+        };
         Ok(Self {
             version,
             kind: ObjectKind(u16::from_be_bytes([k0, k1])),
@@ -323,10 +327,10 @@ impl<'a> Reader<'a> {
         let mut v = Vec::with_capacity(n);
         for _ in 0..n {
             let p = self.party()?;
-            if let Some(last) = v.last() {
-                if *last >= p {
-                    return Err(DecodeError::NotSorted);
-                }
+            if let Some(last) = v.last()
+                && *last >= p
+            {
+                return Err(DecodeError::NotSorted);
             }
             v.push(p);
         }
@@ -461,24 +465,36 @@ mod tests {
         assert_eq!(Parties::from_bytes(&b).unwrap(), p);
         let mut v = b.clone();
         v[0] = 2;
-        assert_eq!(Parties::from_bytes(&v), Err(DecodeError::UnsupportedVersion(2)));
+        assert_eq!(
+            Parties::from_bytes(&v),
+            Err(DecodeError::UnsupportedVersion(2))
+        );
         let mut v = b.clone();
         v[2] = 0x05;
         assert_eq!(
             Parties::from_bytes(&v),
-            Err(DecodeError::WrongKind { expected: 0x0104, found: 0x0105 })
+            Err(DecodeError::WrongKind {
+                expected: 0x0104,
+                found: 0x0105
+            })
         );
         let mut v = b.clone();
         v[3] = 1;
         assert_eq!(
             Parties::from_bytes(&v),
-            Err(DecodeError::WrongCurve { expected: 0, found: 1 })
+            Err(DecodeError::WrongCurve {
+                expected: 0,
+                found: 1
+            })
         );
         let mut v = b.clone();
         v.push(0);
         assert_eq!(Parties::from_bytes(&v), Err(DecodeError::TrailingBytes));
         // A list cut short: its count no longer fits the input.
-        assert_eq!(Parties::from_bytes(&b[..b.len() - 1]), Err(DecodeError::CountTooLarge));
+        assert_eq!(
+            Parties::from_bytes(&b[..b.len() - 1]),
+            Err(DecodeError::CountTooLarge)
+        );
         assert_eq!(Parties::from_bytes(&b[..3]), Err(DecodeError::Truncated));
         assert_eq!(Parties::from_bytes(&b[..5]), Err(DecodeError::Truncated));
         // Unsorted / duplicate ids.
@@ -489,6 +505,9 @@ mod tests {
         let v = [1, 0x01, 0x04, 0, 0x03, 0xff, 0, 1];
         assert_eq!(Parties::from_bytes(&v), Err(DecodeError::CountTooLarge));
         let big = alloc::vec![0u8; Parties::MAX_LEN + 1];
-        assert!(matches!(Parties::from_bytes(&big), Err(DecodeError::TooLarge { .. })));
+        assert!(matches!(
+            Parties::from_bytes(&big),
+            Err(DecodeError::TooLarge { .. })
+        ));
     }
 }

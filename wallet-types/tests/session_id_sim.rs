@@ -1,10 +1,17 @@
 //! The session-id agreement through the simulator under every fault hook.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use wallet_types::session_id::{SessionIdAgreement, SessionIdMessage};
 use wallet_types::sim::{Fault, FaultRule, Outcome, Simulator};
 use wallet_types::{
-    Envelope, Error, ErrorKind, Parties, PartyId, Protocol, Reason, Recipient, SessionId, WireObject,
+    Envelope, Error, ErrorKind, Parties, PartyId, Protocol, Reason, Recipient, SessionId,
+    WireObject,
 };
 
 const CTX: SessionId = SessionId([0x42; 32]);
@@ -36,7 +43,11 @@ fn agreed(out: &Outcome<SessionId>, n: usize) -> SessionId {
 fn only_blames(out: &Outcome<SessionId>, culprit: u16) {
     assert!(!out.failures.is_empty(), "nobody noticed: {out:?}");
     for (p, e) in &out.failures {
-        assert_ne!(p.get(), culprit, "the culprit's own machine is not under test");
+        assert_ne!(
+            p.get(),
+            culprit,
+            "the culprit's own machine is not under test"
+        );
         assert_eq!(e.culprits(), &[pid(culprit)], "{p} blamed {e:?}");
     }
     let mut outs = out.outputs.values();
@@ -71,7 +82,11 @@ fn duplicates_are_ignored() {
     s.rule(FaultRule::any(Fault::Duplicate).times(50));
     let out = s.run();
     agreed(&out, 4);
-    assert!(out.rejections.iter().all(|(_, e)| e.kind() == ErrorKind::Rejected));
+    assert!(
+        out.rejections
+            .iter()
+            .all(|(_, e)| e.kind() == ErrorKind::Rejected)
+    );
 }
 
 #[test]
@@ -116,7 +131,12 @@ fn bit_flips_blame_the_sender() {
     for seed in 0..20 {
         for round in 1..=3 {
             let mut s = sim(3, seed);
-            s.rule(FaultRule::any(Fault::FlipBit).from(pid(2)).round(round).times(2));
+            s.rule(
+                FaultRule::any(Fault::FlipBit)
+                    .from(pid(2))
+                    .round(round)
+                    .times(2),
+            );
             only_blames(&s.run(), 2);
         }
     }
@@ -241,10 +261,20 @@ fn unknown_sender_and_wrong_session_are_rejected_without_state_change() {
     );
     let out = s.run();
     agreed(&out, 3);
-    let rej: Vec<_> = out.rejections.iter().map(|(p, e)| (p.get(), e.clone())).collect();
+    let rej: Vec<_> = out
+        .rejections
+        .iter()
+        .map(|(p, e)| (p.get(), e.clone()))
+        .collect();
     assert!(rej.contains(&(1, Error::UnknownSender { sender: pid(9) })));
     assert!(rej.contains(&(2, Error::WrongSession { sender: pid(3) })));
-    assert!(rej.contains(&(3, Error::UnexpectedMessage { sender: pid(1), round: 7 })));
+    assert!(rej.contains(&(
+        3,
+        Error::UnexpectedMessage {
+            sender: pid(1),
+            round: 7
+        }
+    )));
 }
 
 #[test]
@@ -256,7 +286,8 @@ fn replay_from_another_session_is_rejected() {
     let parties = Parties::range(3).unwrap();
     let mut second = Simulator::new(8);
     for p in parties.iter() {
-        let m = SessionIdAgreement::new(SessionId([0x43; 32]), p, parties.clone(), second.rng()).unwrap();
+        let m = SessionIdAgreement::new(SessionId([0x43; 32]), p, parties.clone(), second.rng())
+            .unwrap();
         second.add(m);
     }
     for env in &captured {
@@ -267,10 +298,11 @@ fn replay_from_another_session_is_rejected() {
     let out = second.run();
     agreed(&out, 3);
     assert_eq!(out.rejections.len(), captured.len() * 2);
-    assert!(out
-        .rejections
-        .iter()
-        .all(|(_, e)| matches!(e, Error::WrongSession { .. })));
+    assert!(
+        out.rejections
+            .iter()
+            .all(|(_, e)| matches!(e, Error::WrongSession { .. }))
+    );
 }
 
 #[test]
@@ -278,12 +310,18 @@ fn wrong_sender_label_is_rejected_or_blamed_never_accepted() {
     // The transport claims P1's message came from P1 itself at P1... i.e. a message whose
     // sender is the recipient: rejected.
     let mut s = sim(3, 10);
-    s.rule(FaultRule::any(Fault::WrongSender(pid(3))).from(pid(1)).to(pid(3)).round(1));
+    s.rule(
+        FaultRule::any(Fault::WrongSender(pid(3)))
+            .from(pid(1))
+            .to(pid(3))
+            .round(1),
+    );
     let out = s.run();
-    assert!(out
-        .rejections
-        .iter()
-        .any(|(p, e)| *p == pid(3) && *e == Error::UnknownSender { sender: pid(3) }));
+    assert!(
+        out.rejections
+            .iter()
+            .any(|(p, e)| *p == pid(3) && *e == Error::UnknownSender { sender: pid(3) })
+    );
     // P3 never received P1's real commitment: it stalls rather than finishing wrongly.
     assert!(out.stalled.contains(&pid(3)));
 }

@@ -1,12 +1,31 @@
 //! # wallet-tss
 //!
-//! Threshold signatures whose key is never assembled: a DKG, two-party ECDSA on secp256k1
-//! (DKLs23, oblivious-transfer multiplication) and FROST(Ed25519, SHA-512) per RFC 9591, each
-//! with an offline phase (presignatures / nonce preprocessing) and a one-message online phase.
-//! (Work in progress: see the project's issues.)
+//! Threshold signatures whose key is never assembled:
+//!
+//! * [`frost`] — FROST(Ed25519, SHA-512) per RFC 9591: DKG with proofs of knowledge and a
+//!   confirmation round, nonce preprocessing (offline) and one-round signing (online);
+//! * [`ot`] — base oblivious transfer and OT extension, the engine of two-party ECDSA;
+//! * [`mul`] — OT-based two-party multiplication (DKLs23 §3);
+//! * [`ecdsa`] — two-party ECDSA on secp256k1 (DKLs23): DKG, presignatures (offline) and
+//!   one-message signing (online).
 
 #![no_std]
 
 extern crate alloc;
 
+pub mod ecdsa;
+pub mod frost;
+pub mod mul;
+pub mod ot;
+
 use wallet_types as _;
+use wallet_sss as _;
+use k256 as _;
+use curve25519_dalek as _;
+use ed25519_dalek as _;
+use group as _;
+use ff as _;
+use rand_core as _;
+use zeroize as _;
+use subtle as _;
+use sha2 as _;

@@ -1,0 +1,1 @@
+//! Base OT and OT extension. Not written yet.

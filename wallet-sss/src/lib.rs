@@ -1,14 +1,45 @@
 //! # wallet-sss
 //!
-//! Shamir secret sharing with Feldman commitments, generic over the `Curve` trait of
-//! `wallet-types`; the 2-of-3 device / auth / recovery wallet share set; BIP-39 / BIP-32 /
-//! SLIP-10 export of the shared wallet secret. (Work in progress: see the project's issues.)
+//! Shamir secret sharing with Feldman commitments, generic over the [`wallet_types::Curve`]
+//! trait (secp256k1 and Ed25519):
+//!
+//! * [`polynomial`] — secret polynomials ([`Polynomial`]): random dealing, Horner evaluation,
+//!   Feldman commitment;
+//! * [`feldman`] — [`Commitments`]: public key, share commitments by one multi-scalar
+//!   multiplication, share verification, DKG aggregation;
+//! * [`lagrange`] — Lagrange coefficients at zero and at any point;
+//! * [`shamir`] — [`Share`], [`split`], [`reconstruct`] with mixing / duplicate / threshold
+//!   checks and naming of inconsistent shares;
+//! * [`ShamirError`] — typed errors naming the share at fault.
+//!
+//! ```
+//! use wallet_sss::{split, reconstruct};
+//! use wallet_types::{Ed25519, Parties, SecretScalar};
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+//! let secret = SecretScalar::<Ed25519>::random(&mut rng);
+//! let (shares, commitments) = split(&secret, 3, &Parties::range(5)?, &mut rng)?;
+//! assert!(shares.iter().all(|s| commitments.verify_share(s.id(), s.value())));
+//! let back = reconstruct(&shares[2..])?;
+//! assert_eq!(back.public(), commitments.public_key());
+//! # Ok::<(), wallet_sss::ShamirError>(())
+//! ```
 
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
-use rand_core as _;
-use subtle as _;
-use wallet_types as _;
-use zeroize as _;
+pub mod error;
+pub mod feldman;
+pub mod lagrange;
+pub mod polynomial;
+pub mod shamir;
+
+pub use error::{Mismatched, ShamirError};
+pub use feldman::Commitments;
+pub use lagrange::{lagrange_at, lagrange_at_zero};
+pub use polynomial::Polynomial;
+pub use shamir::{Share, ShareSetId, reconstruct, reconstruct_verified, split};

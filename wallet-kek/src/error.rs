@@ -1,0 +1,64 @@
+//! The crate's error type.
+
+use core::fmt;
+
+use wallet_types::DecodeError;
+
+/// Why an operation of this crate failed.
+///
+/// Opening an envelope fails with exactly one error, [`KekError::Unwrap`], whatever the cause
+/// (wrong PRF output, wrong password or answer, no slot for that credential, a modified envelope):
+/// the error is no oracle for an attacker who feeds modified envelopes to a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KekError {
+    /// The envelope could not be opened with this credential. Deliberately opaque.
+    Unwrap,
+    /// The bytes are not a canonical encoding of an envelope.
+    Decode(DecodeError),
+    /// Argon2id parameters below the minimum this crate accepts (m = 19456 KiB, t = 2, p = 1)
+    /// or above its maximum (see [`crate::Argon2Params`]).
+    WeakParams,
+    /// Removing this slot would leave the envelope without any slot.
+    LastSlot,
+    /// No slot has this id.
+    UnknownSlot(u16),
+    /// The envelope already holds [`crate::MAX_SLOTS`] slots (or the slot ids are exhausted).
+    TooManySlots,
+    /// A passkey slot for this credential id already exists.
+    DuplicateCredential,
+    /// A value given by the caller is out of range (a length, an empty id, a non-canonical key).
+    InvalidInput,
+    /// The operation needs another payload kind (e.g. ECDSA signing with an Ed25519 seed).
+    WrongPayloadKind,
+    /// The unlocked secret given belongs to another envelope.
+    NotThisEnvelope,
+    /// The slot is of another kind than the operation needs.
+    WrongSlotKind,
+}
+
+impl fmt::Display for KekError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unwrap => f.write_str("the envelope could not be opened with this credential"),
+            Self::Decode(e) => write!(f, "invalid envelope encoding: {e}"),
+            Self::WeakParams => f.write_str("Argon2id parameters out of the accepted range"),
+            Self::LastSlot => f.write_str("the last slot of an envelope cannot be removed"),
+            Self::UnknownSlot(id) => write!(f, "no slot with id {id}"),
+            Self::TooManySlots => f.write_str("too many slots"),
+            Self::DuplicateCredential => f.write_str("a slot for this credential id exists"),
+            Self::InvalidInput => f.write_str("invalid input"),
+            Self::WrongPayloadKind => f.write_str("wrong payload kind for this operation"),
+            Self::NotThisEnvelope => f.write_str("unlocked secret of another envelope"),
+            Self::WrongSlotKind => f.write_str("wrong slot kind for this operation"),
+        }
+    }
+}
+
+impl core::error::Error for KekError {}
+
+impl From<DecodeError> for KekError {
+    fn from(e: DecodeError) -> Self {
+        Self::Decode(e)
+    }
+}

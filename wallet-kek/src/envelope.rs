@@ -1,8 +1,11 @@
-//! The envelope: one wallet secret encrypted once under a random data-encryption key (DEK), the
+//! The envelope: one wallet secret encrypted under a random data-encryption key (DEK), the
 //! DEK wrapped once per slot (passkey PRF, password, recovery answer). Byte layout in
-//! `SPEC.md` §2; the AAD of every AES-GCM call binds the header, the wallet id, a purpose byte
-//! and (for slots) the slot id and the slot's whole public description, so a ciphertext moved
-//! into another envelope, another slot or another purpose fails to open.
+//! `SPEC.md` §2. The AAD of every AES-GCM call binds the header, the wallet id and a purpose
+//! byte; a wrapped DEK's AAD adds the slot id and the slot's whole public description; the
+//! payload's AAD adds the whole slot table. So a ciphertext moved into another envelope, slot
+//! or purpose fails, and *any* change to the envelope's bytes makes every opening fail (even
+//! through a slot that was not touched). Every change of the slot table therefore re-encrypts
+//! the payload (same DEK, fresh nonce) and needs the envelope unlocked.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -370,19 +373,31 @@ fn random_nonce<R: CryptoRng + ?Sized>(rng: &mut R) -> [u8; NONCE_LEN] {
     n
 }
 
-/// `header || wallet_id || 0x01 || payload_kind || u16be(tag)` (`SPEC.md` §2.4).
-pub fn payload_aad(wallet_id: &WalletId, kind: PayloadKind) -> Vec<u8> {
-    let mut a = Vec::with_capacity(4 + 32 + 1 + 1 + 2);
-    a.extend_from_slice(&header_of::<Envelope>().to_bytes());
-    a.extend_from_slice(wallet_id.as_bytes());
-    a.push(PURPOSE_PAYLOAD);
-    a.push(kind.code());
-    a.extend_from_slice(&kind.tag().to_be_bytes());
-    a
+/// `header || wallet_id || 0x01 || payload_kind || u16be(tag) || slot table`, the slot
+/// table being the envelope's encoding from the slot count to the end (`SPEC.md` §2.4).
+fn payload_aad(wallet_id: &WalletId, kind: PayloadKind, slots: &[Slot]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.bytes(&header_of::<Envelope>().to_bytes());
+    w.bytes(wallet_id.as_bytes());
+    w.u8(PURPOSE_PAYLOAD);
+    w.u8(kind.code());
+    w.u16(kind.tag());
+    encode_slot_table(slots, &mut w);
+    w.finish()
+}
+
+fn encode_slot_table(slots: &[Slot], w: &mut Writer) {
+    w.u16(slots.len() as u16);
+    for s in slots {
+        w.u16(s.id.0);
+        s.params.encode(w);
+        w.bytes(&s.nonce);
+        w.bytes(&s.wrapped_dek);
+    }
 }
 
 /// `header || wallet_id || 0x02 || u16be(slot_id) || slot description` (`SPEC.md` §2.4).
-pub fn slot_aad(wallet_id: &WalletId, slot: SlotId, params: &SlotParams) -> Vec<u8> {
+fn slot_aad(wallet_id: &WalletId, slot: SlotId, params: &SlotParams) -> Vec<u8> {
     let mut w = Writer::new();
     w.bytes(&header_of::<Envelope>().to_bytes());
     w.bytes(wallet_id.as_bytes());
@@ -440,9 +455,20 @@ impl Envelope {
         first: &NewSlot<'_>,
         rng: &mut R,
     ) -> Result<Self, KekError> {
+        let kind = payload.kind();
+        if !kind.valid_len(payload.expose().len()) {
+            return Err(KekError::InvalidInput);
+        }
         let dek = Dek::random(rng);
-        let mut env = Self::encrypt_payload(wallet_id, payload, &dek, rng)?;
+        let mut env = Self {
+            wallet_id,
+            payload_kind: kind,
+            payload_nonce: [0; NONCE_LEN],
+            payload_ct: Vec::new(),
+            slots: Vec::new(),
+        };
         env.push_slot(&dek, first, rng)?;
+        env.encrypt_payload(payload, &dek, rng)?;
         Ok(env)
     }
 
@@ -480,30 +506,22 @@ impl Envelope {
         Ok((env, public))
     }
 
+    /// (Re-)encrypts the payload under `dek` with a fresh nonce, bound to the current slot
+    /// table. Called after every change of the slot table.
     fn encrypt_payload<R: CryptoRng + ?Sized>(
-        wallet_id: WalletId,
+        &mut self,
         payload: &Payload,
         dek: &Dek,
         rng: &mut R,
-    ) -> Result<Self, KekError> {
-        let kind = payload.kind();
-        if !kind.valid_len(payload.expose().len()) {
-            return Err(KekError::InvalidInput);
+    ) -> Result<(), KekError> {
+        if payload.kind() != self.payload_kind {
+            return Err(KekError::WrongPayloadKind);
         }
-        let payload_nonce = random_nonce(rng);
-        let payload_ct = crypto::seal(
-            dek,
-            &payload_nonce,
-            &payload_aad(&wallet_id, kind),
-            payload.expose(),
-        )?;
-        Ok(Self {
-            wallet_id,
-            payload_kind: kind,
-            payload_nonce,
-            payload_ct,
-            slots: Vec::new(),
-        })
+        let nonce = random_nonce(rng);
+        let aad = payload_aad(&self.wallet_id, self.payload_kind, &self.slots);
+        self.payload_ct = crypto::seal(dek, &nonce, &aad, payload.expose())?;
+        self.payload_nonce = nonce;
+        Ok(())
     }
 
     /// The wallet id.
@@ -568,7 +586,7 @@ impl Envelope {
     }
 
     fn decrypt_payload(&self, dek: &Dek) -> Result<Payload, KekError> {
-        let aad = payload_aad(&self.wallet_id, self.payload_kind);
+        let aad = payload_aad(&self.wallet_id, self.payload_kind, &self.slots);
         let pt = crypto::open(dek, &self.payload_nonce, &aad, &self.payload_ct)?;
         Payload::from_plaintext(self.payload_kind, pt).map_err(|_| KekError::Unwrap)
     }
@@ -625,6 +643,8 @@ impl Envelope {
     }
 
     /// Adds a slot; needs the envelope opened through an existing slot. Returns the new id.
+    /// The payload is re-encrypted (same DEK, fresh nonce) to bind the new slot table; the
+    /// envelope is unchanged on error.
     pub fn add_slot<R: CryptoRng + ?Sized>(
         &mut self,
         unlocked: &Unlocked,
@@ -632,7 +652,11 @@ impl Envelope {
         rng: &mut R,
     ) -> Result<SlotId, KekError> {
         self.check_unlocked(unlocked)?;
-        self.push_slot(&unlocked.dek, new, rng)
+        let mut next = self.clone();
+        let id = next.push_slot(&unlocked.dek, new, rng)?;
+        next.encrypt_payload(&unlocked.payload, &unlocked.dek, rng)?;
+        *self = next;
+        Ok(id)
     }
 
     fn next_slot_id(&self) -> Result<SlotId, KekError> {
@@ -750,12 +774,19 @@ impl Envelope {
         })
     }
 
-    /// Removes a slot; refuses to remove the last one.
+    /// Removes a slot; refuses to remove the last one. Needs the envelope unlocked (the
+    /// payload is re-encrypted to bind the new slot table).
     ///
     /// Removing a slot from *this copy* does not revoke the credential if an older copy of the
     /// envelope survives somewhere; after a suspected compromise use [`Envelope::rekey`] and
     /// make the server discard old copies.
-    pub fn remove_slot(&mut self, id: SlotId) -> Result<(), KekError> {
+    pub fn remove_slot<R: CryptoRng + ?Sized>(
+        &mut self,
+        unlocked: &Unlocked,
+        id: SlotId,
+        rng: &mut R,
+    ) -> Result<(), KekError> {
+        self.check_unlocked(unlocked)?;
         let i = self
             .slots
             .iter()
@@ -764,7 +795,10 @@ impl Envelope {
         if self.slots.len() == 1 {
             return Err(KekError::LastSlot);
         }
-        self.slots.remove(i);
+        let mut next = self.clone();
+        next.slots.remove(i);
+        next.encrypt_payload(&unlocked.payload, &unlocked.dek, rng)?;
+        *self = next;
         Ok(())
     }
 
@@ -784,7 +818,7 @@ impl Envelope {
             output: old_output,
         };
         let (i, _old_kek, dek) = self.unwrap_dek(&cred)?;
-        self.decrypt_payload(&dek)?;
+        let payload = self.decrypt_payload(&dek)?;
         let slot = self.slots.get(i).ok_or(KekError::Unwrap)?;
         let SlotParams::Prf { rp_id, .. } = &slot.params else {
             return Err(KekError::WrongSlotKind);
@@ -796,9 +830,12 @@ impl Envelope {
         };
         let kek = prf::derive_prf_kek(new_output, credential_id, rp_id, &self.wallet_id)?;
         let new_slot = self.wrap(slot.id, params, &kek, &dek, rng)?;
-        if let Some(s) = self.slots.get_mut(i) {
+        let mut next = self.clone();
+        if let Some(s) = next.slots.get_mut(i) {
             *s = new_slot;
         }
+        next.encrypt_payload(&payload, &dek, rng)?;
+        *self = next;
         Ok(())
     }
 
@@ -825,12 +862,19 @@ impl Envelope {
         let payload = payload.ok_or(KekError::InvalidInput)?;
         opened.sort_by_key(|(i, _)| *i);
         let dek = Dek::random(rng);
-        let mut env = Self::encrypt_payload(self.wallet_id, &payload, &dek, rng)?;
+        let mut env = Self {
+            wallet_id: self.wallet_id,
+            payload_kind: self.payload_kind,
+            payload_nonce: [0; NONCE_LEN],
+            payload_ct: Vec::new(),
+            slots: Vec::with_capacity(opened.len()),
+        };
         for (i, kek) in &opened {
             let slot = self.slots.get(*i).ok_or(KekError::Unwrap)?;
             let new_slot = env.wrap(slot.id, slot.params.clone(), kek, &dek, rng)?;
             env.slots.push(new_slot);
         }
+        env.encrypt_payload(&payload, &dek, rng)?;
         Ok(env)
     }
 }
@@ -855,13 +899,7 @@ impl WireObject for Envelope {
         w.u16(self.payload_kind.tag());
         w.bytes(&self.payload_nonce);
         w.var_bytes(&self.payload_ct);
-        w.u16(self.slots.len() as u16);
-        for s in &self.slots {
-            w.u16(s.id.0);
-            s.params.encode(w);
-            w.bytes(&s.nonce);
-            w.bytes(&s.wrapped_dek);
-        }
+        encode_slot_table(&self.slots, w);
     }
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -909,5 +947,178 @@ impl WireObject for Envelope {
             payload_ct: ct.to_vec(),
             slots,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod tests {
+    //! Argon2 slots with weak parameters (only constructible under `cfg(test)` / `hazmat`),
+    //! so that these tests stay fast; decoding must refuse every one of them.
+    use super::*;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    use wallet_types::SecretVec;
+
+    fn weak() -> Argon2Params {
+        Argon2Params::new_insecure(64, 1, 1).unwrap()
+    }
+
+    fn password_envelope(rng: &mut ChaCha20Rng) -> Envelope {
+        let payload = Payload::bip39_entropy(SecretVec::new(alloc::vec![7; 16])).unwrap();
+        let first = NewSlot::Password {
+            password: "pässword",
+            params: weak(),
+        };
+        Envelope::seal(WalletId::random(rng), &payload, &first, rng).unwrap()
+    }
+
+    #[test]
+    fn password_round_trip_and_nfkc() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let env = password_envelope(&mut rng);
+        // "ä" precomposed and decomposed are the same password after NFKC.
+        for p in ["pässword", "pa\u{308}ssword"] {
+            let u = env.open(&Credential::Password(p)).unwrap();
+            assert_eq!(u.payload().expose(), &[7; 16]);
+        }
+        for p in ["Pässword", "password", "pässword ", ""] {
+            assert_eq!(
+                env.open(&Credential::Password(p)).unwrap_err(),
+                KekError::Unwrap
+            );
+        }
+    }
+
+    #[test]
+    fn recovery_answer_normalisation() {
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        let mut env = password_envelope(&mut rng);
+        let u = env.open(&Credential::Password("pässword")).unwrap();
+        let id = env
+            .add_slot(
+                &u,
+                &NewSlot::RecoveryAnswer {
+                    question: "Street you grew up on?",
+                    answer: "Elm  Street",
+                    params: weak(),
+                },
+                &mut rng,
+            )
+            .unwrap();
+        for a in [
+            "elm street",
+            "  ELM\tStreet\n",
+            "Ｅｌｍ Ｓｔｒｅｅｔ",
+            "elm\u{3000}street",
+        ] {
+            let u = env
+                .open(&Credential::RecoveryAnswer {
+                    slot: id,
+                    answer: a,
+                })
+                .unwrap();
+            assert_eq!(u.slot(), id);
+        }
+        for a in ["elmstreet", "elm street.", "", "   "] {
+            assert_eq!(
+                env.open(&Credential::RecoveryAnswer {
+                    slot: id,
+                    answer: a
+                })
+                .unwrap_err(),
+                KekError::Unwrap
+            );
+        }
+        // The right answer for the wrong slot id.
+        let other = SlotId::new(1).unwrap();
+        assert_eq!(
+            env.open(&Credential::RecoveryAnswer {
+                slot: other,
+                answer: "elm street"
+            })
+            .unwrap_err(),
+            KekError::Unwrap
+        );
+        // Empty answers are refused when creating a slot.
+        assert_eq!(
+            env.add_slot(
+                &u,
+                &NewSlot::RecoveryAnswer {
+                    question: "q",
+                    answer: " \t ",
+                    params: weak()
+                },
+                &mut rng
+            )
+            .unwrap_err(),
+            KekError::InvalidInput
+        );
+    }
+
+    #[test]
+    fn several_password_slots_are_all_tried() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let mut env = password_envelope(&mut rng);
+        let u = env.open(&Credential::Password("pässword")).unwrap();
+        let id = env
+            .add_slot(
+                &u,
+                &NewSlot::Password {
+                    password: "second",
+                    params: weak(),
+                },
+                &mut rng,
+            )
+            .unwrap();
+        assert_eq!(
+            env.open(&Credential::Password("second")).unwrap().slot(),
+            id
+        );
+    }
+
+    #[test]
+    fn weak_params_refused_on_decode() {
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let env = password_envelope(&mut rng);
+        let bytes = env.to_bytes();
+        assert_eq!(
+            Envelope::from_bytes(&bytes).unwrap_err(),
+            DecodeError::InvalidValue
+        );
+        // The same envelope with each cost raised to the minimum one by one: still refused
+        // until all three are acceptable. Offsets: slot table after the 16-byte payload.
+        let m_at = 4 + 32 + 3 + 12 + 4 + 32 + 2 + 2 + 1;
+        let with = |m: u32, t: u32, p: u32| {
+            let mut b = bytes.clone();
+            b[m_at..m_at + 4].copy_from_slice(&m.to_be_bytes());
+            b[m_at + 4..m_at + 8].copy_from_slice(&t.to_be_bytes());
+            b[m_at + 8..m_at + 12].copy_from_slice(&p.to_be_bytes());
+            Envelope::from_bytes(&b)
+        };
+        assert!(with(19456, 1, 1).is_err());
+        assert!(with(19455, 2, 1).is_err());
+        assert!(with(19456, 2, 0).is_err());
+        assert!(with(19456, 33, 1).is_err());
+        assert!(with(19456, 2, 17).is_err());
+        assert!(with((1 << 20) + 1, 2, 1).is_err());
+        // Acceptable costs decode (the envelope no longer opens: the KEK depends on them and
+        // the payload AAD on the slot table).
+        let env2 = with(19456, 2, 1).unwrap();
+        assert_eq!(
+            env2.slots()[0].params(),
+            &SlotParams::Password {
+                params: Argon2Params::DEFAULT,
+                salt: match env.slots()[0].params() {
+                    SlotParams::Password { salt, .. } => *salt,
+                    _ => panic!(),
+                },
+            }
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use wallet_types::session_id::{SessionIdAgreement, SessionIdMessage};
-use wallet_types::{Ed25519, Envelope, NonIdentity, Parties, Secp256k1, WireObject};
+use wallet_types::{Curve, Ed25519, Envelope, NonIdentity, Parties, Secp256k1, WireObject};
 
 fn roundtrip<T: WireObject>(data: &[u8]) {
     if let Ok(v) = T::from_bytes(data) {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds every fuzz target and runs each for a bounded time (FUZZ_SECONDS, default 20).
+# With a nightly toolchain: coverage-guided runs through cargo-fuzz. Without one: a stable build
+# of the same targets replays the committed corpus (fuzz/corpus/<target>/) and a batch of random
+# inputs, so the targets at least compile and hold on known inputs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${FUZZ_SECONDS:-20}
+targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^wallet-fuzz$')
+if cargo +nightly --version >/dev/null 2>&1; then
+  if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+  fi
+  cargo +nightly fuzz build --fuzz-dir fuzz
+  for t in $targets; do
+    mkdir -p "fuzz/corpus/$t"
+    echo "-- $t (${secs}s)"
+    cargo +nightly fuzz run --fuzz-dir fuzz "$t" -- -max_total_time="$secs" -rss_limit_mb=4096 2>&1 | tail -n 3
+  done
+else
+  echo "no nightly toolchain: stable build + corpus replay"
+  cargo build --release --manifest-path fuzz/Cargo.toml
+  for t in $targets; do
+    mkdir -p "fuzz/corpus/$t"
+    "fuzz/target/release/$t" -runs=2000 "fuzz/corpus/$t" 2>&1 | tail -n 2
+  done
+fi

@@ -1,1 +1,0 @@
-//! OT-based two-party multiplication (DKLs23 §3). Not written yet.

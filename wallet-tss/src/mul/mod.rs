@@ -1,0 +1,585 @@
+//! OT-based two-party multiplication: the random vector OLE of DKLs23 (ePrint 2023/765,
+//! Functionality 5.1 `F_RVOLE`, Protocol 5.2 `π_RVOLE`; Functionality 3.5 in early revisions),
+//! over secp256k1 scalars, on the OT extension of [`crate::ot`].
+//!
+//! Alice (the VOLE sender) inputs `a ∈ Z_q^ℓ`; Bob (the receiver) gets a *random* `b ∈ Z_q` that
+//! he does not choose; Alice gets `c ∈ Z_q^ℓ`, Bob `d ∈ Z_q^ℓ` with **`c_i + d_i = a_i·b`**.
+//! Two-party ECDSA uses `ℓ = 2`. Three messages' worth of rounds, as the paper: Bob → Alice →
+//! Bob.
+//!
+//! # Interface
+//!
+//! ```text
+//! // once per ordered pair: crate::ot setup (5 messages) → MulSenderSetup (Alice), MulReceiverSetup (Bob)
+//! // per multiplication, with a fresh `session` agreed by both (e.g. presign session ‖ pair ‖ index):
+//! mul_receiver_round1(&bob_setup, &session, rng)                 -> Result<(MulReceiverState, MulMsg1), Error>
+//! mul_sender_round2(&alice_setup, &session, &a, &msg1, bob, rng) -> Result<(Vec<SecretScalar> /* c */, MulMsg2), Error>
+//! MulReceiverState::finish(self, &bob_setup, &session, &msg2, alice)
+//!                                                               -> Result<(SecretScalar /* b */, Vec<SecretScalar> /* d */), Error>
+//! MulReceiverState::b(&self) -> &SecretScalar   // Bob's b is fixed by round 1 (DKLs23 uses it in its round 2)
+//! ```
+//!
+//! ```
+//! use wallet_tss::{mul, ot};
+//! use wallet_types::{PartyId, SecretScalar, Secp256k1, SessionId};
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+//! let (alice, bob) = (PartyId::new(1).unwrap(), PartyId::new(2).unwrap());
+//! // Pairwise setup, once (Bob starts; five messages).
+//! let setup_session = SessionId::random(&mut rng);
+//! let (b1, m1) = ot::setup_bob_round1(&setup_session, bob, alice, &mut rng);
+//! let (a2, m2) = ot::setup_alice_round2(&setup_session, alice, bob, &m1, &mut rng).unwrap();
+//! let (b3, m3) = ot::setup_bob_round3(b1, &m2).unwrap();
+//! let (a4, m4) = ot::setup_alice_round4(a2, &m3).unwrap();
+//! let (bob_setup, m5) = ot::setup_bob_round5(b3, &m4).unwrap();
+//! let alice_setup = ot::setup_alice_finish(a4, &m5).unwrap();
+//!
+//! // One multiplication (ℓ = 2), with a fresh session.
+//! let session = SessionId::random(&mut rng);
+//! let a = [SecretScalar::<Secp256k1>::random(&mut rng), SecretScalar::random(&mut rng)];
+//! let (state, msg1) = mul::mul_receiver_round1(&bob_setup, &session, &mut rng).unwrap();
+//! let (c, msg2) = mul::mul_sender_round2(&alice_setup, &session, &a, &msg1, bob, &mut rng).unwrap();
+//! let (b, d) = state.finish(&bob_setup, &session, &msg2, alice).unwrap();
+//! for i in 0..2 {
+//!     assert_eq!(c[i].expose() + d[i].expose(), a[i].expose() * b.expose());
+//! }
+//! ```
+//!
+//! # The protocol (Protocol 5.2; our step numbers in the code)
+//!
+//! Parameters: `ξ` = [`XI`] OTs per multiplication, one mask column (`ρ = 1`), a public gadget
+//! vector `g ∈ Z_q^ξ`.
+//!
+//! * **Round 1 (Bob; "Sampling")**
+//!   1. fresh salt; OT extension receiver for `ξ` OTs ([`crate::ot::ext::extend_receive`]): his
+//!      choice bits are `β ∈ {0,1}^ξ`;
+//!   2. `g = H_g(session, setup, msg1)`; `b = ⟨g, β⟩` (Bob's random output);
+//!   3. send [`MulMsg1`] (extension message + salt).
+//! * **Round 2 (Alice; "Multiplication")**
+//!   4. OT extension sender with the consistency check (failure: [`Reason::OtConsistency`],
+//!   ban Bob);
+//!   5. fresh salt; random-OT pads `P⁰_j, P¹_j ∈ Z_q^{ℓ+1}` (hash of `W_j`, `W_j ⊕ Δ`, tweak `j`);
+//!   6. `â ← Z_q`, `α = (a_1..a_ℓ, â)`; correction `τ_j = P⁰_j − P¹_j + α`; her COTe share
+//!   `z_j = −P⁰_j` (so that `z_j + z'_j = β_j·α`);
+//!   7. check: `χ = H_χ(transcript, τ) ∈ Z_q^{ℓ+1}`, `u = ⟨χ, α⟩`, `r_j = ⟨χ, z_j⟩`; send `u`
+//!   and a hash of `r` ([`MulMsg2`]);
+//!   8. output `c_i = Σ_j g_j·z_{j,i}` for `i ≤ ℓ`.
+//! * **Round 3 (Bob)**
+//!   9. pads `P^{β_j}_j` from `V_j`; `z'_j = P^{β_j}_j + β_j·τ_j`;
+//!   10. check `r_j = β_j·u − ⟨χ, z'_j⟩` for all `j` via the hash (failure:
+//!   [`Reason::MultiplicationCheck`], blame Alice);
+//!   11. output `d_i = Σ_j g_j·z'_{j,i}`.
+//!
+//! Both the check challenge `χ` and the gadget vector `g` are hashes of the concrete OT
+//! transcript, and the random-OT outputs are random-oracle outputs neither party chooses (the
+//! countermeasures against the attacks on DKLs23's multiplication discussed in the literature
+//! after its publication). `ξ = 256 + 2·128 + 3·64 = 704` (log q + 2κ + 3s, rounded to a
+//! multiple of 64) — larger than DKLs23's `κ + 2s`, following the corrected parameter analysis
+//! we are aware of; this costs bandwidth (the correction `τ` is `ξ·(ℓ+1)` scalars), not
+//! security.
+//!
+//! # Privacy of the states
+//!
+//! Alice's [`crate::ot::MulSenderSetup`] holds `Δ` and one seed per base OT, nothing of Bob's
+//! choice bits or `b`; Bob's [`MulReceiverState`] holds his salt, `b` and a digest of his
+//! message, nothing of `a`. No function of this module returns one party's secret to the other;
+//! the tests encode each side's state and check that the other side's secrets are absent.
+//!
+//! `session` must be fresh for every multiplication (Alice must never answer two first messages
+//! under one session): both parties mix their fresh salts into the pads, so even a replayed
+//! first message yields fresh pads, but the session binds everything else.
+
+use alloc::vec::Vec;
+
+use k256::elliptic_curve::ops::Reduce;
+use k256::{FieldBytes, Scalar};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRng, Rng, SeedableRng};
+use sha2::{Digest, Sha256};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use wallet_types::{
+    CurveId, DecodeError, Error, ObjectKind, ParamError, PartyId, Reader, Reason, Secp256k1,
+    SecretScalar, SessionId, Transcript, WireObject, Writer,
+};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::ot::ext::{self, ExtMessage, ExtReceiverOutput, ExtSenderOutput};
+use crate::ot::{MulReceiverSetup, MulSenderSetup, kinds};
+
+/// Number of OTs per multiplication, `ξ` (a multiple of 64).
+pub const XI: usize = 704;
+
+/// Largest vector length `ℓ` one multiplication accepts.
+pub const MAX_ELL: usize = 8;
+
+const PROTOCOL: &str = "wallet-tss/mul-rvole";
+const VERSION: u16 = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Messages and state
+// ---------------------------------------------------------------------------------------------
+
+/// Round-1 message, Bob → Alice: the OT-extension message of `ξ` OTs and Bob's fresh salt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MulMsg1 {
+    session: SessionId,
+    salt: [u8; 32],
+    ext: ExtMessage,
+}
+
+/// Round-2 message, Alice → Bob: the corrections `τ_j ∈ Z_q^{ℓ+1}`, the check value `u` and a
+/// hash of the check vector `r`, and Alice's fresh salt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MulMsg2 {
+    session: SessionId,
+    salt: [u8; 32],
+    /// `ξ` rows of `ℓ + 1` scalars, row-major.
+    tau: Vec<Scalar>,
+    ell: usize,
+    u: Scalar,
+    r_hash: [u8; 32],
+}
+
+/// Bob's secret state between round 1 and round 3: his salt, his `b` and the digest of his first
+/// message (the OT rows are recomputed from the setup in round 3). Consumed by
+/// [`MulReceiverState::finish`]; serialize with [`WireObject::to_secret_bytes`].
+pub struct MulReceiverState {
+    session: SessionId,
+    setup_id: SessionId,
+    counterparty: PartyId,
+    salt: [u8; 32],
+    msg1_digest: [u8; 32],
+    b: SecretScalar<Secp256k1>,
+}
+
+impl core::fmt::Debug for MulReceiverState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "MulReceiverState(with {}, <redacted>)",
+            self.counterparty
+        )
+    }
+}
+
+impl MulMsg1 {
+    /// The multiplication session this message belongs to.
+    pub fn session(&self) -> &SessionId {
+        &self.session
+    }
+}
+
+impl MulMsg2 {
+    /// The multiplication session this message belongs to.
+    pub fn session(&self) -> &SessionId {
+        &self.session
+    }
+    /// The vector length `ℓ`.
+    pub fn len(&self) -> usize {
+        self.ell
+    }
+    /// Always `false` (`ℓ ≥ 1`).
+    pub fn is_empty(&self) -> bool {
+        self.ell == 0
+    }
+}
+
+const MSG1_LEN: usize = 32 + 32 + ExtMessage::encoded_len(XI);
+
+impl WireObject for MulMsg1 {
+    const KIND: ObjectKind = kinds::MUL_MSG1;
+    const MAX_LEN: usize = wallet_types::HEADER_LEN + MSG1_LEN;
+    const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    fn encode_body(&self, w: &mut Writer) {
+        w.session(&self.session);
+        w.bytes(&self.salt);
+        self.ext.encode(w);
+    }
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            session: r.session()?,
+            salt: r.array::<32>()?,
+            ext: ExtMessage::decode(r, XI)?,
+        })
+    }
+}
+
+impl WireObject for MulMsg2 {
+    const KIND: ObjectKind = kinds::MUL_MSG2;
+    const MAX_LEN: usize =
+        wallet_types::HEADER_LEN + 32 + 32 + 1 + 32 * XI * (MAX_ELL + 1) + 32 + 32;
+    const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    fn encode_body(&self, w: &mut Writer) {
+        w.session(&self.session);
+        w.bytes(&self.salt);
+        w.u8(self.ell as u8);
+        for t in &self.tau {
+            w.scalar::<Secp256k1>(t);
+        }
+        w.scalar::<Secp256k1>(&self.u);
+        w.bytes(&self.r_hash);
+    }
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let session = r.session()?;
+        let salt = r.array::<32>()?;
+        let ell = usize::from(r.u8()?);
+        if ell == 0 || ell > MAX_ELL {
+            return Err(DecodeError::InvalidValue);
+        }
+        let count = XI * (ell + 1);
+        if count.saturating_mul(32) > r.remaining() {
+            return Err(DecodeError::Truncated);
+        }
+        let mut tau = Vec::with_capacity(count);
+        for _ in 0..count {
+            tau.push(r.scalar::<Secp256k1>()?);
+        }
+        Ok(Self {
+            session,
+            salt,
+            tau,
+            ell,
+            u: r.scalar::<Secp256k1>()?,
+            r_hash: r.array::<32>()?,
+        })
+    }
+}
+
+impl WireObject for MulReceiverState {
+    const KIND: ObjectKind = kinds::MUL_RECEIVER_STATE;
+    const MAX_LEN: usize = wallet_types::HEADER_LEN + 32 + 32 + 2 + 32 + 32 + 32;
+    const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    fn encode_body(&self, w: &mut Writer) {
+        w.session(&self.session);
+        w.session(&self.setup_id);
+        w.party(self.counterparty);
+        w.bytes(&self.salt);
+        w.bytes(&self.msg1_digest);
+        w.secret_scalar(&self.b);
+    }
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            session: r.session()?,
+            setup_id: r.session()?,
+            counterparty: r.party()?,
+            salt: r.array::<32>()?,
+            msg1_digest: r.array::<32>()?,
+            b: r.secret_scalar::<Secp256k1>()?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hashes
+// ---------------------------------------------------------------------------------------------
+
+fn base_transcript(
+    setup_id: &SessionId,
+    alice: PartyId,
+    bob: PartyId,
+    session: &SessionId,
+    msg1_digest: &[u8; 32],
+) -> Transcript {
+    let mut t = Transcript::new(PROTOCOL, VERSION, Some(CurveId::Secp256k1), session);
+    t.append("setup", setup_id.as_bytes());
+    t.append_party("alice", alice);
+    t.append_party("bob", bob);
+    t.append("msg1", msg1_digest);
+    t
+}
+
+fn msg1_digest(session: &SessionId, msg1: &MulMsg1) -> [u8; 32] {
+    let mut t = Transcript::new(PROTOCOL, VERSION, Some(CurveId::Secp256k1), session);
+    t.append("msg1-bytes", &msg1.to_bytes());
+    t.output32("msg1-digest")
+}
+
+/// A scalar from 32 uniform bytes by one conditional subtraction of `q`: statistical distance
+/// from uniform `≤ (2^256 − q)/2^256 < 2^-127` for secp256k1.
+fn scalar_from_32(bytes: &[u8; 32]) -> Scalar {
+    <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*bytes))
+}
+
+/// Public gadget vector `g ∈ Z_q^ξ` (step 2).
+fn gadget(t: &Transcript) -> Vec<Scalar> {
+    let mut rng = ChaCha20Rng::from_seed(t.output32("gadget"));
+    let mut g = Vec::with_capacity(XI);
+    let mut buf = [0u8; 32];
+    for _ in 0..XI {
+        rng.fill_bytes(&mut buf);
+        g.push(scalar_from_32(&buf));
+    }
+    g
+}
+
+/// Random-OT pad of OT `j` (Roy Fig. 11 with tweak `j`): `ℓ + 1` scalars, each
+/// `SHA-256(key ‖ j ‖ c ‖ row)` reduced, where `key` is a [`Transcript`] output binding the
+/// session, the setup, both parties, Bob's message and both salts.
+fn pad(key: &[u8; 32], j: usize, row: u128, out: &mut [Scalar]) {
+    let row = Zeroizing::new(row.to_le_bytes());
+    for (c, o) in out.iter_mut().enumerate() {
+        let mut h = Sha256::new();
+        h.update(key);
+        h.update((j as u16).to_be_bytes());
+        h.update([c as u8]);
+        h.update(*row);
+        let mut d: [u8; 32] = h.finalize().into();
+        *o = scalar_from_32(&d);
+        d.zeroize();
+    }
+}
+
+fn pad_key(t: &Transcript, salt_alice: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+    let mut t = t.clone();
+    t.append("salt-alice", salt_alice);
+    Zeroizing::new(t.output32("pad-key"))
+}
+
+/// `χ ∈ Z_q^{ℓ+1}` (step 7) from the transcript and the corrections.
+fn chi(t: &Transcript, salt_alice: &[u8; 32], tau: &[Scalar], ell: usize) -> Vec<Scalar> {
+    let mut t = t.clone();
+    t.append("salt-alice", salt_alice);
+    t.append_u64("ell", ell as u64);
+    let mut bytes = Vec::with_capacity(tau.len() * 32);
+    for s in tau {
+        bytes.extend_from_slice(&s.to_bytes());
+    }
+    t.append("tau", &bytes);
+    let mut rng = ChaCha20Rng::from_seed(t.output32("chi"));
+    let mut buf = [0u8; 32];
+    (0..=ell)
+        .map(|_| {
+            rng.fill_bytes(&mut buf);
+            scalar_from_32(&buf)
+        })
+        .collect()
+}
+
+fn r_hash(t: &Transcript, r: &[Scalar]) -> [u8; 32] {
+    let mut t = t.clone();
+    let mut bytes = Zeroizing::new(Vec::with_capacity(r.len() * 32));
+    for s in r {
+        bytes.extend_from_slice(&s.to_bytes());
+    }
+    t.append("r", &bytes);
+    t.output32("r-hash")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rounds
+// ---------------------------------------------------------------------------------------------
+
+/// Round 1 (Bob, the VOLE receiver): steps 1–3. Bob's random `b` is sampled here (it is
+/// `⟨g, β⟩` for his OT choice bits `β`) and is available right away through
+/// [`MulReceiverState::b`].
+pub fn mul_receiver_round1<R: CryptoRng + ?Sized>(
+    setup: &MulReceiverSetup,
+    session: &SessionId,
+    rng: &mut R,
+) -> Result<(MulReceiverState, MulMsg1), Error> {
+    // 1. Fresh salt; OT extension receiver for ξ OTs.
+    let mut salt = [0u8; 32];
+    rng.fill_bytes(&mut salt);
+    let (out, ext) = ext::extend_receive(setup, session, &salt, XI)?;
+    let msg1 = MulMsg1 {
+        session: *session,
+        salt,
+        ext,
+    };
+    // 2. g = H_g(...), b = ⟨g, β⟩ (constant time in β).
+    let digest = msg1_digest(session, &msg1);
+    let t = base_transcript(
+        setup.setup_id(),
+        setup.counterparty(),
+        setup.me(),
+        session,
+        &digest,
+    );
+    let g = gadget(&t);
+    let mut b = SecretScalar::<Secp256k1>::zero();
+    for (j, gj) in g.iter().enumerate() {
+        let bit = Choice::from(out.choice(j));
+        *b.expose_mut() += Scalar::conditional_select(&Scalar::ZERO, gj, bit);
+    }
+    // 3. Send.
+    Ok((
+        MulReceiverState {
+            session: *session,
+            setup_id: *setup.setup_id(),
+            counterparty: setup.counterparty(),
+            salt,
+            msg1_digest: digest,
+            b,
+        },
+        msg1,
+    ))
+}
+
+/// Round 2 (Alice, the VOLE sender): steps 4–8 with her inputs `a` (`1 ≤ ℓ ≤` [`MAX_ELL`]).
+/// Returns her additive shares `c` (one per `a_i`) and the message for Bob.
+///
+/// Errors: `WrongSession { sender: counterparty }` (state unchanged: nothing is consumed),
+/// `Misbehaviour { [counterparty], OtConsistency }` (**ban**: never use this setup with Bob
+/// again), `Params` for a bad `ℓ` or a counterparty that is not the setup's.
+pub fn mul_sender_round2<R: CryptoRng + ?Sized>(
+    setup: &MulSenderSetup,
+    session: &SessionId,
+    a: &[SecretScalar<Secp256k1>],
+    msg1: &MulMsg1,
+    counterparty: PartyId,
+    rng: &mut R,
+) -> Result<(Vec<SecretScalar<Secp256k1>>, MulMsg2), Error> {
+    if counterparty != setup.counterparty() {
+        return Err(Error::Params(ParamError::Mismatch));
+    }
+    let ell = a.len();
+    if ell == 0 || ell > MAX_ELL {
+        return Err(Error::Params(ParamError::OutOfRange));
+    }
+    if msg1.session != *session {
+        return Err(Error::WrongSession {
+            sender: counterparty,
+        });
+    }
+    // 4. OT extension sender with its consistency check.
+    let ext_out: ExtSenderOutput = ext::extend_send(setup, session, &msg1.salt, XI, &msg1.ext)?;
+    let digest = msg1_digest(session, msg1);
+    let t = base_transcript(setup.setup_id(), setup.me(), counterparty, session, &digest);
+    let g = gadget(&t);
+    // 5. Fresh salt and pads.
+    let mut salt = [0u8; 32];
+    rng.fill_bytes(&mut salt);
+    let key = pad_key(&t, &salt);
+    let delta = setup.delta_word();
+    // 6. α = (a, â); τ_j = P⁰_j − P¹_j + α; z_j = −P⁰_j.
+    let a_hat = SecretScalar::<Secp256k1>::random(rng);
+    let width = ell + 1;
+    let mut alpha = Zeroizing::new(Vec::with_capacity(width));
+    alpha.extend(a.iter().map(|x| *x.expose()));
+    alpha.push(*a_hat.expose());
+    let mut tau = Vec::with_capacity(XI * width);
+    let mut z = Zeroizing::new(Vec::with_capacity(XI * width));
+    let mut p0 = Zeroizing::new(alloc::vec![Scalar::ZERO; width]);
+    let mut p1 = Zeroizing::new(alloc::vec![Scalar::ZERO; width]);
+    for j in 0..XI {
+        let w = ext_out.row(j);
+        pad(&key, j, w, &mut p0);
+        pad(&key, j, w ^ *delta, &mut p1);
+        for ((x0, x1), al) in p0.iter().zip(p1.iter()).zip(alpha.iter()) {
+            tau.push(*x0 - x1 + al);
+            z.push(-*x0);
+        }
+    }
+    // 7. χ, u = ⟨χ, α⟩, r_j = ⟨χ, z_j⟩.
+    let chi = chi(&t, &salt, &tau, ell);
+    let u: Scalar = chi.iter().zip(alpha.iter()).map(|(c, x)| *c * x).sum();
+    let mut r = Zeroizing::new(Vec::with_capacity(XI));
+    for zj in z.chunks_exact(width) {
+        r.push(chi.iter().zip(zj).map(|(c, x)| *c * x).sum::<Scalar>());
+    }
+    let r_hash = r_hash(&t, &r);
+    // 8. c_i = Σ_j g_j·z_{j,i}.
+    let mut c: Vec<SecretScalar<Secp256k1>> = (0..ell).map(|_| SecretScalar::zero()).collect();
+    for (gj, zj) in g.iter().zip(z.chunks_exact(width)) {
+        for (ci, zji) in c.iter_mut().zip(zj) {
+            *ci.expose_mut() += *gj * zji;
+        }
+    }
+    Ok((
+        c,
+        MulMsg2 {
+            session: *session,
+            salt,
+            tau,
+            ell,
+            u,
+            r_hash,
+        },
+    ))
+}
+
+impl MulReceiverState {
+    /// Bob's random multiplicand `b` (DKLs23's `φ`/`χ` input of the receiver), fixed in round 1.
+    pub fn b(&self) -> &SecretScalar<Secp256k1> {
+        &self.b
+    }
+
+    /// The multiplication session.
+    pub fn session(&self) -> &SessionId {
+        &self.session
+    }
+
+    /// Round 3 (Bob): steps 9–11. Returns `(b, d)` with `c_i + d_i = a_i·b`.
+    ///
+    /// Errors: `WrongSession { sender: counterparty }` for a message of another session,
+    /// `Misbehaviour { [counterparty], MultiplicationCheck }` when Alice's corrections are
+    /// inconsistent (ban her: the setup must not be used with her again),
+    /// `Params(Mismatch)` for a setup or counterparty that is not the one of round 1.
+    pub fn finish(
+        self,
+        setup: &MulReceiverSetup,
+        session: &SessionId,
+        msg2: &MulMsg2,
+        counterparty: PartyId,
+    ) -> Result<(SecretScalar<Secp256k1>, Vec<SecretScalar<Secp256k1>>), Error> {
+        if counterparty != self.counterparty
+            || counterparty != setup.counterparty()
+            || self.setup_id != *setup.setup_id()
+            || self.session != *session
+        {
+            return Err(Error::Params(ParamError::Mismatch));
+        }
+        if msg2.session != *session {
+            return Err(Error::WrongSession {
+                sender: counterparty,
+            });
+        }
+        let ell = msg2.ell;
+        let width = ell + 1;
+        if ell == 0 || ell > MAX_ELL || msg2.tau.len() != XI * width {
+            return Err(Error::blame(counterparty, Reason::MalformedMessage));
+        }
+        // Recompute the extension rows (deterministic from the setup, session and salt).
+        let (out, _): (ExtReceiverOutput, _) = ext::extend_receive(setup, session, &self.salt, XI)?;
+        let t = base_transcript(
+            setup.setup_id(),
+            counterparty,
+            setup.me(),
+            session,
+            &self.msg1_digest,
+        );
+        let g = gadget(&t);
+        let key = pad_key(&t, &msg2.salt);
+        let chi = chi(&t, &msg2.salt, &msg2.tau, ell);
+        // 9. z'_j = P^{β_j}_j + β_j·τ_j.
+        let mut zb = Zeroizing::new(Vec::with_capacity(XI * width));
+        let mut p = Zeroizing::new(alloc::vec![Scalar::ZERO; width]);
+        let mut r = Zeroizing::new(Vec::with_capacity(XI));
+        for (j, tau_j) in msg2.tau.chunks_exact(width).enumerate() {
+            pad(&key, j, out.row(j), &mut p);
+            let bit = Choice::from(out.choice(j));
+            let start = zb.len();
+            for (pj, tj) in p.iter().zip(tau_j) {
+                zb.push(*pj + Scalar::conditional_select(&Scalar::ZERO, tj, bit));
+            }
+            // 10. r_j = β_j·u − ⟨χ, z'_j⟩.
+            let dot: Scalar = chi
+                .iter()
+                .zip(zb.get(start..).unwrap_or(&[]))
+                .map(|(c, x)| *c * x)
+                .sum();
+            r.push(Scalar::conditional_select(&Scalar::ZERO, &msg2.u, bit) - dot);
+        }
+        if !bool::from(r_hash(&t, &r).ct_eq(&msg2.r_hash)) {
+            return Err(Error::blame(counterparty, Reason::MultiplicationCheck));
+        }
+        // 11. d_i = Σ_j g_j·z'_{j,i}.
+        let mut d: Vec<SecretScalar<Secp256k1>> = (0..ell).map(|_| SecretScalar::zero()).collect();
+        for (gj, zj) in g.iter().zip(zb.chunks_exact(width)) {
+            for (di, zji) in d.iter_mut().zip(zj) {
+                *di.expose_mut() += *gj * zji;
+            }
+        }
+        Ok((self.b, d))
+    }
+}

@@ -1,1 +1,0 @@
-//! Base OT and OT extension. Not written yet.

@@ -1,0 +1,619 @@
+//! OT extension: **SoftSpokenOT with k = 1** (Roy, ePrint 2022/192) — the IKNP matrix shape
+//! with Roy's consistency check — over the [`BASE_OTS`] = 128 base OTs of [`super::base`].
+//!
+//! Why this one: DKLs23 recommends SoftSpokenOT; the KOS15 check that DKLs18/19 used has a
+//! flawed proof (Roy §4.1) and DKLs18's 2023 revision withdraws it. With `k = 1` (field `F_2`,
+//! repetition code) the computation is IKNP's, and the check is Roy's Fig. 9, proven in his
+//! Theorem 4.5. Larger `k` trades communication (which is small here: the VOLE correction
+//! dominates) for `2^k/k` more PRG work, which is what we want to avoid.
+//!
+//! # Setup (from the base OTs)
+//! Bob (extension receiver) holds seed pairs `(s⁰_i, s¹_i)`, `i < 128`; Alice (extension sender)
+//! holds `Δ ∈ {0,1}^128` and `s^{Δ_i}_i` ([`MulReceiverSetup`], [`MulSenderSetup`]).
+//!
+//! # One extension of `n` OTs (Fig. 8 with `C = Rep`, then Fig. 9, then Fig. 11)
+//! Let `L = n + M_C` (the last [`M_C`] OTs only mask the check and are discarded).
+//! 1. *(Bob, Fig. 8)* `t^b_i = PRG(s^b_i, ctx) ∈ {0,1}^L`; the choice bits are
+//!    `x = t⁰_0 ⊕ t¹_0`; he sends `u_i = t⁰_i ⊕ t¹_i ⊕ x` for `i = 1..127` (`u_0 = 0` implicitly).
+//!    His rows `V_j` are the rows of the matrix with columns `t⁰_i`.
+//! 2. *(Alice, Fig. 8)* `q_i = PRG(s^{Δ_i}_i, ctx) ⊕ Δ_i·u_i`; her rows are
+//!    `W_j = V_j ⊕ x_j·Δ`.
+//! 3. *(check, Fig. 9)* `R = [X | I_{M_C}]` with `X ∈ F_2^{M_C×n}` expanded from a Fiat–Shamir
+//!    hash of `(ctx, u)` (DKLs23 §5.1 makes the check non-interactive the same way). Bob sends
+//!    `ũ = R·x` and a hash of `Ṽ = R·V` (Roy's optimisation of sending a hash); Alice recomputes
+//!    `R·W ⊕ ũ ⊗ Δ` and compares the hash. A mismatch is
+//!    `Error::blame(bob, Reason::OtConsistency)`: **selective-failure leakage of `Δ`, never use
+//!    this setup with this counterparty again**.
+//! 4. *(Fig. 11)* the random OT outputs are tweaked hashes of the rows, `H(j, W_j)`,
+//!    `H(j, W_j ⊕ Δ)` for Alice, `H(j, V_j)` for Bob; the tweak is the index `j` and the
+//!    context (which includes both parties' fresh salts), see [`crate::mul`].
+//!
+//! `ctx` binds the setup id, both party ids, the multiplication's session id and Bob's fresh salt,
+//! so every extension stretches the seeds into fresh pseudorandom columns (Bob's choice bits are
+//! fresh every time). Reusing one `Δ` across many extensions is the standard use of an IKNP-style
+//! extension (one long extension cut into blocks, each with its own check).
+//!
+//! Primitives: the PRG is ChaCha20 (`rand_chacha`) keyed by `SHA-256(ctx ‖ i ‖ seed)`; `ctx` and
+//! every other hash input are [`Transcript`] outputs (domain-separated by protocol, version,
+//! curve, session). Measured in `benches/benches/ot.rs`.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use wallet_types::{
+    CurveId, DecodeError, Error, ObjectKind, PartyId, Reader, Reason, SecretBytes, SessionId,
+    Transcript, WireObject, Writer,
+};
+use zeroize::{Zeroize, Zeroizing};
+
+use super::{BASE_OTS, kinds};
+
+/// Number of extra OTs that mask the consistency check (and the check's output width in bits):
+/// the check's soundness error is `2^-M_C` per attempt (Roy, Theorem 4.5 with `p = 2`).
+pub const M_C: usize = 192;
+
+const PROTOCOL: &str = "wallet-tss/ot-ext";
+const VERSION: u16 = 1;
+
+// ---------------------------------------------------------------------------------------------
+// The reusable setups
+// ---------------------------------------------------------------------------------------------
+
+/// Alice's reusable result of the pairwise setup: the extension sender's `Δ` (her base-OT choice
+/// bits) and her 128 base-OT seeds `s^{Δ_i}_i`. Secret; not `Clone`; serialize with
+/// [`WireObject::to_secret_bytes`] and store encrypted.
+///
+/// It contains nothing of Bob's: not his other seeds, not his future choice bits or inputs.
+pub struct MulSenderSetup {
+    setup_id: SessionId,
+    me: PartyId,
+    counterparty: PartyId,
+    delta: SecretBytes<{ BASE_OTS / 8 }>,
+    seeds: Vec<SecretBytes<32>>,
+}
+
+/// Bob's reusable result of the pairwise setup: both seeds `(s⁰_i, s¹_i)` of every base OT.
+/// Secret; not `Clone`; serialize with [`WireObject::to_secret_bytes`] and store encrypted.
+///
+/// It contains nothing of Alice's: not `Δ`, not her inputs.
+pub struct MulReceiverSetup {
+    setup_id: SessionId,
+    me: PartyId,
+    counterparty: PartyId,
+    seeds0: Vec<SecretBytes<32>>,
+    seeds1: Vec<SecretBytes<32>>,
+}
+
+impl MulSenderSetup {
+    pub(crate) fn new(
+        setup_id: SessionId,
+        me: PartyId,
+        counterparty: PartyId,
+        delta: SecretBytes<{ BASE_OTS / 8 }>,
+        seeds: Vec<SecretBytes<32>>,
+    ) -> Self {
+        Self {
+            setup_id,
+            me,
+            counterparty,
+            delta,
+            seeds,
+        }
+    }
+
+    /// The session id of the setup run that produced this (identifies the pairing).
+    pub fn setup_id(&self) -> &SessionId {
+        &self.setup_id
+    }
+
+    /// This party (Alice, the VOLE sender).
+    pub fn me(&self) -> PartyId {
+        self.me
+    }
+
+    /// The counterparty (Bob, the VOLE receiver).
+    pub fn counterparty(&self) -> PartyId {
+        self.counterparty
+    }
+
+    fn delta(&self) -> u128 {
+        u128::from_le_bytes(*self.delta.expose())
+    }
+}
+
+impl MulReceiverSetup {
+    pub(crate) fn new(
+        setup_id: SessionId,
+        me: PartyId,
+        counterparty: PartyId,
+        seeds0: Vec<SecretBytes<32>>,
+        seeds1: Vec<SecretBytes<32>>,
+    ) -> Self {
+        Self {
+            setup_id,
+            me,
+            counterparty,
+            seeds0,
+            seeds1,
+        }
+    }
+
+    /// The session id of the setup run that produced this (identifies the pairing).
+    pub fn setup_id(&self) -> &SessionId {
+        &self.setup_id
+    }
+
+    /// This party (Bob, the VOLE receiver).
+    pub fn me(&self) -> PartyId {
+        self.me
+    }
+
+    /// The counterparty (Alice, the VOLE sender).
+    pub fn counterparty(&self) -> PartyId {
+        self.counterparty
+    }
+}
+
+impl core::fmt::Debug for MulSenderSetup {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "MulSenderSetup({} → {}, <redacted>)",
+            self.me, self.counterparty
+        )
+    }
+}
+
+impl core::fmt::Debug for MulReceiverSetup {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "MulReceiverSetup({} ← {}, <redacted>)",
+            self.me, self.counterparty
+        )
+    }
+}
+
+fn read_secret32(r: &mut Reader<'_>) -> Result<SecretBytes<32>, DecodeError> {
+    let mut a = r.array::<32>()?;
+    let s = SecretBytes::new(a);
+    a.zeroize();
+    Ok(s)
+}
+
+impl WireObject for MulSenderSetup {
+    const KIND: ObjectKind = kinds::MUL_SENDER_SETUP;
+    const MAX_LEN: usize = wallet_types::HEADER_LEN + 32 + 4 + BASE_OTS / 8 + 32 * BASE_OTS;
+    const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    fn encode_body(&self, w: &mut Writer) {
+        w.session(&self.setup_id);
+        w.party(self.me);
+        w.party(self.counterparty);
+        w.bytes(self.delta.expose());
+        for s in &self.seeds {
+            w.bytes(s.expose());
+        }
+    }
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let setup_id = r.session()?;
+        let me = r.party()?;
+        let counterparty = r.party()?;
+        if me == counterparty {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut d = r.array::<{ BASE_OTS / 8 }>()?;
+        let delta = SecretBytes::new(d);
+        d.zeroize();
+        let mut seeds = Vec::with_capacity(BASE_OTS);
+        for _ in 0..BASE_OTS {
+            seeds.push(read_secret32(r)?);
+        }
+        Ok(Self {
+            setup_id,
+            me,
+            counterparty,
+            delta,
+            seeds,
+        })
+    }
+}
+
+impl WireObject for MulReceiverSetup {
+    const KIND: ObjectKind = kinds::MUL_RECEIVER_SETUP;
+    const MAX_LEN: usize = wallet_types::HEADER_LEN + 32 + 4 + 64 * BASE_OTS;
+    const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    fn encode_body(&self, w: &mut Writer) {
+        w.session(&self.setup_id);
+        w.party(self.me);
+        w.party(self.counterparty);
+        for (s0, s1) in self.seeds0.iter().zip(&self.seeds1) {
+            w.bytes(s0.expose());
+            w.bytes(s1.expose());
+        }
+    }
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let setup_id = r.session()?;
+        let me = r.party()?;
+        let counterparty = r.party()?;
+        if me == counterparty {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut seeds0 = Vec::with_capacity(BASE_OTS);
+        let mut seeds1 = Vec::with_capacity(BASE_OTS);
+        for _ in 0..BASE_OTS {
+            seeds0.push(read_secret32(r)?);
+            seeds1.push(read_secret32(r)?);
+        }
+        Ok(Self {
+            setup_id,
+            me,
+            counterparty,
+            seeds0,
+            seeds1,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One extension
+// ---------------------------------------------------------------------------------------------
+
+/// Bob's extension message (Fig. 8's `u_1..u_127` and Fig. 9's check values), embedded in
+/// [`crate::mul::MulMsg1`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtMessage {
+    /// Columns `u_1..u_127`, each `L/64` words (little-endian bit order).
+    u: Vec<u64>,
+    /// `ũ = R·x` ([`M_C`] bits).
+    check_u: [u64; M_C / 64],
+    /// Hash of `Ṽ = R·V`.
+    check_hash: [u8; 32],
+}
+
+/// Bob's output of one extension: his choice bits `x_j` and rows `V_j = H`-inputs for `j < n`.
+pub struct ExtReceiverOutput {
+    choices: Zeroizing<Vec<u64>>,
+    rows: Zeroizing<Vec<u128>>,
+}
+
+/// Alice's output of one extension: her rows `W_j = V_j ⊕ x_j·Δ` for `j < n`.
+pub struct ExtSenderOutput {
+    rows: Zeroizing<Vec<u128>>,
+}
+
+impl ExtReceiverOutput {
+    /// Choice bit `j` (0 or 1) as a `u8`, for constant-time masking.
+    pub(crate) fn choice(&self, j: usize) -> u8 {
+        self.choices
+            .get(j / 64)
+            .map_or(0, |w| ((w >> (j % 64)) & 1) as u8)
+    }
+    /// Row `V_j`.
+    pub(crate) fn row(&self, j: usize) -> u128 {
+        self.rows.get(j).copied().unwrap_or(0)
+    }
+    /// Number of usable OTs.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+impl ExtSenderOutput {
+    /// Row `W_j`.
+    pub(crate) fn row(&self, j: usize) -> u128 {
+        self.rows.get(j).copied().unwrap_or(0)
+    }
+    /// Number of usable OTs.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+impl ExtMessage {
+    /// Encoded length for `n` OTs.
+    pub(crate) const fn encoded_len(n: usize) -> usize {
+        (BASE_OTS - 1) * (n + M_C) / 8 + M_C / 8 + 32
+    }
+
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        for x in &self.u {
+            w.u64(*x);
+        }
+        for x in &self.check_u {
+            w.u64(*x);
+        }
+        w.bytes(&self.check_hash);
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>, n: usize) -> Result<Self, DecodeError> {
+        let words = (BASE_OTS - 1) * (n + M_C) / 64;
+        if words.saturating_mul(8) > r.remaining() {
+            return Err(DecodeError::Truncated);
+        }
+        let mut u = Vec::with_capacity(words);
+        for _ in 0..words {
+            u.push(r.u64()?);
+        }
+        let mut check_u = [0u64; M_C / 64];
+        for x in check_u.iter_mut() {
+            *x = r.u64()?;
+        }
+        Ok(Self {
+            u,
+            check_u,
+            check_hash: r.array::<32>()?,
+        })
+    }
+
+    /// The bytes hashed into the Fiat–Shamir challenge (`u` only).
+    fn u_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.u.len() * 8);
+        for x in &self.u {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v
+    }
+}
+
+/// The extension context: binds setup, parties, session and Bob's salt.
+fn ext_transcript(
+    setup_id: &SessionId,
+    alice: PartyId,
+    bob: PartyId,
+    session: &SessionId,
+    salt: &[u8; 32],
+) -> Transcript {
+    let mut t = Transcript::new(PROTOCOL, VERSION, Some(CurveId::Secp256k1), session);
+    t.append("setup", setup_id.as_bytes());
+    t.append_party("alice", alice);
+    t.append_party("bob", bob);
+    t.append("salt-bob", salt);
+    t
+}
+
+/// `PRG(seed, ctx)` for column `i`: ChaCha20 keyed by `SHA-256(ctx ‖ i ‖ seed)`.
+fn prg_column(ctx: &[u8; 32], i: usize, seed: &SecretBytes<32>, out: &mut [u64]) {
+    let mut h = Sha256::new();
+    h.update(ctx);
+    h.update((i as u16).to_be_bytes());
+    h.update(seed.expose());
+    let mut key: [u8; 32] = h.finalize().into();
+    let mut rng = ChaCha20Rng::from_seed(key);
+    key.zeroize();
+    let mut buf = Zeroizing::new(vec![0u8; out.len() * 8]);
+    rng.fill_bytes(&mut buf);
+    for (o, c) in out.iter_mut().zip(buf.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        *o = u64::from_le_bytes(b);
+    }
+}
+
+/// Rows of the `L × 128` bit matrix whose columns are `cols` (128 columns of `words` words).
+fn transpose(cols: &[u64], words: usize) -> Zeroizing<Vec<u128>> {
+    let mut rows = Zeroizing::new(vec![0u128; words * 64]);
+    for (i, col) in cols.chunks_exact(words).enumerate() {
+        for (w, word) in col.iter().enumerate() {
+            if let Some(chunk) = rows.get_mut(w * 64..w * 64 + 64) {
+                for (b, row) in chunk.iter_mut().enumerate() {
+                    *row |= u128::from(((word >> b) & 1) as u8) << i;
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// The check matrix `X ∈ F_2^{M_C × n}` (row-major, `n/64` words per row) from the Fiat–Shamir
+/// challenge over `u`.
+fn check_matrix(t: &Transcript, msg: &ExtMessage, n: usize) -> Vec<u64> {
+    let mut t = t.clone();
+    t.append("u", &msg.u_bytes());
+    let seed = t.output32("check-matrix");
+    let mut rng = ChaCha20Rng::from_seed(seed);
+    let mut x = vec![0u64; M_C * n / 64];
+    for w in x.iter_mut() {
+        *w = rng.next_u64();
+    }
+    x
+}
+
+/// `R·rows` and `R·bits` for `R = [X | I]`: the check values.
+fn apply_check(x: &[u64], n: usize, rows: &[u128]) -> Zeroizing<Vec<u128>> {
+    let words = n / 64;
+    let mut out = Zeroizing::new(vec![0u128; M_C]);
+    for (k, o) in out.iter_mut().enumerate() {
+        let mut acc = rows.get(n + k).copied().unwrap_or(0);
+        if let Some(xrow) = x.get(k * words..(k + 1) * words) {
+            for (w, bits) in xrow.iter().enumerate() {
+                if let Some(chunk) = rows.get(w * 64..w * 64 + 64) {
+                    for (b, row) in chunk.iter().enumerate() {
+                        let mask = 0u128.wrapping_sub(u128::from(((bits >> b) & 1) as u8));
+                        acc ^= row & mask;
+                    }
+                }
+            }
+        }
+        *o = acc;
+    }
+    out
+}
+
+fn apply_check_bits(x: &[u64], n: usize, choices: &[u64]) -> [u64; M_C / 64] {
+    let words = n / 64;
+    let mut out = [0u64; M_C / 64];
+    for k in 0..M_C {
+        let extra = n + k;
+        let mut parity = choices
+            .get(extra / 64)
+            .map_or(0, |w| (w >> (extra % 64)) & 1);
+        if let Some(xrow) = x.get(k * words..(k + 1) * words) {
+            for (a, b) in xrow.iter().zip(choices) {
+                parity ^= u64::from((a & b).count_ones() & 1);
+            }
+        }
+        if let Some(o) = out.get_mut(k / 64) {
+            *o |= parity << (k % 64);
+        }
+    }
+    out
+}
+
+fn check_hash(t: &Transcript, v: &[u128]) -> [u8; 32] {
+    let mut t = t.clone();
+    let mut bytes = Zeroizing::new(Vec::with_capacity(v.len() * 16));
+    for r in v {
+        bytes.extend_from_slice(&r.to_le_bytes());
+    }
+    t.append("check-v", &bytes);
+    t.output32("check-hash")
+}
+
+fn check_n(n: usize) -> Result<(), Error> {
+    if n == 0 || !n.is_multiple_of(64) || n > MAX_OTS {
+        return Err(Error::Params(wallet_types::ParamError::OutOfRange));
+    }
+    Ok(())
+}
+
+/// Largest extension (in OTs) one call accepts.
+pub const MAX_OTS: usize = 4096;
+
+/// Bob's half of one extension (steps 1 and 3): `n` random OTs (a multiple of 64, at most
+/// [`MAX_OTS`]) under this `session` and Bob's fresh `salt`.
+pub fn extend_receive(
+    setup: &MulReceiverSetup,
+    session: &SessionId,
+    salt: &[u8; 32],
+    n: usize,
+) -> Result<(ExtReceiverOutput, ExtMessage), Error> {
+    check_n(n)?;
+    let words = (n + M_C) / 64;
+    let t = ext_transcript(&setup.setup_id, setup.counterparty, setup.me, session, salt);
+    let ctx = t.output32("prg");
+    let mut t0 = Zeroizing::new(vec![0u64; BASE_OTS * words]);
+    let mut t1 = Zeroizing::new(vec![0u64; words]);
+    let mut x = Zeroizing::new(vec![0u64; words]);
+    let mut u = vec![0u64; (BASE_OTS - 1) * words];
+    for (i, (c0, (s0, s1))) in t0
+        .chunks_exact_mut(words)
+        .zip(setup.seeds0.iter().zip(&setup.seeds1))
+        .enumerate()
+    {
+        prg_column(&ctx, i, s0, c0);
+        prg_column(&ctx, i, s1, &mut t1);
+        if i == 0 {
+            // x = t⁰_0 ⊕ t¹_0 (Fig. 8 with the repetition code).
+            for ((xw, a), b) in x.iter_mut().zip(c0.iter()).zip(t1.iter()) {
+                *xw = a ^ b;
+            }
+        } else if let Some(ucol) = u.get_mut((i - 1) * words..i * words) {
+            for (((uw, a), b), xw) in ucol.iter_mut().zip(c0.iter()).zip(t1.iter()).zip(x.iter()) {
+                *uw = a ^ b ^ xw;
+            }
+        }
+    }
+    let rows = transpose(&t0, words);
+    let mut msg = ExtMessage {
+        u,
+        check_u: [0u64; M_C / 64],
+        check_hash: [0u8; 32],
+    };
+    let xmat = check_matrix(&t, &msg, n);
+    msg.check_u = apply_check_bits(&xmat, n, &x);
+    let v_tilde = apply_check(&xmat, n, &rows);
+    msg.check_hash = check_hash(&t, &v_tilde);
+    let mut rows = rows;
+    rows.truncate(n);
+    let mut choices = x;
+    choices.truncate(n / 64);
+    Ok((ExtReceiverOutput { choices, rows }, msg))
+}
+
+/// Alice's half of one extension (steps 2 and 3): derive her rows and run the consistency check.
+///
+/// A failed check is `Error::blame(bob, Reason::OtConsistency)`: Bob learned (or tried to
+/// learn) something about `Δ`; **the setup must never be used with him again**.
+pub fn extend_send(
+    setup: &MulSenderSetup,
+    session: &SessionId,
+    salt: &[u8; 32],
+    n: usize,
+    msg: &ExtMessage,
+) -> Result<ExtSenderOutput, Error> {
+    check_n(n)?;
+    let words = (n + M_C) / 64;
+    if msg.u.len() != (BASE_OTS - 1) * words {
+        return Err(Error::blame(setup.counterparty, Reason::MalformedMessage));
+    }
+    let t = ext_transcript(&setup.setup_id, setup.me, setup.counterparty, session, salt);
+    let ctx = t.output32("prg");
+    let delta = setup.delta();
+    let mut q = Zeroizing::new(vec![0u64; BASE_OTS * words]);
+    for (i, (col, seed)) in q.chunks_exact_mut(words).zip(&setup.seeds).enumerate() {
+        prg_column(&ctx, i, seed, col);
+        if i > 0
+            && let Some(ucol) = msg.u.get((i - 1) * words..i * words)
+        {
+            let mask = 0u64.wrapping_sub(((delta >> i) & 1) as u64);
+            for (c, uw) in col.iter_mut().zip(ucol) {
+                *c ^= uw & mask;
+            }
+        }
+    }
+    let rows = transpose(&q, words);
+    let xmat = check_matrix(&t, msg, n);
+    let mut expect = apply_check(&xmat, n, &rows);
+    for (k, e) in expect.iter_mut().enumerate() {
+        let bit = msg.check_u.get(k / 64).map_or(0, |w| (w >> (k % 64)) & 1);
+        *e ^= delta & 0u128.wrapping_sub(u128::from(bit as u8));
+    }
+    if !bool::from(check_hash(&t, &expect).ct_eq(&msg.check_hash)) {
+        return Err(Error::blame(setup.counterparty, Reason::OtConsistency));
+    }
+    let mut rows = rows;
+    rows.truncate(n);
+    Ok(ExtSenderOutput { rows })
+}
+
+impl MulSenderSetup {
+    /// `Δ` as a 128-bit word (crate-internal: the pads need `W_j ⊕ Δ`).
+    pub(crate) fn delta_word(&self) -> Zeroizing<u128> {
+        Zeroizing::new(self.delta())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose_matches_bits() {
+        let words = 2;
+        let mut cols = vec![0u64; BASE_OTS * words];
+        for (k, c) in cols.iter_mut().enumerate() {
+            *c = (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+        let rows = transpose(&cols, words);
+        for j in 0..words * 64 {
+            for i in 0..BASE_OTS {
+                let col_bit = (cols[i * words + j / 64] >> (j % 64)) & 1;
+                let row_bit = (rows[j] >> i) & 1;
+                assert_eq!(col_bit as u128, row_bit);
+            }
+        }
+    }
+}

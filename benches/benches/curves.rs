@@ -1,6 +1,13 @@
 //! Curve operations through `wallet_types::Curve`, and the single-party baselines every
 //! protocol bench is compared against: `k256::ecdsa` sign / verify and `ed25519-dalek` sign /
 //! verify, measured in the same run.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use group::{Group, GroupEncoding};

@@ -216,10 +216,10 @@ fn envelope_known_answer() {
         payload: SessionIdMessage::Reveal([0x11; 32]).to_bytes(),
     };
     let expect = format!(
-        "01010100{}0002000301000100000025{}{}",
+        "01010100{}000200030100010000002501010200{}{}",
         "ab".repeat(32),
-        "01010200",
-        format!("02{}", "11".repeat(32))
+        "02",
+        "11".repeat(32)
     );
     assert_eq!(to_hex(&e.to_bytes()), expect);
 }

@@ -43,3 +43,6 @@ pub use feldman::Commitments;
 pub use lagrange::{lagrange_at, lagrange_at_zero};
 pub use polynomial::Polynomial;
 pub use shamir::{Share, ShareSetId, reconstruct, reconstruct_verified, split};
+pub mod derive;
+pub mod encoding;
+pub mod wallet;

@@ -52,8 +52,9 @@ impl<M, O> Step<M, O> {
 /// [`Protocol::handle`] with each received message, sending whatever each call returns, until
 /// [`Step::Done`]. All errors are [`Error`]s, which name culprits where a party misbehaved.
 pub trait Protocol: Sized {
-    /// The protocol's message (one enum over its rounds).
-    type Message: WireObject + RoundMessage + Clone + core::fmt::Debug;
+    /// The protocol's message (one enum over its rounds). Not required to be `Clone`:
+    /// point-to-point messages may carry secret shares.
+    type Message: WireObject + RoundMessage + core::fmt::Debug;
     /// The result of a successful run.
     type Output;
 

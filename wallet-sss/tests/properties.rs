@@ -1,5 +1,10 @@
 //! Algebraic laws of the Shamir / Feldman layer, for both curves (proptest).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
@@ -8,7 +13,7 @@ use wallet_sss::shamir::{Share, reconstruct, reconstruct_verified, split};
 use wallet_sss::{ShamirError, lagrange_at_zero};
 use wallet_types::ff::Field;
 use wallet_types::subtle::ConstantTimeEq;
-use wallet_types::{Curve, Ed25519, Parties, PartyId, SecretScalar, Secp256k1, decode_scalar};
+use wallet_types::{Curve, Ed25519, Parties, PartyId, Secp256k1, SecretScalar, decode_scalar};
 
 /// `n` distinct non-zero ids drawn from the seed, a threshold `t ≤ n`, and a subset choice.
 fn params() -> impl Strategy<Value = (u64, usize, usize, Vec<bool>)> {
@@ -26,7 +31,9 @@ fn ids_from(seed: u64, n: usize) -> Parties {
     let mut v = Vec::new();
     let mut x = seed;
     while v.len() < n {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let id = ((x >> 33) % 60000) as u16 + 1;
         if !v.contains(&id) {
             v.push(id);

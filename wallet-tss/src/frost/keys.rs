@@ -1,0 +1,349 @@
+//! Key material: a party's [`KeyPackage`], the public [`PublicKeyPackage`] every party and the
+//! coordinator hold, the trusted-dealer split (RFC 9591 Appendix C), the import of an existing
+//! RFC 8032 seed's key into a sharing, and the explicit threshold export of the group secret.
+//!
+//! ## Scalars are not seeds
+//!
+//! An RFC 8032 Ed25519 private key is a 32-byte **seed**; the signing scalar is derived from it
+//! (`SHA-512(seed)`, lower half clamped) and the upper half seeds deterministic nonces. A key
+//! made by DKG never had a seed: only the scalar exists (shared). This module keeps the two
+//! apart in the types:
+//!
+//! * [`Ed25519Seed`] — an RFC 8032 seed; [`Ed25519Seed::to_scalar`] performs RFC 8032 §5.1.5
+//!   steps 1–3 (hash, clamp, reduce) and [`split_ed25519_seed`] shares the result (dealer split):
+//!   the threshold key then has the same public key as the seed, and FROST signatures made with
+//!   it verify under that public key (they differ from the seed's own deterministic signatures,
+//!   which is allowed: Ed25519 verifiers cannot tell).
+//! * [`GroupSecretKey`] — what [`export_group_secret`] returns: the **scalar**. There is no way
+//!   back from a scalar to a seed, so wallets that import only seeds cannot take an exported
+//!   DKG key; they need an "expanded secret key" import (scalar plus a fresh random 32-byte
+//!   nonce prefix) instead.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
+use wallet_types::{
+    Curve, DecodeError, Ed25519, Error, HEADER_LEN, MAX_PARTIES, NonIdentity, ObjectKind, ParamError,
+    Parties, PartyId, Reader, SecretBytes, SecretScalar, WireObject, Writer,
+};
+
+use super::ciphersuite::Ciphersuite;
+use super::sss::feldman::Commitments;
+use super::sss::lagrange::lagrange_coefficients_at_zero;
+use super::sss::polynomial::Polynomial;
+use super::{KIND_KEY_PACKAGE, KIND_PUBLIC_KEY_PACKAGE};
+
+/// The public side of a threshold key: party set, threshold, the group's Feldman commitment
+/// `Φ = (Φ₀, …, Φ_{t−1})` (with `Φ₀` the group public key) and, derived from it, every party's
+/// share commitment `Yᵢ = Σₖ iᵏ·Φₖ = sᵢ·G` (what signature shares are verified against).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKeyPackage<C: Ciphersuite> {
+    parties: Parties,
+    commitments: Commitments<C>,
+    group_key: NonIdentity<C>,
+    /// `Yᵢ` in the order of `parties`.
+    share_commitments: Vec<C::Point>,
+}
+
+impl<C: Ciphersuite> fmt::Debug for PublicKeyPackage<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicKeyPackage")
+            .field("curve", &C::ID)
+            .field("threshold", &self.threshold())
+            .field("parties", &self.parties)
+            .field("group_key", &self.group_key)
+            .finish()
+    }
+}
+
+impl<C: Ciphersuite> PublicKeyPackage<C> {
+    /// A package from the group commitment `Φ` (`t` points, `Φ₀ ≠ identity`) for `parties`
+    /// (`1 ≤ t ≤ n`). Computes every share commitment.
+    pub fn new(parties: Parties, commitment: Vec<C::Point>) -> Result<Self, ParamError> {
+        let t = commitment.len();
+        if t == 0 || t > parties.len() {
+            return Err(ParamError::InvalidThreshold {
+                threshold: t,
+                parties: parties.len(),
+            });
+        }
+        let group_key = commitment
+            .first()
+            .and_then(|p| NonIdentity::new(*p))
+            .ok_or(ParamError::Mismatch)?;
+        let commitments = Commitments::new(commitment).map_err(|_| ParamError::OutOfRange)?;
+        let share_commitments = parties
+            .iter()
+            .map(|p| commitments.share_commitment(p))
+            .collect();
+        Ok(Self {
+            parties,
+            commitments,
+            group_key,
+            share_commitments,
+        })
+    }
+
+    /// The threshold `t`: how many shares sign.
+    pub fn threshold(&self) -> usize {
+        self.commitments.threshold()
+    }
+    /// All parties holding a share.
+    pub fn parties(&self) -> &Parties {
+        &self.parties
+    }
+    /// The group public key `Y = Φ₀`.
+    pub fn group_key(&self) -> &NonIdentity<C> {
+        &self.group_key
+    }
+    /// The group public key's encoding (RFC 8032 for Ed25519).
+    pub fn group_key_bytes(&self) -> <C::Point as group::GroupEncoding>::Repr {
+        self.group_key.to_bytes()
+    }
+    /// The group Feldman commitment `Φ`.
+    pub fn commitment(&self) -> &[C::Point] {
+        self.commitments.points()
+    }
+    /// Party `id`'s share commitment `Y_id = s_id·G`.
+    pub fn share_commitment(&self, id: PartyId) -> Option<&C::Point> {
+        self.share_commitments.get(self.parties.index_of(id)?)
+    }
+}
+
+/// Body: `parties || u16 t || SerializeElement(Φ₀) || … || SerializeElement(Φ_{t−1})`
+/// (`Φ₀` non-identity; later points may be the identity; `1 ≤ t ≤ n`).
+impl<C: Ciphersuite> WireObject for PublicKeyPackage<C> {
+    const KIND: ObjectKind = KIND_PUBLIC_KEY_PACKAGE;
+    const MAX_LEN: usize = HEADER_LEN + 2 + 2 * MAX_PARTIES + 2 + 33 * MAX_PARTIES;
+    const CURVE: Option<wallet_types::CurveId> = Some(C::ID);
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.parties(&self.parties);
+        w.u16(self.threshold() as u16);
+        for p in self.commitments.points() {
+            w.bytes(C::encode_point(p).as_ref());
+        }
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let parties = r.parties()?;
+        let t = r.count16(parties.len(), C::POINT_LEN)?;
+        let mut points = Vec::with_capacity(t);
+        for k in 0..t {
+            points.push(if k == 0 {
+                r.point::<C>()?
+            } else {
+                r.point_or_identity::<C>()?
+            });
+        }
+        Self::new(parties, points).map_err(|_| DecodeError::InvalidValue)
+    }
+}
+
+/// One party's key: its id, its secret share `sᵢ` and the public package. Holds a secret: not
+/// `Clone` (use [`KeyPackage::duplicate`]), zeroized on drop, `Debug` prints no secret.
+pub struct KeyPackage<C: Ciphersuite> {
+    id: PartyId,
+    secret: SecretScalar<C>,
+    public: PublicKeyPackage<C>,
+}
+
+impl<C: Ciphersuite> fmt::Debug for KeyPackage<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyPackage")
+            .field("id", &self.id)
+            .field("secret", &self.secret)
+            .field("public", &self.public)
+            .finish()
+    }
+}
+
+impl<C: Ciphersuite> KeyPackage<C> {
+    /// Checks that `secret·G` is `id`'s share commitment in `public`.
+    pub fn new(id: PartyId, secret: SecretScalar<C>, public: PublicKeyPackage<C>) -> Result<Self, ParamError> {
+        let expected = public.share_commitment(id).ok_or(ParamError::NotAMember(id))?;
+        if !bool::from(secret.public().ct_eq(expected)) {
+            return Err(ParamError::Mismatch);
+        }
+        Ok(Self { id, secret, public })
+    }
+
+    /// This party.
+    pub fn id(&self) -> PartyId {
+        self.id
+    }
+    /// The secret share `sᵢ`.
+    pub fn secret_share(&self) -> &SecretScalar<C> {
+        &self.secret
+    }
+    /// The public package.
+    pub fn public(&self) -> &PublicKeyPackage<C> {
+        &self.public
+    }
+    /// An explicit copy (named so that reviewers see every duplication of a secret).
+    pub fn duplicate(&self) -> Self {
+        Self {
+            id: self.id,
+            secret: self.secret.duplicate(),
+            public: self.public.clone(),
+        }
+    }
+}
+
+/// Body: `party id || SerializeScalar(sᵢ) || PublicKeyPackage body`. Secret: store encrypted.
+impl<C: Ciphersuite> WireObject for KeyPackage<C> {
+    const KIND: ObjectKind = KIND_KEY_PACKAGE;
+    const MAX_LEN: usize = HEADER_LEN + 2 + 32 + PublicKeyPackage::<C>::MAX_LEN;
+    const CURVE: Option<wallet_types::CurveId> = Some(C::ID);
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.party(self.id);
+        w.secret_scalar::<C>(&self.secret);
+        self.public.encode_body(w);
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let id = r.party()?;
+        let secret = r.secret_scalar::<C>()?;
+        let public = PublicKeyPackage::decode_body(r)?;
+        Self::new(id, secret, public).map_err(|_| DecodeError::InvalidValue)
+    }
+}
+
+/// RFC 9591 Appendix C `trusted_dealer_keygen`, for a secret the caller already has: shares
+/// `secret` `t`-of-`parties` with a random polynomial and returns every party's package. The
+/// dealer sees the whole key: use DKG ([`crate::frost::dkg`]) unless importing an existing key.
+pub fn split_secret<C: Ciphersuite, R: CryptoRng + ?Sized>(
+    secret: SecretScalar<C>,
+    threshold: usize,
+    parties: &Parties,
+    rng: &mut R,
+) -> Result<Vec<KeyPackage<C>>, ParamError> {
+    if threshold == 0 || threshold > parties.len() {
+        return Err(ParamError::InvalidThreshold {
+            threshold,
+            parties: parties.len(),
+        });
+    }
+    if bool::from(secret.is_zero()) {
+        return Err(ParamError::OutOfRange);
+    }
+    let poly = Polynomial::random(secret, threshold, rng).map_err(|_| ParamError::OutOfRange)?;
+    let public = PublicKeyPackage::new(parties.clone(), poly.commit().points().to_vec())?;
+    parties
+        .iter()
+        .map(|p| KeyPackage::new(p, poly.share_for(p), public.clone()))
+        .collect()
+}
+
+/// The group secret key `s` reassembled from a threshold of shares by [`export_group_secret`].
+///
+/// This is a **scalar**, not an RFC 8032 seed (see the module docs): [`GroupSecretKey::expose`]
+/// gives the scalar; there is deliberately no conversion to a seed.
+pub struct GroupSecretKey<C: Ciphersuite>(SecretScalar<C>);
+
+impl<C: Ciphersuite> fmt::Debug for GroupSecretKey<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GroupSecretKey<{}>(<redacted>)", C::ID.name())
+    }
+}
+
+impl<C: Ciphersuite> GroupSecretKey<C> {
+    /// The secret scalar.
+    pub fn expose(&self) -> &SecretScalar<C> {
+        &self.0
+    }
+    /// The public key `s·G`.
+    pub fn public_key(&self) -> C::Point {
+        self.0.public()
+    }
+    /// The scalar's canonical encoding (little-endian for Ed25519) as a secret.
+    pub fn to_scalar_bytes(&self) -> SecretBytes<32> {
+        let mut repr = C::encode_scalar(self.0.expose());
+        let out = SecretBytes::from_slice(repr.as_ref()).unwrap_or_else(|| SecretBytes::new([0; 32]));
+        zeroize::Zeroize::zeroize(repr.as_mut());
+        out
+    }
+}
+
+/// **Key export — the end of the threshold guarantee.** Interpolates the group secret from at
+/// least `t` key packages of one key (distinct parties) and checks it against the group key.
+/// After this call one place holds the whole key; do it only to leave threshold custody.
+pub fn export_group_secret<C: Ciphersuite>(shares: &[&KeyPackage<C>]) -> Result<GroupSecretKey<C>, Error> {
+    let first = shares.first().ok_or(ParamError::TooFewParties { needed: 1, given: 0 })?;
+    let public = first.public();
+    if shares.len() < public.threshold() {
+        return Err(ParamError::TooFewParties {
+            needed: public.threshold(),
+            given: shares.len(),
+        }
+        .into());
+    }
+    if shares.iter().any(|k| k.public() != public) {
+        return Err(ParamError::Mismatch.into());
+    }
+    let ids: Vec<PartyId> = shares.iter().map(|k| k.id()).collect();
+    Parties::new(ids.iter().copied())?;
+    let lambdas = lagrange_coefficients_at_zero::<C>(&ids).map_err(|_| Error::Internal)?;
+    let mut s = SecretScalar::<C>::zero();
+    for (k, l) in shares.iter().zip(&lambdas) {
+        *s.expose_mut() += *k.secret_share().expose() * l;
+    }
+    if !bool::from(s.public().ct_eq(public.group_key().get())) {
+        return Err(Error::Internal);
+    }
+    Ok(GroupSecretKey(s))
+}
+
+/// An RFC 8032 Ed25519 private key (the 32-byte seed). Secret: zeroized, never printed.
+pub struct Ed25519Seed(SecretBytes<32>);
+
+impl fmt::Debug for Ed25519Seed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Ed25519Seed(<redacted>)")
+    }
+}
+
+impl Ed25519Seed {
+    /// Takes the seed bytes.
+    pub fn new(seed: SecretBytes<32>) -> Self {
+        Self(seed)
+    }
+
+    /// RFC 8032 §5.1.5 steps 1–3: `h = SHA-512(seed)`, clamp `h[0..32]` (clear the 3 low bits
+    /// and the top bit, set bit 254), read it little-endian, reduce mod ℓ. The upper half of `h`
+    /// (the deterministic-nonce prefix) is not used by FROST, whose nonces are random.
+    pub fn to_scalar(&self) -> SecretScalar<Ed25519> {
+        use sha2::{Digest, Sha512};
+        let mut h: [u8; 64] = Sha512::digest(self.0.expose()).into();
+        let mut lower = [0u8; 32];
+        lower.copy_from_slice(h.get(..32).unwrap_or(&[0u8; 32]));
+        lower[0] &= 0b1111_1000;
+        lower[31] &= 0b0111_1111;
+        lower[31] |= 0b0100_0000;
+        let s = curve25519_dalek::Scalar::from_bytes_mod_order(lower);
+        zeroize::Zeroize::zeroize(&mut lower);
+        zeroize::Zeroize::zeroize(&mut h);
+        SecretScalar::new(s)
+    }
+
+    /// The RFC 8032 public key of this seed.
+    pub fn public_key(&self) -> [u8; 32] {
+        Ed25519::encode_point(&self.to_scalar().public())
+    }
+}
+
+/// Imports an existing RFC 8032 key into a `t`-of-`parties` FROST sharing (a dealer split of
+/// [`Ed25519Seed::to_scalar`]). The group public key equals the seed's public key. The dealer
+/// holds the whole key during this call; afterwards destroy the seed.
+pub fn split_ed25519_seed<R: CryptoRng + ?Sized>(
+    seed: &Ed25519Seed,
+    threshold: usize,
+    parties: &Parties,
+    rng: &mut R,
+) -> Result<Vec<KeyPackage<Ed25519>>, ParamError> {
+    split_secret(seed.to_scalar(), threshold, parties, rng)
+}
+

@@ -1,0 +1,385 @@
+//! Round one, the **offline** phase: nonce preprocessing (RFC 9591 §5.1 `commit`).
+//!
+//! A signer draws a batch of nonce pairs `(dᵢ, eᵢ)` long before any message exists and publishes
+//! their commitments `(Dᵢ, Eᵢ) = (dᵢ·G, eᵢ·G)`. Each pair is used for **one** signature share
+//! and then destroyed: [`SigningNonces`] is not `Clone` and is consumed by value by
+//! [`crate::frost::round2::sign`], so the compiler forbids a second use:
+//!
+//! ```compile_fail
+//! # use wallet_tss::frost::{round1, round2};
+//! # fn f(pkg: &round2::SigningPackage<wallet_types::Ed25519>,
+//! #      key: &wallet_tss::frost::KeyPackage<wallet_types::Ed25519>,
+//! #      nonces: round1::SigningNonces<wallet_types::Ed25519>) {
+//! let share = round2::sign(pkg, nonces, key);
+//! let again = round2::sign(pkg, nonces, key); // error[E0382]: use of moved value: `nonces`
+//! # }
+//! ```
+//!
+//! ```compile_fail
+//! # fn f(nonces: wallet_tss::frost::round1::SigningNonces<wallet_types::Ed25519>) {
+//! let copy = nonces.clone(); // error[E0599]: SigningNonces is not Clone
+//! # }
+//! ```
+//!
+//! ## Persisting nonces (the storage rule)
+//!
+//! Nonces that must outlive the process go through [`SigningNonces::seal`] /
+//! [`SigningNonces::restore`]. The sealed bytes are secret (store them encrypted, e.g. under a
+//! wallet-kek envelope) and, unlike the in-memory value, *can* be restored twice. Using one
+//! nonce pair for two different signing packages reveals the key share, so the rule is:
+//!
+//! > **Mark the nonce id ([`NonceId`]) used, durably, before releasing the signature share
+//! > computed with it**, and never restore a nonce whose id is marked used.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use ff::Field;
+use group::GroupEncoding;
+use rand_core::CryptoRng;
+use wallet_types::{
+    DecodeError, HEADER_LEN, ObjectKind, Reader, SecretScalar, SessionId, Transcript, WireObject,
+    Writer,
+};
+use zeroize::Zeroize;
+
+use super::ciphersuite::Ciphersuite;
+use super::keys::KeyPackage;
+use super::{KIND_SEALED_NONCES, KIND_SIGNING_COMMITMENTS};
+
+/// RFC 9591 §4.1 `nonce_generate(secret)`: `H3(random_bytes(32) || SerializeScalar(secret))`.
+///
+/// Hashing the key share in protects against a weak RNG (the nonce stays unpredictable to
+/// anyone who does not know the share).
+pub fn nonce_generate<C: Ciphersuite, R: CryptoRng + ?Sized>(
+    secret: &SecretScalar<C>,
+    rng: &mut R,
+) -> SecretScalar<C> {
+    let mut random = [0u8; 32];
+    rng.fill_bytes(&mut random);
+    let n = nonce_from_randomness(secret, &random);
+    random.zeroize();
+    n
+}
+
+fn nonce_from_randomness<C: Ciphersuite>(secret: &SecretScalar<C>, random: &[u8; 32]) -> SecretScalar<C> {
+    let mut enc = C::encode_scalar(secret.expose());
+    let n = C::h3(&[random, enc.as_ref()]);
+    enc.as_mut().zeroize();
+    SecretScalar::new(n)
+}
+
+/// The public commitments `(D, E) = (d·G, e·G)` of one nonce pair (RFC 9591 §5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigningCommitments<C: Ciphersuite> {
+    hiding: C::Point,
+    binding: C::Point,
+}
+
+impl<C: Ciphersuite> SigningCommitments<C> {
+    /// Commitments from their points; `None` if either is the identity (RFC 9591 rejects
+    /// identity commitments).
+    pub fn new(hiding: C::Point, binding: C::Point) -> Option<Self> {
+        use group::Group;
+        if bool::from(hiding.is_identity() | binding.is_identity()) {
+            return None;
+        }
+        Some(Self { hiding, binding })
+    }
+    /// `D = d·G`, the hiding nonce commitment.
+    pub fn hiding(&self) -> &C::Point {
+        &self.hiding
+    }
+    /// `E = e·G`, the binding nonce commitment.
+    pub fn binding(&self) -> &C::Point {
+        &self.binding
+    }
+    /// The id of the nonce pair behind these commitments (see [`NonceId`]).
+    pub fn id(&self) -> NonceId {
+        NonceId::of::<C>(self)
+    }
+}
+
+/// Body: `SerializeElement(D) || SerializeElement(E)` (both non-identity).
+impl<C: Ciphersuite> WireObject for SigningCommitments<C> {
+    const KIND: ObjectKind = KIND_SIGNING_COMMITMENTS;
+    const MAX_LEN: usize = HEADER_LEN + 2 * 33;
+    const CURVE: Option<wallet_types::CurveId> = Some(C::ID);
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.point::<C>(&self.hiding);
+        w.point::<C>(&self.binding);
+    }
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            hiding: r.point::<C>()?,
+            binding: r.point::<C>()?,
+        })
+    }
+}
+
+/// A public, stable name of one nonce pair: a hash of its commitments. Signer and coordinator
+/// compute the same id from the commitments alone; it is what the storage rule marks used.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NonceId(pub [u8; 32]);
+
+impl NonceId {
+    fn of<C: Ciphersuite>(c: &SigningCommitments<C>) -> Self {
+        let mut t = Transcript::new("wallet-tss/frost-nonce-id", 1, Some(C::ID), &SessionId([0; 32]));
+        t.append("hiding", c.hiding.to_bytes().as_ref());
+        t.append("binding", c.binding.to_bytes().as_ref());
+        Self(t.output32("nonce-id"))
+    }
+}
+
+impl fmt::Debug for NonceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NonceId(")?;
+        for b in self.0.iter().take(8) {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, "…)")
+    }
+}
+
+/// One secret nonce pair `(d, e)` with its commitments. **Single use**: not `Clone`, consumed by
+/// value by [`crate::frost::round2::sign`], zeroized on drop, `Debug` prints no secret.
+pub struct SigningNonces<C: Ciphersuite> {
+    hiding: SecretScalar<C>,
+    binding: SecretScalar<C>,
+    commitments: SigningCommitments<C>,
+}
+
+impl<C: Ciphersuite> fmt::Debug for SigningNonces<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningNonces")
+            .field("id", &self.id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Ciphersuite> SigningNonces<C> {
+    /// RFC 9591 §5.1 `commit`: two fresh nonces bound to `secret` (the signer's key share) and
+    /// their commitments. The commitments use the precomputed basepoint table.
+    pub fn new<R: CryptoRng + ?Sized>(secret: &SecretScalar<C>, rng: &mut R) -> Self {
+        let hiding = nonce_generate(secret, rng);
+        let binding = nonce_generate(secret, rng);
+        Self::from_nonces(hiding, binding)
+    }
+
+    fn from_nonces(hiding: SecretScalar<C>, binding: SecretScalar<C>) -> Self {
+        let commitments = SigningCommitments {
+            hiding: hiding.public(),
+            binding: binding.public(),
+        };
+        Self {
+            hiding,
+            binding,
+            commitments,
+        }
+    }
+
+    /// **Hazmat — test vectors only.** The nonces RFC 9591's `nonce_generate` derives from the
+    /// given 32-byte "random" inputs. With chosen inputs the nonces are predictable: never use
+    /// this outside known-answer tests.
+    #[cfg(feature = "hazmat")]
+    pub fn from_randomness(
+        secret: &SecretScalar<C>,
+        hiding_randomness: &[u8; 32],
+        binding_randomness: &[u8; 32],
+    ) -> Self {
+        Self::from_nonces(
+            nonce_from_randomness(secret, hiding_randomness),
+            nonce_from_randomness(secret, binding_randomness),
+        )
+    }
+
+    /// **Hazmat — test vectors only.** Nonce pair from given scalars.
+    #[cfg(feature = "hazmat")]
+    pub fn from_scalars(hiding: SecretScalar<C>, binding: SecretScalar<C>) -> Self {
+        Self::from_nonces(hiding, binding)
+    }
+
+    /// The public commitments to publish.
+    pub fn commitments(&self) -> &SigningCommitments<C> {
+        &self.commitments
+    }
+
+    /// The nonce pair's id.
+    pub fn id(&self) -> NonceId {
+        self.commitments.id()
+    }
+
+    /// Seals the nonce pair for storage (consumes it). The result holds secrets: store it
+    /// encrypted, and follow the storage rule of this module.
+    pub fn seal(self) -> SealedNonces {
+        let mut w = Writer::new();
+        w.bytes(&wallet_types::wire::header_of::<SealedNoncesBody<C>>().to_bytes());
+        w.secret_scalar::<C>(&self.hiding);
+        w.secret_scalar::<C>(&self.binding);
+        SealedNonces {
+            id: self.id(),
+            bytes: w.into_secret(),
+        }
+    }
+
+    /// Restores a nonce pair sealed by [`SigningNonces::seal`]. **The caller must have checked
+    /// that its id is not marked used** (and must mark it used, durably, before releasing the
+    /// share computed with it).
+    pub fn restore(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > SealedNoncesBody::<C>::MAX_LEN {
+            return Err(DecodeError::TooLarge {
+                len: bytes.len(),
+                max: SealedNoncesBody::<C>::MAX_LEN,
+            });
+        }
+        let mut r = Reader::new(bytes);
+        let h = wallet_types::Header::parse(&r.array::<HEADER_LEN>()?)?;
+        if h.version != wallet_types::FORMAT_VERSION {
+            return Err(DecodeError::UnsupportedVersion(h.version));
+        }
+        if h.kind != KIND_SEALED_NONCES {
+            return Err(DecodeError::WrongKind {
+                expected: KIND_SEALED_NONCES.0,
+                found: h.kind.0,
+            });
+        }
+        if h.curve != Some(C::ID) {
+            return Err(DecodeError::WrongCurve {
+                expected: C::ID.to_byte(),
+                found: h.curve.map_or(0, |c| c.to_byte()),
+            });
+        }
+        let n = Self::decode_secret(&mut r)?;
+        r.finish()?;
+        Ok(n)
+    }
+
+    pub(crate) fn into_parts(self) -> (SecretScalar<C>, SecretScalar<C>, SigningCommitments<C>) {
+        (self.hiding, self.binding, self.commitments)
+    }
+
+    pub(crate) fn encode_secret(&self, w: &mut Writer) {
+        w.secret_scalar::<C>(&self.hiding);
+        w.secret_scalar::<C>(&self.binding);
+    }
+
+    pub(crate) fn decode_secret(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let hiding = nonzero_secret::<C>(r)?;
+        let binding = nonzero_secret::<C>(r)?;
+        Ok(Self::from_nonces(hiding, binding))
+    }
+}
+
+fn nonzero_secret<C: Ciphersuite>(r: &mut Reader<'_>) -> Result<SecretScalar<C>, DecodeError> {
+    let s = r.secret_scalar::<C>()?;
+    if bool::from(s.expose().is_zero()) {
+        return Err(DecodeError::ZeroScalar);
+    }
+    Ok(s)
+}
+
+/// Only used for its header constants.
+struct SealedNoncesBody<C: Ciphersuite>(core::marker::PhantomData<C>);
+
+impl<C: Ciphersuite> WireObject for SealedNoncesBody<C> {
+    const KIND: ObjectKind = KIND_SEALED_NONCES;
+    const MAX_LEN: usize = HEADER_LEN + 64;
+    const CURVE: Option<wallet_types::CurveId> = Some(C::ID);
+    fn encode_body(&self, _w: &mut Writer) {}
+    fn decode_body(_r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(core::marker::PhantomData))
+    }
+}
+
+/// A nonce pair sealed for storage: its public [`NonceId`] and its secret encoding
+/// (`header || SerializeScalar(d) || SerializeScalar(e)`, see `SPEC.md`).
+#[derive(Debug)]
+pub struct SealedNonces {
+    id: NonceId,
+    bytes: wallet_types::SecretVec,
+}
+
+impl SealedNonces {
+    /// The id to mark used (durably) before releasing a share made with these nonces.
+    pub fn id(&self) -> NonceId {
+        self.id
+    }
+
+    /// The secret bytes to store (encrypted).
+    pub fn bytes(&self) -> &[u8] {
+        self.bytes.expose()
+    }
+
+}
+
+/// Preprocesses `count` nonce pairs for `key` (the offline phase): returns the secret nonces
+/// (keep them, or seal them) and the commitments to publish to coordinators.
+pub fn preprocess<C: Ciphersuite, R: CryptoRng + ?Sized>(
+    key: &KeyPackage<C>,
+    count: usize,
+    rng: &mut R,
+) -> (Vec<SigningNonces<C>>, Vec<SigningCommitments<C>>) {
+    let nonces: Vec<SigningNonces<C>> = (0..count)
+        .map(|_| SigningNonces::new(key.secret_share(), rng))
+        .collect();
+    let commitments = nonces.iter().map(|n| *n.commitments()).collect();
+    (nonces, commitments)
+}
+
+/// A set of preprocessed nonce pairs held by a signer, looked up by commitment when a signing
+/// package arrives. Taking a pair removes it.
+#[derive(Default)]
+pub struct NoncePool<C: Ciphersuite> {
+    nonces: Vec<SigningNonces<C>>,
+}
+
+impl<C: Ciphersuite> fmt::Debug for NoncePool<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NoncePool({} pairs)", self.nonces.len())
+    }
+}
+
+impl<C: Ciphersuite> NoncePool<C> {
+    /// A pool of the given nonce pairs.
+    pub fn new(nonces: Vec<SigningNonces<C>>) -> Self {
+        Self { nonces }
+    }
+    /// Number of unused pairs.
+    pub fn len(&self) -> usize {
+        self.nonces.len()
+    }
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.nonces.is_empty()
+    }
+    /// Commitments of the unused pairs.
+    pub fn commitments(&self) -> Vec<SigningCommitments<C>> {
+        self.nonces.iter().map(|n| *n.commitments()).collect()
+    }
+    /// Removes and returns the pair with these commitments.
+    pub fn take(&mut self, c: &SigningCommitments<C>) -> Option<SigningNonces<C>> {
+        let i = self.nonces.iter().position(|n| n.commitments() == c)?;
+        Some(self.nonces.swap_remove(i))
+    }
+    /// Adds a pair.
+    pub fn push(&mut self, n: SigningNonces<C>) {
+        self.nonces.push(n);
+    }
+
+    pub(crate) fn encode_secret(&self, w: &mut Writer) {
+        w.u32(self.nonces.len() as u32);
+        for n in &self.nonces {
+            n.encode_secret(w);
+        }
+    }
+
+    pub(crate) fn decode_secret(r: &mut Reader<'_>, max: usize) -> Result<Self, DecodeError> {
+        let k = r.count(max, 2 * C::SCALAR_LEN)?;
+        let mut nonces = Vec::with_capacity(k);
+        for _ in 0..k {
+            nonces.push(SigningNonces::decode_secret(r)?);
+        }
+        Ok(Self { nonces })
+    }
+}

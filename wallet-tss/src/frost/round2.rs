@@ -1,0 +1,243 @@
+//! Round two, the **online** phase: the signing package and one signature share per signer
+//! (RFC 9591 §4.4–4.6 and §5.2 `sign`).
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use group::GroupEncoding;
+use wallet_types::{
+    DecodeError, Error, HEADER_LEN, MAX_PARTIES, ObjectKind, ParamError, PartyId, Reader,
+    WireObject, Writer,
+};
+
+use super::ciphersuite::{Ciphersuite, identifier_bytes};
+use super::keys::{KeyPackage, PublicKeyPackage};
+use super::round1::{SigningCommitments, SigningNonces};
+use super::sss::lagrange::lagrange_at_zero;
+use super::{KIND_SIGNATURE_SHARE, KIND_SIGNING_PACKAGE};
+
+/// Largest message accepted in a signing package (1 MiB).
+pub const MAX_MESSAGE_LEN: usize = 1 << 20;
+
+/// What the coordinator sends to the chosen signers: the message and, for each signer (sorted
+/// by identifier, no duplicates), the nonce commitments it will use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigningPackage<C: Ciphersuite> {
+    commitments: BTreeMap<PartyId, SigningCommitments<C>>,
+    message: Vec<u8>,
+}
+
+impl<C: Ciphersuite> SigningPackage<C> {
+    /// A package for the signers in `commitments` (at least one) and `message` (at most
+    /// [`MAX_MESSAGE_LEN`] bytes).
+    pub fn new(
+        commitments: BTreeMap<PartyId, SigningCommitments<C>>,
+        message: Vec<u8>,
+    ) -> Result<Self, ParamError> {
+        if commitments.is_empty() {
+            return Err(ParamError::EmptyPartySet);
+        }
+        if commitments.len() > MAX_PARTIES || message.len() > MAX_MESSAGE_LEN {
+            return Err(ParamError::OutOfRange);
+        }
+        Ok(Self {
+            commitments,
+            message,
+        })
+    }
+
+    /// The signers' commitments, by identifier.
+    pub fn commitments(&self) -> &BTreeMap<PartyId, SigningCommitments<C>> {
+        &self.commitments
+    }
+    /// The signers, increasing.
+    pub fn signers(&self) -> Vec<PartyId> {
+        self.commitments.keys().copied().collect()
+    }
+    /// The message to sign.
+    pub fn message(&self) -> &[u8] {
+        &self.message
+    }
+
+    /// RFC 9591 §4.3 `encode_group_commitment_list`:
+    /// `Σ SerializeScalar(id) || SerializeElement(D) || SerializeElement(E)` in id order.
+    pub fn encode_group_commitment_list(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.commitments.len() * (C::SCALAR_LEN + 2 * C::POINT_LEN));
+        for (id, c) in &self.commitments {
+            out.extend_from_slice(identifier_bytes::<C>(*id).as_ref());
+            out.extend_from_slice(c.hiding().to_bytes().as_ref());
+            out.extend_from_slice(c.binding().to_bytes().as_ref());
+        }
+        out
+    }
+}
+
+/// Body: `u32 len || message || u16 k || k × (u16 id || SerializeElement(D) || SerializeElement(E))`
+/// with ids strictly increasing, `1 ≤ k`, points non-identity.
+impl<C: Ciphersuite> WireObject for SigningPackage<C> {
+    const KIND: ObjectKind = KIND_SIGNING_PACKAGE;
+    const MAX_LEN: usize = HEADER_LEN + 4 + MAX_MESSAGE_LEN + 2 + MAX_PARTIES * (2 + 66);
+    const CURVE: Option<wallet_types::CurveId> = Some(C::ID);
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.var_bytes(&self.message);
+        w.u16(self.commitments.len() as u16);
+        for (id, c) in &self.commitments {
+            w.party(*id);
+            w.point::<C>(c.hiding());
+            w.point::<C>(c.binding());
+        }
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let message = r.var_bytes(MAX_MESSAGE_LEN)?.to_vec();
+        let k = r.count16(MAX_PARTIES, 2 + 2 * C::POINT_LEN)?;
+        if k == 0 {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut commitments = BTreeMap::new();
+        let mut last: Option<PartyId> = None;
+        for _ in 0..k {
+            let id = r.party()?;
+            if last.is_some_and(|l| l >= id) {
+                return Err(DecodeError::NotSorted);
+            }
+            last = Some(id);
+            let hiding = r.point::<C>()?;
+            let binding = r.point::<C>()?;
+            let c = SigningCommitments::new(hiding, binding).ok_or(DecodeError::IdentityPoint)?;
+            commitments.insert(id, c);
+        }
+        Ok(Self {
+            commitments,
+            message,
+        })
+    }
+}
+
+/// One signer's answer: `zᵢ` (RFC 9591 §5.2). The signer's identity comes from the
+/// authenticated channel, not from the share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignatureShare<C: Ciphersuite>(pub C::Scalar);
+
+/// Body: `SerializeScalar(zᵢ)`.
+impl<C: Ciphersuite> WireObject for SignatureShare<C> {
+    const KIND: ObjectKind = KIND_SIGNATURE_SHARE;
+    const MAX_LEN: usize = HEADER_LEN + 32;
+    const CURVE: Option<wallet_types::CurveId> = Some(C::ID);
+    fn encode_body(&self, w: &mut Writer) {
+        w.scalar::<C>(&self.0);
+    }
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.scalar::<C>()?))
+    }
+}
+
+/// Everything signers and the coordinator derive from a package and the group key: binding
+/// factors (RFC 9591 §4.4), the group commitment `R` (§4.5) and the challenge `c` (§4.6),
+/// computed once.
+#[allow(non_snake_case)]
+pub(crate) struct SigningContext<C: Ciphersuite> {
+    /// Signers in increasing order.
+    pub ids: Vec<PartyId>,
+    /// `ρᵢ` in the order of `ids`.
+    pub binding_factors: Vec<C::Scalar>,
+    /// `R = Σ Dᵢ + ρᵢ·Eᵢ`.
+    pub R: C::Point,
+    /// `c = H2(R || Y || msg)`.
+    pub challenge: C::Scalar,
+}
+
+impl<C: Ciphersuite> SigningContext<C> {
+    #[allow(non_snake_case)]
+    pub(crate) fn new(group_key: &C::Point, package: &SigningPackage<C>) -> Self {
+        let ids = package.signers();
+        let binding_factors = compute_binding_factors(group_key, package);
+        // §4.5: R = Σ Dᵢ + Σ ρᵢ·Eᵢ — the Dᵢ are added, the ρᵢ·Eᵢ in one multi-scalar
+        // multiplication (public data, variable time).
+        let D: C::Point = package.commitments.values().map(|c| *c.hiding()).sum();
+        let E: Vec<C::Point> = package.commitments.values().map(|c| *c.binding()).collect();
+        let R = D + C::msm_vartime(&binding_factors, &E);
+        let challenge = compute_challenge::<C>(&R, group_key, package.message());
+        Self {
+            ids,
+            binding_factors,
+            R,
+            challenge,
+        }
+    }
+}
+
+/// RFC 9591 §4.4 `compute_binding_factors`: `ρᵢ = H1(Y || H4(msg) || H5(commitment list) || id)`,
+/// in identifier order.
+pub fn compute_binding_factors<C: Ciphersuite>(
+    group_key: &C::Point,
+    package: &SigningPackage<C>,
+) -> Vec<C::Scalar> {
+    let y = group_key.to_bytes();
+    let msg_hash = C::h4(&[package.message()]);
+    let com_hash = C::h5(&[&package.encode_group_commitment_list()]);
+    package
+        .commitments
+        .keys()
+        .map(|id| {
+            C::h1(&[
+                y.as_ref(),
+                &msg_hash,
+                &com_hash,
+                identifier_bytes::<C>(*id).as_ref(),
+            ])
+        })
+        .collect()
+}
+
+/// RFC 9591 §4.6 `compute_challenge`: `H2(SerializeElement(R) || SerializeElement(Y) || msg)`.
+#[allow(non_snake_case)]
+pub fn compute_challenge<C: Ciphersuite>(R: &C::Point, group_key: &C::Point, msg: &[u8]) -> C::Scalar {
+    C::h2(&[R.to_bytes().as_ref(), group_key.to_bytes().as_ref(), msg])
+}
+
+/// RFC 9591 §5.2 `sign`: the signer's share `zᵢ = dᵢ + eᵢ·ρᵢ + λᵢ·sᵢ·c`, **consuming** the
+/// nonce pair.
+///
+/// Checks first (and then refuses to sign, dropping the nonces): the package's commitments for
+/// this signer are exactly `nonces`' commitments, every signer belongs to the key, and there are
+/// at least `t` signers. If the nonces were restored from storage, their id must be marked used
+/// durably before the returned share leaves the process (see [`crate::frost::round1`]).
+pub fn sign<C: Ciphersuite>(
+    package: &SigningPackage<C>,
+    nonces: SigningNonces<C>,
+    key: &KeyPackage<C>,
+) -> Result<SignatureShare<C>, Error> {
+    let (d, e, commitments) = nonces.into_parts();
+    let me = key.id();
+    let public = key.public();
+    if package.commitments.get(&me) != Some(&commitments) {
+        return Err(ParamError::Mismatch.into());
+    }
+    check_signers(public, package)?;
+    let ctx = SigningContext::new(public.group_key().get(), package);
+    let idx = ctx.ids.iter().position(|p| *p == me).ok_or(Error::Internal)?;
+    let rho = ctx.binding_factors.get(idx).ok_or(Error::Internal)?;
+    let lambda = lagrange_at_zero::<C>(&ctx.ids, me).map_err(|_| Error::Internal)?;
+    let z = *d.expose() + *e.expose() * rho + lambda * key.secret_share().expose() * ctx.challenge;
+    Ok(SignatureShare(z))
+}
+
+/// The signer set of `package` is a subset of the key's parties with at least `t` members.
+pub(crate) fn check_signers<C: Ciphersuite>(
+    public: &PublicKeyPackage<C>,
+    package: &SigningPackage<C>,
+) -> Result<(), ParamError> {
+    if let Some(p) = package.commitments.keys().find(|p| !public.parties().contains(**p)) {
+        return Err(ParamError::NotAMember(*p));
+    }
+    if package.commitments.len() < public.threshold() {
+        return Err(ParamError::TooFewParties {
+            needed: public.threshold(),
+            given: package.commitments.len(),
+        });
+    }
+    Ok(())
+}
+

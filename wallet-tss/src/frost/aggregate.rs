@@ -23,7 +23,7 @@ use wallet_types::{Error, ParamError, PartyId, Reason, SessionId, Transcript, de
 use super::ciphersuite::Ciphersuite;
 use super::keys::PublicKeyPackage;
 use super::round2::{SignatureShare, SigningContext, SigningPackage, check_signers, compute_challenge};
-use super::sss::lagrange::lagrange_coefficients_at_zero;
+use wallet_sss::lagrange::lagrange_coefficients_at_zero;
 
 /// A Schnorr signature `(R, z)` (RFC 9591 §5.3); for FROST(Ed25519, SHA-512) an RFC 8032
 /// Ed25519 signature.

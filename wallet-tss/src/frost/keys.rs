@@ -30,9 +30,9 @@ use wallet_types::{
 };
 
 use super::ciphersuite::Ciphersuite;
-use super::sss::feldman::Commitments;
-use super::sss::lagrange::lagrange_coefficients_at_zero;
-use super::sss::polynomial::Polynomial;
+use wallet_sss::feldman::Commitments;
+use wallet_sss::lagrange::lagrange_coefficients_at_zero;
+use wallet_sss::polynomial::Polynomial;
 use super::{KIND_KEY_PACKAGE, KIND_PUBLIC_KEY_PACKAGE};
 
 /// The public side of a threshold key: party set, threshold, the group's Feldman commitment

@@ -52,9 +52,6 @@ pub mod keys;
 pub mod round1;
 pub mod round2;
 pub mod signing;
-mod sss_shim;
-
-use sss_shim as sss;
 
 use wallet_types::ObjectKind;
 
@@ -82,5 +79,9 @@ pub const KIND_DKG_MESSAGE: ObjectKind = ObjectKind(0x0310);
 pub const KIND_DKG_STATE: ObjectKind = ObjectKind(0x0311);
 /// [`signing::SigningMessage`].
 pub const KIND_SIGNING_MESSAGE: ObjectKind = ObjectKind(0x0320);
-/// [`signing::SigningParty`] state (secret for a signer).
-pub const KIND_SIGNING_STATE: ObjectKind = ObjectKind(0x0321);
+/// [`signing::Signer`] state (secret).
+pub const KIND_SIGNER_STATE: ObjectKind = ObjectKind(0x0321);
+/// [`signing::Coordinator`] state (public).
+pub const KIND_COORDINATOR_STATE: ObjectKind = ObjectKind(0x0322);
+/// [`signing::SigningParty`] state (either role).
+pub const KIND_SIGNING_STATE: ObjectKind = ObjectKind(0x0323);

@@ -13,7 +13,7 @@ use wallet_types::{
 use super::ciphersuite::{Ciphersuite, identifier_bytes};
 use super::keys::{KeyPackage, PublicKeyPackage};
 use super::round1::{SigningCommitments, SigningNonces};
-use super::sss::lagrange::lagrange_at_zero;
+use wallet_sss::lagrange::lagrange_at_zero;
 use super::{KIND_SIGNATURE_SHARE, KIND_SIGNING_PACKAGE};
 
 /// Largest message accepted in a signing package (1 MiB).

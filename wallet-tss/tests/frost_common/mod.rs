@@ -1,0 +1,100 @@
+//! Helpers shared by the FROST integration tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::collections::BTreeMap;
+
+use wallet_tss::frost::dkg::DkgParty;
+use wallet_tss::frost::signing::{Coordinator, Signer, SigningOutput, SigningParty};
+use wallet_tss::frost::{KeyPackage, NoncePool, Signature, SigningPackage, round1};
+use wallet_types::sim::{Outcome, Simulator};
+use wallet_types::{Ed25519, Error, Parties, PartyId, SessionId};
+
+pub const SID: SessionId = SessionId([0x5a; 32]);
+pub const COORD: u16 = 100;
+
+pub fn pid(n: u16) -> PartyId {
+    PartyId::new(n).unwrap()
+}
+
+pub fn dkg_sim(t: usize, n: u16, seed: u64) -> Simulator<DkgParty<Ed25519>> {
+    let parties = Parties::range(n).unwrap();
+    let mut s = Simulator::new(seed);
+    for p in parties.iter() {
+        let m = DkgParty::new(SID, p, parties.clone(), t, s.rng()).unwrap();
+        s.add(m);
+    }
+    s
+}
+
+/// Every party finished with the same public package; returns the key packages by id.
+pub fn dkg_ok(out: Outcome<KeyPackage<Ed25519>>, n: usize) -> BTreeMap<PartyId, KeyPackage<Ed25519>> {
+    assert!(out.failures.is_empty(), "failures: {:?}", out.failures);
+    assert_eq!(out.outputs.len(), n, "stalled: {:?}", out.stalled);
+    let first = out.outputs.values().next().unwrap().public().clone();
+    assert!(out.outputs.values().all(|k| *k.public() == first));
+    out.outputs
+}
+
+pub fn run_dkg(t: usize, n: u16, seed: u64) -> BTreeMap<PartyId, KeyPackage<Ed25519>> {
+    dkg_ok(dkg_sim(t, n, seed).run(), n as usize)
+}
+
+/// A signing simulator: coordinator `COORD`, the given signers each with a pool of one fresh
+/// nonce pair whose commitment goes into the package.
+pub fn signing_sim(
+    keys: &BTreeMap<PartyId, KeyPackage<Ed25519>>,
+    signers: &[u16],
+    message: &[u8],
+    seed: u64,
+) -> Simulator<SigningParty<Ed25519>> {
+    let mut s = Simulator::new(seed);
+    let set = Parties::from_ids(signers).unwrap();
+    let mut commitments = BTreeMap::new();
+    let mut machines = Vec::new();
+    for p in set.iter() {
+        let key = keys[&p].duplicate();
+        let (nonces, c) = round1::preprocess(&key, 1, s.rng());
+        commitments.insert(p, c[0]);
+        let signer = Signer::new(SID, key, pid(COORD), set.clone(), NoncePool::new(nonces)).unwrap();
+        machines.push(SigningParty::Signer(signer));
+    }
+    let public = keys.values().next().unwrap().public().clone();
+    let package = SigningPackage::new(commitments, message.to_vec()).unwrap();
+    machines.push(SigningParty::Coordinator(Coordinator::new(SID, pid(COORD), public, package).unwrap()));
+    for m in machines {
+        s.add(m);
+    }
+    s
+}
+
+pub fn signature_of(out: &Outcome<SigningOutput<Ed25519>>) -> Option<Signature<Ed25519>> {
+    match out.outputs.get(&pid(COORD))? {
+        SigningOutput::Coordinator(sig) => Some(*sig),
+        SigningOutput::Signer(_) => None,
+    }
+}
+
+pub fn verify_strict(keys: &BTreeMap<PartyId, KeyPackage<Ed25519>>, msg: &[u8], sig: &Signature<Ed25519>) {
+    let pk = keys.values().next().unwrap().public().group_key_bytes();
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).unwrap();
+    vk.verify_strict(msg, &sig.to_dalek()).unwrap();
+}
+
+/// Every failure of an honest machine blames exactly `culprit` (the culprit's own machine,
+/// whose outgoing messages were tampered with, is not under test).
+pub fn only_blames<O: std::fmt::Debug>(out: &Outcome<O>, culprit: u16, reason: Option<wallet_types::Reason>) {
+    assert!(out.failures.keys().any(|p| p.get() != culprit), "nobody noticed: {out:?}");
+    for (p, e) in &out.failures {
+        if p.get() == culprit {
+            continue;
+        }
+        assert_eq!(e.culprits(), &[pid(culprit)], "{p} blamed {e:?}");
+        if let Some(r) = reason {
+            assert_eq!(e.reason(), Some(r), "{p}: {e:?}");
+        }
+    }
+}
+
+pub fn is_misbehaviour(e: &Error) -> bool {
+    e.kind() == wallet_types::ErrorKind::Misbehaviour
+}

@@ -1,6 +1,12 @@
 //! The FROST DKG through the simulator: clean runs, crashes and restores, and every way a
 //! party can cheat — each caught with a typed error naming the culprit.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 mod frost_common;
 
@@ -9,7 +15,10 @@ use wallet_sss::Polynomial;
 use wallet_tss::frost::dkg::{DkgMessage, DkgShare};
 use wallet_tss::frost::keys::export_group_secret;
 use wallet_types::sim::{Fault, FaultRule};
-use wallet_types::{Curve, Ed25519, Envelope, Error, Parties, Reason, Recipient, SecretScalar, SessionId, WireObject};
+use wallet_types::{
+    Curve, Ed25519, Envelope, Error, Parties, Reason, Recipient, SecretScalar, SessionId,
+    WireObject,
+};
 
 #[test]
 fn clean_runs_agree_and_export_matches() {
@@ -32,7 +41,10 @@ fn clean_runs_agree_and_export_matches() {
 fn different_runs_give_different_keys() {
     let a = run_dkg(2, 3, 1);
     let b = run_dkg(2, 3, 2);
-    assert_ne!(a[&pid(1)].public().group_key(), b[&pid(1)].public().group_key());
+    assert_ne!(
+        a[&pid(1)].public().group_key(),
+        b[&pid(1)].public().group_key()
+    );
 }
 
 #[test]
@@ -143,10 +155,16 @@ fn equivocation_is_caught_by_confirmation() {
         let parties = Parties::range(n).unwrap();
         let mut s = dkg_sim(2, n, 11);
         let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(99);
-        let poly_b = Polynomial::<Ed25519>::random(SecretScalar::random(&mut rng), 2, &mut rng).unwrap();
+        let poly_b =
+            Polynomial::<Ed25519>::random(SecretScalar::random(&mut rng), 2, &mut rng).unwrap();
         let alt = DkgMessage::commit(&SID, &parties, 2, pid(2), &poly_b, &mut rng);
         let alt_share = DkgMessage::<Ed25519>::Share(DkgShare::new(poly_b.share_for(pid(3))));
-        s.rule(FaultRule::any(Fault::replace_payload(alt.to_bytes())).from(pid(2)).to(pid(3)).round(1));
+        s.rule(
+            FaultRule::any(Fault::replace_payload(alt.to_bytes()))
+                .from(pid(2))
+                .to(pid(3))
+                .round(1),
+        );
         s.rule(
             FaultRule::any(Fault::replace_payload(alt_share.to_bytes()))
                 .from(pid(2))
@@ -154,7 +172,10 @@ fn equivocation_is_caught_by_confirmation() {
                 .round(2),
         );
         let out = s.run();
-        assert!(out.outputs.is_empty(), "a DKG with an equivocator must not finish: {out:?}");
+        assert!(
+            out.outputs.is_empty(),
+            "a DKG with an equivocator must not finish: {out:?}"
+        );
         only_blames(&out, 2, Some(Reason::ConfirmationMismatch));
         assert!(out.failures.contains_key(&pid(3)));
         assert!(out.failures.contains_key(&pid(1)));
@@ -183,7 +204,12 @@ fn bit_flips_blame_the_sender() {
     for seed in 0..6 {
         for round in 1..=2 {
             let mut s = dkg_sim(2, 3, seed);
-            s.rule(FaultRule::any(Fault::FlipBit).from(pid(2)).round(round).times(2));
+            s.rule(
+                FaultRule::any(Fault::FlipBit)
+                    .from(pid(2))
+                    .round(round)
+                    .times(2),
+            );
             let out = s.run();
             assert!(out.outputs.is_empty(), "{out:?}");
             only_blames(&out, 2, None);
@@ -192,7 +218,12 @@ fn bit_flips_blame_the_sender() {
         // the flipped bit sits in another party's digest — the party it appears to accuse;
         // see the module docs), and nobody outputs a key.
         let mut s = dkg_sim(2, 3, seed);
-        s.rule(FaultRule::any(Fault::FlipBit).from(pid(2)).round(3).times(2));
+        s.rule(
+            FaultRule::any(Fault::FlipBit)
+                .from(pid(2))
+                .round(3)
+                .times(2),
+        );
         let out = s.run();
         assert!(out.outputs.len() <= 1, "{out:?}");
         assert!(!out.failures.is_empty());
@@ -212,18 +243,32 @@ fn message_for_another_session_is_rejected() {
     let msg = DkgMessage::commit(&other, &parties, 2, pid(2), &poly, &mut rng);
     s.inject(
         pid(1),
-        Envelope { session: other, round: 1, sender: pid(2), recipient: Recipient::All, payload: msg.to_bytes() },
+        Envelope {
+            session: other,
+            round: 1,
+            sender: pid(2),
+            recipient: Recipient::All,
+            payload: msg.to_bytes(),
+        },
     );
     let out = s.run();
     dkg_ok(out_clone_check(&out), 3);
-    assert!(out.rejections.iter().any(|(p, e)| *p == pid(1) && *e == Error::WrongSession { sender: pid(2) }));
+    assert!(
+        out.rejections
+            .iter()
+            .any(|(p, e)| *p == pid(1) && *e == Error::WrongSession { sender: pid(2) })
+    );
 }
 
 fn out_clone_check(
     out: &wallet_types::sim::Outcome<wallet_tss::frost::KeyPackage<Ed25519>>,
 ) -> wallet_types::sim::Outcome<wallet_tss::frost::KeyPackage<Ed25519>> {
     wallet_types::sim::Outcome {
-        outputs: out.outputs.iter().map(|(p, k)| (*p, k.duplicate())).collect(),
+        outputs: out
+            .outputs
+            .iter()
+            .map(|(p, k)| (*p, k.duplicate()))
+            .collect(),
         failures: out.failures.clone(),
         stalled: out.stalled.clone(),
         rejections: vec![],
@@ -238,7 +283,16 @@ fn out_clone_check(
 fn invalid_parameters() {
     let parties = Parties::range(3).unwrap();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(5);
-    assert!(wallet_tss::frost::dkg::DkgParty::<Ed25519>::new(SID, pid(1), parties.clone(), 1, &mut rng).is_err());
-    assert!(wallet_tss::frost::dkg::DkgParty::<Ed25519>::new(SID, pid(1), parties.clone(), 4, &mut rng).is_err());
-    assert!(wallet_tss::frost::dkg::DkgParty::<Ed25519>::new(SID, pid(4), parties, 2, &mut rng).is_err());
+    assert!(
+        wallet_tss::frost::dkg::DkgParty::<Ed25519>::new(SID, pid(1), parties.clone(), 1, &mut rng)
+            .is_err()
+    );
+    assert!(
+        wallet_tss::frost::dkg::DkgParty::<Ed25519>::new(SID, pid(1), parties.clone(), 4, &mut rng)
+            .is_err()
+    );
+    assert!(
+        wallet_tss::frost::dkg::DkgParty::<Ed25519>::new(SID, pid(4), parties, 2, &mut rng)
+            .is_err()
+    );
 }

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use wallet_tss::frost::ciphersuite::Ciphersuite;
 use wallet_tss::frost::round2::compute_binding_factors;
-use wallet_tss::frost::{KeyPackage, PublicKeyPackage, SigningNonces, SigningPackage, aggregate, sign};
+use wallet_tss::frost::{
+    KeyPackage, PublicKeyPackage, SigningNonces, SigningPackage, aggregate, sign,
+};
 use wallet_types::{Curve, Ed25519, Parties, PartyId, SecretScalar, decode_scalar};
 
 struct Vector {
@@ -19,7 +21,16 @@ struct Vector {
     shares: [&'static str; 3],
     /// (id, hiding randomness, binding randomness, hiding nonce commitment, binding nonce
     /// commitment, binding factor input, binding factor, signature share)
-    signers: [(u16, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str); 2],
+    signers: [(
+        u16,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ); 2],
     signature: &'static str,
 }
 
@@ -76,7 +87,9 @@ fn run<C: Ciphersuite>(v: &Vector) {
     let s = scalar::<C>(v.group_secret_key);
     let a1 = scalar::<C>(v.coefficient);
     // The dealer's polynomial f(x) = s + a1·x, committed.
-    let public = PublicKeyPackage::<C>::new(parties.clone(), vec![C::mul_base(&s), C::mul_base(&a1)]).unwrap();
+    let public =
+        PublicKeyPackage::<C>::new(parties.clone(), vec![C::mul_base(&s), C::mul_base(&a1)])
+            .unwrap();
     assert_eq!(hex::encode(public.group_key_bytes()), v.group_public_key);
     let keys: Vec<KeyPackage<C>> = parties
         .iter()
@@ -109,7 +122,9 @@ fn run<C: Ciphersuite>(v: &Vector) {
         expect.extend_from_slice(public.group_key_bytes().as_ref());
         expect.extend_from_slice(&msg_hash);
         expect.extend_from_slice(&com_hash);
-        expect.extend_from_slice(C::encode_scalar(&PartyId::new(*id).unwrap().to_scalar::<C>()).as_ref());
+        expect.extend_from_slice(
+            C::encode_scalar(&PartyId::new(*id).unwrap().to_scalar::<C>()).as_ref(),
+        );
         assert_eq!(hex::encode(&expect), *input);
         assert_eq!(hex::encode(C::encode_scalar(&rho[k])), *factor);
     }
@@ -137,5 +152,8 @@ fn rfc9591_ed25519_sha512() {
 #[test]
 fn rfc9591_group_secret_matches_public_key() {
     let s = scalar::<Ed25519>(ED25519.group_secret_key);
-    assert_eq!(hex::encode(Ed25519::encode_point(&Ed25519::mul_base(&s))), ED25519.group_public_key);
+    assert_eq!(
+        hex::encode(Ed25519::encode_point(&Ed25519::mul_base(&s))),
+        ED25519.group_public_key
+    );
 }

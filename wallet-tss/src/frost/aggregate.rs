@@ -18,11 +18,15 @@ use alloc::vec::Vec;
 
 use ff::PrimeField;
 use group::{Group, GroupEncoding};
-use wallet_types::{Error, ParamError, PartyId, Reason, SessionId, Transcript, decode_point, decode_scalar};
+use wallet_types::{
+    Error, ParamError, PartyId, Reason, SessionId, Transcript, decode_point, decode_scalar,
+};
 
 use super::ciphersuite::Ciphersuite;
 use super::keys::PublicKeyPackage;
-use super::round2::{SignatureShare, SigningContext, SigningPackage, check_signers, compute_challenge};
+use super::round2::{
+    SignatureShare, SigningContext, SigningPackage, check_signers, compute_challenge,
+};
 use wallet_sss::lagrange::lagrange_coefficients_at_zero;
 
 /// A Schnorr signature `(R, z)` (RFC 9591 §5.3); for FROST(Ed25519, SHA-512) an RFC 8032
@@ -115,7 +119,9 @@ fn share_is_valid<C: Ciphersuite>(
     let com = package.commitments().get(&id).ok_or(Error::Internal)?;
     let rho = ctx.binding_factors.get(i).ok_or(Error::Internal)?;
     let lambda = lambdas.get(i).ok_or(Error::Internal)?;
-    let y = public.share_commitment(id).ok_or(ParamError::NotAMember(id))?;
+    let y = public
+        .share_commitment(id)
+        .ok_or(ParamError::NotAMember(id))?;
     // zᵢ·G − c·λᵢ·Yᵢ − ρᵢ·Eᵢ == Dᵢ
     let lhs = C::msm_vartime(
         &[share.0, -(ctx.challenge * lambda), -*rho],
@@ -149,7 +155,12 @@ pub fn aggregate<C: Ciphersuite>(
     let sig = Signature { R: ctx.R, z };
 
     // Batch weights from a hash of all inputs (our own protocol hash: through the transcript).
-    let mut t = Transcript::new("wallet-tss/frost-aggregate", 1, Some(C::ID), &SessionId([0; 32]));
+    let mut t = Transcript::new(
+        "wallet-tss/frost-aggregate",
+        1,
+        Some(C::ID),
+        &SessionId([0; 32]),
+    );
     t.append_point::<C>("group-key", &Y);
     t.append("commitments", &package.encode_group_commitment_list());
     t.append("message", package.message());
@@ -177,7 +188,9 @@ pub fn aggregate<C: Ciphersuite>(
         let share = shares.get(id).ok_or(Error::Internal)?;
         let rho = ctx.binding_factors.get(i).ok_or(Error::Internal)?;
         let lambda = lambdas.get(i).ok_or(Error::Internal)?;
-        let yi = public.share_commitment(*id).ok_or(ParamError::NotAMember(*id))?;
+        let yi = public
+            .share_commitment(*id)
+            .ok_or(ParamError::NotAMember(*id))?;
         g_coeff += r * share.0;
         scalars.push(-r);
         points.push(*com.hiding());

@@ -72,6 +72,8 @@ impl Ciphersuite for Ed25519 {
 
 /// `SerializeScalar(identifier)`: a party id is the scalar of its integer value (RFC 9591 §4.1,
 /// identifiers are non-zero scalars).
-pub(crate) fn identifier_bytes<C: Ciphersuite>(id: wallet_types::PartyId) -> <C::Scalar as PrimeField>::Repr {
+pub(crate) fn identifier_bytes<C: Ciphersuite>(
+    id: wallet_types::PartyId,
+) -> <C::Scalar as PrimeField>::Repr {
     id.to_scalar::<C>().to_repr()
 }

@@ -110,8 +110,15 @@ impl<C: Ciphersuite> DkgMessage<C> {
         let k = SecretScalar::<C>::random(rng);
         #[allow(non_snake_case)]
         let R = k.public();
-        let a0 = poly.coefficients().first().map(|a| *a.expose()).unwrap_or_default();
-        let phi0 = commitment.first().copied().unwrap_or_else(C::Point::identity);
+        let a0 = poly
+            .coefficients()
+            .first()
+            .map(|a| *a.expose())
+            .unwrap_or_default();
+        let phi0 = commitment
+            .first()
+            .copied()
+            .unwrap_or_else(C::Point::identity);
         let c = pok_challenge::<C>(session, parties, threshold, me, &phi0, &R);
         let mu = *k.expose() + a0 * c;
         Self::Commit { commitment, R, mu }
@@ -198,7 +205,11 @@ impl<C: Ciphersuite> WireObject for DkgMessage<C> {
     }
 }
 
-fn base_transcript<C: Ciphersuite>(session: &SessionId, parties: &Parties, threshold: usize) -> Transcript {
+fn base_transcript<C: Ciphersuite>(
+    session: &SessionId,
+    parties: &Parties,
+    threshold: usize,
+) -> Transcript {
     let mut t = Transcript::new(PROTOCOL, VERSION, Some(C::ID), session);
     t.append("parties", &parties.to_bytes());
     t.append_u64("threshold", threshold as u64);
@@ -235,7 +246,11 @@ fn round1_digest<C: Ciphersuite>(
 }
 
 fn rounds() -> Vec<RoundSpec> {
-    vec![RoundSpec::broadcast(), RoundSpec::p2p(), RoundSpec::broadcast()]
+    vec![
+        RoundSpec::broadcast(),
+        RoundSpec::p2p(),
+        RoundSpec::broadcast(),
+    ]
 }
 
 fn random_weight<C: Ciphersuite, R: CryptoRng + ?Sized>(rng: &mut R) -> C::Scalar {
@@ -331,7 +346,9 @@ impl<C: Ciphersuite> State<C> {
             if commitment.len() != t {
                 return Err(Error::blame(*p, Reason::MalformedMessage));
             }
-            let phi0 = *commitment.first().ok_or(Error::blame(*p, Reason::MalformedMessage))?;
+            let phi0 = *commitment
+                .first()
+                .ok_or(Error::blame(*p, Reason::MalformedMessage))?;
             let c = pok_challenge::<C>(&session, &parties, t, *p, &phi0, R);
             proofs.push((*p, phi0, *R, *mu, c));
         }
@@ -478,7 +495,11 @@ impl<C: Ciphersuite> State<C> {
         let me = self.inbox.me();
         let mut culprits = Vec::new();
         for (p, m) in &msgs {
-            let DkgMessage::Confirm { digests, hash: theirs } = m else {
+            let DkgMessage::Confirm {
+                digests,
+                hash: theirs,
+            } = m
+            else {
                 return Err(Error::blame(*p, Reason::MalformedMessage));
             };
             if digests.len() != mine.len() {
@@ -544,8 +565,10 @@ impl<C: Ciphersuite> Protocol for DkgParty<C> {
             let parties = s.inbox.parties().clone();
             let poly = s.poly.as_ref().ok_or(Error::Internal)?;
             let msg = DkgMessage::commit(&session, &parties, s.threshold, me, poly, rng);
-            s.digests
-                .insert(me, round1_digest::<C>(&session, &parties, s.threshold, me, &msg));
+            s.digests.insert(
+                me,
+                round1_digest::<C>(&session, &parties, s.threshold, me, &msg),
+            );
             if let DkgMessage::Commit { commitment, .. } = &msg {
                 s.commitments.insert(me, commitment.clone());
             }
@@ -638,7 +661,10 @@ impl<C: Ciphersuite> WireObject for DkgParty<C> {
                     for _ in 0..t {
                         coeffs.push(r.secret_scalar::<C>()?);
                     }
-                    Some(Polynomial::from_coefficients(coeffs).map_err(|_| DecodeError::InvalidValue)?)
+                    Some(
+                        Polynomial::from_coefficients(coeffs)
+                            .map_err(|_| DecodeError::InvalidValue)?,
+                    )
                 } else {
                     None
                 };

@@ -25,15 +25,15 @@ use core::fmt;
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use wallet_types::{
-    Curve, DecodeError, Ed25519, Error, HEADER_LEN, MAX_PARTIES, NonIdentity, ObjectKind, ParamError,
-    Parties, PartyId, Reader, SecretBytes, SecretScalar, WireObject, Writer,
+    Curve, DecodeError, Ed25519, Error, HEADER_LEN, MAX_PARTIES, NonIdentity, ObjectKind,
+    ParamError, Parties, PartyId, Reader, SecretBytes, SecretScalar, WireObject, Writer,
 };
 
 use super::ciphersuite::Ciphersuite;
+use super::{KIND_KEY_PACKAGE, KIND_PUBLIC_KEY_PACKAGE};
 use wallet_sss::feldman::Commitments;
 use wallet_sss::lagrange::lagrange_coefficients_at_zero;
 use wallet_sss::polynomial::Polynomial;
-use super::{KIND_KEY_PACKAGE, KIND_PUBLIC_KEY_PACKAGE};
 
 /// The public side of a threshold key: party set, threshold, the group's Feldman commitment
 /// `Φ = (Φ₀, …, Φ_{t−1})` (with `Φ₀` the group public key) and, derived from it, every party's
@@ -162,8 +162,14 @@ impl<C: Ciphersuite> fmt::Debug for KeyPackage<C> {
 
 impl<C: Ciphersuite> KeyPackage<C> {
     /// Checks that `secret·G` is `id`'s share commitment in `public`.
-    pub fn new(id: PartyId, secret: SecretScalar<C>, public: PublicKeyPackage<C>) -> Result<Self, ParamError> {
-        let expected = public.share_commitment(id).ok_or(ParamError::NotAMember(id))?;
+    pub fn new(
+        id: PartyId,
+        secret: SecretScalar<C>,
+        public: PublicKeyPackage<C>,
+    ) -> Result<Self, ParamError> {
+        let expected = public
+            .share_commitment(id)
+            .ok_or(ParamError::NotAMember(id))?;
         if !bool::from(secret.public().ct_eq(expected)) {
             return Err(ParamError::Mismatch);
         }
@@ -262,7 +268,8 @@ impl<C: Ciphersuite> GroupSecretKey<C> {
     /// The scalar's canonical encoding (little-endian for Ed25519) as a secret.
     pub fn to_scalar_bytes(&self) -> SecretBytes<32> {
         let mut repr = C::encode_scalar(self.0.expose());
-        let out = SecretBytes::from_slice(repr.as_ref()).unwrap_or_else(|| SecretBytes::new([0; 32]));
+        let out =
+            SecretBytes::from_slice(repr.as_ref()).unwrap_or_else(|| SecretBytes::new([0; 32]));
         zeroize::Zeroize::zeroize(repr.as_mut());
         out
     }
@@ -271,8 +278,13 @@ impl<C: Ciphersuite> GroupSecretKey<C> {
 /// **Key export — the end of the threshold guarantee.** Interpolates the group secret from at
 /// least `t` key packages of one key (distinct parties) and checks it against the group key.
 /// After this call one place holds the whole key; do it only to leave threshold custody.
-pub fn export_group_secret<C: Ciphersuite>(shares: &[&KeyPackage<C>]) -> Result<GroupSecretKey<C>, Error> {
-    let first = shares.first().ok_or(ParamError::TooFewParties { needed: 1, given: 0 })?;
+pub fn export_group_secret<C: Ciphersuite>(
+    shares: &[&KeyPackage<C>],
+) -> Result<GroupSecretKey<C>, Error> {
+    let first = shares.first().ok_or(ParamError::TooFewParties {
+        needed: 1,
+        given: 0,
+    })?;
     let public = first.public();
     if shares.len() < public.threshold() {
         return Err(ParamError::TooFewParties {
@@ -346,4 +358,3 @@ pub fn split_ed25519_seed<R: CryptoRng + ?Sized>(
 ) -> Result<Vec<KeyPackage<Ed25519>>, ParamError> {
     split_secret(seed.to_scalar(), threshold, parties, rng)
 }
-

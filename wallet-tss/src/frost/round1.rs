@@ -62,7 +62,10 @@ pub fn nonce_generate<C: Ciphersuite, R: CryptoRng + ?Sized>(
     n
 }
 
-fn nonce_from_randomness<C: Ciphersuite>(secret: &SecretScalar<C>, random: &[u8; 32]) -> SecretScalar<C> {
+fn nonce_from_randomness<C: Ciphersuite>(
+    secret: &SecretScalar<C>,
+    random: &[u8; 32],
+) -> SecretScalar<C> {
     let mut enc = C::encode_scalar(secret.expose());
     let n = C::h3(&[random, enc.as_ref()]);
     enc.as_mut().zeroize();
@@ -125,7 +128,12 @@ pub struct NonceId(pub [u8; 32]);
 
 impl NonceId {
     fn of<C: Ciphersuite>(c: &SigningCommitments<C>) -> Self {
-        let mut t = Transcript::new("wallet-tss/frost-nonce-id", 1, Some(C::ID), &SessionId([0; 32]));
+        let mut t = Transcript::new(
+            "wallet-tss/frost-nonce-id",
+            1,
+            Some(C::ID),
+            &SessionId([0; 32]),
+        );
         t.append("hiding", c.hiding.to_bytes().as_ref());
         t.append("binding", c.binding.to_bytes().as_ref());
         Self(t.output32("nonce-id"))
@@ -310,7 +318,6 @@ impl SealedNonces {
     pub fn bytes(&self) -> &[u8] {
         self.bytes.expose()
     }
-
 }
 
 /// Preprocesses `count` nonce pairs for `key` (the offline phase): returns the secret nonces

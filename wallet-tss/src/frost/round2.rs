@@ -13,8 +13,8 @@ use wallet_types::{
 use super::ciphersuite::{Ciphersuite, identifier_bytes};
 use super::keys::{KeyPackage, PublicKeyPackage};
 use super::round1::{SigningCommitments, SigningNonces};
-use wallet_sss::lagrange::lagrange_at_zero;
 use super::{KIND_SIGNATURE_SHARE, KIND_SIGNING_PACKAGE};
+use wallet_sss::lagrange::lagrange_at_zero;
 
 /// Largest message accepted in a signing package (1 MiB).
 pub const MAX_MESSAGE_LEN: usize = 1 << 20;
@@ -62,7 +62,8 @@ impl<C: Ciphersuite> SigningPackage<C> {
     /// RFC 9591 §4.3 `encode_group_commitment_list`:
     /// `Σ SerializeScalar(id) || SerializeElement(D) || SerializeElement(E)` in id order.
     pub fn encode_group_commitment_list(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.commitments.len() * (C::SCALAR_LEN + 2 * C::POINT_LEN));
+        let mut out =
+            Vec::with_capacity(self.commitments.len() * (C::SCALAR_LEN + 2 * C::POINT_LEN));
         for (id, c) in &self.commitments {
             out.extend_from_slice(identifier_bytes::<C>(*id).as_ref());
             out.extend_from_slice(c.hiding().to_bytes().as_ref());
@@ -193,7 +194,11 @@ pub fn compute_binding_factors<C: Ciphersuite>(
 
 /// RFC 9591 §4.6 `compute_challenge`: `H2(SerializeElement(R) || SerializeElement(Y) || msg)`.
 #[allow(non_snake_case)]
-pub fn compute_challenge<C: Ciphersuite>(R: &C::Point, group_key: &C::Point, msg: &[u8]) -> C::Scalar {
+pub fn compute_challenge<C: Ciphersuite>(
+    R: &C::Point,
+    group_key: &C::Point,
+    msg: &[u8],
+) -> C::Scalar {
     C::h2(&[R.to_bytes().as_ref(), group_key.to_bytes().as_ref(), msg])
 }
 
@@ -217,7 +222,11 @@ pub fn sign<C: Ciphersuite>(
     }
     check_signers(public, package)?;
     let ctx = SigningContext::new(public.group_key().get(), package);
-    let idx = ctx.ids.iter().position(|p| *p == me).ok_or(Error::Internal)?;
+    let idx = ctx
+        .ids
+        .iter()
+        .position(|p| *p == me)
+        .ok_or(Error::Internal)?;
     let rho = ctx.binding_factors.get(idx).ok_or(Error::Internal)?;
     let lambda = lagrange_at_zero::<C>(&ctx.ids, me).map_err(|_| Error::Internal)?;
     let z = *d.expose() + *e.expose() * rho + lambda * key.secret_share().expose() * ctx.challenge;
@@ -229,7 +238,11 @@ pub(crate) fn check_signers<C: Ciphersuite>(
     public: &PublicKeyPackage<C>,
     package: &SigningPackage<C>,
 ) -> Result<(), ParamError> {
-    if let Some(p) = package.commitments.keys().find(|p| !public.parties().contains(**p)) {
+    if let Some(p) = package
+        .commitments
+        .keys()
+        .find(|p| !public.parties().contains(**p))
+    {
         return Err(ParamError::NotAMember(*p));
     }
     if package.commitments.len() < public.threshold() {
@@ -240,4 +253,3 @@ pub(crate) fn check_signers<C: Ciphersuite>(
     }
     Ok(())
 }
-

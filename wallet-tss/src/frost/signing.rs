@@ -23,9 +23,9 @@ use core::fmt;
 
 use rand_core::CryptoRng;
 use wallet_types::{
-    DecodeError, Delivery, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError,
-    Parties, PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, SessionId,
-    Step, WireObject, Writer,
+    DecodeError, Delivery, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError, Parties,
+    PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, SessionId, Step,
+    WireObject, Writer,
 };
 
 use super::aggregate::{Signature, aggregate};
@@ -196,10 +196,19 @@ impl<C: Ciphersuite> SignerState<C> {
             return Err(Error::blame(coord, Reason::MalformedMessage));
         };
         // Exactly the agreed signers: no omission, no addition (duplicates cannot decode).
-        if !package.commitments().keys().copied().eq(self.signers.iter()) {
+        if !package
+            .commitments()
+            .keys()
+            .copied()
+            .eq(self.signers.iter())
+        {
             return Err(Error::blame(coord, Reason::MalformedMessage));
         }
-        if self.message.as_deref().is_some_and(|m| m != package.message()) {
+        if self
+            .message
+            .as_deref()
+            .is_some_and(|m| m != package.message())
+        {
             return Err(Error::blame(coord, Reason::MalformedMessage));
         }
         let me = self.key.id();
@@ -446,7 +455,8 @@ impl<C: Ciphersuite> WireObject for Coordinator<C> {
                 let public = PublicKeyPackage::<C>::decode_body(r)?;
                 let package = SigningPackage::<C>::decode_body(r)?;
                 check_signers(&public, &package).map_err(|_| DecodeError::InvalidValue)?;
-                let signers = Parties::new(package.signers()).map_err(|_| DecodeError::InvalidValue)?;
+                let signers =
+                    Parties::new(package.signers()).map_err(|_| DecodeError::InvalidValue)?;
                 let inbox = Inbox::decode(r, rounds(me, &signers))?;
                 if inbox.me() != me
                     || *inbox.parties()
@@ -558,10 +568,13 @@ impl<C: Ciphersuite> WireObject for SigningParty<C> {
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match r.u8()? {
-            1 => Ok(Self::Signer(Signer::from_bytes(r.var_bytes(Self::MAX_LEN)?)?)),
-            2 => Ok(Self::Coordinator(Coordinator::from_bytes(r.var_bytes(Self::MAX_LEN)?)?)),
+            1 => Ok(Self::Signer(Signer::from_bytes(
+                r.var_bytes(Self::MAX_LEN)?,
+            )?)),
+            2 => Ok(Self::Coordinator(Coordinator::from_bytes(
+                r.var_bytes(Self::MAX_LEN)?,
+            )?)),
             t => Err(DecodeError::InvalidTag(t)),
         }
     }
 }
-

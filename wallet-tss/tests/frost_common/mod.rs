@@ -1,5 +1,11 @@
 //! Helpers shared by the FROST integration tests.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::BTreeMap;
 
@@ -27,7 +33,10 @@ pub fn dkg_sim(t: usize, n: u16, seed: u64) -> Simulator<DkgParty<Ed25519>> {
 }
 
 /// Every party finished with the same public package; returns the key packages by id.
-pub fn dkg_ok(out: Outcome<KeyPackage<Ed25519>>, n: usize) -> BTreeMap<PartyId, KeyPackage<Ed25519>> {
+pub fn dkg_ok(
+    out: Outcome<KeyPackage<Ed25519>>,
+    n: usize,
+) -> BTreeMap<PartyId, KeyPackage<Ed25519>> {
     assert!(out.failures.is_empty(), "failures: {:?}", out.failures);
     assert_eq!(out.outputs.len(), n, "stalled: {:?}", out.stalled);
     let first = out.outputs.values().next().unwrap().public().clone();
@@ -55,12 +64,15 @@ pub fn signing_sim(
         let key = keys[&p].duplicate();
         let (nonces, c) = round1::preprocess(&key, 1, s.rng());
         commitments.insert(p, c[0]);
-        let signer = Signer::new(SID, key, pid(COORD), set.clone(), NoncePool::new(nonces)).unwrap();
+        let signer =
+            Signer::new(SID, key, pid(COORD), set.clone(), NoncePool::new(nonces)).unwrap();
         machines.push(SigningParty::Signer(signer));
     }
     let public = keys.values().next().unwrap().public().clone();
     let package = SigningPackage::new(commitments, message.to_vec()).unwrap();
-    machines.push(SigningParty::Coordinator(Coordinator::new(SID, pid(COORD), public, package).unwrap()));
+    machines.push(SigningParty::Coordinator(
+        Coordinator::new(SID, pid(COORD), public, package).unwrap(),
+    ));
     for m in machines {
         s.add(m);
     }
@@ -74,7 +86,11 @@ pub fn signature_of(out: &Outcome<SigningOutput<Ed25519>>) -> Option<Signature<E
     }
 }
 
-pub fn verify_strict(keys: &BTreeMap<PartyId, KeyPackage<Ed25519>>, msg: &[u8], sig: &Signature<Ed25519>) {
+pub fn verify_strict(
+    keys: &BTreeMap<PartyId, KeyPackage<Ed25519>>,
+    msg: &[u8],
+    sig: &Signature<Ed25519>,
+) {
     let pk = keys.values().next().unwrap().public().group_key_bytes();
     let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).unwrap();
     vk.verify_strict(msg, &sig.to_dalek()).unwrap();
@@ -82,8 +98,15 @@ pub fn verify_strict(keys: &BTreeMap<PartyId, KeyPackage<Ed25519>>, msg: &[u8], 
 
 /// Every failure of an honest machine blames exactly `culprit` (the culprit's own machine,
 /// whose outgoing messages were tampered with, is not under test).
-pub fn only_blames<O: std::fmt::Debug>(out: &Outcome<O>, culprit: u16, reason: Option<wallet_types::Reason>) {
-    assert!(out.failures.keys().any(|p| p.get() != culprit), "nobody noticed: {out:?}");
+pub fn only_blames<O: std::fmt::Debug>(
+    out: &Outcome<O>,
+    culprit: u16,
+    reason: Option<wallet_types::Reason>,
+) {
+    assert!(
+        out.failures.keys().any(|p| p.get() != culprit),
+        "nobody noticed: {out:?}"
+    );
     for (p, e) in &out.failures {
         if p.get() == culprit {
             continue;

@@ -2,7 +2,12 @@
 //! Every intermediate value of the RFC's vector is checked: group key, shares, nonces (through
 //! the hazmat randomness injection, so `nonce_generate` / H3 is covered), commitments, binding
 //! factor inputs and factors (H1, H4, H5), signature shares (H2) and the final signature.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::type_complexity,
+    missing_docs
+)]
 
 use std::collections::BTreeMap;
 

@@ -260,6 +260,9 @@ fn random_weight<C: Ciphersuite, R: CryptoRng + ?Sized>(rng: &mut R) -> C::Scala
     C::Scalar::from_u128(u128::from_le_bytes(b))
 }
 
+/// Messages to send and, after the last round, the output.
+type Advanced<C> = (Vec<Envelope<DkgMessage<C>>>, Option<KeyPackage<C>>);
+
 struct State<C: Ciphersuite> {
     inbox: Inbox<DkgMessage<C>>,
     threshold: usize,
@@ -530,10 +533,7 @@ impl<C: Ciphersuite> State<C> {
         KeyPackage::new(self.inbox.me(), secret, public).map_err(|_| Error::Internal)
     }
 
-    fn advance<R: CryptoRng + ?Sized>(
-        &mut self,
-        rng: &mut R,
-    ) -> Result<(Vec<Envelope<DkgMessage<C>>>, Option<KeyPackage<C>>), Error> {
+    fn advance<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Result<Advanced<C>, Error> {
         let mut out = Vec::new();
         while let Some(msgs) = self.inbox.take_current() {
             match self.inbox.current_round().saturating_sub(1) {

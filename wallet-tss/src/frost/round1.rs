@@ -5,7 +5,7 @@
 //! and then destroyed: [`SigningNonces`] is not `Clone` and is consumed by value by
 //! [`crate::frost::round2::sign`], so the compiler forbids a second use:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0382
 //! # use wallet_tss::frost::{round1, round2};
 //! # fn f(pkg: &round2::SigningPackage<wallet_types::Ed25519>,
 //! #      key: &wallet_tss::frost::KeyPackage<wallet_types::Ed25519>,
@@ -15,7 +15,7 @@
 //! # }
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0599
 //! # fn f(nonces: wallet_tss::frost::round1::SigningNonces<wallet_types::Ed25519>) {
 //! let copy = nonces.clone(); // error[E0599]: SigningNonces is not Clone
 //! # }

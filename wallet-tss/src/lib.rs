@@ -29,3 +29,4 @@ use subtle as _;
 use wallet_sss as _;
 use wallet_types as _;
 use zeroize as _;
+use hmac as _;

@@ -1,0 +1,1110 @@
+//! Key generation (2-of-n): a DKG, a chain code, and the pairwise OT setup.
+//!
+//! Realises DKLs23's `F_DKG` (Functionality 3.2) with the Pedersen/Feldman DKG with Schnorr
+//! proofs of knowledge (the FROST KeyGen shape, Komlo–Goldberg 2020, Fig. 1), followed by the
+//! setup of `F_RVOLE` for every **ordered** pair (DKLs23 §3; [`crate::ot`]): each pair runs the
+//! Verified Simplest OT + SoftSpokenOT setup twice, once with each party as Alice.
+//!
+//! All rounds are point-to-point (each message to `P_j` carries the broadcast part, which is the
+//! same for every recipient, and the OT message of the pair). Five rounds, because each OT
+//! setup is a chain of five alternating messages; the DKG rides on the first three:
+//!
+//! 1. `P_i` samples `f_i(x) = a_{i,0} + a_{i,1}·x` (degree 1: threshold 2), publishes Feldman
+//!    commitments `C_i = (a_{i,0}·G, a_{i,1}·G)`, a Schnorr proof `σ_i = (R_i, z_i)` of
+//!    `a_{i,0}` bound to `(session, i)`, a commitment `h_i = T("chain-code-commit", i, c_i)` to a
+//!    random 32-byte chain-code contribution `c_i`; as Bob of the pair `(Alice = P_j, Bob =
+//!    P_i)`, the OT setup's message 1.
+//! 2. On all round-1 messages: verify every `σ_j` ([`Reason::InvalidProof`]). Send `P_j` its share
+//!    `f_i(j)` (secret: the channel must encrypt), reveal `c_i`; as Alice, OT message 2.
+//! 3. On all round-2 messages: verify `f_j(i)·G = C_{j,0} + i·C_{j,1}`
+//!    ([`Reason::InvalidShare`]) and `h_j` ([`Reason::CommitmentMismatch`]). Share
+//!    `x_i = Σ_j f_j(i)`, public key `X = Σ_j C_{j,0}`, chain code
+//!    `T("chain-code", c_1, …, c_n)`. Send the confirmation hash of everything broadcast; OT
+//!    message 3.
+//! 4. On all round-3 messages: confirmations must equal ours ([`Reason::ConfirmationMismatch`]
+//!    names each party whose hash differs: it saw, or sent, something else). OT message 4.
+//! 5. OT message 5; on receipt of all round-5 messages every setup is complete and the
+//!    [`KeyShare`] is output.
+//!
+//! OT failures carry [`Reason::BaseOt`] / [`Reason::OtConsistency`] naming the counterparty, for
+//! which [`wallet_types::Error::must_ban`] is non-empty.
+//!
+//! The key is uniformly random as long as one party is honest up to the usual rushing bias of
+//! Pedersen DKGs (Gennaro et al. 1999), which is harmless for Schnorr-type and ECDSA
+//! unforgeability (the same argument as FROST KeyGen). The chain code is commit-then-reveal and
+//! hence unbiased.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::fmt;
+
+use rand_core::CryptoRng;
+use wallet_sss::{Commitments, Polynomial};
+use wallet_types::group::Group;
+use wallet_types::{
+    Curve, DecodeError, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError,
+    Parties, PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, Secp256k1,
+    SecretBytes, SecretScalar, SessionId, Step, Transcript, WireObject, Writer,
+};
+
+use crate::ot::{
+    MulReceiverSetup, MulSenderSetup, OtSetupMsg1, OtSetupMsg2, OtSetupMsg3, OtSetupMsg4,
+    OtSetupMsg5, SetupAlice2, SetupAlice4, SetupBob1, SetupBob3,
+};
+
+use super::derive::{DerivationPath, DeriveError, Derivation, derive_public};
+use super::{DKG_PROTOCOL, THRESHOLD, VERSION, kinds};
+
+type Point = k256::ProjectivePoint;
+type Scalar = k256::Scalar;
+
+const ROUNDS: u16 = 5;
+
+fn rounds() -> Vec<RoundSpec> {
+    (0..ROUNDS).map(|_| RoundSpec::p2p()).collect()
+}
+
+/// The session of the OT setup in which `alice` is Alice and `bob` is Bob.
+fn ot_session(session: &SessionId, alice: PartyId, bob: PartyId) -> SessionId {
+    let mut label = Vec::with_capacity(16);
+    label.extend_from_slice(b"ecdsa-ot-setup");
+    label.extend_from_slice(&alice.to_bytes());
+    label.extend_from_slice(&bob.to_bytes());
+    session.derive(&label)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------
+
+/// A Shamir share in transit (round 2). Zeroized on drop, never printed; `Clone` only because
+/// protocol messages must be (the simulator copies envelopes).
+#[derive(Clone)]
+pub struct ShareInTransit(Scalar);
+
+impl ShareInTransit {
+    /// The share as a secret scalar.
+    pub fn to_secret(&self) -> SecretScalar<Secp256k1> {
+        SecretScalar::new(self.0)
+    }
+    /// Wraps a share value (tests tamper with shares through this).
+    pub fn new(s: &SecretScalar<Secp256k1>) -> Self {
+        Self(*s.expose())
+    }
+}
+
+impl Drop for ShareInTransit {
+    fn drop(&mut self) {
+        wallet_types::zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl fmt::Debug for ShareInTransit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ShareInTransit(<redacted>)")
+    }
+}
+
+/// Round 1: DKG commitments, proof of knowledge, chain-code commitment, OT message 1.
+#[derive(Clone, Debug)]
+pub struct KeygenRound1 {
+    /// Feldman commitments `(a₀·G, a₁·G)`.
+    pub commitments: [Point; 2],
+    /// Schnorr proof nonce commitment `R`.
+    pub proof_r: Point,
+    /// Schnorr proof response `z`.
+    pub proof_z: Scalar,
+    /// `T("chain-code-commit", i, c_i)`.
+    pub chain_code_commitment: [u8; 32],
+    /// OT setup message 1 (sender as Bob, recipient as Alice).
+    pub ot: OtSetupMsg1,
+}
+
+/// Round 2: the recipient's share, the chain-code reveal, OT message 2.
+#[derive(Clone, Debug)]
+pub struct KeygenRound2 {
+    /// `f_i(j)` for the recipient `j`.
+    pub share: ShareInTransit,
+    /// The chain-code contribution `c_i`.
+    pub chain_code: [u8; 32],
+    /// OT setup message 2 (sender as Alice).
+    pub ot: OtSetupMsg2,
+}
+
+/// Round 3: confirmation, OT message 3.
+#[derive(Clone, Debug)]
+pub struct KeygenRound3 {
+    /// The confirmation hash.
+    pub confirmation: [u8; 32],
+    /// OT setup message 3 (sender as Bob).
+    pub ot: OtSetupMsg3,
+}
+
+/// A key-generation message.
+#[derive(Clone, Debug)]
+pub enum KeygenMessage {
+    /// Round 1.
+    Round1(KeygenRound1),
+    /// Round 2.
+    Round2(KeygenRound2),
+    /// Round 3.
+    Round3(KeygenRound3),
+    /// Round 4: OT setup message 4 (sender as Alice).
+    Round4(OtSetupMsg4),
+    /// Round 5: OT setup message 5 (sender as Bob).
+    Round5(OtSetupMsg5),
+}
+
+impl RoundMessage for KeygenMessage {
+    fn round(&self) -> u16 {
+        match self {
+            Self::Round1(_) => 1,
+            Self::Round2(_) => 2,
+            Self::Round3(_) => 3,
+            Self::Round4(_) => 4,
+            Self::Round5(_) => 5,
+        }
+    }
+}
+
+fn put_obj<T: WireObject>(w: &mut Writer, o: &T) {
+    w.var_bytes(&o.to_bytes());
+}
+
+fn get_obj<T: WireObject>(r: &mut Reader<'_>) -> Result<T, DecodeError> {
+    T::from_bytes(r.var_bytes(T::MAX_LEN)?)
+}
+
+fn put_secret_obj<T: WireObject>(w: &mut Writer, o: &T) {
+    let b = o.to_secret_bytes();
+    w.var_bytes(b.expose());
+}
+
+/// Body: `round u8 || fields`; round 1: `C₀[33] C₁[33] R[33] z[32] h[32] ot`, round 2:
+/// `share[32] c[32] ot`, round 3: `confirmation[32] ot`, rounds 4–5: `ot`, where `ot` is
+/// `u32be(len) || OT setup message` (a full wire object of `crate::ot`). See `SPEC.md`.
+impl WireObject for KeygenMessage {
+    const KIND: ObjectKind = kinds::KEYGEN_MESSAGE;
+    const MAX_LEN: usize = 1 << 20;
+    const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.u8(self.round() as u8);
+        match self {
+            Self::Round1(m) => {
+                w.point::<Secp256k1>(&m.commitments[0]);
+                w.point::<Secp256k1>(&m.commitments[1]);
+                w.point::<Secp256k1>(&m.proof_r);
+                w.scalar::<Secp256k1>(&m.proof_z);
+                w.bytes(&m.chain_code_commitment);
+                put_obj(w, &m.ot);
+            }
+            Self::Round2(m) => {
+                w.scalar::<Secp256k1>(&m.share.0);
+                w.bytes(&m.chain_code);
+                put_obj(w, &m.ot);
+            }
+            Self::Round3(m) => {
+                w.bytes(&m.confirmation);
+                put_obj(w, &m.ot);
+            }
+            Self::Round4(m) => put_obj(w, m),
+            Self::Round5(m) => put_obj(w, m),
+        }
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match r.u8()? {
+            1 => Self::Round1(KeygenRound1 {
+                commitments: [r.point::<Secp256k1>()?, r.point::<Secp256k1>()?],
+                proof_r: r.point::<Secp256k1>()?,
+                proof_z: r.scalar::<Secp256k1>()?,
+                chain_code_commitment: r.array()?,
+                ot: get_obj(r)?,
+            }),
+            2 => Self::Round2(KeygenRound2 {
+                share: ShareInTransit(r.scalar::<Secp256k1>()?),
+                chain_code: r.array()?,
+                ot: get_obj(r)?,
+            }),
+            3 => Self::Round3(KeygenRound3 {
+                confirmation: r.array()?,
+                ot: get_obj(r)?,
+            }),
+            4 => Self::Round4(get_obj(r)?),
+            5 => Self::Round5(get_obj(r)?),
+            t => return Err(DecodeError::InvalidTag(t)),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The key share
+// ---------------------------------------------------------------------------------------------
+
+/// The reusable pairwise multiplication setups with one counterparty.
+pub struct PairSetup {
+    /// This party as Alice (VOLE sender) with the counterparty as Bob.
+    pub(crate) sender: MulSenderSetup,
+    /// This party as Bob (VOLE receiver) with the counterparty as Alice.
+    pub(crate) receiver: MulReceiverSetup,
+}
+
+impl fmt::Debug for PairSetup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PairSetup(<redacted>)")
+    }
+}
+
+/// One party's output of key generation: its Shamir share of the key, the public share
+/// commitments of every party, the public key, the chain code and its OT setups with every other
+/// party. Holds secrets: serialize with [`WireObject::to_secret_bytes`] and store encrypted.
+pub struct KeyShare {
+    key_id: [u8; 32],
+    me: PartyId,
+    parties: Parties,
+    share: SecretScalar<Secp256k1>,
+    /// Aggregated Feldman commitments `(X, A₁)`: party `j`'s share commitment is `X + j·A₁`.
+    commitments: [Point; 2],
+    chain_code: [u8; 32],
+    pairs: BTreeMap<PartyId, PairSetup>,
+}
+
+impl fmt::Debug for KeyShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyShare")
+            .field("key_id", &KeyIdHex(&self.key_id))
+            .field("me", &self.me)
+            .field("parties", &self.parties)
+            .finish_non_exhaustive()
+    }
+}
+
+struct KeyIdHex<'a>(&'a [u8; 32]);
+impl fmt::Debug for KeyIdHex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0.iter().take(8) {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str("…")
+    }
+}
+
+impl KeyShare {
+    /// The key's identifier: a hash of the DKG transcript (the same for every party).
+    pub fn key_id(&self) -> &[u8; 32] {
+        &self.key_id
+    }
+    /// This party.
+    pub fn me(&self) -> PartyId {
+        self.me
+    }
+    /// All parties of the key.
+    pub fn parties(&self) -> &Parties {
+        &self.parties
+    }
+    /// The public key.
+    pub fn public_key(&self) -> Point {
+        self.commitments[0]
+    }
+    /// The public key as a `k256` verifying key.
+    pub fn verifying_key(&self) -> Result<k256::ecdsa::VerifyingKey, Error> {
+        verifying_key(&self.public_key())
+    }
+    /// The BIP-32 chain code agreed at key generation.
+    pub fn chain_code(&self) -> &[u8; 32] {
+        &self.chain_code
+    }
+    /// Party `p`'s share commitment `x_p·G`.
+    pub fn share_commitment(&self, p: PartyId) -> Point {
+        self.commitments[0] + self.commitments[1] * p.to_scalar::<Secp256k1>()
+    }
+    /// The aggregated Feldman commitments.
+    pub fn commitments(&self) -> Result<Commitments<Secp256k1>, ParamError> {
+        Commitments::new(self.commitments.to_vec()).map_err(|_| ParamError::Mismatch)
+    }
+    /// BIP-32 `CKDpub` of the key along `path` (public; every party gets the same result).
+    pub fn derive(&self, path: &DerivationPath) -> Result<Derivation, DeriveError> {
+        derive_public(&self.public_key(), &self.chain_code, path)
+    }
+    /// This party's Shamir share (crate-internal: signing and export use it).
+    pub(crate) fn secret_share(&self) -> &SecretScalar<Secp256k1> {
+        &self.share
+    }
+    pub(crate) fn pair(&self, p: PartyId) -> Option<&PairSetup> {
+        self.pairs.get(&p)
+    }
+}
+
+/// A `k256` verifying key for a point (fails only for the identity, which no key here is).
+pub(crate) fn verifying_key(p: &Point) -> Result<k256::ecdsa::VerifyingKey, Error> {
+    k256::ecdsa::VerifyingKey::from_affine(p.to_affine()).map_err(|_| Error::Internal)
+}
+
+const MAX_PAIR_SETUP: usize = 1 << 16;
+
+/// Body: `key_id[32] || me u16 || parties || share[32] || X[33] || A₁[33] || chain_code[32] ||
+/// u16 count || count × (party u16 || u32be(len) || MulSenderSetup || u32be(len) ||
+/// MulReceiverSetup)` (one entry per other party, in id order). Secret: store encrypted.
+impl WireObject for KeyShare {
+    const KIND: ObjectKind = kinds::KEY_SHARE;
+    const MAX_LEN: usize = 1 << 26;
+    const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.bytes(&self.key_id);
+        w.party(self.me);
+        w.parties(&self.parties);
+        w.secret_scalar(&self.share);
+        w.point::<Secp256k1>(&self.commitments[0]);
+        w.point::<Secp256k1>(&self.commitments[1]);
+        w.bytes(&self.chain_code);
+        w.u16(self.pairs.len() as u16);
+        for (p, s) in &self.pairs {
+            w.party(*p);
+            put_secret_obj(w, &s.sender);
+            put_secret_obj(w, &s.receiver);
+        }
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let key_id = r.array()?;
+        let me = r.party()?;
+        let parties = r.parties()?;
+        if !parties.contains(me) || parties.len() < THRESHOLD {
+            return Err(DecodeError::InvalidValue);
+        }
+        let share = r.secret_scalar::<Secp256k1>()?;
+        let commitments = [r.point::<Secp256k1>()?, r.point::<Secp256k1>()?];
+        let chain_code = r.array()?;
+        let n = r.count16(parties.len() - 1, 2)?;
+        if n != parties.len() - 1 {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut pairs = BTreeMap::new();
+        for _ in 0..n {
+            let p = r.party()?;
+            if p == me || !parties.contains(p) {
+                return Err(DecodeError::InvalidValue);
+            }
+            let sender: MulSenderSetup = MulSenderSetup::from_bytes(r.var_bytes(MAX_PAIR_SETUP)?)?;
+            let receiver: MulReceiverSetup =
+                MulReceiverSetup::from_bytes(r.var_bytes(MAX_PAIR_SETUP)?)?;
+            if sender.counterparty() != p || receiver.counterparty() != p {
+                return Err(DecodeError::InvalidValue);
+            }
+            if pairs.insert(p, PairSetup { sender, receiver }).is_some() {
+                return Err(DecodeError::InvalidValue);
+            }
+        }
+        let ks = Self {
+            key_id,
+            me,
+            parties,
+            share,
+            commitments,
+            chain_code,
+            pairs,
+        };
+        // The share must match its commitment (catches a corrupted or mismatched file).
+        if ks.share.public() != ks.share_commitment(me) {
+            return Err(DecodeError::InvalidValue);
+        }
+        Ok(ks)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine
+// ---------------------------------------------------------------------------------------------
+
+/// Bob's side of the OT setup with one counterparty (this party as VOLE receiver).
+enum BobSide {
+    R1(SetupBob1),
+    R3(SetupBob3),
+    Done(MulReceiverSetup),
+}
+
+/// Alice's side of the OT setup with one counterparty (this party as VOLE sender).
+enum AliceSide {
+    Waiting,
+    R2(SetupAlice2),
+    R4(SetupAlice4),
+    Done(MulSenderSetup),
+}
+
+/// What party `j` broadcast in round 1.
+#[derive(Clone)]
+struct Round1Public {
+    commitments: [Point; 2],
+    proof_r: Point,
+    proof_z: Scalar,
+    chain_code_commitment: [u8; 32],
+}
+
+struct State {
+    inbox: Inbox<KeygenMessage>,
+    /// Coefficients `(a₀, a₁)` of this party's polynomial (dropped after round 2).
+    poly: Option<Polynomial<Secp256k1>>,
+    chain_code: SecretBytes<32>,
+    /// Round-1 public values of every party (this one included).
+    public: BTreeMap<PartyId, Round1Public>,
+    /// Chain-code reveals (this one included), after round 2.
+    reveals: BTreeMap<PartyId, [u8; 32]>,
+    /// `x_i`, after round 2.
+    share: Option<SecretScalar<Secp256k1>>,
+    /// The confirmation hash, after round 2.
+    confirmation: Option<[u8; 32]>,
+    /// Whether the confirmations were checked.
+    confirmed: bool,
+    bob: BTreeMap<PartyId, BobSide>,
+    alice: BTreeMap<PartyId, AliceSide>,
+}
+
+/// One party of the 2-of-n key generation (see the module docs for the rounds).
+pub struct Keygen {
+    me: PartyId,
+    life: Lifecycle<State>,
+}
+
+impl fmt::Debug for Keygen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keygen")
+            .field("me", &self.me)
+            .field("state", &self.life.tag())
+            .finish_non_exhaustive()
+    }
+}
+
+fn base_transcript(session: &SessionId, parties: &Parties) -> Transcript {
+    let mut t = Transcript::new(DKG_PROTOCOL, VERSION, Some(Secp256k1::ID), session);
+    let mut w = Writer::new();
+    w.parties(parties);
+    t.append("parties", &w.finish());
+    t.append_u64("threshold", THRESHOLD as u64);
+    t
+}
+
+fn proof_challenge(
+    session: &SessionId,
+    parties: &Parties,
+    who: PartyId,
+    a0: &Point,
+    r: &Point,
+) -> Scalar {
+    let mut t = base_transcript(session, parties);
+    t.append_party("prover", who);
+    t.append_point::<Secp256k1>("public", a0);
+    t.append_point::<Secp256k1>("nonce", r);
+    t.challenge::<Secp256k1>("schnorr-pok")
+}
+
+fn chain_code_commitment(
+    session: &SessionId,
+    parties: &Parties,
+    who: PartyId,
+    c: &[u8; 32],
+) -> [u8; 32] {
+    let mut t = base_transcript(session, parties);
+    t.append_party("party", who);
+    t.append("chain-code", c);
+    t.output32("chain-code-commit")
+}
+
+impl Keygen {
+    /// A key-generation machine for `me` among `parties` (at least 2, including `me`) in a fresh
+    /// `session` (agree on one with [`wallet_types::session_id`]; reusing a session id across
+    /// runs lets old messages be replayed into the new run). Randomness is drawn here and in
+    /// [`Protocol::start`].
+    pub fn new<R: CryptoRng + ?Sized>(
+        session: SessionId,
+        me: PartyId,
+        parties: Parties,
+        rng: &mut R,
+    ) -> Result<Self, Error> {
+        if parties.len() < THRESHOLD {
+            return Err(ParamError::TooFewParties {
+                needed: THRESHOLD,
+                given: parties.len(),
+            }
+            .into());
+        }
+        let inbox = Inbox::new(session, me, parties, rounds())?;
+        let poly = Polynomial::random(SecretScalar::random(rng), THRESHOLD, rng)
+            .map_err(|_| Error::Internal)?;
+        Ok(Self {
+            me,
+            life: Lifecycle::Created(State {
+                inbox,
+                poly: Some(poly),
+                chain_code: SecretBytes::random(rng),
+                public: BTreeMap::new(),
+                reveals: BTreeMap::new(),
+                share: None,
+                confirmation: None,
+                confirmed: false,
+                bob: BTreeMap::new(),
+                alice: BTreeMap::new(),
+            }),
+        })
+    }
+}
+
+impl State {
+    fn session(&self) -> SessionId {
+        *self.inbox.session()
+    }
+
+    fn start<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<Vec<Envelope<KeygenMessage>>, Error> {
+        let me = self.inbox.me();
+        let session = self.session();
+        let parties = self.inbox.parties().clone();
+        let poly = self.poly.as_ref().ok_or(Error::Internal)?;
+        let c = poly.commit();
+        let [c0, c1] = match c.points() {
+            [a, b] => [*a, *b],
+            _ => return Err(Error::Internal),
+        };
+        // Schnorr proof of knowledge of a₀ (FROST KeyGen round 1, step 2).
+        let k = SecretScalar::<Secp256k1>::random(rng);
+        let proof_r = k.public();
+        let ch = proof_challenge(&session, &parties, me, &c0, &proof_r);
+        let a0 = poly.coefficients().first().ok_or(Error::Internal)?;
+        let proof_z = *k.expose() + ch * a0.expose();
+        let h = chain_code_commitment(&session, &parties, me, self.chain_code.expose());
+        self.public.insert(
+            me,
+            Round1Public {
+                commitments: [c0, c1],
+                proof_r,
+                proof_z,
+                chain_code_commitment: h,
+            },
+        );
+        let mut out = Vec::new();
+        for j in parties.others(me) {
+            // OT setup message 1: this party is Bob, j is Alice.
+            let (b1, m1) = crate::ot::setup_bob_round1(&ot_session(&session, j, me), me, j, rng);
+            self.bob.insert(j, BobSide::R1(b1));
+            self.alice.insert(j, AliceSide::Waiting);
+            out.push(self.inbox.envelope(
+                1,
+                Recipient::One(j),
+                KeygenMessage::Round1(KeygenRound1 {
+                    commitments: [c0, c1],
+                    proof_r,
+                    proof_z,
+                    chain_code_commitment: h,
+                    ot: m1,
+                }),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn advance<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<(Vec<Envelope<KeygenMessage>>, Option<KeyShare>), Error> {
+        let mut out = Vec::new();
+        while let Some(msgs) = self.inbox.take_current() {
+            let round = self.inbox.current_round() - 1;
+            match round {
+                1 => self.round1(msgs, rng, &mut out)?,
+                2 => self.round2(msgs, &mut out)?,
+                3 => self.round3(msgs, &mut out)?,
+                4 => self.round4(msgs, &mut out)?,
+                5 => return self.round5(msgs).map(|k| (out, Some(k))),
+                _ => return Err(Error::Internal),
+            }
+        }
+        Ok((out, None))
+    }
+
+    fn round1<R: CryptoRng + ?Sized>(
+        &mut self,
+        msgs: BTreeMap<PartyId, KeygenMessage>,
+        rng: &mut R,
+        out: &mut Vec<Envelope<KeygenMessage>>,
+    ) -> Result<(), Error> {
+        let me = self.inbox.me();
+        let session = self.session();
+        let parties = self.inbox.parties().clone();
+        let mut ot_msgs = BTreeMap::new();
+        let mut bad = Vec::new();
+        for (j, m) in msgs {
+            let KeygenMessage::Round1(m) = m else {
+                return Err(Error::blame(j, Reason::MalformedMessage));
+            };
+            // FROST KeyGen round 1, step 5: verify σ_j.
+            let ch = proof_challenge(&session, &parties, j, &m.commitments[0], &m.proof_r);
+            if Secp256k1::mul_base_add_vartime(&m.proof_z, &(-ch), &m.commitments[0]) != m.proof_r
+            {
+                bad.push(j);
+            }
+            self.public.insert(
+                j,
+                Round1Public {
+                    commitments: m.commitments,
+                    proof_r: m.proof_r,
+                    proof_z: m.proof_z,
+                    chain_code_commitment: m.chain_code_commitment,
+                },
+            );
+            ot_msgs.insert(j, m.ot);
+        }
+        if !bad.is_empty() {
+            return Err(Error::blame_all(bad, Reason::InvalidProof));
+        }
+        let poly = self.poly.as_ref().ok_or(Error::Internal)?;
+        for (j, m1) in ot_msgs {
+            // OT setup message 2: this party is Alice, j is Bob.
+            let (a2, m2) =
+                crate::ot::setup_alice_round2(&ot_session(&session, me, j), me, j, &m1, rng)?;
+            self.alice.insert(j, AliceSide::R2(a2));
+            let share = poly.share_for(j);
+            out.push(self.inbox.envelope(
+                2,
+                Recipient::One(j),
+                KeygenMessage::Round2(KeygenRound2 {
+                    share: ShareInTransit::new(&share),
+                    chain_code: *self.chain_code.expose(),
+                    ot: m2,
+                }),
+            ));
+        }
+        Ok(())
+    }
+
+    fn transcript(&self) -> Result<Transcript, Error> {
+        let parties = self.inbox.parties().clone();
+        let mut t = base_transcript(&self.session(), &parties);
+        for p in parties.iter() {
+            let pubs = self.public.get(&p).ok_or(Error::Internal)?;
+            let c = self.reveals.get(&p).ok_or(Error::Internal)?;
+            t.append_party("party", p);
+            t.append_point::<Secp256k1>("c0", &pubs.commitments[0]);
+            t.append_point::<Secp256k1>("c1", &pubs.commitments[1]);
+            t.append_point::<Secp256k1>("proof-r", &pubs.proof_r);
+            t.append_scalar::<Secp256k1>("proof-z", &pubs.proof_z);
+            t.append("chain-code-commit", &pubs.chain_code_commitment);
+            t.append("chain-code", c);
+        }
+        Ok(t)
+    }
+
+    fn round2(
+        &mut self,
+        msgs: BTreeMap<PartyId, KeygenMessage>,
+        out: &mut Vec<Envelope<KeygenMessage>>,
+    ) -> Result<(), Error> {
+        let me = self.inbox.me();
+        let session = self.session();
+        let parties = self.inbox.parties().clone();
+        let poly = self.poly.take().ok_or(Error::Internal)?;
+        let mut share = poly.share_for(me);
+        drop(poly);
+        let mut bad_share = Vec::new();
+        let mut bad_commit = Vec::new();
+        let mut ot_msgs = BTreeMap::new();
+        for (j, m) in msgs {
+            let KeygenMessage::Round2(m) = m else {
+                return Err(Error::blame(j, Reason::MalformedMessage));
+            };
+            let pubs = self.public.get(&j).ok_or(Error::Internal)?;
+            // FROST KeyGen round 2, step 2: f_j(i)·G = Σ_k i^k·C_{j,k}.
+            let s = m.share.to_secret();
+            let expected = pubs.commitments[0] + pubs.commitments[1] * me.to_scalar::<Secp256k1>();
+            if s.public() != expected {
+                bad_share.push(j);
+            }
+            if chain_code_commitment(&session, &parties, j, &m.chain_code)
+                != pubs.chain_code_commitment
+            {
+                bad_commit.push(j);
+            }
+            *share.expose_mut() += s.expose();
+            self.reveals.insert(j, m.chain_code);
+            ot_msgs.insert(j, m.ot);
+        }
+        if !bad_share.is_empty() {
+            return Err(Error::blame_all(bad_share, Reason::InvalidShare));
+        }
+        if !bad_commit.is_empty() {
+            return Err(Error::blame_all(bad_commit, Reason::CommitmentMismatch));
+        }
+        self.reveals.insert(me, *self.chain_code.expose());
+        self.share = Some(share);
+        let confirmation = self.transcript()?.output32("confirm");
+        self.confirmation = Some(confirmation);
+        for (j, m2) in ot_msgs {
+            let b = self.bob.remove(&j).ok_or(Error::Internal)?;
+            let BobSide::R1(b1) = b else {
+                return Err(Error::Internal);
+            };
+            let (b3, m3) = crate::ot::setup_bob_round3(b1, &m2)?;
+            self.bob.insert(j, BobSide::R3(b3));
+            out.push(self.inbox.envelope(
+                3,
+                Recipient::One(j),
+                KeygenMessage::Round3(KeygenRound3 {
+                    confirmation,
+                    ot: m3,
+                }),
+            ));
+        }
+        Ok(())
+    }
+
+    fn round3(
+        &mut self,
+        msgs: BTreeMap<PartyId, KeygenMessage>,
+        out: &mut Vec<Envelope<KeygenMessage>>,
+    ) -> Result<(), Error> {
+        let mine = self.confirmation.ok_or(Error::Internal)?;
+        let mut bad = Vec::new();
+        let mut ot_msgs = BTreeMap::new();
+        for (j, m) in msgs {
+            let KeygenMessage::Round3(m) = m else {
+                return Err(Error::blame(j, Reason::MalformedMessage));
+            };
+            if m.confirmation != mine {
+                bad.push(j);
+            }
+            ot_msgs.insert(j, m.ot);
+        }
+        if !bad.is_empty() {
+            return Err(Error::blame_all(bad, Reason::ConfirmationMismatch));
+        }
+        self.confirmed = true;
+        for (j, m3) in ot_msgs {
+            let a = self.alice.remove(&j).ok_or(Error::Internal)?;
+            let AliceSide::R2(a2) = a else {
+                return Err(Error::Internal);
+            };
+            let (a4, m4) = crate::ot::setup_alice_round4(a2, &m3)?;
+            self.alice.insert(j, AliceSide::R4(a4));
+            out.push(
+                self.inbox
+                    .envelope(4, Recipient::One(j), KeygenMessage::Round4(m4)),
+            );
+        }
+        Ok(())
+    }
+
+    fn round4(
+        &mut self,
+        msgs: BTreeMap<PartyId, KeygenMessage>,
+        out: &mut Vec<Envelope<KeygenMessage>>,
+    ) -> Result<(), Error> {
+        for (j, m) in msgs {
+            let KeygenMessage::Round4(m4) = m else {
+                return Err(Error::blame(j, Reason::MalformedMessage));
+            };
+            let b = self.bob.remove(&j).ok_or(Error::Internal)?;
+            let BobSide::R3(b3) = b else {
+                return Err(Error::Internal);
+            };
+            let (setup, m5) = crate::ot::setup_bob_round5(b3, &m4)?;
+            self.bob.insert(j, BobSide::Done(setup));
+            out.push(
+                self.inbox
+                    .envelope(5, Recipient::One(j), KeygenMessage::Round5(m5)),
+            );
+        }
+        Ok(())
+    }
+
+    fn round5(&mut self, msgs: BTreeMap<PartyId, KeygenMessage>) -> Result<KeyShare, Error> {
+        for (j, m) in msgs {
+            let KeygenMessage::Round5(m5) = m else {
+                return Err(Error::blame(j, Reason::MalformedMessage));
+            };
+            let a = self.alice.remove(&j).ok_or(Error::Internal)?;
+            let AliceSide::R4(a4) = a else {
+                return Err(Error::Internal);
+            };
+            let setup = crate::ot::setup_alice_finish(a4, &m5)?;
+            self.alice.insert(j, AliceSide::Done(setup));
+        }
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<KeyShare, Error> {
+        let me = self.inbox.me();
+        let parties = self.inbox.parties().clone();
+        let mut x = Point::identity();
+        let mut a1 = Point::identity();
+        for pubs in self.public.values() {
+            x += pubs.commitments[0];
+            a1 += pubs.commitments[1];
+        }
+        if bool::from(x.is_identity()) {
+            return Err(Error::Internal);
+        }
+        let share = self.share.take().ok_or(Error::Internal)?;
+        if share.public() != x + a1 * me.to_scalar::<Secp256k1>() {
+            return Err(Error::Internal);
+        }
+        let t = self.transcript()?;
+        let key_id = t.output32("key-id");
+        let mut cct = t.clone();
+        cct.append_point::<Secp256k1>("public-key", &x);
+        let chain_code = cct.output32("chain-code");
+        let mut pairs = BTreeMap::new();
+        for j in parties.others(me) {
+            let (Some(BobSide::Done(receiver)), Some(AliceSide::Done(sender))) =
+                (self.bob.remove(&j), self.alice.remove(&j))
+            else {
+                return Err(Error::Internal);
+            };
+            pairs.insert(j, PairSetup { sender, receiver });
+        }
+        Ok(KeyShare {
+            key_id,
+            me,
+            parties,
+            share,
+            commitments: [x, a1],
+            chain_code,
+            pairs,
+        })
+    }
+}
+
+impl Protocol for Keygen {
+    type Message = KeygenMessage;
+    type Output = KeyShare;
+
+    fn me(&self) -> PartyId {
+        self.me
+    }
+
+    fn start<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<Step<KeygenMessage, KeyShare>, Error> {
+        self.life.start(|s| Ok((Step::Continue(s.start(rng)?), false)))
+    }
+
+    fn handle<R: CryptoRng + ?Sized>(
+        &mut self,
+        incoming: Envelope<KeygenMessage>,
+        rng: &mut R,
+    ) -> Result<Step<KeygenMessage, KeyShare>, Error> {
+        self.life.run(|s| {
+            s.inbox.receive(incoming)?;
+            let (out, done) = s.advance(rng)?;
+            Ok(match done {
+                Some(k) => (Step::Done(out, k), true),
+                None => (Step::Continue(out), false),
+            })
+        })
+    }
+}
+
+const MAX_OT_STATE: usize = 1 << 20;
+
+/// State body: `me u16 || lifecycle u8`; if created / running: `inbox || has_poly u8 ||
+/// [a₀[32] a₁[32]] || chain_code[32] || u16 n || n × (party, C₀, C₁, R, z, h) || u16 m ||
+/// m × (party, reveal[32]) || has_share u8 || [share[32]] || has_confirmation u8 ||
+/// [confirmation[32]] || confirmed u8 || u16 k || k × (party, bob tag u8, u32 len, state) ||
+/// u16 k || k × (party, alice tag u8, [u32 len, state])`. Holds secrets: store encrypted.
+impl WireObject for Keygen {
+    const KIND: ObjectKind = kinds::KEYGEN_STATE;
+    const MAX_LEN: usize = 1 << 26;
+    const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.party(self.me);
+        w.u8(self.life.tag());
+        let Some(s) = self.life.state() else {
+            return;
+        };
+        s.inbox.encode(w);
+        match &s.poly {
+            Some(p) => {
+                w.u8(1);
+                for c in p.coefficients() {
+                    w.secret_scalar(c);
+                }
+            }
+            None => w.u8(0),
+        }
+        w.bytes(s.chain_code.expose());
+        w.u16(s.public.len() as u16);
+        for (p, v) in &s.public {
+            w.party(*p);
+            w.point::<Secp256k1>(&v.commitments[0]);
+            w.point::<Secp256k1>(&v.commitments[1]);
+            w.point::<Secp256k1>(&v.proof_r);
+            w.scalar::<Secp256k1>(&v.proof_z);
+            w.bytes(&v.chain_code_commitment);
+        }
+        w.u16(s.reveals.len() as u16);
+        for (p, v) in &s.reveals {
+            w.party(*p);
+            w.bytes(v);
+        }
+        match &s.share {
+            Some(x) => {
+                w.u8(1);
+                w.secret_scalar(x);
+            }
+            None => w.u8(0),
+        }
+        match &s.confirmation {
+            Some(c) => {
+                w.u8(1);
+                w.bytes(c);
+            }
+            None => w.u8(0),
+        }
+        w.bool(s.confirmed);
+        w.u16(s.bob.len() as u16);
+        for (p, b) in &s.bob {
+            w.party(*p);
+            match b {
+                BobSide::R1(x) => {
+                    w.u8(1);
+                    put_secret_obj(w, x);
+                }
+                BobSide::R3(x) => {
+                    w.u8(3);
+                    put_secret_obj(w, x);
+                }
+                BobSide::Done(x) => {
+                    w.u8(5);
+                    put_secret_obj(w, x);
+                }
+            }
+        }
+        w.u16(s.alice.len() as u16);
+        for (p, a) in &s.alice {
+            w.party(*p);
+            match a {
+                AliceSide::Waiting => w.u8(0),
+                AliceSide::R2(x) => {
+                    w.u8(2);
+                    put_secret_obj(w, x);
+                }
+                AliceSide::R4(x) => {
+                    w.u8(4);
+                    put_secret_obj(w, x);
+                }
+                AliceSide::Done(x) => {
+                    w.u8(6);
+                    put_secret_obj(w, x);
+                }
+            }
+        }
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let me = r.party()?;
+        let tag = r.u8()?;
+        let life = match tag {
+            0 | 1 => {
+                let inbox = Inbox::<KeygenMessage>::decode(r, rounds())?;
+                if inbox.me() != me || inbox.parties().len() < THRESHOLD {
+                    return Err(DecodeError::InvalidValue);
+                }
+                let parties = inbox.parties().clone();
+                let n = parties.len();
+                let poly = if r.bool()? {
+                    let a0 = r.secret_scalar::<Secp256k1>()?;
+                    let a1 = r.secret_scalar::<Secp256k1>()?;
+                    Some(
+                        Polynomial::from_coefficients(alloc::vec![a0, a1])
+                            .map_err(|_| DecodeError::InvalidValue)?,
+                    )
+                } else {
+                    None
+                };
+                let chain_code = SecretBytes::new(r.array()?);
+                let mut public = BTreeMap::new();
+                for _ in 0..r.count16(n, 2 + 33 * 3 + 64)? {
+                    let p = r.party()?;
+                    let v = Round1Public {
+                        commitments: [r.point::<Secp256k1>()?, r.point::<Secp256k1>()?],
+                        proof_r: r.point::<Secp256k1>()?,
+                        proof_z: r.scalar::<Secp256k1>()?,
+                        chain_code_commitment: r.array()?,
+                    };
+                    if !parties.contains(p) || public.insert(p, v).is_some() {
+                        return Err(DecodeError::InvalidValue);
+                    }
+                }
+                let mut reveals = BTreeMap::new();
+                for _ in 0..r.count16(n, 34)? {
+                    let p = r.party()?;
+                    if !parties.contains(p) || reveals.insert(p, r.array()?).is_some() {
+                        return Err(DecodeError::InvalidValue);
+                    }
+                }
+                let share = if r.bool()? {
+                    Some(r.secret_scalar::<Secp256k1>()?)
+                } else {
+                    None
+                };
+                let confirmation = if r.bool()? { Some(r.array()?) } else { None };
+                let confirmed = r.bool()?;
+                let mut bob = BTreeMap::new();
+                for _ in 0..r.count16(n, 3)? {
+                    let p = r.party()?;
+                    let b = match r.u8()? {
+                        1 => BobSide::R1(SetupBob1::from_bytes(r.var_bytes(MAX_OT_STATE)?)?),
+                        3 => BobSide::R3(SetupBob3::from_bytes(r.var_bytes(MAX_OT_STATE)?)?),
+                        5 => BobSide::Done(MulReceiverSetup::from_bytes(
+                            r.var_bytes(MAX_OT_STATE)?,
+                        )?),
+                        t => return Err(DecodeError::InvalidTag(t)),
+                    };
+                    if p == me || !parties.contains(p) || bob.insert(p, b).is_some() {
+                        return Err(DecodeError::InvalidValue);
+                    }
+                }
+                let mut alice = BTreeMap::new();
+                for _ in 0..r.count16(n, 3)? {
+                    let p = r.party()?;
+                    let a = match r.u8()? {
+                        0 => AliceSide::Waiting,
+                        2 => AliceSide::R2(SetupAlice2::from_bytes(r.var_bytes(MAX_OT_STATE)?)?),
+                        4 => AliceSide::R4(SetupAlice4::from_bytes(r.var_bytes(MAX_OT_STATE)?)?),
+                        6 => AliceSide::Done(MulSenderSetup::from_bytes(
+                            r.var_bytes(MAX_OT_STATE)?,
+                        )?),
+                        t => return Err(DecodeError::InvalidTag(t)),
+                    };
+                    if p == me || !parties.contains(p) || alice.insert(p, a).is_some() {
+                        return Err(DecodeError::InvalidValue);
+                    }
+                }
+                let s = State {
+                    inbox,
+                    poly,
+                    chain_code,
+                    public,
+                    reveals,
+                    share,
+                    confirmation,
+                    confirmed,
+                    bob,
+                    alice,
+                };
+                if tag == 0 {
+                    Lifecycle::Created(s)
+                } else {
+                    Lifecycle::Running(s)
+                }
+            }
+            2 => Lifecycle::Finished,
+            3 => Lifecycle::Aborted,
+            t => return Err(DecodeError::InvalidTag(t)),
+        };
+        Ok(Self { me, life })
+    }
+}

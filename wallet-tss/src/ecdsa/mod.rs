@@ -1,0 +1,109 @@
+//! Two-party ECDSA on secp256k1 after DKLs23 ("Threshold ECDSA in Three Rounds", Doerner,
+//! Kondi, Lee, shelat; ePrint 2023/765), threshold 2 with `n ≥ 2` parties (2-of-2
+//! device/server, 2-of-3 device/server/backup).
+//!
+//! The private key is never assembled: not at creation ([`keygen`], a DKG), not when signing
+//! ([`presign`] + [`sign`]). Only [`export`] assembles it, on purpose, with two shares.
+//!
+//! ## Map of the paper
+//!
+//! | here | DKLs23 |
+//! |---|---|
+//! | [`keygen`] | Functionality 3.2 (`F_DKG`) realised by a Pedersen/Feldman DKG with Schnorr proofs of knowledge and a confirmation round (the FROST KeyGen shape), plus, per ordered pair, the setup of `F_RVOLE` (§3, Protocol 3.? "setup"; base OT + OT extension of [`crate::ot`]) and a commit-then-reveal chain code |
+//! | [`presign`] | Protocol 3.6, steps 5–9 (rounds 1–2 and the checks on receiving round 2): instance keys `R_i` committed then opened, the two `F_RVOLE` instances per pair ([`crate::mul`]), the consistency checks on `Γ^u`, `Γ^v`; ends with `u_i`, `v_i`, `φ_i`, `R` |
+//! | [`sign`] | Protocol 3.6, step 9 (last part) and step 10: `w_i = H(m)·φ_i + r_x·v_i`, `s = Σw / Σu`, verification of the result |
+//! | [`derive`] | BIP-32 `CKDpub` on the shared public key; Groth–Shoup 2022 on presignatures and derivation |
+//! | [`export`] | not in the paper: Lagrange interpolation of two shares |
+//!
+//! Specialisation to two signers (the paper is written for `t` signers):
+//! * With one counterparty, `P_i`'s inversion mask `φ_i` *is* its random `F_RVOLE` input
+//!   `χ_{i,j}` (the paper samples `φ_i` and sends the correction `ψ_{i,j} = φ_i − χ_{i,j}` so that
+//!   one `φ_i` serves several counterparties; with one, `ψ = 0` and is not sent).
+//! * The zero-sharing `F_Zero` that re-randomises the additive key shares is not used: with a
+//!   signer pair the additive shares are `sk_i = λ_i·x_i` and their public values
+//!   `pk_i = λ_i·X_i` follow from the DKG's public share commitments `X_i`. Each party checks its
+//!   counterparty's `Γ^v` against this `pk_j` directly — a stronger check than the paper's
+//!   `Σ pk_j = pk`, which also names the culprit.
+//! * The paper's `Γ^v` check reads `χ·lagrange(P, j, 0)·P(j)`; as the authors confirmed (and
+//!   other implementations note), the consistent value is `χ·pk_j`, used here.
+//!
+//! ## Flow
+//!
+//! ```text
+//! keygen (once, all n parties, 3 rounds)  ->  KeyShare per party (secret share, share commitments,
+//!                                              public key, chain code, OT setups with every other party)
+//! presign (any 2 parties, 2 rounds, no message)  ->  Presignature per signer (single use)
+//! sign (1 message each)  Presignature::sign(self, &hash) -> PartialSignature
+//! combine two partials  ->  (k256::ecdsa::Signature, RecoveryId), verified, low-S
+//! ```
+//!
+//! ## Transport and storage
+//!
+//! Messages must travel over channels that **authenticate the sender** and **encrypt**
+//! point-to-point traffic (the DKG's round 2 carries secret shares; the OT messages must not be
+//! seen by a third party). Key generation sends the broadcast part of each round point-to-point;
+//! its confirmation round detects a party that told different parties different things.
+//! Serialized machines, [`KeyShare`]s and sealed [`Presignature`]s hold secrets: store them
+//! encrypted (e.g. under a `wallet-kek` envelope).
+//!
+//! ## Cheating and bans
+//!
+//! Every failed check is an [`wallet_types::Error::Misbehaviour`] naming the counterparty. Checks
+//! that protect the *reusable* pairwise OT setup (base OT, OT-extension consistency, the
+//! multiplication's check, and — conservatively — the `Γ` checks on the multiplication's
+//! outputs) carry a reason for which [`wallet_types::Error::must_ban`] is non-empty: the caller
+//! must never run presign with that party on this key again.
+
+pub mod derive;
+pub mod export;
+pub mod keygen;
+pub mod presign;
+pub mod sign;
+
+pub use derive::{DerivationPath, DeriveError};
+pub use export::{ExportError, export_private_key};
+pub use keygen::{KeyShare, Keygen, KeygenMessage};
+pub use presign::{Presign, PresignMessage, Presignature, PresignatureInfo};
+pub use sign::{PartialSignature, Sign, SignMessage, combine};
+
+use wallet_types::ObjectKind;
+
+/// Wire object kinds of this module (range `0x0380..=0x03bf`; see `SPEC.md`).
+pub mod kinds {
+    use super::ObjectKind;
+    /// A key-generation message.
+    pub const KEYGEN_MESSAGE: ObjectKind = ObjectKind(0x0380);
+    /// A key-generation machine's state.
+    pub const KEYGEN_STATE: ObjectKind = ObjectKind(0x0381);
+    /// A party's key share (the output of key generation).
+    pub const KEY_SHARE: ObjectKind = ObjectKind(0x0382);
+    /// A presign message.
+    pub const PRESIGN_MESSAGE: ObjectKind = ObjectKind(0x0383);
+    /// A presign machine's state.
+    pub const PRESIGN_STATE: ObjectKind = ObjectKind(0x0384);
+    /// A sealed presignature.
+    pub const PRESIGNATURE: ObjectKind = ObjectKind(0x0385);
+    /// A partial signature (the online message).
+    pub const PARTIAL_SIGNATURE: ObjectKind = ObjectKind(0x0386);
+    /// A sign machine's state.
+    pub const SIGN_STATE: ObjectKind = ObjectKind(0x0387);
+    /// The public part of a presignature.
+    pub const PRESIGNATURE_INFO: ObjectKind = ObjectKind(0x0388);
+}
+
+/// Protocol names (transcript domain separation).
+pub(crate) const DKG_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/keygen";
+pub(crate) const PRESIGN_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/presign";
+pub(crate) const VERSION: u16 = 1;
+
+/// The threshold this module implements.
+pub const THRESHOLD: usize = 2;
+
+/// `λ_i` of `i` in the pair `{i, j}` at 0: `j / (j − i)`.
+pub(crate) fn pair_lagrange(i: wallet_types::PartyId, j: wallet_types::PartyId) -> Option<k256::Scalar> {
+    use wallet_types::ff::Field;
+    let xi = i.to_scalar::<wallet_types::Secp256k1>();
+    let xj = j.to_scalar::<wallet_types::Secp256k1>();
+    let inv = Option::<k256::Scalar>::from((xj - xi).invert())?;
+    Some(xj * inv)
+}

@@ -1,0 +1,766 @@
+//! The offline phase: DKLs23 Protocol 3.6, steps 5–9 without the message.
+//!
+//! Two signers `P_i`, `P_j` (any two parties of the key) with additive shares of the (derived)
+//! key `sk_i = λ_i·(x_i + δ)` (Lagrange coefficient of the pair, BIP-32 tweak `δ` of the path
+//! fixed *now*, see [`super::derive`]) and public `pk_i = λ_i·(X_i + δ·G)`. Two point-to-point
+//! rounds:
+//!
+//! 1. (steps 5–6) `P_i` samples its instance key `r_i` and sends a commitment
+//!    `com_i = T("instance-commit", i, R_i = r_i·G, salt_i)`; as **Bob** of the `F_RVOLE`
+//!    instance with `P_j` as Alice it sends the multiplication's first message
+//!    ([`crate::mul::mul_receiver_round1`]), whose random input `χ_{i,j}` is `P_i`'s inversion
+//!    mask `φ_i` (with one counterparty the paper's `ψ` correction is zero).
+//! 2. (step 7) On `P_j`'s round 1: as **Alice** with input `(r_i, sk_i)`
+//!    ([`crate::mul::mul_sender_round2`]), `P_i` obtains `c^u_{i,j}`, `c^v_{i,j}` with
+//!    `c^u_{i,j} + d^u_{j,i} = r_i·φ_j` and `c^v_{i,j} + d^v_{j,i} = sk_i·φ_j`, and sends the
+//!    multiplication's second message, `Γ^u_{i,j} = c^u_{i,j}·G`, `Γ^v_{i,j} = c^v_{i,j}·G` and
+//!    the opening `(R_i, salt_i)`.
+//! 3. (step 8, on `P_j`'s round 2) check the opening of `com_j` ([`Reason::CommitmentMismatch`]);
+//!    finish the multiplication as Bob (its own checks: [`Reason::OtConsistency`] /
+//!    [`Reason::MultiplicationCheck`]), obtaining `φ_i` and `d^u_{i,j}`, `d^v_{i,j}`; check
+//!    `φ_i·R_j = Γ^u_{j,i} + d^u_{i,j}·G` and `φ_i·pk_j = Γ^v_{j,i} + d^v_{i,j}·G`
+//!    ([`Reason::MultiplicationCheck`], which bans: the counterparty fed the multiplication
+//!    inputs other than the ones it is committed to).
+//! 4. (step 9, message-independent part) `R = R_i + R_j`,
+//!    `u_i = r_i·φ_i + c^u_{i,j} + d^u_{i,j}`, `v_i = sk_i·φ_i + c^v_{i,j} + d^v_{i,j}`, so
+//!    `u_i + u_j = r·φ` and `v_i + v_j = sk·φ`. The [`Presignature`] keeps `(R, φ_i, u_i, v_i)`.
+//!
+//! The session id given to [`Presign::new`] must be fresh for every presignature (agree on one
+//! with [`wallet_types::session_id`] or let the server pick a random one: the commitment of round
+//! 1 makes `R` unbiased either way, but a repeated id would let round messages of another run be
+//! replayed). It names the two multiplications and is bound into the presignature's id.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use rand_core::CryptoRng;
+use wallet_types::group::Group;
+use wallet_types::{
+    DecodeError, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError, Parties, PartyId,
+    Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, Secp256k1, SecretBytes,
+    SecretScalar, SecretVec, SessionId, Step, Transcript, WireObject, Writer,
+};
+
+use crate::mul::{MulMsg1, MulMsg2, MulReceiverState};
+use crate::ot::{MulReceiverSetup, MulSenderSetup};
+
+use super::derive::DerivationPath;
+use super::keygen::KeyShare;
+use super::{PRESIGN_PROTOCOL, VERSION, kinds};
+
+type Point = k256::ProjectivePoint;
+
+fn rounds() -> Vec<RoundSpec> {
+    alloc::vec![RoundSpec::p2p(), RoundSpec::p2p()]
+}
+
+/// The session of the multiplication in which `alice` is Alice and `bob` is Bob.
+fn mul_session(session: &SessionId, alice: PartyId, bob: PartyId) -> SessionId {
+    let mut label = Vec::with_capacity(24);
+    label.extend_from_slice(b"ecdsa-presign-mul");
+    label.extend_from_slice(&alice.to_bytes());
+    label.extend_from_slice(&bob.to_bytes());
+    session.derive(&label)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------
+
+/// Round 1: commitment to `R_i` and the multiplication's first message (sender as Bob).
+#[derive(Clone, Debug)]
+pub struct PresignRound1 {
+    /// `T("instance-commit", i, R_i, salt_i)`.
+    pub commitment: [u8; 32],
+    /// `F_RVOLE` message 1 (sender as Bob).
+    pub mul: MulMsg1,
+}
+
+/// Round 2: opening of `R_i`, the multiplication's second message (sender as Alice), `Γ`s.
+#[derive(Clone, Debug)]
+pub struct PresignRound2 {
+    /// The instance point `R_i`.
+    pub instance_point: Point,
+    /// The commitment's salt.
+    pub salt: [u8; 32],
+    /// `Γ^u = c^u·G`.
+    pub gamma_u: Point,
+    /// `Γ^v = c^v·G`.
+    pub gamma_v: Point,
+    /// `F_RVOLE` message 2 (sender as Alice).
+    pub mul: MulMsg2,
+}
+
+/// A presign message.
+#[derive(Clone, Debug)]
+pub enum PresignMessage {
+    /// Round 1.
+    Round1(PresignRound1),
+    /// Round 2.
+    Round2(PresignRound2),
+}
+
+impl RoundMessage for PresignMessage {
+    fn round(&self) -> u16 {
+        match self {
+            Self::Round1(_) => 1,
+            Self::Round2(_) => 2,
+        }
+    }
+}
+
+/// Body: `round u8 ||` round 1: `commitment[32] || u32be(len) || MulMsg1`; round 2:
+/// `R_i[33] || salt[32] || Γ^u[33] || Γ^v[33] || u32be(len) || MulMsg2`. See `SPEC.md`.
+impl WireObject for PresignMessage {
+    const KIND: ObjectKind = kinds::PRESIGN_MESSAGE;
+    const MAX_LEN: usize = 1 << 22;
+    const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.u8(self.round() as u8);
+        match self {
+            Self::Round1(m) => {
+                w.bytes(&m.commitment);
+                w.var_bytes(&m.mul.to_bytes());
+            }
+            Self::Round2(m) => {
+                w.point::<Secp256k1>(&m.instance_point);
+                w.bytes(&m.salt);
+                w.point::<Secp256k1>(&m.gamma_u);
+                w.point::<Secp256k1>(&m.gamma_v);
+                w.var_bytes(&m.mul.to_bytes());
+            }
+        }
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match r.u8()? {
+            1 => Self::Round1(PresignRound1 {
+                commitment: r.array()?,
+                mul: MulMsg1::from_bytes(r.var_bytes(MulMsg1::MAX_LEN)?)?,
+            }),
+            2 => Self::Round2(PresignRound2 {
+                instance_point: r.point::<Secp256k1>()?,
+                salt: r.array()?,
+                gamma_u: r.point::<Secp256k1>()?,
+                gamma_v: r.point::<Secp256k1>()?,
+                mul: MulMsg2::from_bytes(r.var_bytes(MulMsg2::MAX_LEN)?)?,
+            }),
+            t => return Err(DecodeError::InvalidTag(t)),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Presignature
+// ---------------------------------------------------------------------------------------------
+
+/// The public part of a presignature: what both signers (and a coordinator that combines)
+/// agree on. Freely copyable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresignatureInfo {
+    /// The presignature's id: a hash of the presign transcript (the same for both signers).
+    pub id: [u8; 32],
+    /// The key's id ([`KeyShare::key_id`]).
+    pub key_id: [u8; 32],
+    /// The two signers.
+    pub signers: Parties,
+    /// The derivation path the presignature is bound to.
+    pub path: DerivationPath,
+    /// The (derived) public key the signature will verify under.
+    pub public_key: Point,
+    /// The instance point `R = k·G` (the signature's `r` is its x-coordinate mod q).
+    pub instance_point: Point,
+}
+
+impl PresignatureInfo {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(&self.id);
+        w.bytes(&self.key_id);
+        w.parties(&self.signers);
+        self.path.encode(w);
+        w.point::<Secp256k1>(&self.public_key);
+        w.point::<Secp256k1>(&self.instance_point);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let v = Self {
+            id: r.array()?,
+            key_id: r.array()?,
+            signers: r.parties()?,
+            path: DerivationPath::decode(r)?,
+            public_key: r.point::<Secp256k1>()?,
+            instance_point: r.point::<Secp256k1>()?,
+        };
+        if v.signers.len() != 2 {
+            return Err(DecodeError::InvalidValue);
+        }
+        Ok(v)
+    }
+    /// The other signer (for `me` one of the two).
+    pub fn counterparty(&self, me: PartyId) -> Option<PartyId> {
+        self.signers.others(me).next()
+    }
+    /// The verifying key of [`PresignatureInfo::public_key`].
+    pub fn verifying_key(&self) -> Result<k256::ecdsa::VerifyingKey, Error> {
+        super::keygen::verifying_key(&self.public_key)
+    }
+}
+
+/// Body: `PresignatureInfo` (`id[32] key_id[32] parties path public_key[33] R[33]`).
+impl WireObject for PresignatureInfo {
+    const KIND: ObjectKind = kinds::PRESIGNATURE_INFO;
+    const MAX_LEN: usize = 4 + 64 + 6 + 1 + 4 * 255 + 66;
+    const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
+    fn encode_body(&self, w: &mut Writer) {
+        self.encode(w);
+    }
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Self::decode(r)
+    }
+}
+
+/// One signer's presignature: **single use**, not `Clone`, consumed by
+/// [`Presignature::sign`].
+///
+/// ```compile_fail
+/// # fn f(p: wallet_tss::ecdsa::Presignature) {
+/// let first = p.sign(&[1u8; 32]);
+/// let second = p.sign(&[2u8; 32]); // error[E0382]: use of moved value: `p`
+/// # }
+/// ```
+///
+/// ```compile_fail
+/// # fn f(p: wallet_tss::ecdsa::Presignature) {
+/// let copy = p.clone(); // error[E0599]: no method named `clone`
+/// # }
+/// ```
+///
+/// Signing twice with one presignature (two messages, same `R`) reveals the key. Persisting one
+/// goes through [`Presignature::seal`] / [`Presignature::restore`] with its id. **Storage rule:
+/// mark the id used durably (e.g. a committed database row) before releasing the partial
+/// signature, and refuse to restore an id marked used.** A sealed presignature holds secrets:
+/// store the bytes encrypted.
+pub struct Presignature {
+    info: PresignatureInfo,
+    me: PartyId,
+    phi: SecretScalar<Secp256k1>,
+    u: SecretScalar<Secp256k1>,
+    v: SecretScalar<Secp256k1>,
+}
+
+impl fmt::Debug for Presignature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Presignature")
+            .field("info", &self.info)
+            .field("me", &self.me)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Presignature {
+    /// The public part.
+    pub fn info(&self) -> &PresignatureInfo {
+        &self.info
+    }
+    /// The presignature's id.
+    pub fn id(&self) -> &[u8; 32] {
+        &self.info.id
+    }
+    /// This signer.
+    pub fn me(&self) -> PartyId {
+        self.me
+    }
+
+    pub(crate) fn parts(
+        &self,
+    ) -> (
+        &SecretScalar<Secp256k1>,
+        &SecretScalar<Secp256k1>,
+        &SecretScalar<Secp256k1>,
+    ) {
+        (&self.phi, &self.u, &self.v)
+    }
+
+    /// Seals the presignature for storage: returns its id and its encoding (`kind 0x0385`:
+    /// `me u16 || info || φ[32] || u[32] || v[32]`), consuming it. Store the bytes encrypted,
+    /// keyed by the id; see the storage rule on [`Presignature`].
+    pub fn seal(self) -> ([u8; 32], SecretVec) {
+        (self.info.id, self.encode_secret())
+    }
+
+    /// The sealed encoding without consuming (crate-internal: the sign machine's state).
+    pub(crate) fn encode_secret(&self) -> SecretVec {
+        let mut w = Writer::new();
+        w.bytes(
+            &wallet_types::Header {
+                version: wallet_types::FORMAT_VERSION,
+                kind: kinds::PRESIGNATURE,
+                curve: Some(wallet_types::CurveId::Secp256k1),
+            }
+            .to_bytes(),
+        );
+        w.party(self.me);
+        self.info.encode(&mut w);
+        w.secret_scalar(&self.phi);
+        w.secret_scalar(&self.u);
+        w.secret_scalar(&self.v);
+        w.into_secret()
+    }
+
+    /// Restores a presignature sealed under `id`. The caller must first check that `id` is not
+    /// marked used (storage rule on [`Presignature`]).
+    pub fn restore(id: &[u8; 32], bytes: &[u8]) -> Result<Self, DecodeError> {
+        const MAX: usize = 4 + 2 + 1200 + 96;
+        if bytes.len() > MAX {
+            return Err(DecodeError::TooLarge {
+                len: bytes.len(),
+                max: MAX,
+            });
+        }
+        let mut r = Reader::new(bytes);
+        let h = wallet_types::Header::parse(&r.array()?)?;
+        if h.version != wallet_types::FORMAT_VERSION {
+            return Err(DecodeError::UnsupportedVersion(h.version));
+        }
+        if h.kind != kinds::PRESIGNATURE {
+            return Err(DecodeError::WrongKind {
+                expected: kinds::PRESIGNATURE.0,
+                found: h.kind.0,
+            });
+        }
+        if h.curve != Some(wallet_types::CurveId::Secp256k1) {
+            return Err(DecodeError::WrongCurve {
+                expected: wallet_types::CurveId::Secp256k1.to_byte(),
+                found: h.curve.map_or(0, wallet_types::CurveId::to_byte),
+            });
+        }
+        let me = r.party()?;
+        let info = PresignatureInfo::decode(&mut r)?;
+        let phi = r.secret_scalar::<Secp256k1>()?;
+        let u = r.secret_scalar::<Secp256k1>()?;
+        let v = r.secret_scalar::<Secp256k1>()?;
+        r.finish()?;
+        if info.id != *id || !info.signers.contains(me) {
+            return Err(DecodeError::InvalidValue);
+        }
+        Ok(Self {
+            info,
+            me,
+            phi,
+            u,
+            v,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine
+// ---------------------------------------------------------------------------------------------
+
+struct State {
+    inbox: Inbox<PresignMessage>,
+    other: PartyId,
+    key_id: [u8; 32],
+    path: DerivationPath,
+    public_key: Point,
+    /// `sk_i = λ_i·(x_i + δ)`.
+    sk: SecretScalar<Secp256k1>,
+    /// `pk_j = λ_j·(X_j + δ·G)`.
+    pk_other: Point,
+    sender_setup: MulSenderSetup,
+    receiver_setup: MulReceiverSetup,
+    r: SecretScalar<Secp256k1>,
+    salt: SecretBytes<32>,
+    mul: Option<MulReceiverState>,
+    commitment_other: Option<[u8; 32]>,
+    c_u: Option<SecretScalar<Secp256k1>>,
+    c_v: Option<SecretScalar<Secp256k1>>,
+}
+
+/// One signer of the presign protocol (see the module docs).
+pub struct Presign {
+    me: PartyId,
+    life: Lifecycle<State>,
+}
+
+impl fmt::Debug for Presign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Presign")
+            .field("me", &self.me)
+            .field("state", &self.life.tag())
+            .finish_non_exhaustive()
+    }
+}
+
+fn copy_obj<T: WireObject>(o: &T) -> Result<T, Error> {
+    T::from_bytes(o.to_secret_bytes().expose()).map_err(|_| Error::Internal)
+}
+
+impl State {
+    fn transcript(&self) -> Transcript {
+        let mut t = Transcript::new(
+            PRESIGN_PROTOCOL,
+            VERSION,
+            Some(wallet_types::CurveId::Secp256k1),
+            self.inbox.session(),
+        );
+        t.append("key-id", &self.key_id);
+        let mut w = Writer::new();
+        w.parties(self.inbox.parties());
+        self.path.encode(&mut w);
+        t.append("signers-and-path", &w.finish());
+        t.append_point::<Secp256k1>("public-key", &self.public_key);
+        t
+    }
+
+    fn instance_commitment(&self, who: PartyId, point: &Point, salt: &[u8; 32]) -> [u8; 32] {
+        let mut t = self.transcript();
+        t.append_party("party", who);
+        t.append_point::<Secp256k1>("instance-point", point);
+        t.append("salt", salt);
+        t.output32("instance-commit")
+    }
+
+    fn start<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<Vec<Envelope<PresignMessage>>, Error> {
+        let me = self.inbox.me();
+        // Step 5: instance key r_i, R_i = r_i·G, commitment.
+        let big_r = self.r.public();
+        let commitment = self.instance_commitment(me, &big_r, self.salt.expose());
+        // Step 6: as Bob (input χ = φ_i sampled inside the multiplication).
+        let session = mul_session(self.inbox.session(), self.other, me);
+        let (state, msg1) = crate::mul::mul_receiver_round1(&self.receiver_setup, &session, rng);
+        self.mul = Some(state);
+        Ok(alloc::vec![self.inbox.envelope(
+            1,
+            Recipient::One(self.other),
+            PresignMessage::Round1(PresignRound1 {
+                commitment,
+                mul: msg1,
+            }),
+        )])
+    }
+
+    fn advance<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<(Vec<Envelope<PresignMessage>>, Option<Presignature>), Error> {
+        let mut out = Vec::new();
+        while let Some(mut msgs) = self.inbox.take_current() {
+            let j = self.other;
+            let m = msgs.remove(&j).ok_or(Error::Internal)?;
+            match m {
+                PresignMessage::Round1(m) if self.inbox.current_round() == 2 => {
+                    out.push(self.round1(m, rng)?);
+                }
+                PresignMessage::Round2(m) if self.inbox.current_round() == 3 => {
+                    return Ok((out, Some(self.round2(m)?)));
+                }
+                _ => return Err(Error::blame(j, Reason::MalformedMessage)),
+            }
+        }
+        Ok((out, None))
+    }
+
+    fn round1<R: CryptoRng + ?Sized>(
+        &mut self,
+        m: PresignRound1,
+        rng: &mut R,
+    ) -> Result<Envelope<PresignMessage>, Error> {
+        let me = self.inbox.me();
+        let j = self.other;
+        self.commitment_other = Some(m.commitment);
+        // Step 7: as Alice with inputs (r_i, sk_i).
+        let session = mul_session(self.inbox.session(), me, j);
+        let inputs = [self.r.duplicate(), self.sk.duplicate()];
+        let (c, msg2) =
+            crate::mul::mul_sender_round2(&self.sender_setup, &session, &inputs, &m.mul, j, rng)?;
+        let [c_u, c_v]: [SecretScalar<Secp256k1>; 2] =
+            c.try_into().map_err(|_| Error::Internal)?;
+        let gamma_u = c_u.public();
+        let gamma_v = c_v.public();
+        self.c_u = Some(c_u);
+        self.c_v = Some(c_v);
+        Ok(self.inbox.envelope(
+            2,
+            Recipient::One(j),
+            PresignMessage::Round2(PresignRound2 {
+                instance_point: self.r.public(),
+                salt: *self.salt.expose(),
+                gamma_u,
+                gamma_v,
+                mul: msg2,
+            }),
+        ))
+    }
+
+    #[allow(non_snake_case)]
+    fn round2(&mut self, m: PresignRound2) -> Result<Presignature, Error> {
+        let me = self.inbox.me();
+        let j = self.other;
+        // Step 8: decommitment.
+        let com = self.commitment_other.ok_or(Error::Internal)?;
+        if self.instance_commitment(j, &m.instance_point, &m.salt) != com {
+            return Err(Error::blame(j, Reason::CommitmentMismatch));
+        }
+        // Step 8: finish the multiplication as Bob.
+        let session = mul_session(self.inbox.session(), j, me);
+        let state = self.mul.take().ok_or(Error::Internal)?;
+        let (phi, d) = state.finish(&self.receiver_setup, &session, &m.mul, j)?;
+        let [d_u, d_v]: [SecretScalar<Secp256k1>; 2] = d.try_into().map_err(|_| Error::Internal)?;
+        // Step 8: consistency checks χ·R_j = Γ^u + d^u·G and χ·pk_j = Γ^v + d^v·G.
+        let R_j = m.instance_point;
+        if R_j * phi.expose() != m.gamma_u + d_u.public()
+            || self.pk_other * phi.expose() != m.gamma_v + d_v.public()
+        {
+            return Err(Error::blame(j, Reason::MultiplicationCheck));
+        }
+        // Step 9 (message-independent part).
+        let R_i = self.r.public();
+        let R = R_i + R_j;
+        if bool::from(R.is_identity()) {
+            return Err(Error::blame(j, Reason::InvalidResult));
+        }
+        let c_u = self.c_u.take().ok_or(Error::Internal)?;
+        let c_v = self.c_v.take().ok_or(Error::Internal)?;
+        let u = SecretScalar::<Secp256k1>::new(
+            *self.r.expose() * phi.expose() + c_u.expose() + d_u.expose(),
+        );
+        let v = SecretScalar::<Secp256k1>::new(
+            *self.sk.expose() * phi.expose() + c_v.expose() + d_v.expose(),
+        );
+        let mut t = self.transcript();
+        let mine = self.instance_commitment(me, &R_i, self.salt.expose());
+        for p in self.inbox.parties().iter() {
+            let (point, c) = if p == me { (R_i, mine) } else { (R_j, com) };
+            t.append_party("party", p);
+            t.append_point::<Secp256k1>("instance-point", &point);
+            t.append("instance-commit", &c);
+        }
+        let info = PresignatureInfo {
+            id: t.output32("presignature-id"),
+            key_id: self.key_id,
+            signers: self.inbox.parties().clone(),
+            path: self.path.clone(),
+            public_key: self.public_key,
+            instance_point: R,
+        };
+        Ok(Presignature {
+            info,
+            me,
+            phi,
+            u,
+            v,
+        })
+    }
+}
+
+impl Presign {
+    /// A presign machine for `key.me()` with the other signer `other`, bound to the derivation
+    /// `path` and the fresh `session` (see the module docs).
+    pub fn new<R: CryptoRng + ?Sized>(
+        key: &KeyShare,
+        other: PartyId,
+        path: DerivationPath,
+        session: SessionId,
+        rng: &mut R,
+    ) -> Result<Self, Error> {
+        let me = key.me();
+        if other == me || !key.parties().contains(other) {
+            return Err(ParamError::NotAMember(other).into());
+        }
+        let pair = key.pair(other).ok_or(ParamError::NotAMember(other))?;
+        let signers = Parties::new([me, other])?;
+        let derivation = key.derive(&path).map_err(|_| ParamError::OutOfRange)?;
+        let delta = derivation.tweak;
+        let lambda_me = super::pair_lagrange(me, other).ok_or(Error::Internal)?;
+        let lambda_other = super::pair_lagrange(other, me).ok_or(Error::Internal)?;
+        let sk = SecretScalar::new(lambda_me * (*key.secret_share().expose() + delta));
+        let pk_other = (key.share_commitment(other) + <Secp256k1 as wallet_types::Curve>::mul_base(&delta))
+            * lambda_other;
+        let inbox = Inbox::new(session, me, signers, rounds())?;
+        Ok(Self {
+            me,
+            life: Lifecycle::Created(State {
+                inbox,
+                other,
+                key_id: *key.key_id(),
+                path,
+                public_key: derivation.public_key,
+                sk,
+                pk_other,
+                sender_setup: copy_obj(&pair.sender)?,
+                receiver_setup: copy_obj(&pair.receiver)?,
+                r: SecretScalar::random(rng),
+                salt: SecretBytes::random(rng),
+                mul: None,
+                commitment_other: None,
+                c_u: None,
+                c_v: None,
+            }),
+        })
+    }
+}
+
+impl Protocol for Presign {
+    type Message = PresignMessage;
+    type Output = Presignature;
+
+    fn me(&self) -> PartyId {
+        self.me
+    }
+
+    fn start<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<Step<PresignMessage, Presignature>, Error> {
+        self.life.start(|s| Ok((Step::Continue(s.start(rng)?), false)))
+    }
+
+    fn handle<R: CryptoRng + ?Sized>(
+        &mut self,
+        incoming: Envelope<PresignMessage>,
+        rng: &mut R,
+    ) -> Result<Step<PresignMessage, Presignature>, Error> {
+        self.life.run(|s| {
+            s.inbox.receive(incoming)?;
+            let (out, done) = s.advance(rng)?;
+            Ok(match done {
+                Some(p) => (Step::Done(out, p), true),
+                None => (Step::Continue(out), false),
+            })
+        })
+    }
+}
+
+const MAX_OBJ: usize = 1 << 21;
+
+fn put_opt_scalar(w: &mut Writer, s: &Option<SecretScalar<Secp256k1>>) {
+    match s {
+        Some(s) => {
+            w.u8(1);
+            w.secret_scalar(s);
+        }
+        None => w.u8(0),
+    }
+}
+
+fn get_opt_scalar(r: &mut Reader<'_>) -> Result<Option<SecretScalar<Secp256k1>>, DecodeError> {
+    Ok(if r.bool()? {
+        Some(r.secret_scalar::<Secp256k1>()?)
+    } else {
+        None
+    })
+}
+
+/// State body: `me u16 || lifecycle u8`; if created / running: `inbox || other u16 ||
+/// key_id[32] || path || public_key[33] || sk[32] || pk_other[33] || u32be(len) ||
+/// MulSenderSetup || u32be(len) || MulReceiverSetup || r[32] || salt[32] || has u8 ||
+/// [u32be(len) || MulReceiverState] || has u8 || [commitment[32]] || has u8 || [c_u[32]] ||
+/// has u8 || [c_v[32]]`. Holds secrets: store encrypted.
+impl WireObject for Presign {
+    const KIND: ObjectKind = kinds::PRESIGN_STATE;
+    const MAX_LEN: usize = 1 << 23;
+    const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.party(self.me);
+        w.u8(self.life.tag());
+        let Some(s) = self.life.state() else {
+            return;
+        };
+        s.inbox.encode(w);
+        w.party(s.other);
+        w.bytes(&s.key_id);
+        s.path.encode(w);
+        w.point::<Secp256k1>(&s.public_key);
+        w.secret_scalar(&s.sk);
+        w.point::<Secp256k1>(&s.pk_other);
+        w.var_bytes(s.sender_setup.to_secret_bytes().expose());
+        w.var_bytes(s.receiver_setup.to_secret_bytes().expose());
+        w.secret_scalar(&s.r);
+        w.bytes(s.salt.expose());
+        match &s.mul {
+            Some(m) => {
+                w.u8(1);
+                w.var_bytes(m.to_secret_bytes().expose());
+            }
+            None => w.u8(0),
+        }
+        match &s.commitment_other {
+            Some(c) => {
+                w.u8(1);
+                w.bytes(c);
+            }
+            None => w.u8(0),
+        }
+        put_opt_scalar(w, &s.c_u);
+        put_opt_scalar(w, &s.c_v);
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let me = r.party()?;
+        let tag = r.u8()?;
+        let life = match tag {
+            0 | 1 => {
+                let inbox = Inbox::<PresignMessage>::decode(r, rounds())?;
+                let other = r.party()?;
+                if inbox.me() != me
+                    || inbox.parties().len() != 2
+                    || other == me
+                    || !inbox.parties().contains(other)
+                {
+                    return Err(DecodeError::InvalidValue);
+                }
+                let key_id = r.array()?;
+                let path = DerivationPath::decode(r)?;
+                let public_key = r.point::<Secp256k1>()?;
+                let sk = r.secret_scalar::<Secp256k1>()?;
+                let pk_other = r.point::<Secp256k1>()?;
+                let sender_setup = MulSenderSetup::from_bytes(r.var_bytes(MAX_OBJ)?)?;
+                let receiver_setup = MulReceiverSetup::from_bytes(r.var_bytes(MAX_OBJ)?)?;
+                if sender_setup.counterparty() != other || receiver_setup.counterparty() != other {
+                    return Err(DecodeError::InvalidValue);
+                }
+                let rr = r.secret_scalar::<Secp256k1>()?;
+                let salt = SecretBytes::new(r.array()?);
+                let mul = if r.bool()? {
+                    Some(MulReceiverState::from_bytes(r.var_bytes(MAX_OBJ)?)?)
+                } else {
+                    None
+                };
+                let commitment_other = if r.bool()? { Some(r.array()?) } else { None };
+                let c_u = get_opt_scalar(r)?;
+                let c_v = get_opt_scalar(r)?;
+                let s = State {
+                    inbox,
+                    other,
+                    key_id,
+                    path,
+                    public_key,
+                    sk,
+                    pk_other,
+                    sender_setup,
+                    receiver_setup,
+                    r: rr,
+                    salt,
+                    mul,
+                    commitment_other,
+                    c_u,
+                    c_v,
+                };
+                if tag == 0 {
+                    Lifecycle::Created(s)
+                } else {
+                    Lifecycle::Running(s)
+                }
+            }
+            2 => Lifecycle::Finished,
+            3 => Lifecycle::Aborted,
+            t => return Err(DecodeError::InvalidTag(t)),
+        };
+        Ok(Self { me, life })
+    }
+}

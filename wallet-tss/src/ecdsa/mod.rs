@@ -101,7 +101,6 @@ pub const THRESHOLD: usize = 2;
 
 /// `λ_i` of `i` in the pair `{i, j}` at 0: `j / (j − i)`.
 pub(crate) fn pair_lagrange(i: wallet_types::PartyId, j: wallet_types::PartyId) -> Option<k256::Scalar> {
-    use wallet_types::ff::Field;
     let xi = i.to_scalar::<wallet_types::Secp256k1>();
     let xj = j.to_scalar::<wallet_types::Secp256k1>();
     let inv = Option::<k256::Scalar>::from((xj - xi).invert())?;

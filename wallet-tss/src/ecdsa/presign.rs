@@ -431,7 +431,7 @@ impl State {
         let commitment = self.instance_commitment(me, &big_r, self.salt.expose());
         // Step 6: as Bob (input χ = φ_i sampled inside the multiplication).
         let session = mul_session(self.inbox.session(), self.other, me);
-        let (state, msg1) = crate::mul::mul_receiver_round1(&self.receiver_setup, &session, rng);
+        let (state, msg1) = crate::mul::mul_receiver_round1(&self.receiver_setup, &session, rng)?;
         self.mul = Some(state);
         Ok(alloc::vec![self.inbox.envelope(
             1,

@@ -17,8 +17,8 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use k256::elliptic_curve::ops::Reduce;
+use k256::elliptic_curve::scalar::IsHigh;
 use rand_core::CryptoRng;
-use wallet_types::ff::Field;
 use wallet_types::{
     DecodeError, EcdsaCurve, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError, PartyId,
     Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, Secp256k1, SessionId, Step,

@@ -663,7 +663,8 @@ impl State {
         for (j, m1) in ot_msgs {
             // OT setup message 2: this party is Alice, j is Bob.
             let (a2, m2) =
-                crate::ot::setup_alice_round2(&ot_session(&session, me, j), me, j, &m1, rng)?;
+                crate::ot::setup_alice_round2(&ot_session(&session, me, j), me, j, &m1, rng)
+                    .map_err(super::attribute(j))?;
             self.alice.insert(j, AliceSide::R2(a2));
             let share = poly.share_for(j);
             out.push(self.inbox.envelope(
@@ -745,7 +746,7 @@ impl State {
             let BobSide::R1(b1) = b else {
                 return Err(Error::Internal);
             };
-            let (b3, m3) = crate::ot::setup_bob_round3(b1, &m2)?;
+            let (b3, m3) = crate::ot::setup_bob_round3(b1, &m2).map_err(super::attribute(j))?;
             self.bob.insert(j, BobSide::R3(b3));
             out.push(self.inbox.envelope(
                 3,
@@ -785,7 +786,7 @@ impl State {
             let AliceSide::R2(a2) = a else {
                 return Err(Error::Internal);
             };
-            let (a4, m4) = crate::ot::setup_alice_round4(a2, &m3)?;
+            let (a4, m4) = crate::ot::setup_alice_round4(a2, &m3).map_err(super::attribute(j))?;
             self.alice.insert(j, AliceSide::R4(a4));
             out.push(
                 self.inbox
@@ -808,7 +809,7 @@ impl State {
             let BobSide::R3(b3) = b else {
                 return Err(Error::Internal);
             };
-            let (setup, m5) = crate::ot::setup_bob_round5(b3, &m4)?;
+            let (setup, m5) = crate::ot::setup_bob_round5(b3, &m4).map_err(super::attribute(j))?;
             self.bob.insert(j, BobSide::Done(setup));
             out.push(
                 self.inbox
@@ -827,7 +828,7 @@ impl State {
             let AliceSide::R4(a4) = a else {
                 return Err(Error::Internal);
             };
-            let setup = crate::ot::setup_alice_finish(a4, &m5)?;
+            let setup = crate::ot::setup_alice_finish(a4, &m5).map_err(super::attribute(j))?;
             self.alice.insert(j, AliceSide::Done(setup));
         }
         self.finish()

@@ -106,3 +106,16 @@ pub(crate) fn pair_lagrange(i: wallet_types::PartyId, j: wallet_types::PartyId) 
     let inv = Option::<k256::Scalar>::from((xj - xi).invert())?;
     Some(xj * inv)
 }
+
+/// Maps an error of a sub-protocol step fed with `sender`'s message: a *rejection* there (e.g.
+/// an embedded session id of another run) is misbehaviour here, because the envelope was
+/// authenticated and already accepted for this round — the machine cannot stay unchanged.
+pub(crate) fn attribute(sender: wallet_types::PartyId) -> impl Fn(wallet_types::Error) -> wallet_types::Error {
+    move |e| {
+        if e.kind() == wallet_types::ErrorKind::Rejected {
+            wallet_types::Error::blame(sender, wallet_types::Reason::Replay)
+        } else {
+            e
+        }
+    }
+}

@@ -476,7 +476,8 @@ impl State {
         let session = mul_session(self.inbox.session(), me, j);
         let inputs = [self.r.duplicate(), self.sk.duplicate()];
         let (c, msg2) =
-            crate::mul::mul_sender_round2(&self.sender_setup, &session, &inputs, &m.mul, j, rng)?;
+            crate::mul::mul_sender_round2(&self.sender_setup, &session, &inputs, &m.mul, j, rng)
+                .map_err(super::attribute(j))?;
         let [c_u, c_v]: [SecretScalar<Secp256k1>; 2] =
             c.try_into().map_err(|_| Error::Internal)?;
         let gamma_u = c_u.public();
@@ -508,7 +509,9 @@ impl State {
         // Step 8: finish the multiplication as Bob.
         let session = mul_session(self.inbox.session(), j, me);
         let state = self.mul.take().ok_or(Error::Internal)?;
-        let (phi, d) = state.finish(&self.receiver_setup, &session, &m.mul, j)?;
+        let (phi, d) = state
+            .finish(&self.receiver_setup, &session, &m.mul, j)
+            .map_err(super::attribute(j))?;
         let [d_u, d_v]: [SecretScalar<Secp256k1>; 2] = d.try_into().map_err(|_| Error::Internal)?;
         // Step 8: consistency checks χ·R_j = Γ^u + d^u·G and χ·pk_j = Γ^v + d^v·G.
         let R_j = m.instance_point;

@@ -12,9 +12,7 @@
 mod ecdsa_common;
 
 use ecdsa_common::*;
-use wallet_tss::ecdsa::{
-    DerivationPath, KeygenMessage, PartialSignature, PresignMessage, Sign,
-};
+use wallet_tss::ecdsa::{DerivationPath, KeygenMessage, PartialSignature, PresignMessage, Sign};
 use wallet_types::sim::{Fault, FaultRule, Simulator};
 use wallet_types::{Envelope, Error, Reason, Recipient, SessionId, WireObject};
 
@@ -181,10 +179,18 @@ fn keygen_bit_flips_blame_the_sender() {
     for round in 1..=5u16 {
         for seed in 0..3 {
             let mut sim = keygen_sim(3, 200 + seed * 10 + u64::from(round));
-            sim.rule(FaultRule::any(Fault::FlipBit).from(pid(2)).round(round).times(2));
+            sim.rule(
+                FaultRule::any(Fault::FlipBit)
+                    .from(pid(2))
+                    .round(round)
+                    .times(2),
+            );
             let out = sim.run();
             only_blames(&out, 2, None);
-            assert!(out.outputs.len() < 3, "round {round}: a flip went unnoticed");
+            assert!(
+                out.outputs.len() < 3,
+                "round {round}: a flip went unnoticed"
+            );
         }
     }
 }
@@ -216,13 +222,7 @@ fn keygen_message_of_the_wrong_round_is_malformed() {
         .unwrap()
         .clone();
     let mut sim = keygen_sim(2, 122);
-    sim.inject(
-        pid(1),
-        Envelope {
-            round: 1,
-            ..env2
-        },
-    );
+    sim.inject(pid(1), Envelope { round: 1, ..env2 });
     let out = sim.run();
     assert_eq!(
         out.failures.get(&pid(1)),
@@ -315,7 +315,13 @@ fn presign_bit_flips_blame_the_sender() {
     let keys = keygen(2, 306);
     for round in 1..=2u16 {
         for seed in 0..4 {
-            let mut sim = presign_sim(&keys, 1, 2, &DerivationPath::root(), seed * 3 + u64::from(round));
+            let mut sim = presign_sim(
+                &keys,
+                1,
+                2,
+                &DerivationPath::root(),
+                seed * 3 + u64::from(round),
+            );
             sim.rule(FaultRule::any(Fault::FlipBit).from(pid(2)).round(round));
             let out = sim.run();
             only_blames(&out, 2, None);

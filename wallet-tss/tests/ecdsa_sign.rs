@@ -17,8 +17,8 @@ use proptest::prelude::*;
 use wallet_tss::ecdsa::{
     DerivationPath, ExportError, KeyShare, Presignature, Sign, combine, export_private_key,
 };
-use wallet_types::sim::Simulator;
 use wallet_types::WireObject;
+use wallet_types::sim::Simulator;
 
 fn check_signature(pk: &VerifyingKey, hash: &[u8; 32], sig: &Signature, recid: RecoveryId) {
     pk.verify_prehash(hash, sig).unwrap();
@@ -96,7 +96,12 @@ fn derived_keys_match_bip32_and_sign() {
         let (sig, recid) = sign_both(p, q, &hash);
         check_signature(xpub.public_key(), &hash, &sig, recid);
         // The signature does not verify under the root key: the path is bound.
-        assert!(k.verifying_key().unwrap().verify_prehash(&hash, &sig).is_err());
+        assert!(
+            k.verifying_key()
+                .unwrap()
+                .verify_prehash(&hash, &sig)
+                .is_err()
+        );
         // Export of the derived key matches the derived public key.
         let sk = export_private_key(&keys[&pid(1)], &keys[&pid(3)], &path).unwrap();
         assert_eq!(sk.public(), d.public_key);
@@ -131,9 +136,12 @@ fn machines_survive_crash_and_restore() {
     let (p, q) = presigs_of(sim.run());
     let hash = [1u8; 32];
     let (sig, recid) = sign_both(p, q, &hash);
-    let d = keys[&pid(2)].derive(&DerivationPath::parse("m/1").unwrap()).unwrap();
+    let d = keys[&pid(2)]
+        .derive(&DerivationPath::parse("m/1").unwrap())
+        .unwrap();
     check_signature(
-        &VerifyingKey::from_affine(k256::elliptic_curve::group::Curve::to_affine(&d.public_key)).unwrap(),
+        &VerifyingKey::from_affine(k256::elliptic_curve::group::Curve::to_affine(&d.public_key))
+            .unwrap(),
         &hash,
         &sig,
         recid,
@@ -142,7 +150,10 @@ fn machines_survive_crash_and_restore() {
     for k in keys.values() {
         let back = KeyShare::from_bytes(k.to_secret_bytes().expose()).unwrap();
         assert_eq!(back.key_id(), k.key_id());
-        assert_eq!(back.to_secret_bytes().expose(), k.to_secret_bytes().expose());
+        assert_eq!(
+            back.to_secret_bytes().expose(),
+            k.to_secret_bytes().expose()
+        );
     }
 }
 
@@ -186,7 +197,10 @@ fn combine_rejects_foreign_and_bad_partials() {
     let mut bad = b.clone();
     bad.w += k256::Scalar::ONE;
     let e = combine(&info, &hash, &a, &bad).unwrap_err();
-    assert_eq!(e.reason(), Some(wallet_types::Reason::InvalidSignatureShare));
+    assert_eq!(
+        e.reason(),
+        Some(wallet_types::Reason::InvalidSignatureShare)
+    );
     // Partials for another message do not combine into a signature of this one.
     assert!(combine(&info, &[5u8; 32], &a, &b).is_err());
 }
@@ -224,10 +238,15 @@ fn no_party_holds_or_sends_the_private_key() {
     let path = DerivationPath::parse("m/3/4").unwrap();
     let sk = export_private_key(&keys[&pid(1)], &keys[&pid(2)], &DerivationPath::root()).unwrap();
     let sk_child = export_private_key(&keys[&pid(1)], &keys[&pid(2)], &path).unwrap();
-    let secrets: Vec<[u8; 32]> = [sk.expose(), sk_child.expose(), &-sk.expose(), &-sk_child.expose()]
-        .iter()
-        .map(|s| s.to_repr().into())
-        .collect();
+    let secrets: Vec<[u8; 32]> = [
+        sk.expose(),
+        sk_child.expose(),
+        &-sk.expose(),
+        &-sk_child.expose(),
+    ]
+    .iter()
+    .map(|s| s.to_repr().into())
+    .collect();
     let mut blobs: Vec<Vec<u8>> = sent_keygen;
     for k in keys.values() {
         blobs.push(k.to_secret_bytes().expose().to_vec());
@@ -258,7 +277,10 @@ fn no_party_holds_or_sends_the_private_key() {
     blobs.push(sig.to_bytes().to_vec());
     for blob in &blobs {
         for s in &secrets {
-            assert!(!contains(blob, s), "a private key appears in stored or sent bytes");
+            assert!(
+                !contains(blob, s),
+                "a private key appears in stored or sent bytes"
+            );
         }
     }
 }

@@ -216,10 +216,7 @@ mod tests {
     #[test]
     fn parse_paths() {
         assert_eq!(DerivationPath::parse("m").unwrap(), DerivationPath::root());
-        assert_eq!(
-            DerivationPath::parse("m/0/1").unwrap().indices(),
-            &[0, 1]
-        );
+        assert_eq!(DerivationPath::parse("m/0/1").unwrap().indices(), &[0, 1]);
         assert_eq!(
             DerivationPath::parse("m/2147483647").unwrap().indices(),
             &[HARDENED - 1]
@@ -232,9 +229,26 @@ mod tests {
             DerivationPath::parse("m/44'"),
             Err(DeriveError::Hardened(HARDENED + 44))
         );
-        assert_eq!(DerivationPath::parse("m/0h"), Err(DeriveError::Hardened(HARDENED)));
-        for bad in ["", "0/1", "m/", "m//1", "m/-1", "m/+1", "m/1x", "M/1", "m/99999999999"] {
-            assert_eq!(DerivationPath::parse(bad), Err(DeriveError::Syntax), "{bad}");
+        assert_eq!(
+            DerivationPath::parse("m/0h"),
+            Err(DeriveError::Hardened(HARDENED))
+        );
+        for bad in [
+            "",
+            "0/1",
+            "m/",
+            "m//1",
+            "m/-1",
+            "m/+1",
+            "m/1x",
+            "M/1",
+            "m/99999999999",
+        ] {
+            assert_eq!(
+                DerivationPath::parse(bad),
+                Err(DeriveError::Syntax),
+                "{bad}"
+            );
         }
         let p = DerivationPath::parse("m/7/0/42").unwrap();
         assert_eq!(p.to_text(), "m/7/0/42");
@@ -245,6 +259,9 @@ mod tests {
         let mut r = Reader::new(&bytes);
         assert_eq!(DerivationPath::decode(&mut r).unwrap(), p);
         let mut r = Reader::new(&[1, 0x80, 0, 0, 0]);
-        assert_eq!(DerivationPath::decode(&mut r), Err(DecodeError::InvalidValue));
+        assert_eq!(
+            DerivationPath::decode(&mut r),
+            Err(DecodeError::InvalidValue)
+        );
     }
 }

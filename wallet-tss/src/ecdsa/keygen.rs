@@ -42,9 +42,9 @@ use rand_core::CryptoRng;
 use wallet_sss::{Commitments, Polynomial};
 use wallet_types::group::Group;
 use wallet_types::{
-    Curve, DecodeError, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError,
-    Parties, PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, Secp256k1,
-    SecretBytes, SecretScalar, SessionId, Step, Transcript, WireObject, Writer,
+    Curve, DecodeError, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError, Parties,
+    PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, Secp256k1, SecretBytes,
+    SecretScalar, SessionId, Step, Transcript, WireObject, Writer,
 };
 
 use crate::ot::{
@@ -52,7 +52,7 @@ use crate::ot::{
     OtSetupMsg5, SetupAlice2, SetupAlice4, SetupBob1, SetupBob3,
 };
 
-use super::derive::{DerivationPath, DeriveError, Derivation, derive_public};
+use super::derive::{Derivation, DerivationPath, DeriveError, derive_public};
 use super::{DKG_PROTOCOL, THRESHOLD, VERSION, kinds};
 
 type Point = k256::ProjectivePoint;
@@ -141,6 +141,8 @@ pub struct KeygenRound3 {
 }
 
 /// A key-generation message.
+// Messages are built once and moved a few times per round; boxing would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum KeygenMessage {
     /// Round 1.
@@ -641,8 +643,7 @@ impl State {
             };
             // FROST KeyGen round 1, step 5: verify σ_j.
             let ch = proof_challenge(&session, &parties, j, &m.commitments[0], &m.proof_r);
-            if Secp256k1::mul_base_add_vartime(&m.proof_z, &(-ch), &m.commitments[0]) != m.proof_r
-            {
+            if Secp256k1::mul_base_add_vartime(&m.proof_z, &(-ch), &m.commitments[0]) != m.proof_r {
                 bad.push(j);
             }
             self.public.insert(
@@ -888,7 +889,8 @@ impl Protocol for Keygen {
         &mut self,
         rng: &mut R,
     ) -> Result<Step<KeygenMessage, KeyShare>, Error> {
-        self.life.start(|s| Ok((Step::Continue(s.start(rng)?), false)))
+        self.life
+            .start(|s| Ok((Step::Continue(s.start(rng)?), false)))
     }
 
     fn handle<R: CryptoRng + ?Sized>(
@@ -1059,9 +1061,9 @@ impl WireObject for Keygen {
                     let b = match r.u8()? {
                         1 => BobSide::R1(SetupBob1::from_bytes(r.var_bytes(MAX_OT_STATE)?)?),
                         3 => BobSide::R3(SetupBob3::from_bytes(r.var_bytes(MAX_OT_STATE)?)?),
-                        5 => BobSide::Done(MulReceiverSetup::from_bytes(
-                            r.var_bytes(MAX_OT_STATE)?,
-                        )?),
+                        5 => {
+                            BobSide::Done(MulReceiverSetup::from_bytes(r.var_bytes(MAX_OT_STATE)?)?)
+                        }
                         t => return Err(DecodeError::InvalidTag(t)),
                     };
                     if p == me || !parties.contains(p) || bob.insert(p, b).is_some() {
@@ -1075,9 +1077,9 @@ impl WireObject for Keygen {
                         0 => AliceSide::Waiting,
                         2 => AliceSide::R2(SetupAlice2::from_bytes(r.var_bytes(MAX_OT_STATE)?)?),
                         4 => AliceSide::R4(SetupAlice4::from_bytes(r.var_bytes(MAX_OT_STATE)?)?),
-                        6 => AliceSide::Done(MulSenderSetup::from_bytes(
-                            r.var_bytes(MAX_OT_STATE)?,
-                        )?),
+                        6 => {
+                            AliceSide::Done(MulSenderSetup::from_bytes(r.var_bytes(MAX_OT_STATE)?)?)
+                        }
                         t => return Err(DecodeError::InvalidTag(t)),
                     };
                     if p == me || !parties.contains(p) || alice.insert(p, a).is_some() {

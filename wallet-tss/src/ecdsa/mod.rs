@@ -100,7 +100,10 @@ pub(crate) const VERSION: u16 = 1;
 pub const THRESHOLD: usize = 2;
 
 /// `λ_i` of `i` in the pair `{i, j}` at 0: `j / (j − i)`.
-pub(crate) fn pair_lagrange(i: wallet_types::PartyId, j: wallet_types::PartyId) -> Option<k256::Scalar> {
+pub(crate) fn pair_lagrange(
+    i: wallet_types::PartyId,
+    j: wallet_types::PartyId,
+) -> Option<k256::Scalar> {
     let xi = i.to_scalar::<wallet_types::Secp256k1>();
     let xj = j.to_scalar::<wallet_types::Secp256k1>();
     let inv = Option::<k256::Scalar>::from((xj - xi).invert())?;
@@ -110,7 +113,9 @@ pub(crate) fn pair_lagrange(i: wallet_types::PartyId, j: wallet_types::PartyId) 
 /// Maps an error of a sub-protocol step fed with `sender`'s message: a *rejection* there (e.g.
 /// an embedded session id of another run) is misbehaviour here, because the envelope was
 /// authenticated and already accepted for this round — the machine cannot stay unchanged.
-pub(crate) fn attribute(sender: wallet_types::PartyId) -> impl Fn(wallet_types::Error) -> wallet_types::Error {
+pub(crate) fn attribute(
+    sender: wallet_types::PartyId,
+) -> impl Fn(wallet_types::Error) -> wallet_types::Error {
     move |e| {
         if e.kind() == wallet_types::ErrorKind::Rejected {
             wallet_types::Error::blame(sender, wallet_types::Reason::Replay)

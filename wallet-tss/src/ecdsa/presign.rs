@@ -92,6 +92,8 @@ pub struct PresignRound2 {
 }
 
 /// A presign message.
+// Messages are built once and moved a few times per round; boxing would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum PresignMessage {
     /// Round 1.
@@ -478,8 +480,7 @@ impl State {
         let (c, msg2) =
             crate::mul::mul_sender_round2(&self.sender_setup, &session, &inputs, &m.mul, j, rng)
                 .map_err(super::attribute(j))?;
-        let [c_u, c_v]: [SecretScalar<Secp256k1>; 2] =
-            c.try_into().map_err(|_| Error::Internal)?;
+        let [c_u, c_v]: [SecretScalar<Secp256k1>; 2] = c.try_into().map_err(|_| Error::Internal)?;
         let gamma_u = c_u.public();
         let gamma_v = c_v.public();
         self.c_u = Some(c_u);
@@ -581,7 +582,8 @@ impl Presign {
         let lambda_me = super::pair_lagrange(me, other).ok_or(Error::Internal)?;
         let lambda_other = super::pair_lagrange(other, me).ok_or(Error::Internal)?;
         let sk = SecretScalar::new(lambda_me * (*key.secret_share().expose() + delta));
-        let pk_other = (key.share_commitment(other) + <Secp256k1 as wallet_types::Curve>::mul_base(&delta))
+        let pk_other = (key.share_commitment(other)
+            + <Secp256k1 as wallet_types::Curve>::mul_base(&delta))
             * lambda_other;
         let inbox = Inbox::new(session, me, signers, rounds())?;
         Ok(Self {
@@ -619,7 +621,8 @@ impl Protocol for Presign {
         &mut self,
         rng: &mut R,
     ) -> Result<Step<PresignMessage, Presignature>, Error> {
-        self.life.start(|s| Ok((Step::Continue(s.start(rng)?), false)))
+        self.life
+            .start(|s| Ok((Step::Continue(s.start(rng)?), false)))
     }
 
     fn handle<R: CryptoRng + ?Sized>(

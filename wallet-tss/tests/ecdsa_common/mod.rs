@@ -1,6 +1,13 @@
 //! Shared helpers of the ECDSA integration tests: run key generation and presigning through the
 //! simulator.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::collections::BTreeMap;
 
@@ -49,7 +56,14 @@ pub fn presign_sim(
     let mut sim = Simulator::new(seed);
     let session = SessionId([seed as u8; 32]).derive(b"presign-test");
     for (me, other) in [(a, b), (b, a)] {
-        let m = Presign::new(&keys[&pid(me)], pid(other), path.clone(), session, sim.rng()).unwrap();
+        let m = Presign::new(
+            &keys[&pid(me)],
+            pid(other),
+            path.clone(),
+            session,
+            sim.rng(),
+        )
+        .unwrap();
         sim.add(m);
     }
     sim

@@ -1,0 +1,265 @@
+//! Two-party ECDSA (DKLs23) end to end: key generation among `--parties` parties (device,
+//! server, and for 3 a backup), presigning between device and server, the **server's policy
+//! gate** on the message hash, one-message signing, and a check of the result.
+//!
+//! ```text
+//! cargo run --release -p wallet-tss --example ecdsa_2p -- --parties 2 \
+//!     --message-hex 4f3c...32 bytes... [--path m/0/1] [--seed 7] [--json]
+//! ```
+//!
+//! With `--json` one JSON object goes to stdout (DESIGN.md's example output contract); human
+//! text goes to stderr. Messages move between the machines as encoded bytes, as they would over
+//! a network.
+#![allow(clippy::indexing_slicing)]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::process::ExitCode;
+
+use k256::ecdsa::VerifyingKey;
+use k256::ecdsa::signature::hazmat::PrehashVerifier;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use sha3::{Digest, Keccak256};
+use wallet_tss::ecdsa::{DerivationPath, Keygen, Presign, Presignature, combine};
+use wallet_types::{Envelope, Parties, PartyId, Protocol, Recipient, SessionId, Step};
+
+const DEVICE: u16 = 1;
+const SERVER: u16 = 2;
+
+struct Args {
+    parties: u16,
+    message: [u8; 32],
+    path: DerivationPath,
+    seed: Option<u64>,
+    json: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = std::env::args().skip(1);
+    let mut parties = 2;
+    let mut message = None;
+    let mut path = DerivationPath::root();
+    let mut seed = None;
+    let mut json = false;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--parties" => {
+                parties = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|n| (2..=16).contains(n))
+                    .ok_or("--parties needs a number from 2 to 16")?;
+            }
+            "--message-hex" => {
+                let v = args.next().ok_or("--message-hex needs a value")?;
+                let bytes = hex::decode(v.trim_start_matches("0x")).map_err(|e| e.to_string())?;
+                message = Some(
+                    <[u8; 32]>::try_from(bytes.as_slice())
+                        .map_err(|_| "the message hash must be 32 bytes")?,
+                );
+            }
+            "--path" => {
+                let v = args.next().ok_or("--path needs a value")?;
+                path = DerivationPath::parse(&v).map_err(|e| format!("--path: {e}"))?;
+            }
+            "--seed" => {
+                seed = Some(
+                    args.next()
+                        .and_then(|v| v.parse().ok())
+                        .ok_or("--seed needs a u64")?,
+                );
+            }
+            "--json" => json = true,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(Args {
+        parties,
+        message: message.unwrap_or_else(|| Keccak256::digest(b"hello from ecdsa_2p").into()),
+        path,
+        seed,
+        json,
+    })
+}
+
+/// Runs machines to completion, moving every message as encoded bytes (what a transport does).
+fn run<P: Protocol>(
+    mut machines: BTreeMap<PartyId, P>,
+    rng: &mut ChaCha20Rng,
+) -> Result<BTreeMap<PartyId, P::Output>, String> {
+    let mut queue: VecDeque<(PartyId, Vec<u8>)> = VecDeque::new();
+    let mut outputs = BTreeMap::new();
+    let ids: Vec<PartyId> = machines.keys().copied().collect();
+    let push = |queue: &mut VecDeque<(PartyId, Vec<u8>)>, out: Vec<Envelope<P::Message>>| {
+        for env in out {
+            let bytes = env.encode();
+            match env.recipient {
+                Recipient::One(to) => queue.push_back((to, bytes)),
+                Recipient::All => {
+                    for to in ids.iter().filter(|p| **p != env.sender) {
+                        queue.push_back((*to, bytes.clone()));
+                    }
+                }
+            }
+        }
+    };
+    for (id, m) in machines.iter_mut() {
+        match m.start(rng).map_err(|e| format!("{id}: {e}"))? {
+            Step::Continue(out) => push(&mut queue, out),
+            Step::Done(out, o) => {
+                push(&mut queue, out);
+                outputs.insert(*id, o);
+            }
+        }
+    }
+    while let Some((to, bytes)) = queue.pop_front() {
+        let env = Envelope::<P::Message>::decode(&bytes).map_err(|(_, e)| e.to_string())?;
+        let m = machines
+            .get_mut(&to)
+            .ok_or("message for an unknown party")?;
+        match m.handle(env, rng).map_err(|e| format!("{to}: {e}"))? {
+            Step::Continue(out) => push(&mut queue, out),
+            Step::Done(out, o) => {
+                push(&mut queue, out);
+                outputs.insert(to, o);
+            }
+        }
+    }
+    Ok(outputs)
+}
+
+/// The server's policy: it sees the message hash before releasing its share. A real server
+/// parses the transaction itself, checks limits and allow-lists, and hashes it itself; here it
+/// refuses one known-bad hash (all zeros) to show where the decision sits.
+fn server_policy(hash: &[u8; 32]) -> Result<(), String> {
+    if hash == &[0u8; 32] {
+        return Err("policy: refusing to sign the all-zero hash".into());
+    }
+    Ok(())
+}
+
+fn eth_address(vk: &VerifyingKey) -> String {
+    let point = vk.to_sec1_point(false);
+    let digest = Keccak256::digest(&point.as_bytes()[1..]);
+    let lower = hex::encode(&digest[12..]);
+    // EIP-55 checksum.
+    let check = hex::encode(Keccak256::digest(lower.as_bytes()));
+    let mut out = String::from("0x");
+    for (c, h) in lower.chars().zip(check.chars()) {
+        if c.is_ascii_alphabetic() && h.to_digit(16).unwrap_or(0) >= 8 {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main() -> Result<(), String> {
+    let args = parse_args()?;
+    let mut rng = match args.seed {
+        Some(s) => ChaCha20Rng::seed_from_u64(s),
+        None => {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).map_err(|e| e.to_string())?;
+            ChaCha20Rng::from_seed(seed)
+        }
+    };
+    let parties = Parties::range(args.parties).map_err(|e| format!("{e:?}"))?;
+    let pid = |n| PartyId::new(n).ok_or("bad id");
+    let (device, server) = (pid(DEVICE)?, pid(SERVER)?);
+
+    // 1. Key generation: DKG + chain code + pairwise OT setups (5 rounds).
+    let session = SessionId::random(&mut rng);
+    let mut machines = BTreeMap::new();
+    for p in parties.iter() {
+        machines.insert(
+            p,
+            Keygen::new(session, p, parties.clone(), &mut rng).map_err(|e| e.to_string())?,
+        );
+    }
+    let t = std::time::Instant::now();
+    let keys = run(machines, &mut rng)?;
+    eprintln!(
+        "keygen: {} parties, {:.1} ms",
+        args.parties,
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let root = keys.get(&device).ok_or("no device key")?;
+    let derivation = root.derive(&args.path).map_err(|e| e.to_string())?;
+
+    // 2. Presign (offline, message-independent) between device and server, bound to the path.
+    let t = std::time::Instant::now();
+    let session = SessionId::random(&mut rng);
+    let mut machines = BTreeMap::new();
+    for (me, other) in [(device, server), (server, device)] {
+        let k = keys.get(&me).ok_or("missing key")?;
+        machines.insert(
+            me,
+            Presign::new(k, other, args.path.clone(), session, &mut rng)
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    let mut presigs: BTreeMap<PartyId, Presignature> = run(machines, &mut rng)?;
+    eprintln!("presign: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    let device_presig = presigs.remove(&device).ok_or("no device presignature")?;
+    let server_presig = presigs.remove(&server).ok_or("no server presignature")?;
+    let info = device_presig.info().clone();
+
+    // 3. Online: the device asks the server to sign `message`. The server sees the hash first.
+    let t = std::time::Instant::now();
+    server_policy(&args.message)?;
+    // (Storage rule: a server marks `server_presig.id()` used durably right here.)
+    let server_partial = server_presig.sign(&args.message);
+    let device_partial = device_presig.sign(&args.message);
+    let (sig, recid) = combine(&info, &args.message, &device_partial, &server_partial)
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "sign (both partials + combine + verify): {:.2} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+
+    // 4. Check with k256 alone.
+    let vk = info.verifying_key().map_err(|e| e.to_string())?;
+    vk.verify_prehash(&args.message, &sig)
+        .map_err(|e| format!("verification failed: {e}"))?;
+    let recovered = VerifyingKey::recover_from_prehash(&args.message, &sig, recid)
+        .map_err(|e| format!("recovery failed: {e}"))?;
+    if recovered != vk {
+        return Err("recovery id does not recover the key".into());
+    }
+    let public_key = hex::encode(wallet_tss::ecdsa::derive::compressed(
+        &derivation.public_key,
+    ));
+    let address = eth_address(&vk);
+    let signature = hex::encode(sig.to_bytes());
+    eprintln!("public key {public_key} ({}), address {address}", args.path);
+    if args.json {
+        println!(
+            "{{\"curve\":\"secp256k1\",\"parties\":{},\"signers\":[{},{}],\"path\":\"{}\",\"root_public_key\":\"{}\",\"public_key\":\"{}\",\"address\":\"{}\",\"message_hash\":\"{}\",\"signature\":\"{}\",\"recovery_id\":{}}}",
+            args.parties,
+            DEVICE,
+            SERVER,
+            args.path,
+            hex::encode(wallet_tss::ecdsa::derive::compressed(&root.public_key())),
+            public_key,
+            address,
+            hex::encode(args.message),
+            signature,
+            recid.to_byte(),
+        );
+    } else {
+        println!("signature {signature} recovery id {}", recid.to_byte());
+    }
+    Ok(())
+}

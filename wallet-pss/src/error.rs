@@ -1,0 +1,71 @@
+//! Errors of the non-interactive parts of this crate (ECIES, offline resharing, SSS share-set
+//! reshare). The interactive machines use [`wallet_types::Error`].
+
+use core::fmt;
+
+use wallet_sss::ShamirError;
+use wallet_types::{DecodeError, PartyId};
+
+/// Why an operation of this crate failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PssError {
+    /// The ciphertext did not open (wrong key or tampering). Deliberately opaque.
+    Decrypt,
+    /// The ciphertext is bound to another session, epoch or recipient than expected.
+    ContextMismatch,
+    /// An encoding was rejected.
+    Decode(DecodeError),
+    /// A Shamir / Feldman operation failed.
+    Shamir(ShamirError),
+    /// A dealer's sub-share failed verification against its commitments.
+    InvalidSubShare(PartyId),
+    /// A dealer's commitments are inconsistent with the old sharing (it would change the key).
+    KeyChanged(PartyId),
+    /// Inputs of different keys, epochs or party sets were mixed.
+    Mismatch,
+    /// A value given by the caller is out of range.
+    InvalidInput,
+    /// Not enough dealers / shares for the threshold.
+    TooFew {
+        /// How many are needed.
+        needed: usize,
+        /// How many were given.
+        given: usize,
+    },
+    /// A local computation failed without pointing at any party (reported instead of panicking).
+    Internal,
+}
+
+impl From<DecodeError> for PssError {
+    fn from(e: DecodeError) -> Self {
+        Self::Decode(e)
+    }
+}
+
+impl From<ShamirError> for PssError {
+    fn from(e: ShamirError) -> Self {
+        Self::Shamir(e)
+    }
+}
+
+impl fmt::Display for PssError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Decrypt => f.write_str("ciphertext did not open"),
+            Self::ContextMismatch => {
+                f.write_str("ciphertext bound to another session, epoch or recipient")
+            }
+            Self::Decode(e) => write!(f, "invalid encoding: {e}"),
+            Self::Shamir(e) => write!(f, "sharing error: {e}"),
+            Self::InvalidSubShare(p) => write!(f, "sub-share from {p} failed verification"),
+            Self::KeyChanged(p) => write!(f, "dealer {p} would change the group key"),
+            Self::Mismatch => f.write_str("inputs of different keys, epochs or party sets"),
+            Self::InvalidInput => f.write_str("invalid input"),
+            Self::TooFew { needed, given } => write!(f, "{given} given, {needed} needed"),
+            Self::Internal => f.write_str("internal error"),
+        }
+    }
+}
+
+impl core::error::Error for PssError {}

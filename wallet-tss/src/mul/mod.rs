@@ -81,8 +81,8 @@
 //! # Privacy of the states
 //!
 //! Alice's [`crate::ot::MulSenderSetup`] holds `Δ` and one seed per base OT, nothing of Bob's
-//! choice bits or `b`; Bob's [`MulReceiverState`] holds his salt, `b` and a digest of his
-//! message, nothing of `a`. No function of this module returns one party's secret to the other;
+//! choice bits or `b`; Bob's [`MulReceiverState`] holds `b`, his OT choice bits and rows and a digest of
+//! his message, nothing of `a`. No function of this module returns one party's secret to the other;
 //! the tests encode each side's state and check that the other side's secrets are absent.
 //!
 //! `session` must be fresh for every multiplication (Alice must never answer two first messages
@@ -140,16 +140,17 @@ pub struct MulMsg2 {
     r_hash: [u8; 32],
 }
 
-/// Bob's secret state between round 1 and round 3: his salt, his `b` and the digest of his first
-/// message (the OT rows are recomputed from the setup in round 3). Consumed by
-/// [`MulReceiverState::finish`]; serialize with [`WireObject::to_secret_bytes`].
+/// Bob's secret state between round 1 and round 3: his `b`, his OT choice bits and rows (the
+/// extension receiver's output) and the digest of his first message. Consumed by
+/// [`MulReceiverState::finish`]; serialize with [`WireObject::to_secret_bytes`] (about 11 KiB)
+/// and store encrypted.
 pub struct MulReceiverState {
     session: SessionId,
     setup_id: SessionId,
     counterparty: PartyId,
-    salt: [u8; 32],
     msg1_digest: [u8; 32],
     b: SecretScalar<Secp256k1>,
+    ot: ExtReceiverOutput,
 }
 
 impl core::fmt::Debug for MulReceiverState {
@@ -247,24 +248,25 @@ impl WireObject for MulMsg2 {
 
 impl WireObject for MulReceiverState {
     const KIND: ObjectKind = kinds::MUL_RECEIVER_STATE;
-    const MAX_LEN: usize = wallet_types::HEADER_LEN + 32 + 32 + 2 + 32 + 32 + 32;
+    const MAX_LEN: usize =
+        wallet_types::HEADER_LEN + 32 + 32 + 2 + 32 + 32 + ExtReceiverOutput::encoded_len(XI);
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
     fn encode_body(&self, w: &mut Writer) {
         w.session(&self.session);
         w.session(&self.setup_id);
         w.party(self.counterparty);
-        w.bytes(&self.salt);
         w.bytes(&self.msg1_digest);
         w.secret_scalar(&self.b);
+        self.ot.encode(w);
     }
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             session: r.session()?,
             setup_id: r.session()?,
             counterparty: r.party()?,
-            salt: r.array::<32>()?,
             msg1_digest: r.array::<32>()?,
             b: r.secret_scalar::<Secp256k1>()?,
+            ot: ExtReceiverOutput::decode(r, XI)?,
         })
     }
 }
@@ -290,7 +292,7 @@ fn base_transcript(
 
 fn msg1_digest(session: &SessionId, msg1: &MulMsg1) -> [u8; 32] {
     let mut t = Transcript::new(PROTOCOL, VERSION, Some(CurveId::Secp256k1), session);
-    t.append("msg1-bytes", &msg1.to_bytes());
+    t.append("msg1-sha256", Sha256::digest(msg1.to_bytes()).as_slice());
     t.output32("msg1-digest")
 }
 
@@ -303,27 +305,75 @@ fn scalar_from_32(bytes: &[u8; 32]) -> Scalar {
 /// Public gadget vector `g ∈ Z_q^ξ` (step 2).
 fn gadget(t: &Transcript) -> Vec<Scalar> {
     let mut rng = ChaCha20Rng::from_seed(t.output32("gadget"));
-    let mut g = Vec::with_capacity(XI);
-    let mut buf = [0u8; 32];
-    for _ in 0..XI {
-        rng.fill_bytes(&mut buf);
-        g.push(scalar_from_32(&buf));
-    }
-    g
+    let mut buf = alloc::vec![0u8; 32 * XI];
+    rng.fill_bytes(&mut buf);
+    buf.chunks_exact(32)
+        .map(|c| {
+            let mut b = [0u8; 32];
+            b.copy_from_slice(c);
+            scalar_from_32(&b)
+        })
+        .collect()
 }
 
-/// Random-OT pad of OT `j` (Roy Fig. 11 with tweak `j`): `ℓ + 1` scalars, each
+/// SHA-256 initial hash value (FIPS 180-4 §5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// Length of a pad-hash input: `key (32) ‖ j (2, big-endian) ‖ c (1) ‖ row (16)`.
+const PAD_INPUT: usize = 51;
+
+/// SHA-256 of a 51-byte message, which fits one block: the FIPS 180-4 padding written by hand
+/// and one call of the compression function (saves the buffering of the streaming API in the
+/// hottest loop; pinned against `Sha256::digest` by a test).
+fn sha256_51(msg: &[u8; PAD_INPUT]) -> [u8; 32] {
+    let mut block = Zeroizing::new([0u8; 64]);
+    if let Some(head) = block.get_mut(..PAD_INPUT) {
+        head.copy_from_slice(msg);
+    }
+    if let Some(b) = block.get_mut(PAD_INPUT) {
+        *b = 0x80;
+    }
+    if let Some(len) = block.get_mut(56..) {
+        len.copy_from_slice(&((PAD_INPUT as u64) * 8).to_be_bytes());
+    }
+    let mut state = SHA256_IV;
+    sha2::block_api::compress256(&mut state, core::slice::from_ref(&*block));
+    let mut out = [0u8; 32];
+    for (o, w) in out.chunks_exact_mut(4).zip(state.iter()) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    state.zeroize();
+    out
+}
+
+/// Random-OT pad of OT `j` (Roy Fig. 11 with tweak `j`): `ℓ + 1` scalars, scalar `c` is
 /// `SHA-256(key ‖ j ‖ c ‖ row)` reduced, where `key` is a [`Transcript`] output binding the
 /// session, the setup, both parties, Bob's message and both salts.
 fn pad(key: &[u8; 32], j: usize, row: u128, out: &mut [Scalar]) {
-    let row = Zeroizing::new(row.to_le_bytes());
+    let mut input = Zeroizing::new([0u8; PAD_INPUT]);
+    if let Some(k) = input.get_mut(..32) {
+        k.copy_from_slice(key);
+    }
+    if let Some(jj) = input.get_mut(32..34) {
+        jj.copy_from_slice(&(j as u16).to_be_bytes());
+    }
+    if let Some(r) = input.get_mut(35..51) {
+        r.copy_from_slice(&row.to_le_bytes());
+    }
     for (c, o) in out.iter_mut().enumerate() {
-        let mut h = Sha256::new();
-        h.update(key);
-        h.update((j as u16).to_be_bytes());
-        h.update([c as u8]);
-        h.update(*row);
-        let mut d: [u8; 32] = h.finalize().into();
+        if let Some(cc) = input.get_mut(34) {
+            *cc = c as u8;
+        }
+        let mut d = sha256_51(&input);
         *o = scalar_from_32(&d);
         d.zeroize();
     }
@@ -344,7 +394,7 @@ fn chi(t: &Transcript, salt_alice: &[u8; 32], tau: &[Scalar], ell: usize) -> Vec
     for s in tau {
         bytes.extend_from_slice(&s.to_bytes());
     }
-    t.append("tau", &bytes);
+    t.append("tau-sha256", Sha256::digest(&bytes).as_slice());
     let mut rng = ChaCha20Rng::from_seed(t.output32("chi"));
     let mut buf = [0u8; 32];
     (0..=ell)
@@ -361,7 +411,7 @@ fn r_hash(t: &Transcript, r: &[Scalar]) -> [u8; 32] {
     for s in r {
         bytes.extend_from_slice(&s.to_bytes());
     }
-    t.append("r", &bytes);
+    t.append("r-sha256", Sha256::digest(&*bytes).as_slice());
     t.output32("r-hash")
 }
 
@@ -407,9 +457,9 @@ pub fn mul_receiver_round1<R: CryptoRng + ?Sized>(
             session: *session,
             setup_id: *setup.setup_id(),
             counterparty: setup.counterparty(),
-            salt,
             msg1_digest: digest,
             b,
+            ot: out,
         },
         msg1,
     ))
@@ -539,8 +589,7 @@ impl MulReceiverState {
         if ell == 0 || ell > MAX_ELL || msg2.tau.len() != XI * width {
             return Err(Error::blame(counterparty, Reason::MalformedMessage));
         }
-        // Recompute the extension rows (deterministic from the setup, session and salt).
-        let (out, _): (ExtReceiverOutput, _) = ext::extend_receive(setup, session, &self.salt, XI)?;
+        let out = &self.ot;
         let t = base_transcript(
             setup.setup_id(),
             counterparty,
@@ -581,5 +630,23 @@ impl MulReceiverState {
             }
         }
         Ok((self.b, d))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_block_sha256_is_sha256() {
+        for seed in 0u8..20 {
+            let mut msg = [0u8; PAD_INPUT];
+            for (i, b) in msg.iter_mut().enumerate() {
+                *b = seed.wrapping_mul(31).wrapping_add(i as u8);
+            }
+            let expect: [u8; 32] = Sha256::digest(msg).into();
+            assert_eq!(sha256_51(&msg), expect);
+        }
     }
 }

@@ -306,6 +306,43 @@ impl ExtReceiverOutput {
     }
 }
 
+impl ExtReceiverOutput {
+    /// Encoded length for `n` OTs.
+    pub(crate) const fn encoded_len(n: usize) -> usize {
+        n / 8 + 16 * n
+    }
+
+    /// Writes the secret choice bits and rows (for a serialized receiver state).
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        for c in self.choices.iter() {
+            w.u64(*c);
+        }
+        for r in self.rows.iter() {
+            let mut b = r.to_le_bytes();
+            w.bytes(&b);
+            b.zeroize();
+        }
+    }
+
+    /// Reads what [`ExtReceiverOutput::encode`] wrote for `n` OTs.
+    pub(crate) fn decode(r: &mut Reader<'_>, n: usize) -> Result<Self, DecodeError> {
+        if Self::encoded_len(n) > r.remaining() {
+            return Err(DecodeError::Truncated);
+        }
+        let mut choices = Zeroizing::new(Vec::with_capacity(n / 64));
+        for _ in 0..n / 64 {
+            choices.push(r.u64()?);
+        }
+        let mut rows = Zeroizing::new(Vec::with_capacity(n));
+        for _ in 0..n {
+            let mut b = r.array::<16>()?;
+            rows.push(u128::from_le_bytes(b));
+            b.zeroize();
+        }
+        Ok(Self { choices, rows })
+    }
+}
+
 impl ExtSenderOutput {
     /// Row `W_j`.
     pub(crate) fn row(&self, j: usize) -> u128 {
@@ -401,15 +438,40 @@ fn prg_column(ctx: &[u8; 32], i: usize, seed: &SecretBytes<32>, out: &mut [u64])
     }
 }
 
+/// In-place transpose of a 64×64 bit matrix (`a[r]` bit `c` ↔ `a[c]` bit `r`), by the
+/// recursive block swap (six rounds of masked shifts, no data-dependent branches).
+fn transpose64(a: &mut [u64; 64]) {
+    let mut j = 32usize;
+    let mut m: u64 = 0x0000_0000_FFFF_FFFF;
+    while j != 0 {
+        for chunk in a.chunks_exact_mut(2 * j) {
+            let (lo, hi) = chunk.split_at_mut(j);
+            for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
+                let t = ((*x >> j) ^ *y) & m;
+                *y ^= t;
+                *x ^= t << j;
+            }
+        }
+        j >>= 1;
+        m ^= m << j;
+    }
+}
+
 /// Rows of the `L × 128` bit matrix whose columns are `cols` (128 columns of `words` words).
 fn transpose(cols: &[u64], words: usize) -> Zeroizing<Vec<u128>> {
     let mut rows = Zeroizing::new(vec![0u128; words * 64]);
-    for (i, col) in cols.chunks_exact(words).enumerate() {
-        for (w, word) in col.iter().enumerate() {
-            if let Some(chunk) = rows.get_mut(w * 64..w * 64 + 64) {
-                for (b, row) in chunk.iter_mut().enumerate() {
-                    *row |= u128::from(((word >> b) & 1) as u8) << i;
-                }
+    let mut block = Zeroizing::new([0u64; 64]);
+    for w in 0..words {
+        let Some(out) = rows.get_mut(w * 64..w * 64 + 64) else {
+            continue;
+        };
+        for half in 0..2 {
+            for (r, b) in block.iter_mut().enumerate() {
+                *b = cols.get((half * 64 + r) * words + w).copied().unwrap_or(0);
+            }
+            transpose64(&mut block);
+            for (row, b) in out.iter_mut().zip(block.iter()) {
+                *row |= u128::from(*b) << (64 * half);
             }
         }
     }
@@ -420,7 +482,7 @@ fn transpose(cols: &[u64], words: usize) -> Zeroizing<Vec<u128>> {
 /// challenge over `u`.
 fn check_matrix(t: &Transcript, msg: &ExtMessage, n: usize) -> Vec<u64> {
     let mut t = t.clone();
-    t.append("u", &msg.u_bytes());
+    t.append("u-sha256", Sha256::digest(msg.u_bytes()).as_slice());
     let seed = t.output32("check-matrix");
     let mut rng = ChaCha20Rng::from_seed(seed);
     let mut x = vec![0u64; M_C * n / 64];
@@ -430,23 +492,32 @@ fn check_matrix(t: &Transcript, msg: &ExtMessage, n: usize) -> Vec<u64> {
     x
 }
 
-/// `R·rows` and `R·bits` for `R = [X | I]`: the check values.
+/// `R·rows` for `R = [X | I]`: the check rows `Ṽ_k = V_{n+k} ⊕ ⊕_j X_{kj}·V_j`.
+///
+/// Method of the four Russians: for each group of 8 rows, a table of the 256 XOR combinations,
+/// indexed by the matching byte of each row of `X`. `X` is public (a Fiat–Shamir challenge), so
+/// the secret table is read at public indices.
 fn apply_check(x: &[u64], n: usize, rows: &[u128]) -> Zeroizing<Vec<u128>> {
     let words = n / 64;
     let mut out = Zeroizing::new(vec![0u128; M_C]);
     for (k, o) in out.iter_mut().enumerate() {
-        let mut acc = rows.get(n + k).copied().unwrap_or(0);
-        if let Some(xrow) = x.get(k * words..(k + 1) * words) {
-            for (w, bits) in xrow.iter().enumerate() {
-                if let Some(chunk) = rows.get(w * 64..w * 64 + 64) {
-                    for (b, row) in chunk.iter().enumerate() {
-                        let mask = 0u128.wrapping_sub(u128::from(((bits >> b) & 1) as u8));
-                        acc ^= row & mask;
-                    }
-                }
+        *o = rows.get(n + k).copied().unwrap_or(0);
+    }
+    let mut table = Zeroizing::new([0u128; 256]);
+    for (group, chunk) in rows.get(..n).unwrap_or(&[]).chunks_exact(8).enumerate() {
+        for s in 1..256usize {
+            let low = s.trailing_zeros() as usize;
+            let prev = table.get(s & (s - 1)).copied().unwrap_or(0);
+            let row = chunk.get(low).copied().unwrap_or(0);
+            if let Some(t) = table.get_mut(s) {
+                *t = prev ^ row;
             }
         }
-        *o = acc;
+        let (word, shift) = (group / 8, 8 * (group % 8));
+        for (k, o) in out.iter_mut().enumerate() {
+            let byte = x.get(k * words + word).map_or(0, |w| (w >> shift) & 0xff) as usize;
+            *o ^= table.get(byte).copied().unwrap_or(0);
+        }
     }
     out
 }
@@ -599,6 +670,26 @@ impl MulSenderSetup {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_matches_naive() {
+        let n = 128;
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let rows: Vec<u128> = (0..n + M_C)
+            .map(|_| (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64()))
+            .collect();
+        let x: Vec<u64> = (0..M_C * n / 64).map(|_| rng.next_u64()).collect();
+        let fast = apply_check(&x, n, &rows);
+        for k in 0..M_C {
+            let mut acc = rows[n + k];
+            for j in 0..n {
+                if (x[k * (n / 64) + j / 64] >> (j % 64)) & 1 == 1 {
+                    acc ^= rows[j];
+                }
+            }
+            assert_eq!(fast[k], acc);
+        }
+    }
 
     #[test]
     fn transpose_matches_bits() {

@@ -22,8 +22,6 @@
 
 use alloc::vec::Vec;
 
-use aes_gcm::aead::{AeadInOut, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use hkdf::Hkdf;
 use rand_core::CryptoRng;
 use sha2::Sha256;
@@ -42,7 +40,7 @@ pub const KIND_ECIES: ObjectKind = ObjectKind(0x0501);
 /// Largest plaintext accepted (64 KiB: shares, share bundles, metadata).
 pub const MAX_PLAINTEXT_LEN: usize = 1 << 16;
 /// AES-GCM tag length.
-pub const TAG_LEN: usize = 16;
+pub const TAG_LEN: usize = crate::aead::TAG_LEN;
 const INFO: &[u8] = b"wallet-pss/ecies/v1";
 
 /// What a ciphertext is bound to besides the recipient key.
@@ -173,20 +171,11 @@ pub fn seal_with_ephemeral<C: Curve>(
     let e = eph.public();
     let z = *recipient_key * eph.expose();
     let (key, nonce) = derive::<C>(&z, &e, recipient_key)?;
-    let cipher = Aes256Gcm::new(key.expose().into());
-    let mut buf = plaintext.to_vec();
-    let tag = cipher
-        .encrypt_inout_detached(
-            &Nonce::from(nonce),
-            &aad::<C>(ctx, &e, recipient_key),
-            buf.as_mut_slice().into(),
-        )
-        .map_err(|_| PssError::Internal)?;
-    buf.extend_from_slice(tag.as_slice());
+    let sealed = crate::aead::seal(&key, &nonce, &aad::<C>(ctx, &e, recipient_key), plaintext)?;
     Ok(Ciphertext {
         context: *ctx,
         ephemeral: e,
-        sealed: buf,
+        sealed,
     })
 }
 
@@ -204,24 +193,12 @@ pub fn open<C: Curve>(
     let q = secret.public();
     let z = ct.ephemeral * secret.expose();
     let (key, nonce) = derive::<C>(&z, &ct.ephemeral, &q)?;
-    let ct_len = ct
-        .sealed
-        .len()
-        .checked_sub(TAG_LEN)
-        .ok_or(PssError::Decrypt)?;
-    let (body, tag) = ct.sealed.split_at(ct_len);
-    let tag = Tag::try_from(tag).map_err(|_| PssError::Decrypt)?;
-    let cipher = Aes256Gcm::new(key.expose().into());
-    let mut buf = body.to_vec();
-    cipher
-        .decrypt_inout_detached(
-            &Nonce::from(nonce),
-            &aad::<C>(&ct.context, &ct.ephemeral, &q),
-            buf.as_mut_slice().into(),
-            &tag,
-        )
-        .map_err(|_| PssError::Decrypt)?;
-    Ok(SecretVec::new(buf))
+    crate::aead::open(
+        &key,
+        &nonce,
+        &aad::<C>(&ct.context, &ct.ephemeral, &q),
+        &ct.sealed,
+    )
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@
 //! * [`reshare`] — verifiable resharing to a new threshold and party set (add / remove a device,
 //!   raise / lower the threshold), interactively or with ECIES-sealed dealings for offline
 //!   recipients;
-//! * [`key`] — the generic key-share view ([`KeyShare`]) that refresh and reshare work on.
+//! * [`key`] — the generic key-share view ([`KeyShare`]) that refresh and reshare work on;
+//! * [`share_set`] — client-side resharing of Shamir share sets (remove / add a device or a
+//!   backup factor, change the threshold), new shares sealed to [`factor`] keys;
+//! * [`metadata`] — the metadata key that encrypts and signs the account's sharing state.
 //!
 //! Byte layouts: `wallet-pss/SPEC.md`.
 
@@ -18,11 +21,15 @@
 
 extern crate alloc;
 
+mod aead;
 pub mod ecies;
 pub mod error;
+pub mod factor;
 pub mod key;
+pub mod metadata;
 pub mod refresh;
 pub mod reshare;
+pub mod share_set;
 
 pub use error::PssError;
 pub use key::KeyShare;

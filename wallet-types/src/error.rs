@@ -49,6 +49,28 @@ pub enum ParamError {
     OutOfRange,
 }
 
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EmptyPartySet => f.write_str("empty party set"),
+            Self::DuplicateParty(p) => write!(f, "party {p} listed twice"),
+            Self::ZeroPartyId => f.write_str("party id zero"),
+            Self::TooManyParties => f.write_str("too many parties"),
+            Self::InvalidThreshold { threshold, parties } => {
+                write!(f, "threshold {threshold} invalid for {parties} parties")
+            }
+            Self::NotAMember(p) => write!(f, "{p} is not a member of the party set"),
+            Self::TooFewParties { needed, given } => {
+                write!(f, "{given} parties given, {needed} needed")
+            }
+            Self::Mismatch => f.write_str("inputs that do not belong together"),
+            Self::OutOfRange => f.write_str("value out of range"),
+        }
+    }
+}
+
+impl core::error::Error for ParamError {}
+
 /// What a misbehaving party did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -230,7 +252,7 @@ impl fmt::Display for Error {
             Self::Decode { sender, error } => {
                 write!(f, "undecodable message from {sender}: {error}")
             }
-            Self::Params(e) => write!(f, "invalid parameters: {e:?}"),
+            Self::Params(e) => write!(f, "invalid parameters: {e}"),
             Self::Aborted => f.write_str("protocol aborted earlier"),
             Self::Finished => f.write_str("protocol already finished"),
             Self::NotStarted => f.write_str("protocol not started (or started twice)"),

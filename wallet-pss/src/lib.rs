@@ -13,6 +13,7 @@
 //! * [`key`] — the generic key-share view ([`KeyShare`]) that refresh and reshare work on;
 //! * [`share_set`] — client-side resharing of Shamir share sets (remove / add a device or a
 //!   backup factor, change the threshold), new shares sealed to [`factor`] keys;
+//! * [`frost`] — FROST keys of wallet-tss in and out of the generic key share;
 //! * [`metadata`] — the metadata key that encrypts and signs the account's sharing state.
 //!
 //! Byte layouts: `wallet-pss/SPEC.md`.
@@ -25,6 +26,7 @@ mod aead;
 pub mod ecies;
 pub mod error;
 pub mod factor;
+pub mod frost;
 pub mod key;
 pub mod metadata;
 pub mod refresh;

@@ -479,6 +479,22 @@ pub fn mul_sender_round2<R: CryptoRng + ?Sized>(
     counterparty: PartyId,
     rng: &mut R,
 ) -> Result<(Vec<SecretScalar<Secp256k1>>, MulMsg2), Error> {
+    sender_round2(setup, session, a, msg1, counterparty, rng, None)
+}
+
+/// A deviation from the protocol, for the adversarial tests only: `τ_{j,i}` gets `+ δ(j, i)`
+/// (a malicious Alice using another input in OT `j`).
+type Deviation<'a> = Option<&'a dyn Fn(usize, usize) -> Scalar>;
+
+fn sender_round2<R: CryptoRng + ?Sized>(
+    setup: &MulSenderSetup,
+    session: &SessionId,
+    a: &[SecretScalar<Secp256k1>],
+    msg1: &MulMsg1,
+    counterparty: PartyId,
+    rng: &mut R,
+    deviation: Deviation<'_>,
+) -> Result<(Vec<SecretScalar<Secp256k1>>, MulMsg2), Error> {
     if counterparty != setup.counterparty() {
         return Err(Error::Params(ParamError::Mismatch));
     }
@@ -515,8 +531,9 @@ pub fn mul_sender_round2<R: CryptoRng + ?Sized>(
         let w = ext_out.row(j);
         pad(&key, j, w, &mut p0);
         pad(&key, j, w ^ *delta, &mut p1);
-        for ((x0, x1), al) in p0.iter().zip(p1.iter()).zip(alpha.iter()) {
-            tau.push(*x0 - x1 + al);
+        for (i, ((x0, x1), al)) in p0.iter().zip(p1.iter()).zip(alpha.iter()).enumerate() {
+            let delta_ji = deviation.map_or(Scalar::ZERO, |f| f(j, i));
+            tau.push(*x0 - x1 + al + delta_ji);
             z.push(-*x0);
         }
     }
@@ -634,9 +651,84 @@ impl MulReceiverState {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::ot;
+
+    fn pair(rng: &mut ChaCha20Rng) -> (MulSenderSetup, MulReceiverSetup, PartyId, PartyId) {
+        let (alice, bob) = (PartyId::new(1).unwrap(), PartyId::new(2).unwrap());
+        let s = SessionId::random(rng);
+        let (b1, m1) = ot::setup_bob_round1(&s, bob, alice, rng);
+        let (a2, m2) = ot::setup_alice_round2(&s, alice, bob, &m1, rng).unwrap();
+        let (b3, m3) = ot::setup_bob_round3(b1, &m2).unwrap();
+        let (a4, m4) = ot::setup_alice_round4(a2, &m3).unwrap();
+        let (bs, m5) = ot::setup_bob_round5(b3, &m4).unwrap();
+        (ot::setup_alice_finish(a4, &m5).unwrap(), bs, alice, bob)
+    }
+
+    /// A malicious Alice who uses a different input in one OT `j` (and otherwise follows the
+    /// protocol, χ and r included) is caught exactly when Bob's choice bit β_j is 1; when it is
+    /// 0 her deviation has no effect on the outputs. This is the selective failure the check
+    /// reduces to a single bit per attempt, and why a failed check bans her.
+    #[test]
+    fn malicious_sender_inconsistent_input_is_caught_iff_choice_bit_set() {
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let (sa, sb, alice, bob) = pair(&mut rng);
+        let (mut caught, mut passed) = (0, 0);
+        for j in 0..16usize {
+            let session = SessionId::random(&mut rng);
+            let a: Vec<_> = (0..2).map(|_| SecretScalar::random(&mut rng)).collect();
+            let (state, m1) = mul_receiver_round1(&sb, &session, &mut rng).unwrap();
+            let beta_j = state.ot.choice(j);
+            let dev = move |jj: usize, i: usize| {
+                if jj == j && i == j % 3 {
+                    Scalar::from(5u64)
+                } else {
+                    Scalar::ZERO
+                }
+            };
+            let (c, m2) = sender_round2(&sa, &session, &a, &m1, bob, &mut rng, Some(&dev)).unwrap();
+            match state.finish(&sb, &session, &m2, alice) {
+                Err(e) => {
+                    assert_eq!(beta_j, 1);
+                    assert_eq!(e, Error::blame(alice, Reason::MultiplicationCheck));
+                    caught += 1;
+                }
+                Ok((b, d)) => {
+                    assert_eq!(beta_j, 0);
+                    for i in 0..2 {
+                        assert_eq!(c[i].expose() + d[i].expose(), a[i].expose() * b.expose());
+                    }
+                    passed += 1;
+                }
+            }
+        }
+        assert!(caught > 0 && passed > 0);
+    }
+
+    /// The same deviation in every OT (a consistently different α for the check column only,
+    /// i.e. lying about â) is caught unless every β_j is 0.
+    #[test]
+    fn malicious_sender_everywhere_is_caught() {
+        let mut rng = ChaCha20Rng::seed_from_u64(12);
+        let (sa, sb, alice, bob) = pair(&mut rng);
+        for col in 0..3usize {
+            let session = SessionId::random(&mut rng);
+            let a: Vec<_> = (0..2).map(|_| SecretScalar::random(&mut rng)).collect();
+            let (state, m1) = mul_receiver_round1(&sb, &session, &mut rng).unwrap();
+            let dev = move |jj: usize, i: usize| {
+                if i == col {
+                    Scalar::from(jj as u64 + 1)
+                } else {
+                    Scalar::ZERO
+                }
+            };
+            let (_, m2) = sender_round2(&sa, &session, &a, &m1, bob, &mut rng, Some(&dev)).unwrap();
+            let e = state.finish(&sb, &session, &m2, alice).unwrap_err();
+            assert_eq!(e, Error::blame(alice, Reason::MultiplicationCheck));
+        }
+    }
 
     #[test]
     fn one_block_sha256_is_sha256() {

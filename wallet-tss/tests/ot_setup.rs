@@ -250,7 +250,7 @@ fn messages_of_another_session_are_rejected() {
     let err = setup_alice_round2(&s2, ALICE, BOB, &m1, &mut rng).unwrap_err();
     assert_eq!(err, Error::WrongSession { sender: BOB });
     // A message replayed from another run (other session) at a later round.
-    let (_, a2, b3, m3) = upto_round3(6);
+    let (_, a2, b3, _) = upto_round3(6);
     let (_, other_a2, _, other_m3) = upto_round3(7);
     let err = setup_alice_round4(a2, &other_m3).unwrap_err();
     assert_eq!(err, Error::WrongSession { sender: BOB });

@@ -1,0 +1,121 @@
+//! Known-answer tests: a run of the pairwise setup and one ℓ = 2 multiplication under a fixed
+//! seed, with every wire object frozen (the short ones as hex, the long ones as the SHA-256 of
+//! their encoding). A change of any byte layout, hash input, PRG or derivation in SPEC.md shows
+//! up here. Regenerate (only for an intended format change, with a version bump) with
+//! `OT_PRINT_VECTORS=1 cargo test -p wallet-tss --test ot_vectors -- --nocapture`.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use sha2::{Digest, Sha256};
+use wallet_tss::mul::*;
+use wallet_tss::ot::*;
+use wallet_types::{PartyId, Secp256k1, SecretScalar, SessionId, WireObject};
+
+const ALICE: PartyId = PartyId::new(1).unwrap();
+const BOB: PartyId = PartyId::new(2).unwrap();
+
+fn digest(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+#[test]
+fn frozen_run() {
+    let mut rng = ChaCha20Rng::seed_from_u64(0x5eed);
+    let setup_session = SessionId([0x11; 32]);
+    let (b1, m1) = setup_bob_round1(&setup_session, BOB, ALICE, &mut rng);
+    let (a2, m2) = setup_alice_round2(&setup_session, ALICE, BOB, &m1, &mut rng).unwrap();
+    let (b3, m3) = setup_bob_round3(b1, &m2).unwrap();
+    let (a4, m4) = setup_alice_round4(a2, &m3).unwrap();
+    let (bob, m5) = setup_bob_round5(b3, &m4).unwrap();
+    let alice = setup_alice_finish(a4, &m5).unwrap();
+    let session = SessionId([0x22; 32]);
+    let a = [
+        SecretScalar::<Secp256k1>::new(k256::Scalar::from(3u64)),
+        SecretScalar::<Secp256k1>::new(k256::Scalar::from(5u64)),
+    ];
+    let (state, n1) = mul_receiver_round1(&bob, &session, &mut rng).unwrap();
+    let (c, n2) = mul_sender_round2(&alice, &session, &a, &n1, BOB, &mut rng).unwrap();
+    let (b, d) = state.finish(&bob, &session, &n2, ALICE).unwrap();
+    // Sizes stated in SPEC.md.
+    assert_eq!(m1.to_bytes().len(), 134);
+    assert_eq!(n1.to_bytes().len(), 14_348);
+    assert_eq!(n2.to_bytes().len(), 67_717);
+    let got = [
+        ("setup msg1 (hex)", hex::encode(m1.to_bytes())),
+        ("setup msg2", digest(&m2.to_bytes())),
+        ("setup msg3", digest(&m3.to_bytes())),
+        ("setup msg4", digest(&m4.to_bytes())),
+        ("setup msg5", digest(&m5.to_bytes())),
+        ("sender setup", digest(alice.to_secret_bytes().expose())),
+        ("receiver setup", digest(bob.to_secret_bytes().expose())),
+        ("mul msg1", digest(&n1.to_bytes())),
+        ("mul msg2", digest(&n2.to_bytes())),
+        ("b (hex)", hex::encode(b.expose().to_bytes())),
+        ("c1 (hex)", hex::encode(c[0].expose().to_bytes())),
+        ("d1 (hex)", hex::encode(d[0].expose().to_bytes())),
+    ];
+    if std::env::var_os("OT_PRINT_VECTORS").is_some() {
+        for (k, v) in &got {
+            println!("(\"{k}\", \"{v}\"),");
+        }
+    }
+    for (i, (k, v)) in got.iter().enumerate() {
+        assert_eq!((*k, v.as_str()), EXPECTED[i], "vector {k}");
+    }
+    assert_eq!(
+        c[1].expose() + d[1].expose(),
+        k256::Scalar::from(5u64) * b.expose()
+    );
+}
+
+const EXPECTED: [(&str, &str); 12] = [
+    (
+        "setup msg1 (hex)",
+        "010340011111111111111111111111111111111111111111111111111111111111111111039735e9aa2ec3c7b02714a0cc9d47e112abb839e8838098d15dea0c380d20f7ed035b3b6cab8940d0627ed46d912121e8a479b58b396c1a374f61dec3f19689577010c55ee44e3256de3cef49138888e936684277844a7bdd4631a1ca76f49393c0",
+    ),
+    (
+        "setup msg2",
+        "f15c484510210b2331517294cbaf05722d5068888ba0227302164653e8d548ed",
+    ),
+    (
+        "setup msg3",
+        "80eba4fd2f400e8040985eec7e59637d38b0d95acf460eed9af11b1efaddfb20",
+    ),
+    (
+        "setup msg4",
+        "11e23d0cc5d2cbe9bf60f5480f53681bd05e4c727505dc392899b76631f2ad77",
+    ),
+    (
+        "setup msg5",
+        "24aabdfb542a565e302124fcb4cec1da4af6424c92b8f80797d46d254d8fabbb",
+    ),
+    (
+        "sender setup",
+        "f9e7d56658d85e7a8f59cf24262d8f5a84a816a9dc56df8f529b8dede40c4ab1",
+    ),
+    (
+        "receiver setup",
+        "5216f88d2654f43a3e3df311913e9967f766cb506d9567029b99dfcd6000277a",
+    ),
+    (
+        "mul msg1",
+        "698a3bfd4b1870099fd23c92e131c7e997d5854aa7aee7cecec39175f79e7ded",
+    ),
+    (
+        "mul msg2",
+        "1decdb03ecdc4c5010a9d5bed3fbabeee19952eff907c7d04f3ee41dca4278f4",
+    ),
+    (
+        "b (hex)",
+        "2a1231c3a49342c37f090cb4023de709c91154dae42b5d486bfc15985252c62a",
+    ),
+    (
+        "c1 (hex)",
+        "cef86a9739b6c5944904b5e19f089e478578615d219f65df2209637ab837c6b2",
+    ),
+    (
+        "d1 (hex)",
+        "af3e2ab3b40302b63416703a67b116d4906a7a1a3a2b5235e1bd3bdb0ef6cd0d",
+    ),
+];

@@ -18,6 +18,7 @@ use alloc::vec::Vec;
 
 use ff::PrimeField;
 use group::{Group, GroupEncoding};
+
 use wallet_types::{
     Error, ParamError, PartyId, Reason, SessionId, Transcript, decode_point, decode_scalar,
 };
@@ -123,7 +124,7 @@ fn share_is_valid<C: Ciphersuite>(
         .share_commitment(id)
         .ok_or(ParamError::NotAMember(id))?;
     // zᵢ·G − c·λᵢ·Yᵢ − ρᵢ·Eᵢ == Dᵢ
-    let lhs = C::msm_vartime(
+    let lhs = C::msm(
         &[share.0, -(ctx.challenge * lambda), -*rho],
         &[C::Point::generator(), *y, *com.binding()],
     );
@@ -205,7 +206,7 @@ pub fn aggregate<C: Ciphersuite>(
     points.push(Y);
     scalars.push(g_coeff);
     points.push(C::Point::generator());
-    if bool::from(C::msm_vartime(&scalars, &points).is_identity()) {
+    if C::msm_is_identity(&scalars, &points) {
         return Ok(sig);
     }
     // Culprit search: check each share on its own.

@@ -35,6 +35,24 @@ pub trait Ciphersuite: Curve {
     fn h4(parts: &[&[u8]]) -> alloc::vec::Vec<u8>;
     /// `H5(m)`: the commitment-list hash inside binding factors.
     fn h5(parts: &[&[u8]]) -> alloc::vec::Vec<u8>;
+
+    /// `s·G` in constant time. Defaults to [`Curve::mul_base`]; a ciphersuite may substitute a
+    /// faster equivalent.
+    fn base_mul(s: &Self::Scalar) -> Self::Point {
+        Self::mul_base(s)
+    }
+
+    /// `Σ sᵢ·Pᵢ` in variable time over public data. Defaults to [`Curve::msm_vartime`].
+    fn msm(scalars: &[Self::Scalar], points: &[Self::Point]) -> Self::Point {
+        Self::msm_vartime(scalars, points)
+    }
+
+    /// Whether `Σ sᵢ·Pᵢ` is the identity (variable time, public data): the batch verification
+    /// primitive.
+    fn msm_is_identity(scalars: &[Self::Scalar], points: &[Self::Point]) -> bool {
+        use group::Group;
+        bool::from(Self::msm(scalars, points).is_identity())
+    }
 }
 
 fn sha512(prefix: &[&[u8]], parts: &[&[u8]]) -> [u8; 64] {
@@ -67,6 +85,82 @@ impl Ciphersuite for Ed25519 {
     }
     fn h5(parts: &[&[u8]]) -> alloc::vec::Vec<u8> {
         sha512(&[Self::CONTEXT_STRING, b"com"], parts).to_vec()
+    }
+
+    // The same computations as `wallet_types::Ed25519`'s, with 8⁻¹ mod ℓ as a constant instead
+    // of an inversion per call (the inversion costs about half a table multiplication).
+    fn base_mul(s: &curve25519_dalek::Scalar) -> SubgroupPoint {
+        use group::cofactor::CofactorGroup;
+        // (s·8⁻¹)·B through the precomputed table, times 8 (= clear_cofactor): s·B, typed as a
+        // subgroup point.
+        curve25519_dalek::EdwardsPoint::mul_base(&(s * inv8())).clear_cofactor()
+    }
+
+    fn msm(scalars: &[curve25519_dalek::Scalar], points: &[SubgroupPoint]) -> SubgroupPoint {
+        use curve25519_dalek::traits::VartimeMultiscalarMul;
+        use group::cofactor::CofactorGroup;
+        let inv8 = inv8();
+        curve25519_dalek::EdwardsPoint::vartime_multiscalar_mul(
+            scalars.iter().map(|s| s * inv8),
+            points
+                .iter()
+                .map(|p| curve25519_dalek::EdwardsPoint::from(*p)),
+        )
+        .clear_cofactor()
+    }
+
+    fn msm_is_identity(scalars: &[curve25519_dalek::Scalar], points: &[SubgroupPoint]) -> bool {
+        use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+        // Every point is in the prime-order subgroup, so is the sum: no cofactor handling.
+        curve25519_dalek::EdwardsPoint::vartime_multiscalar_mul(
+            scalars.iter(),
+            points
+                .iter()
+                .map(|p| curve25519_dalek::EdwardsPoint::from(*p)),
+        )
+        .is_identity()
+    }
+}
+
+use curve25519_dalek::edwards::SubgroupPoint;
+
+/// 8⁻¹ mod ℓ, little-endian.
+const INV8_BYTES: [u8; 32] = [
+    0x79, 0x2f, 0xdc, 0xe2, 0x29, 0xe5, 0x06, 0x61, 0xd0, 0xda, 0x1c, 0x7d, 0xb3, 0x9d, 0xd3, 0x07,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06,
+];
+
+fn inv8() -> curve25519_dalek::Scalar {
+    curve25519_dalek::Scalar::from_bytes_mod_order(INV8_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inv8_constant() {
+        assert_eq!(
+            inv8() * curve25519_dalek::Scalar::from(8u64),
+            curve25519_dalek::Scalar::ONE
+        );
+    }
+
+    #[test]
+    fn ed25519_fast_paths_match_the_curve() {
+        let s = Ed25519::scalar_from_wide(&[7u8; 64]);
+        let t = Ed25519::scalar_from_wide(&[9u8; 64]);
+        let p = Ed25519::mul_base(&t);
+        assert_eq!(
+            <Ed25519 as Ciphersuite>::base_mul(&s),
+            Ed25519::mul_base(&s)
+        );
+        assert_eq!(
+            <Ed25519 as Ciphersuite>::msm(&[s, t], &[p, p]),
+            Ed25519::msm_vartime(&[s, t], &[p, p])
+        );
+        assert!(<Ed25519 as Ciphersuite>::msm_is_identity(&[s, -s], &[p, p]));
+        assert!(!<Ed25519 as Ciphersuite>::msm_is_identity(&[s, t], &[p, p]));
     }
 }
 

@@ -42,7 +42,7 @@ use wallet_types::{
 };
 
 use super::ciphersuite::Ciphersuite;
-use super::keys::{KeyPackage, PublicKeyPackage};
+use super::keys::{KeyPackage, PublicKeyPackage, share_commitment};
 use super::{KIND_DKG_MESSAGE, KIND_DKG_STATE};
 
 const PROTOCOL: &str = "wallet-tss/frost-dkg";
@@ -106,10 +106,10 @@ impl<C: Ciphersuite> DkgMessage<C> {
         poly: &Polynomial<C>,
         rng: &mut R,
     ) -> Self {
-        let commitment = poly.commit().points().to_vec();
+        let commitment = commit_polynomial(poly);
         let k = SecretScalar::<C>::random(rng);
         #[allow(non_snake_case)]
-        let R = k.public();
+        let R = C::base_mul(k.expose());
         let a0 = poly
             .coefficients()
             .first()
@@ -245,6 +245,15 @@ fn round1_digest<C: Ciphersuite>(
     t.output32("round1-digest")
 }
 
+/// Feldman commitment `(a₀·G, …, aₜ₋₁·G)` of a polynomial (the ciphersuite's fixed-base
+/// multiplication; same result as `Polynomial::commit`).
+pub(crate) fn commit_polynomial<C: Ciphersuite>(poly: &Polynomial<C>) -> Vec<C::Point> {
+    poly.coefficients()
+        .iter()
+        .map(|a| C::base_mul(a.expose()))
+        .collect()
+}
+
 fn rounds() -> Vec<RoundSpec> {
     vec![
         RoundSpec::broadcast(),
@@ -368,7 +377,7 @@ impl<C: Ciphersuite> State<C> {
         }
         scalars.push(g);
         points.push(C::Point::generator());
-        if !bool::from(C::msm_vartime(&scalars, &points).is_identity()) {
+        if !C::msm_is_identity(&scalars, &points) {
             let bad: Vec<PartyId> = proofs
                 .iter()
                 .filter(|(_, phi0, R, mu, c)| C::mul_base_add_vartime(mu, &(-*c), phi0) != *R)
@@ -407,7 +416,6 @@ impl<C: Ciphersuite> State<C> {
         rng: &mut R,
     ) -> Result<Vec<Envelope<DkgMessage<C>>>, Error> {
         let me = self.inbox.me();
-        let x = me.to_scalar::<C>();
         let mut shares = Vec::with_capacity(msgs.len());
         for (p, m) in msgs {
             let DkgMessage::Share(s) = m else {
@@ -415,24 +423,21 @@ impl<C: Ciphersuite> State<C> {
             };
             shares.push((p, s.0));
         }
-        // Feldman, batched: Σⱼ wⱼ·(sⱼ·G − Σₖ meᵏ·Φⱼ,ₖ) = 0.
-        let mut scalars = Vec::new();
-        let mut points = Vec::new();
+        // Feldman, batched: Σⱼ wⱼ·(sⱼ·G − Fⱼ(me)) = 0 with Fⱼ(me) = Σₖ meᵏ·Φⱼ,ₖ evaluated by
+        // Horner's rule on the small integer `me`.
+        let mut scalars = Vec::with_capacity(shares.len() + 1);
+        let mut points = Vec::with_capacity(shares.len() + 1);
         let mut g = C::Scalar::from(0u64);
         for (p, s) in &shares {
             let phi = self.commitments.get(p).ok_or(Error::Internal)?;
             let w = random_weight::<C, R>(rng);
             g += w * s.expose();
-            let mut pow = w;
-            for point in phi {
-                scalars.push(-pow);
-                points.push(*point);
-                pow *= x;
-            }
+            scalars.push(-w);
+            points.push(share_commitment::<C>(phi, me));
         }
         scalars.push(g);
         points.push(C::Point::generator());
-        if !bool::from(C::msm_vartime(&scalars, &points).is_identity()) {
+        if !C::msm_is_identity(&scalars, &points) {
             let mut bad = Vec::new();
             for (p, s) in &shares {
                 let phi = self.commitments.get(p).ok_or(Error::Internal)?;
@@ -463,9 +468,6 @@ impl<C: Ciphersuite> State<C> {
         }
         let parties = self.inbox.parties().clone();
         let public = PublicKeyPackage::new(parties.clone(), phi).map_err(|_| Error::Internal)?;
-        if public.share_commitment(me) != Some(&secret.public()) {
-            return Err(Error::Internal);
-        }
         let digests: Vec<[u8; 32]> = parties
             .iter()
             .map(|p| self.digests.get(&p).copied().ok_or(Error::Internal))

@@ -22,6 +22,7 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+use group::Group;
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use wallet_types::{
@@ -76,7 +77,7 @@ impl<C: Ciphersuite> PublicKeyPackage<C> {
         let commitments = Commitments::new(commitment).map_err(|_| ParamError::OutOfRange)?;
         let share_commitments = parties
             .iter()
-            .map(|p| commitments.share_commitment(p))
+            .map(|p| share_commitment::<C>(commitments.points(), p))
             .collect();
         Ok(Self {
             parties,
@@ -142,6 +143,31 @@ impl<C: Ciphersuite> WireObject for PublicKeyPackage<C> {
     }
 }
 
+/// `Y_id = Σₖ idᵏ·Φₖ` (what `wallet_sss::Commitments::share_commitment` computes), by
+/// Horner's rule with the small integer `id`: `t − 1` multiplications by a 16-bit number
+/// (a few doublings and additions each) instead of a `t`-point multi-scalar multiplication
+/// with full-size powers. Variable time; public data only.
+pub(crate) fn share_commitment<C: Ciphersuite>(phi: &[C::Point], id: PartyId) -> C::Point {
+    let x = u64::from(id.get());
+    let mut acc = C::Point::identity();
+    for p in phi.iter().rev() {
+        acc = mul_small::<C>(&acc, x) + p;
+    }
+    acc
+}
+
+/// `k·P` for a small public `k`, by double-and-add (variable time).
+fn mul_small<C: Ciphersuite>(p: &C::Point, k: u64) -> C::Point {
+    let mut acc = C::Point::identity();
+    for bit in (0..u64::BITS - k.leading_zeros()).rev() {
+        acc = acc.double();
+        if (k >> bit) & 1 == 1 {
+            acc += p;
+        }
+    }
+    acc
+}
+
 /// One party's key: its id, its secret share `sᵢ` and the public package. Holds a secret: not
 /// `Clone` (use [`KeyPackage::duplicate`]), zeroized on drop, `Debug` prints no secret.
 pub struct KeyPackage<C: Ciphersuite> {
@@ -170,7 +196,7 @@ impl<C: Ciphersuite> KeyPackage<C> {
         let expected = public
             .share_commitment(id)
             .ok_or(ParamError::NotAMember(id))?;
-        if !bool::from(secret.public().ct_eq(expected)) {
+        if !bool::from(C::base_mul(secret.expose()).ct_eq(expected)) {
             return Err(ParamError::Mismatch);
         }
         Ok(Self { id, secret, public })
@@ -237,7 +263,7 @@ pub fn split_secret<C: Ciphersuite, R: CryptoRng + ?Sized>(
         return Err(ParamError::OutOfRange);
     }
     let poly = Polynomial::random(secret, threshold, rng).map_err(|_| ParamError::OutOfRange)?;
-    let public = PublicKeyPackage::new(parties.clone(), poly.commit().points().to_vec())?;
+    let public = PublicKeyPackage::new(parties.clone(), super::dkg::commit_polynomial(&poly))?;
     parties
         .iter()
         .map(|p| KeyPackage::new(p, poly.share_for(p), public.clone()))
@@ -357,4 +383,29 @@ pub fn split_ed25519_seed<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<Vec<KeyPackage<Ed25519>>, ParamError> {
     split_secret(seed.to_scalar(), threshold, parties, rng)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn horner_share_commitment_matches_wallet_sss() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        for t in [1usize, 2, 5, 10] {
+            let poly =
+                Polynomial::<Ed25519>::random(SecretScalar::random(&mut rng), t, &mut rng).unwrap();
+            let c = poly.commit();
+            for id in [1u16, 2, 7, 15, 1000, u16::MAX] {
+                let id = PartyId::new(id).unwrap();
+                assert_eq!(
+                    share_commitment::<Ed25519>(c.points(), id),
+                    c.share_commitment(id)
+                );
+            }
+        }
+    }
 }

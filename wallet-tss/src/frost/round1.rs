@@ -177,8 +177,8 @@ impl<C: Ciphersuite> SigningNonces<C> {
 
     fn from_nonces(hiding: SecretScalar<C>, binding: SecretScalar<C>) -> Self {
         let commitments = SigningCommitments {
-            hiding: hiding.public(),
-            binding: binding.public(),
+            hiding: C::base_mul(hiding.expose()),
+            binding: C::base_mul(binding.expose()),
         };
         Self {
             hiding,

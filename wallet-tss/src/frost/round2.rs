@@ -158,7 +158,7 @@ impl<C: Ciphersuite> SigningContext<C> {
         // multiplication (public data, variable time).
         let D: C::Point = package.commitments.values().map(|c| *c.hiding()).sum();
         let E: Vec<C::Point> = package.commitments.values().map(|c| *c.binding()).collect();
-        let R = D + C::msm_vartime(&binding_factors, &E);
+        let R = D + C::msm(&binding_factors, &E);
         let challenge = compute_challenge::<C>(&R, group_key, package.message());
         Self {
             ids,

@@ -134,6 +134,14 @@ fn inv8() -> curve25519_dalek::Scalar {
     curve25519_dalek::Scalar::from_bytes_mod_order(INV8_BYTES)
 }
 
+/// `SerializeScalar(identifier)`: a party id is the scalar of its integer value (RFC 9591 §4.1,
+/// identifiers are non-zero scalars).
+pub(crate) fn identifier_bytes<C: Ciphersuite>(
+    id: wallet_types::PartyId,
+) -> <C::Scalar as PrimeField>::Repr {
+    id.to_scalar::<C>().to_repr()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,12 +170,4 @@ mod tests {
         assert!(<Ed25519 as Ciphersuite>::msm_is_identity(&[s, -s], &[p, p]));
         assert!(!<Ed25519 as Ciphersuite>::msm_is_identity(&[s, t], &[p, p]));
     }
-}
-
-/// `SerializeScalar(identifier)`: a party id is the scalar of its integer value (RFC 9591 §4.1,
-/// identifiers are non-zero scalars).
-pub(crate) fn identifier_bytes<C: Ciphersuite>(
-    id: wallet_types::PartyId,
-) -> <C::Scalar as PrimeField>::Repr {
-    id.to_scalar::<C>().to_repr()
 }

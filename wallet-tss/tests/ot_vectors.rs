@@ -104,7 +104,7 @@ const EXPECTED: [(&str, &str); 12] = [
     ),
     (
         "mul msg2",
-        "1decdb03ecdc4c5010a9d5bed3fbabeee19952eff907c7d04f3ee41dca4278f4",
+        "ed7adfd41b335f37024e0ff80c3e22f6fdd002c8fdd04bcb61c339336dc88024",
     ),
     (
         "b (hex)",

@@ -61,12 +61,12 @@
 //!   5. fresh salt; random-OT pads `P⁰_j, P¹_j ∈ Z_q^{ℓ+1}` (hash of `W_j`, `W_j ⊕ Δ`, tweak `j`);
 //!   6. `â ← Z_q`, `α = (a_1..a_ℓ, â)`; correction `τ_j = P⁰_j − P¹_j + α`; her COTe share
 //!   `z_j = −P⁰_j` (so that `z_j + z'_j = β_j·α`);
-//!   7. check: `χ = H_χ(transcript, τ) ∈ Z_q^{ℓ+1}`, `u = ⟨χ, α⟩`, `r_j = ⟨χ, z_j⟩`; send `u`
+//!   7. check: `χ = H_χ(transcript, τ) ∈ Z_q^{ℓ+1}`, `u = ⟨χ, α⟩`, `r_j = −⟨χ, z_j⟩`; send `u`
 //!   and a hash of `r` ([`MulMsg2`]);
 //!   8. output `c_i = Σ_j g_j·z_{j,i}` for `i ≤ ℓ`.
 //! * **Round 3 (Bob)**
 //!   9. pads `P^{β_j}_j` from `V_j`; `z'_j = P^{β_j}_j + β_j·τ_j`;
-//!   10. check `r_j = β_j·u − ⟨χ, z'_j⟩` for all `j` via the hash (failure:
+//!   10. check `r_j = ⟨χ, z'_j⟩ − β_j·u` for all `j` via the hash (failure:
 //!   [`Reason::MultiplicationCheck`], blame Alice);
 //!   11. output `d_i = Σ_j g_j·z'_{j,i}`.
 //!
@@ -331,51 +331,67 @@ const SHA256_IV: [u32; 8] = [
 /// Length of a pad-hash input: `key (32) ‖ j (2, big-endian) ‖ c (1) ‖ row (16)`.
 const PAD_INPUT: usize = 51;
 
-/// SHA-256 of a 51-byte message, which fits one block: the FIPS 180-4 padding written by hand
-/// and one call of the compression function (saves the buffering of the streaming API in the
-/// hottest loop; pinned against `Sha256::digest` by a test).
-fn sha256_51(msg: &[u8; PAD_INPUT]) -> [u8; 32] {
-    let mut block = Zeroizing::new([0u8; 64]);
-    if let Some(head) = block.get_mut(..PAD_INPUT) {
-        head.copy_from_slice(msg);
-    }
-    if let Some(b) = block.get_mut(PAD_INPUT) {
-        *b = 0x80;
-    }
-    if let Some(len) = block.get_mut(56..) {
-        len.copy_from_slice(&((PAD_INPUT as u64) * 8).to_be_bytes());
-    }
-    let mut state = SHA256_IV;
-    sha2::block_api::compress256(&mut state, core::slice::from_ref(&*block));
-    let mut out = [0u8; 32];
-    for (o, w) in out.chunks_exact_mut(4).zip(state.iter()) {
-        o.copy_from_slice(&w.to_be_bytes());
-    }
-    state.zeroize();
-    out
+/// The pad hash with its one-block SHA-256 (FIPS 180-4 padding written by hand, one call of
+/// the compression function: the streaming API's buffering and per-call zeroization dominated
+/// the hottest loop). The block holds secret rows; it is zeroized once, on drop.
+struct PadHasher {
+    /// `key (32) ‖ j (2) ‖ c (1) ‖ row (16) ‖ 0x80 ‖ 0 × 4 ‖ u64be(51·8)`.
+    block: [u8; 64],
+    state: [u32; 8],
 }
 
-/// Random-OT pad of OT `j` (Roy Fig. 11 with tweak `j`): `ℓ + 1` scalars, scalar `c` is
-/// `SHA-256(key ‖ j ‖ c ‖ row)` reduced, where `key` is a [`Transcript`] output binding the
-/// session, the setup, both parties, Bob's message and both salts.
-fn pad(key: &[u8; 32], j: usize, row: u128, out: &mut [Scalar]) {
-    let mut input = Zeroizing::new([0u8; PAD_INPUT]);
-    if let Some(k) = input.get_mut(..32) {
-        k.copy_from_slice(key);
-    }
-    if let Some(jj) = input.get_mut(32..34) {
-        jj.copy_from_slice(&(j as u16).to_be_bytes());
-    }
-    if let Some(r) = input.get_mut(35..51) {
-        r.copy_from_slice(&row.to_le_bytes());
-    }
-    for (c, o) in out.iter_mut().enumerate() {
-        if let Some(cc) = input.get_mut(34) {
-            *cc = c as u8;
+impl PadHasher {
+    fn new(key: &[u8; 32]) -> Self {
+        let mut block = [0u8; 64];
+        if let Some(k) = block.get_mut(..32) {
+            k.copy_from_slice(key);
         }
-        let mut d = sha256_51(&input);
-        *o = scalar_from_32(&d);
-        d.zeroize();
+        if let Some(b) = block.get_mut(PAD_INPUT) {
+            *b = 0x80;
+        }
+        if let Some(len) = block.get_mut(56..) {
+            len.copy_from_slice(&((PAD_INPUT as u64) * 8).to_be_bytes());
+        }
+        Self {
+            block,
+            state: SHA256_IV,
+        }
+    }
+
+    /// `SHA-256` of the current 51-byte input.
+    fn digest(&mut self) -> [u8; 32] {
+        self.state = SHA256_IV;
+        sha2::block_api::compress256(&mut self.state, core::slice::from_ref(&self.block));
+        let mut out = [0u8; 32];
+        for (o, w) in out.chunks_exact_mut(4).zip(self.state.iter()) {
+            o.copy_from_slice(&w.to_be_bytes());
+        }
+        out
+    }
+
+    /// Random-OT pad of OT `j` (Roy Fig. 11 with tweak `j`): `ℓ + 1` scalars, scalar `c` is
+    /// `SHA-256(key ‖ j ‖ c ‖ row)` reduced, where `key` is a [`Transcript`] output binding the
+    /// session, the setup, both parties, Bob's message and both salts.
+    fn pad(&mut self, j: usize, row: u128, out: &mut [Scalar]) {
+        if let Some(jj) = self.block.get_mut(32..34) {
+            jj.copy_from_slice(&(j as u16).to_be_bytes());
+        }
+        if let Some(r) = self.block.get_mut(35..51) {
+            r.copy_from_slice(&row.to_le_bytes());
+        }
+        for (c, o) in out.iter_mut().enumerate() {
+            if let Some(cc) = self.block.get_mut(34) {
+                *cc = c as u8;
+            }
+            *o = scalar_from_32(&self.digest());
+        }
+    }
+}
+
+impl Drop for PadHasher {
+    fn drop(&mut self) {
+        self.block.zeroize();
+        self.state.zeroize();
     }
 }
 
@@ -515,9 +531,10 @@ fn sender_round2<R: CryptoRng + ?Sized>(
     // 5. Fresh salt and pads.
     let mut salt = [0u8; 32];
     rng.fill_bytes(&mut salt);
-    let key = pad_key(&t, &salt);
+    let mut hasher = PadHasher::new(&pad_key(&t, &salt));
     let delta = setup.delta_word();
-    // 6. α = (a, â); τ_j = P⁰_j − P¹_j + α; z_j = −P⁰_j.
+    // 6. α = (a, â); τ_j = P⁰_j − P¹_j + α; Alice's COTe share is z_j = −P⁰_j (kept as P⁰_j,
+    //    the signs are folded into steps 7 and 8).
     let a_hat = SecretScalar::<Secp256k1>::random(rng);
     let width = ell + 1;
     let mut alpha = Zeroizing::new(Vec::with_capacity(width));
@@ -529,15 +546,18 @@ fn sender_round2<R: CryptoRng + ?Sized>(
     let mut p1 = Zeroizing::new(alloc::vec![Scalar::ZERO; width]);
     for j in 0..XI {
         let w = ext_out.row(j);
-        pad(&key, j, w, &mut p0);
-        pad(&key, j, w ^ *delta, &mut p1);
+        hasher.pad(j, w, &mut p0);
+        hasher.pad(j, w ^ *delta, &mut p1);
         for (i, ((x0, x1), al)) in p0.iter().zip(p1.iter()).zip(alpha.iter()).enumerate() {
-            let delta_ji = deviation.map_or(Scalar::ZERO, |f| f(j, i));
-            tau.push(*x0 - x1 + al + delta_ji);
-            z.push(-*x0);
+            let mut t = *x0 - x1 + al;
+            if let Some(f) = deviation {
+                t += f(j, i);
+            }
+            tau.push(t);
+            z.push(*x0);
         }
     }
-    // 7. χ, u = ⟨χ, α⟩, r_j = ⟨χ, z_j⟩.
+    // 7. χ, u = ⟨χ, α⟩, r_j = −⟨χ, z_j⟩ = ⟨χ, P⁰_j⟩.
     let chi = chi(&t, &salt, &tau, ell);
     let u: Scalar = chi.iter().zip(alpha.iter()).map(|(c, x)| *c * x).sum();
     let mut r = Zeroizing::new(Vec::with_capacity(XI));
@@ -545,12 +565,16 @@ fn sender_round2<R: CryptoRng + ?Sized>(
         r.push(chi.iter().zip(zj).map(|(c, x)| *c * x).sum::<Scalar>());
     }
     let r_hash = r_hash(&t, &r);
-    // 8. c_i = Σ_j g_j·z_{j,i}.
+    // 8. c_i = Σ_j g_j·z_{j,i} = −Σ_j g_j·P⁰_{j,i}.
     let mut c: Vec<SecretScalar<Secp256k1>> = (0..ell).map(|_| SecretScalar::zero()).collect();
     for (gj, zj) in g.iter().zip(z.chunks_exact(width)) {
         for (ci, zji) in c.iter_mut().zip(zj) {
             *ci.expose_mut() += *gj * zji;
         }
+    }
+    for ci in c.iter_mut() {
+        let v = -*ci.expose();
+        *ci.expose_mut() = v;
     }
     Ok((
         c,
@@ -615,26 +639,26 @@ impl MulReceiverState {
             &self.msg1_digest,
         );
         let g = gadget(&t);
-        let key = pad_key(&t, &msg2.salt);
+        let mut hasher = PadHasher::new(&pad_key(&t, &msg2.salt));
         let chi = chi(&t, &msg2.salt, &msg2.tau, ell);
         // 9. z'_j = P^{β_j}_j + β_j·τ_j.
         let mut zb = Zeroizing::new(Vec::with_capacity(XI * width));
         let mut p = Zeroizing::new(alloc::vec![Scalar::ZERO; width]);
         let mut r = Zeroizing::new(Vec::with_capacity(XI));
         for (j, tau_j) in msg2.tau.chunks_exact(width).enumerate() {
-            pad(&key, j, out.row(j), &mut p);
+            hasher.pad(j, out.row(j), &mut p);
             let bit = Choice::from(out.choice(j));
             let start = zb.len();
             for (pj, tj) in p.iter().zip(tau_j) {
                 zb.push(*pj + Scalar::conditional_select(&Scalar::ZERO, tj, bit));
             }
-            // 10. r_j = β_j·u − ⟨χ, z'_j⟩.
+            // 10. r_j = ⟨χ, z'_j⟩ − β_j·u (= ⟨χ, P⁰_j⟩ for an honest Alice).
             let dot: Scalar = chi
                 .iter()
                 .zip(zb.get(start..).unwrap_or(&[]))
                 .map(|(c, x)| *c * x)
                 .sum();
-            r.push(Scalar::conditional_select(&Scalar::ZERO, &msg2.u, bit) - dot);
+            r.push(dot - Scalar::conditional_select(&Scalar::ZERO, &msg2.u, bit));
         }
         if !bool::from(r_hash(&t, &r).ct_eq(&msg2.r_hash)) {
             return Err(Error::blame(counterparty, Reason::MultiplicationCheck));
@@ -738,7 +762,9 @@ mod tests {
                 *b = seed.wrapping_mul(31).wrapping_add(i as u8);
             }
             let expect: [u8; 32] = Sha256::digest(msg).into();
-            assert_eq!(sha256_51(&msg), expect);
+            let mut h = PadHasher::new(msg[..32].try_into().unwrap());
+            h.block[32..PAD_INPUT].copy_from_slice(&msg[32..]);
+            assert_eq!(h.digest(), expect);
         }
     }
 }

@@ -55,6 +55,24 @@ fn frozen_run() {
         ("c1 (hex)", hex::encode(c[0].expose().to_bytes())),
         ("d1 (hex)", hex::encode(d[0].expose().to_bytes())),
     ];
+    // Seeds for the `ot_decode` fuzz target: `OT_WRITE_CORPUS=fuzz/corpus/ot_decode`.
+    if let Some(dir) = std::env::var_os("OT_WRITE_CORPUS") {
+        let dir = std::path::PathBuf::from(dir);
+        let files: [(&str, Vec<u8>); 9] = [
+            ("setup_msg1", m1.to_bytes()),
+            ("setup_msg2", m2.to_bytes()),
+            ("setup_msg3", m3.to_bytes()),
+            ("setup_msg4", m4.to_bytes()),
+            ("setup_msg5", m5.to_bytes()),
+            ("mul_msg1", n1.to_bytes()),
+            ("mul_msg2", n2.to_bytes()),
+            ("sender_setup", alice.to_secret_bytes().expose().to_vec()),
+            ("receiver_setup", bob.to_secret_bytes().expose().to_vec()),
+        ];
+        for (name, bytes) in files {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+    }
     if std::env::var_os("OT_PRINT_VECTORS").is_some() {
         for (k, v) in &got {
             println!("(\"{k}\", \"{v}\"),");

@@ -10,7 +10,14 @@
 //! * [`lagrange`] — Lagrange coefficients at zero and at any point;
 //! * [`shamir`] — [`Share`], [`split`], [`reconstruct`] with mixing / duplicate / threshold
 //!   checks and naming of inconsistent shares;
-//! * [`ShamirError`] — typed errors naming the share at fault.
+//! * [`ShamirError`] — typed errors naming the share at fault;
+//! * [`encoding`] — wire formats of shares and commitments (kinds `0x0201`–`0x0204`, byte by
+//!   byte in `SPEC.md`);
+//! * [`wallet`] — the 2-of-3 device / auth / recovery wallet share set: create, sign
+//!   (secp256k1 ECDSA with recovery id, Ed25519) in one call that zeroizes everything, recover,
+//!   rotate, BIP-39 export / import;
+//! * [`derive`] — BIP-39 seed, BIP-32 (`m/44'/60'/0'/0/i`, Ethereum address), SLIP-10 Ed25519
+//!   (`m/44'/501'/i'/0'`).
 //!
 //! ```
 //! use wallet_sss::{split, reconstruct};
@@ -32,17 +39,17 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod derive;
+pub mod encoding;
 pub mod error;
 pub mod feldman;
 pub mod lagrange;
 pub mod polynomial;
 pub mod shamir;
+pub mod wallet;
 
 pub use error::{Mismatched, ShamirError};
 pub use feldman::Commitments;
 pub use lagrange::{lagrange_at, lagrange_at_zero};
 pub use polynomial::Polynomial;
 pub use shamir::{Share, ShareSetId, reconstruct, reconstruct_verified, split};
-pub mod derive;
-pub mod encoding;
-pub mod wallet;

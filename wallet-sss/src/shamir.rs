@@ -15,7 +15,7 @@ use wallet_types::{Curve, MAX_PARTIES, Parties, PartyId, SecretScalar};
 
 use crate::error::{Mismatched, ShamirError};
 use crate::feldman::Commitments;
-use crate::lagrange::{batch_invert, lagrange_coefficients_at_zero};
+use crate::lagrange::batch_invert;
 use crate::polynomial::Polynomial;
 
 /// Length in bytes of a share-set id.
@@ -226,14 +226,18 @@ fn check_shares<C: Curve>(shares: &[Share<C>]) -> Result<usize, ShamirError> {
 /// ([`ShamirError::DuplicateId`]); shares of different share sets or thresholds
 /// ([`ShamirError::Mismatch`]); more than `t` shares not on one polynomial
 /// ([`ShamirError::InconsistentShares`], naming the culprits when they are determined).
+///
+/// With exactly `t` shares nothing can be cross-checked: a tampered share then yields a wrong
+/// value. Holders of the Feldman commitments use [`reconstruct_verified`], which refuses every
+/// tampered share (the wallet share set always does).
 pub fn reconstruct<C: Curve>(shares: &[Share<C>]) -> Result<SecretScalar<C>, ShamirError> {
     let t = check_shares(shares)?;
     let (base, extra) = shares.split_at(t.min(shares.len()));
-    let interp = Interpolator::new(base)?;
-    let secret = interp.at_zero()?;
+    let secret = interpolate_at_zero(base)?;
     if extra.is_empty() {
         return Ok(secret);
     }
+    let interp = Interpolator::new(base)?;
     let mut all_fit = true;
     for s in extra {
         let v = interp.eval(&s.id.to_scalar::<C>())?;
@@ -272,6 +276,32 @@ pub fn reconstruct_verified<C: Curve>(
     Ok(secret)
 }
 
+/// `f(0) = Σ λ_i(0)·y_i` over shares with distinct ids (checked by the caller), with one field
+/// inversion: `λ_i(0) = Π_{j≠i} x_j / Π_{j≠i} (x_j − x_i)`.
+fn interpolate_at_zero<C: Curve>(shares: &[Share<C>]) -> Result<SecretScalar<C>, ShamirError> {
+    let xs: Vec<C::Scalar> = shares.iter().map(|s| s.id.to_scalar::<C>()).collect();
+    let mut nums = Vec::with_capacity(xs.len());
+    let mut dens = Vec::with_capacity(xs.len());
+    for (k, xi) in xs.iter().enumerate() {
+        let mut num = C::Scalar::ONE;
+        let mut den = C::Scalar::ONE;
+        for (l, xj) in xs.iter().enumerate() {
+            if k != l {
+                num *= xj;
+                den *= *xj - xi;
+            }
+        }
+        nums.push(num);
+        dens.push(den);
+    }
+    batch_invert::<C>(&mut dens)?;
+    let mut acc = SecretScalar::<C>::zero();
+    for ((n, d), s) in nums.iter().zip(&dens).zip(shares) {
+        *acc.expose_mut() += *n * d * s.value.expose();
+    }
+    Ok(acc)
+}
+
 /// Interpolation through `t` shares in barycentric form: weights
 /// `w_i = 1 / Π_{j≠i} (x_i − x_j)` once (`O(t²)`), then each evaluation in `O(t)` plus one
 /// inversion.
@@ -300,17 +330,6 @@ impl<'a, C: Curve> Interpolator<'a, C> {
             xs,
             weights,
         })
-    }
-
-    /// `f(0) = Σ λ_i(0)·y_i`.
-    fn at_zero(&self) -> Result<SecretScalar<C>, ShamirError> {
-        let ids: Vec<PartyId> = self.shares.iter().map(|s| s.id).collect();
-        let lambdas = lagrange_coefficients_at_zero::<C>(&ids)?;
-        let mut acc = SecretScalar::<C>::zero();
-        for (l, s) in lambdas.iter().zip(self.shares) {
-            *acc.expose_mut() += *l * s.value.expose();
-        }
-        Ok(acc)
     }
 
     /// `f(x) = ℓ(x)·Σ w_i·y_i/(x − x_i)` for `x` not among the base points.

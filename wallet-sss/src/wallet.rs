@@ -571,17 +571,9 @@ pub fn export_mnemonic(a: &WalletShare, b: &WalletShare) -> Result<Zeroizing<Str
     Ok(derive::mnemonic_from_entropy(&entropy))
 }
 
-/// The wallet's share-set record as bytes (kind `0x0203`), e.g. to publish with the shares.
-pub fn public_bytes(info: &WalletInfo) -> alloc::vec::Vec<u8> {
-    info.public.to_bytes()
-}
-
 impl WalletInfo {
     /// The committed public key `s·G` of the wallet secret (not a signing key).
     pub fn secret_commitment(&self) -> k256::ProjectivePoint {
         self.public.public_key()
     }
 }
-
-/// `Secp256k1::ID` as the curve of every wallet share.
-pub const CURVE: CurveId = <Secp256k1 as Curve>::ID;

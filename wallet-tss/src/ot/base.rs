@@ -42,6 +42,8 @@ use wallet_types::{
     SecretBytes, SecretScalar, SessionId, Transcript, WireObject, Writer,
 };
 
+use zeroize::Zeroizing;
+
 use super::ext::{MulReceiverSetup, MulSenderSetup};
 use super::{BASE_OTS, kinds};
 
@@ -60,12 +62,70 @@ fn base_transcript(session: &SessionId, alice: PartyId, bob: PartyId) -> Transcr
     t
 }
 
-/// `H_j(P)`: the pad of OT `j` from a Diffie–Hellman point.
-fn h_pad(t: &Transcript, j: usize, p: &ProjectivePoint) -> [u8; 32] {
+/// `H_j(P)`: the pad of OT `j` from a Diffie–Hellman point (given by its SEC1 encoding, the
+/// bytes `Transcript::append_point` would append).
+fn h_pad(t: &Transcript, j: usize, p: &[u8]) -> [u8; 32] {
     let mut t = t.clone();
     t.append_u64("index", j as u64);
-    t.append_point::<Secp256k1>("dh", p);
+    t.append("dh", p);
     t.output32("rho")
+}
+
+/// The pads `H_j(P_j)` of a batch of points, normalized to affine with one shared inversion.
+fn h_pads(t: &Transcript, points: &[ProjectivePoint]) -> Vec<SecretBytes<32>> {
+    use group::{Curve as _, GroupEncoding as _};
+    let mut affine = alloc::vec![k256::AffinePoint::IDENTITY; points.len()];
+    ProjectivePoint::batch_normalize(points, &mut affine);
+    let pads = affine
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            let mut enc = p.to_bytes();
+            let pad = SecretBytes::new(h_pad(t, j, enc.as_slice()));
+            zeroize::Zeroize::zeroize(enc.as_mut_slice());
+            pad
+        })
+        .collect();
+    zeroize::Zeroize::zeroize(affine.as_mut_slice());
+    pads
+}
+
+/// `s·B` for a fixed `B` through a table of `d·16^w·B` (`w < 64`, `d < 16`): 64 additions and a
+/// constant-time scan of 16 entries per window instead of a full variable-base ladder. Alice
+/// multiplies Bob's one key `B` by 128 secret scalars.
+struct FixedBaseTable(Vec<[ProjectivePoint; 16]>);
+
+impl FixedBaseTable {
+    fn new(base: &ProjectivePoint) -> Self {
+        let mut windows = Vec::with_capacity(64);
+        let mut unit = *base;
+        for _ in 0..64 {
+            let mut row = [ProjectivePoint::IDENTITY; 16];
+            let mut acc = ProjectivePoint::IDENTITY;
+            for entry in row.iter_mut().skip(1) {
+                acc += unit;
+                *entry = acc;
+            }
+            windows.push(row);
+            unit = acc + unit; // 16·unit
+        }
+        Self(windows)
+    }
+
+    fn mul(&self, s: &Scalar) -> ProjectivePoint {
+        let bytes = Zeroizing::new(s.to_bytes());
+        let mut acc = ProjectivePoint::IDENTITY;
+        for (w, row) in self.0.iter().enumerate() {
+            let byte = bytes.get(31 - w / 2).copied().unwrap_or(0);
+            let nibble = (byte >> (4 * (w % 2))) & 0x0f;
+            let mut sel = ProjectivePoint::IDENTITY;
+            for (d, entry) in row.iter().enumerate() {
+                sel.conditional_assign(entry, (d as u8).ct_eq(&nibble));
+            }
+            acc += sel;
+        }
+        acc
+    }
 }
 
 /// `H''_j(ρ)`: the opening `γ`.
@@ -543,7 +603,8 @@ pub fn setup_alice_round2<R: CryptoRng + ?Sized>(
     }
     let omega = SecretBytes::<{ BASE_OTS / 8 }>::random(rng);
     let mut points = Vec::with_capacity(BASE_OTS);
-    let mut rho = Vec::with_capacity(BASE_OTS);
+    let mut dh = Vec::with_capacity(BASE_OTS);
+    let table = FixedBaseTable::new(&msg1.big_b);
     for j in 0..BASE_OTS {
         // [2] A_j = a_j·G + ω_j·B, selected in constant time.
         let a = SecretScalar::<Secp256k1>::random(rng);
@@ -551,10 +612,11 @@ pub fn setup_alice_round2<R: CryptoRng + ?Sized>(
         let p1 = p0 + msg1.big_b;
         let choice = Choice::from(bit(omega.expose(), j));
         points.push(ProjectivePoint::conditional_select(&p0, &p1, choice));
-        // [3] ρ^ω_j = H_j(a_j·B).
-        let dh = msg1.big_b * a.expose();
-        rho.push(SecretBytes::new(h_pad(&t, j, &dh)));
+        dh.push(table.mul(a.expose()));
     }
+    // [3] ρ^ω_j = H_j(a_j·B).
+    let rho = h_pads(&t, &dh);
+    zeroize::Zeroize::zeroize(dh.as_mut_slice());
     Ok((
         SetupAlice2 {
             session: *session,
@@ -585,29 +647,35 @@ pub fn setup_bob_round3(
     }
     let t = base_transcript(&state.session, state.alice, state.me);
     let b_times_b = state.big_b * state.b.expose();
-    let mut rho0 = Vec::with_capacity(BASE_OTS);
-    let mut rho1 = Vec::with_capacity(BASE_OTS);
-    let mut challenges = Vec::with_capacity(BASE_OTS);
-    for (j, a_j) in msg2.points.iter().enumerate() {
+    let mut dh0 = Vec::with_capacity(BASE_OTS);
+    let mut dh1 = Vec::with_capacity(BASE_OTS);
+    for a_j in &msg2.points {
         // Decoding already rejected off-curve, non-canonical and identity points; A_j = B would
         // make b·(A_j − B) the identity (a pad known to everyone).
         if *a_j == state.big_b {
             return Err(Error::blame(state.alice, Reason::BaseOt));
         }
         // [4] ρ⁰_j = H_j(b·A_j), ρ¹_j = H_j(b·A_j − b·B).
-        let dh0 = *a_j * state.b.expose();
-        let dh1 = dh0 - b_times_b;
-        let r0 = h_pad(&t, j, &dh0);
-        let r1 = h_pad(&t, j, &dh1);
-        // [5] ξ_j = H'(H''(ρ⁰)) ⊕ H'(H''(ρ¹)).
-        let c = xor32(
-            &h_delta(&t, j, &h_gamma(&t, j, &r0)),
-            &h_delta(&t, j, &h_gamma(&t, j, &r1)),
-        );
-        challenges.push(c);
-        rho0.push(SecretBytes::new(r0));
-        rho1.push(SecretBytes::new(r1));
+        let p = *a_j * state.b.expose();
+        dh0.push(p);
+        dh1.push(p - b_times_b);
     }
+    let rho0 = h_pads(&t, &dh0);
+    let rho1 = h_pads(&t, &dh1);
+    zeroize::Zeroize::zeroize(dh0.as_mut_slice());
+    zeroize::Zeroize::zeroize(dh1.as_mut_slice());
+    // [5] ξ_j = H'(H''(ρ⁰)) ⊕ H'(H''(ρ¹)).
+    let challenges = rho0
+        .iter()
+        .zip(&rho1)
+        .enumerate()
+        .map(|(j, (r0, r1))| {
+            xor32(
+                &h_delta(&t, j, &h_gamma(&t, j, r0.expose())),
+                &h_delta(&t, j, &h_gamma(&t, j, r1.expose())),
+            )
+        })
+        .collect();
     Ok((
         SetupBob3 {
             session: state.session,
@@ -736,4 +804,26 @@ pub fn setup_alice_finish(state: SetupAlice4, msg5: &OtSetupMsg5) -> Result<MulS
         state.omega,
         state.rho,
     ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn fixed_base_table_multiplies() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let base = SecretScalar::<Secp256k1>::random(&mut rng).public();
+        let table = FixedBaseTable::new(&base);
+        for s in [Scalar::ZERO, Scalar::ONE, -Scalar::ONE, Scalar::from(16u64)] {
+            assert_eq!(table.mul(&s), base * s);
+        }
+        for _ in 0..20 {
+            let s = *SecretScalar::<Secp256k1>::random(&mut rng).expose();
+            assert_eq!(table.mul(&s), base * s);
+        }
+    }
 }

@@ -1,0 +1,796 @@
+//! # wallet-lifecycle
+//!
+//! Every flow of the three wallet architectures, end to end, in process, as a user of the
+//! crates would write them: the `wallet_lifecycle` example prints them as a report, and the
+//! integration tests run the very same functions. Protocol messages move as encoded bytes
+//! through `wallet_types::sim::Simulator` (no faults), so message counts and bytes on the wire
+//! are what a transport would carry. Every signature is checked with the ecosystem's own
+//! verifier (`k256`, `ed25519-dalek`) before it is reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use k256::ecdsa::signature::hazmat::PrehashVerifier;
+use k256::ecdsa::{RecoveryId, Signature as EcdsaSig, VerifyingKey};
+use rand_chacha::ChaCha20Rng;
+use rand_core::Rng;
+use sha3::{Digest, Keccak256};
+use wallet_kek::{Argon2Params, Credential, Envelope, NewSlot, PrfOutput, PrfSalt, WalletId};
+use wallet_pss::frost::{from_key_share, to_key_share};
+use wallet_pss::{KeyShare, Reshare, ReshareConfig, ReshareOutput};
+use wallet_sss::wallet as sss;
+use wallet_tss::ecdsa::{self, DerivationPath, Keygen, Presign, Presignature};
+use wallet_tss::frost::dkg::DkgParty;
+use wallet_tss::frost::{KeyPackage, aggregate, round1, round2};
+use wallet_types::sim::Simulator;
+use wallet_types::{Curve, Ed25519, Parties, PartyId, Protocol, SessionId, WireObject};
+
+/// One step of a flow.
+#[derive(Clone, Debug)]
+pub struct StepReport {
+    /// The flow (architecture) it belongs to.
+    pub flow: &'static str,
+    /// What the step did.
+    pub name: String,
+    /// Wall time of the step.
+    pub millis: f64,
+    /// Protocol messages sent (a broadcast counts once).
+    pub messages: usize,
+    /// Bytes on the wire (encoded messages with their envelopes), or stored (an envelope).
+    pub bytes: usize,
+    /// A short human-readable result.
+    pub detail: String,
+}
+
+/// A signature produced by a flow, verified before it was recorded.
+#[derive(Clone, Debug)]
+pub struct SignatureRecord {
+    /// The flow that produced it.
+    pub flow: &'static str,
+    /// `"secp256k1"` or `"ed25519"`.
+    pub curve: &'static str,
+    /// SEC1 compressed (33 B) or RFC 8032 (32 B) public key, hex.
+    pub public_key: String,
+    /// The Ethereum address (secp256k1 only).
+    pub address: Option<String>,
+    /// ECDSA: the 32-byte prehash; Ed25519: the signed bytes (hex).
+    pub message: String,
+    /// `r || s` or `R || S` (hex).
+    pub signature: String,
+    /// ECDSA recovery id.
+    pub recovery_id: Option<u8>,
+}
+
+/// The whole run.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Every step in order.
+    pub steps: Vec<StepReport>,
+    /// Every signature, verified.
+    pub signatures: Vec<SignatureRecord>,
+}
+
+impl Report {
+    fn step(
+        &mut self,
+        flow: &'static str,
+        name: &str,
+        t0: Instant,
+        messages: usize,
+        bytes: usize,
+        detail: String,
+    ) {
+        self.steps.push(StepReport {
+            flow,
+            name: name.into(),
+            millis: t0.elapsed().as_secs_f64() * 1e3,
+            messages,
+            bytes,
+            detail,
+        });
+    }
+}
+
+type Res<T> = Result<T, String>;
+
+fn err<E: core::fmt::Display>(ctx: &'static str) -> impl Fn(E) -> String {
+    move |e| format!("{ctx}: {e}")
+}
+
+/// EIP-55 Ethereum address of a secp256k1 public key.
+pub fn eth_address(vk: &VerifyingKey) -> String {
+    let point = vk.to_sec1_point(false);
+    let digest = Keccak256::digest(point.as_bytes().get(1..).unwrap_or(&[]));
+    let lower = hex::encode(digest.get(12..).unwrap_or(&[]));
+    let check = hex::encode(Keccak256::digest(lower.as_bytes()));
+    let mut out = String::from("0x");
+    for (c, h) in lower.chars().zip(check.chars()) {
+        if c.is_ascii_alphabetic() && h.to_digit(16).unwrap_or(0) >= 8 {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Verifies an ECDSA signature with k256 (and that the recovery id recovers the key) and
+/// records it.
+fn record_ecdsa(
+    report: &mut Report,
+    flow: &'static str,
+    vk: &VerifyingKey,
+    hash: &[u8; 32],
+    sig: &[u8; 64],
+    recid: u8,
+) -> Res<()> {
+    let s = EcdsaSig::from_slice(sig).map_err(err("signature encoding"))?;
+    vk.verify_prehash(hash, &s).map_err(err("k256 verify"))?;
+    let rid = RecoveryId::from_byte(recid).ok_or("recovery id")?;
+    let rec = VerifyingKey::recover_from_prehash(hash, &s, rid).map_err(err("k256 recover"))?;
+    if &rec != vk {
+        return Err(format!("{flow}: recovery id does not recover the key"));
+    }
+    if s.normalize_s() != s {
+        return Err(format!("{flow}: signature is not low-S"));
+    }
+    report.signatures.push(SignatureRecord {
+        flow,
+        curve: "secp256k1",
+        public_key: hex::encode(vk.to_sec1_point(true).as_bytes()),
+        address: Some(eth_address(vk)),
+        message: hex::encode(hash),
+        signature: hex::encode(sig),
+        recovery_id: Some(recid),
+    });
+    Ok(())
+}
+
+/// Verifies an Ed25519 signature with `verify_strict` and records it.
+fn record_ed25519(
+    report: &mut Report,
+    flow: &'static str,
+    pk: &[u8; 32],
+    msg: &[u8],
+    sig: &[u8; 64],
+) -> Res<()> {
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(pk).map_err(err("ed25519 key"))?;
+    vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig))
+        .map_err(err("ed25519 verify_strict"))?;
+    report.signatures.push(SignatureRecord {
+        flow,
+        curve: "ed25519",
+        public_key: hex::encode(pk),
+        address: None,
+        message: hex::encode(msg),
+        signature: hex::encode(sig),
+        recovery_id: None,
+    });
+    Ok(())
+}
+
+/// Runs protocol machines to completion; returns outputs, messages and bytes.
+fn run<P: Protocol + WireObject>(
+    machines: Vec<P>,
+    seed: u64,
+) -> Res<(BTreeMap<PartyId, P::Output>, usize, usize)> {
+    let mut sim = Simulator::new(seed);
+    for m in machines {
+        sim.add(m);
+    }
+    let out = sim.run();
+    if let Some((p, e)) = out.failures.iter().next() {
+        return Err(format!("{p} failed: {e}"));
+    }
+    if !out.stalled.is_empty() {
+        return Err(format!("stalled: {:?}", out.stalled));
+    }
+    Ok((out.outputs, out.messages_sent, out.bytes_sent))
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. PRF-as-KEK
+// ---------------------------------------------------------------------------------------------
+
+/// The default consumer path: a key created on device A, wrapped for two passkeys and a
+/// recovery answer; signed on A; A is lost; device B opens the envelope (fetched from the
+/// server, which only ever held the envelope) with the second passkey and signs.
+pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
+    const F: &str = "prf-as-kek";
+    let t0 = Instant::now();
+    let wallet = WalletId::random(rng);
+    // The authenticators' PRF outputs (in a browser: WebAuthn `prf` extension results).
+    let mut out_a = [0u8; 32];
+    let mut out_b = [0u8; 32];
+    rng.fill_bytes(&mut out_a);
+    rng.fill_bytes(&mut out_b);
+    let (prf_a, prf_b) = (PrfOutput::new(out_a), PrfOutput::new(out_b));
+    let (salt_a, salt_b) = (PrfSalt::random(rng), PrfSalt::random(rng));
+    let first = NewSlot::Prf {
+        credential_id: b"passkey-A",
+        rp_id: "wallet.example",
+        salt: salt_a,
+        output: &prf_a,
+    };
+    let (mut env, pk) =
+        Envelope::generate_secp256k1(wallet, &first, rng).map_err(err("generate"))?;
+    let cred_a = Credential::Prf {
+        credential_id: b"passkey-A",
+        output: &prf_a,
+    };
+    let unlocked = env.open(&cred_a).map_err(err("open A"))?;
+    let second = NewSlot::Prf {
+        credential_id: b"passkey-B",
+        rp_id: "wallet.example",
+        salt: salt_b,
+        output: &prf_b,
+    };
+    env.add_slot(&unlocked, &second, rng)
+        .map_err(err("add passkey B"))?;
+    let answer = NewSlot::RecoveryAnswer {
+        question: "first pet's name?",
+        answer: "  Rex ",
+        params: Argon2Params::default(),
+    };
+    let recovery_slot = env
+        .add_slot(&unlocked, &answer, rng)
+        .map_err(err("add recovery"))?;
+    drop(unlocked);
+    let stored = env.to_bytes();
+    report.step(
+        F,
+        "create on device A; wrap for 2 passkeys + recovery answer",
+        t0,
+        0,
+        stored.len(),
+        format!("envelope {} B, {} slots", stored.len(), env.slots().len()),
+    );
+
+    let vk = VerifyingKey::from_sec1_bytes(&pk).map_err(err("public key"))?;
+    let t0 = Instant::now();
+    let hash: [u8; 32] = Keccak256::digest(b"tx 1 from device A").into();
+    let sig = env.sign_secp256k1(&cred_a, &hash).map_err(err("sign A"))?;
+    record_ecdsa(report, F, &vk, &hash, &sig.signature, sig.recovery_id)?;
+    report.step(
+        F,
+        "sign on device A (unwrap + sign + zeroize)",
+        t0,
+        0,
+        0,
+        "verified with k256".into(),
+    );
+
+    // Device A is lost. Device B fetches the envelope from the server and uses passkey B.
+    let t0 = Instant::now();
+    let fetched = Envelope::from_bytes(&stored).map_err(err("fetch"))?;
+    let cred_b = Credential::Prf {
+        credential_id: b"passkey-B",
+        output: &prf_b,
+    };
+    let hash: [u8; 32] = Keccak256::digest(b"tx 2 from device B").into();
+    let sig = fetched
+        .sign_secp256k1(&cred_b, &hash)
+        .map_err(err("sign B"))?;
+    record_ecdsa(report, F, &vk, &hash, &sig.signature, sig.recovery_id)?;
+    report.step(
+        F,
+        "device A lost: device B opens with passkey B and signs",
+        t0,
+        0,
+        stored.len(),
+        "same address".into(),
+    );
+
+    let t0 = Instant::now();
+    let rec = Credential::RecoveryAnswer {
+        slot: recovery_slot,
+        answer: "rex",
+    };
+    fetched.open(&rec).map_err(err("recovery answer"))?;
+    let wrong = PrfOutput::new([0u8; 32]);
+    let bad = Credential::Prf {
+        credential_id: b"passkey-B",
+        output: &wrong,
+    };
+    if fetched.open(&bad).is_ok() {
+        return Err("a wrong PRF output opened the envelope".into());
+    }
+    report.step(
+        F,
+        "recovery answer opens (normalised); a wrong PRF output does not",
+        t0,
+        0,
+        0,
+        "ok".into(),
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. SSS 2-of-3
+// ---------------------------------------------------------------------------------------------
+
+/// The SSS wallet: device / auth / recovery shares, sign by reconstructing in memory, recover a
+/// device, rotate the share set, export the mnemonic.
+pub fn sss_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
+    const F: &str = "sss-2-of-3";
+    let t0 = Instant::now();
+    let w = sss::create(rng).map_err(err("create"))?;
+    let address = w.info.ethereum.address_string();
+    let share_bytes: usize = [&w.device, &w.auth, &w.recovery]
+        .iter()
+        .map(|s| s.to_secret_bytes().len())
+        .sum();
+    report.step(
+        F,
+        "create: device / auth / recovery shares",
+        t0,
+        0,
+        share_bytes,
+        format!("address {address}"),
+    );
+
+    let vk = VerifyingKey::from_sec1_bytes(&w.info.ethereum.public_key).map_err(err("key"))?;
+    let t0 = Instant::now();
+    let hash: [u8; 32] = Keccak256::digest(b"sss tx 1").into();
+    let sig = sss::sign_ecdsa(&w.device, &w.auth, 0, &hash).map_err(err("sign"))?;
+    record_ecdsa(report, F, &vk, &hash, &sig.signature, sig.recovery_id)?;
+    report.step(
+        F,
+        "sign with device + auth (reconstruct, derive, sign, zeroize)",
+        t0,
+        0,
+        0,
+        "verified with k256".into(),
+    );
+
+    let t0 = Instant::now();
+    let new_device = sss::recover_device(&w.auth, &w.recovery).map_err(err("recover"))?;
+    let hash: [u8; 32] = Keccak256::digest(b"sss tx 2").into();
+    let sig =
+        sss::sign_ecdsa(&new_device, &w.auth, 0, &hash).map_err(err("sign after recovery"))?;
+    record_ecdsa(report, F, &vk, &hash, &sig.signature, sig.recovery_id)?;
+    report.step(
+        F,
+        "recover on a new device with auth + recovery",
+        t0,
+        0,
+        0,
+        "same address".into(),
+    );
+
+    let t0 = Instant::now();
+    let rotated = sss::rotate(&w.auth, &w.recovery, rng).map_err(err("rotate"))?;
+    if rotated.info.ethereum != w.info.ethereum {
+        return Err("rotation changed the account".into());
+    }
+    if sss::sign_ecdsa(&w.device, &rotated.auth, 0, &hash).is_ok() {
+        return Err("an old share combined with a new one".into());
+    }
+    report.step(
+        F,
+        "rotate the share set (old shares refused)",
+        t0,
+        0,
+        0,
+        "old + new refused".into(),
+    );
+
+    let t0 = Instant::now();
+    let phrase = sss::export_mnemonic(&rotated.device, &rotated.recovery).map_err(err("export"))?;
+    let words = phrase.split_whitespace().count();
+    let again = sss::import_mnemonic(&phrase, rng).map_err(err("import"))?;
+    if again.info.ethereum != w.info.ethereum {
+        return Err("mnemonic re-import gives another account".into());
+    }
+    report.step(
+        F,
+        "export the BIP-39 mnemonic (re-import: same account)",
+        t0,
+        0,
+        0,
+        format!("{words} words (not printed)"),
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Two-party ECDSA
+// ---------------------------------------------------------------------------------------------
+
+/// A server-side policy: a "transaction" is `amount (u64 BE) || memo`; the server parses it,
+/// refuses amounts over its limit and hashes it itself before releasing its share.
+pub fn server_policy(tx: &[u8], limit: u64) -> Res<[u8; 32]> {
+    let amount = tx
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_be_bytes)
+        .ok_or("malformed transaction")?;
+    if amount > limit {
+        return Err(format!("policy: amount {amount} over the limit {limit}"));
+    }
+    Ok(Keccak256::digest(tx).into())
+}
+
+fn tx(amount: u64, memo: &str) -> Vec<u8> {
+    let mut t = amount.to_be_bytes().to_vec();
+    t.extend_from_slice(memo.as_bytes());
+    t
+}
+
+fn presign_pair(
+    keys: &BTreeMap<PartyId, ecdsa::KeyShare>,
+    a: PartyId,
+    b: PartyId,
+    path: &DerivationPath,
+    rng: &mut ChaCha20Rng,
+    seed: u64,
+) -> Res<(Presignature, Presignature, usize, usize)> {
+    let session = SessionId::random(rng);
+    let ka = keys.get(&a).ok_or("key a")?;
+    let kb = keys.get(&b).ok_or("key b")?;
+    let ma = Presign::new(ka, b, path.clone(), session, rng).map_err(err("presign a"))?;
+    let mb = Presign::new(kb, a, path.clone(), session, rng).map_err(err("presign b"))?;
+    let (mut out, m, by) = run(vec![ma, mb], seed)?;
+    let pa = out.remove(&a).ok_or("presig a")?;
+    let pb = out.remove(&b).ok_or("presig b")?;
+    Ok((pa, pb, m, by))
+}
+
+/// Two-party ECDSA: DKG (device / server, and 2-of-3 with a backup), a batch of presignatures
+/// offline, online signing behind a server policy that refuses one over-limit request, a derived
+/// child address, export.
+pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
+    const F: &str = "tss-ecdsa";
+    let pid = |n: u16| PartyId::new(n).ok_or_else(|| "id".to_string());
+    let (device, server, backup) = (pid(1)?, pid(2)?, pid(3)?);
+
+    // 2-of-2 device / server.
+    let t0 = Instant::now();
+    let parties = Parties::range(2).map_err(err("parties"))?;
+    let session = SessionId::random(rng);
+    let machines = parties
+        .iter()
+        .map(|p| Keygen::new(session, p, parties.clone(), rng))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(err("keygen"))?;
+    let (keys, m, b) = run(machines, 11)?;
+    let root = keys.get(&device).ok_or("device key")?;
+    let vk = root.verifying_key().map_err(err("vk"))?;
+    report.step(
+        F,
+        "DKG 2-of-2 device/server (+ chain code, OT setups)",
+        t0,
+        m,
+        b,
+        format!("address {}", eth_address(&vk)),
+    );
+
+    // Presign a batch offline.
+    let t0 = Instant::now();
+    let mut batch = Vec::new();
+    let (mut msgs, mut bytes) = (0, 0);
+    for i in 0..3 {
+        let (pd, ps, m, b) =
+            presign_pair(&keys, device, server, &DerivationPath::root(), rng, 20 + i)?;
+        batch.push((pd, ps));
+        msgs += m;
+        bytes += b;
+    }
+    report.step(
+        F,
+        "presign a batch of 3 (offline)",
+        t0,
+        msgs,
+        bytes,
+        "3 presignature pairs".into(),
+    );
+
+    // Online: within the limit.
+    let t0 = Instant::now();
+    let (pd, ps) = batch.pop().ok_or("batch")?;
+    let info = pd.info().clone();
+    let request = tx(40, "coffee");
+    let hash = server_policy(&request, 100)?;
+    // (The server marks its presignature id used durably here, then releases its share.)
+    let server_partial = ps.sign(&hash);
+    let device_partial = pd.sign(&hash);
+    let online_bytes = server_partial.to_bytes().len() + device_partial.to_bytes().len();
+    let (sig, recid) =
+        ecdsa::combine(&info, &hash, &device_partial, &server_partial).map_err(err("combine"))?;
+    record_ecdsa(
+        report,
+        F,
+        &vk,
+        &hash,
+        &sig.to_bytes().into(),
+        recid.to_byte(),
+    )?;
+    report.step(
+        F,
+        "sign online: policy ok (amount 40 <= 100)",
+        t0,
+        2,
+        online_bytes,
+        "verified with k256".into(),
+    );
+
+    // Online: over the limit — refused before the server's presignature is used.
+    let t0 = Instant::now();
+    let over = tx(1_000, "car");
+    match server_policy(&over, 100) {
+        Ok(_) => return Err("the policy accepted an over-limit request".into()),
+        Err(e) => report.step(
+            F,
+            "sign online: policy refuses amount 1000 > 100",
+            t0,
+            1,
+            over.len(),
+            e,
+        ),
+    }
+
+    // Derived child address m/0/1.
+    let t0 = Instant::now();
+    let path = DerivationPath::parse("m/0/1").map_err(err("path"))?;
+    let child = root.derive(&path).map_err(err("derive"))?;
+    let child_vk = VerifyingKey::from_sec1_bytes(&ecdsa::derive::compressed(&child.public_key))
+        .map_err(err("child vk"))?;
+    let (pd, ps, m, b) = presign_pair(&keys, device, server, &path, rng, 30)?;
+    let cinfo = pd.info().clone();
+    let hash = server_policy(&tx(5, "child"), 100)?;
+    let (sig, recid) = ecdsa::combine(&cinfo, &hash, &pd.sign(&hash), &ps.sign(&hash))
+        .map_err(err("combine child"))?;
+    record_ecdsa(
+        report,
+        F,
+        &child_vk,
+        &hash,
+        &sig.to_bytes().into(),
+        recid.to_byte(),
+    )?;
+    report.step(
+        F,
+        "derive child m/0/1, presign bound to the path, sign",
+        t0,
+        m + 2,
+        b,
+        format!("child address {}", eth_address(&child_vk)),
+    );
+
+    // Export (end of the threshold guarantee): both shares give the key of the address.
+    let t0 = Instant::now();
+    let server_key = keys.get(&server).ok_or("server key")?;
+    let sk = ecdsa::export_private_key(root, server_key, &DerivationPath::root())
+        .map_err(err("export"))?;
+    let exported =
+        k256::ecdsa::SigningKey::from_bytes(&wallet_types::Secp256k1::encode_scalar(sk.expose()))
+            .map_err(err("exported key"))?;
+    if exported.verifying_key() != &vk {
+        return Err("exported key does not match".into());
+    }
+    report.step(
+        F,
+        "export with both shares (ends the threshold guarantee)",
+        t0,
+        0,
+        0,
+        "matches the address".into(),
+    );
+
+    // 2-of-3 with a backup: device + backup sign when the server is unavailable.
+    let t0 = Instant::now();
+    let parties = Parties::range(3).map_err(err("parties"))?;
+    let session = SessionId::random(rng);
+    let machines = parties
+        .iter()
+        .map(|p| Keygen::new(session, p, parties.clone(), rng))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(err("keygen 3"))?;
+    let (keys3, m, b) = run(machines, 12)?;
+    let vk3 = keys3
+        .get(&device)
+        .ok_or("k")?
+        .verifying_key()
+        .map_err(err("vk3"))?;
+    let (pd, pb, m2, b2) = presign_pair(&keys3, device, backup, &DerivationPath::root(), rng, 40)?;
+    let info3 = pd.info().clone();
+    let hash: [u8; 32] = Keccak256::digest(b"signed with the backup").into();
+    let (sig, recid) = ecdsa::combine(&info3, &hash, &pd.sign(&hash), &pb.sign(&hash))
+        .map_err(err("combine 3"))?;
+    record_ecdsa(
+        report,
+        F,
+        &vk3,
+        &hash,
+        &sig.to_bytes().into(),
+        recid.to_byte(),
+    )?;
+    report.step(
+        F,
+        "DKG 2-of-3 (device/server/backup); device + backup sign",
+        t0,
+        m + m2 + 2,
+        b + b2,
+        format!("address {}", eth_address(&vk3)),
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. FROST Ed25519
+// ---------------------------------------------------------------------------------------------
+
+fn frost_sign(
+    kps: &[&KeyPackage<Ed25519>],
+    msg: &[u8],
+    rng: &mut ChaCha20Rng,
+) -> Res<([u8; 64], usize)> {
+    let mut nonces = BTreeMap::new();
+    let mut commitments = BTreeMap::new();
+    for k in kps {
+        let (mut n, c) = round1::preprocess(k, 1, rng);
+        nonces.insert(k.id(), n.pop().ok_or("nonce")?);
+        commitments.insert(k.id(), *c.first().ok_or("commitment")?);
+    }
+    let package = round2::SigningPackage::new(commitments, msg.to_vec()).map_err(err("package"))?;
+    let mut shares = BTreeMap::new();
+    let mut bytes = 0;
+    for k in kps {
+        let n = nonces.remove(&k.id()).ok_or("nonce")?;
+        let z = round2::sign(&package, n, k).map_err(err("sign"))?;
+        bytes += z.to_bytes().len();
+        shares.insert(k.id(), z);
+    }
+    let first = kps.first().ok_or("signers")?;
+    let sig = aggregate::aggregate(&package, &shares, first.public()).map_err(err("aggregate"))?;
+    Ok((sig.to_array(), bytes))
+}
+
+fn reshare(
+    keys: Vec<KeyShare<Ed25519>>,
+    dealers: &[u16],
+    new: &[u16],
+    t: usize,
+    rng: &mut ChaCha20Rng,
+    seed: u64,
+) -> Res<(Vec<KeyShare<Ed25519>>, usize, usize)> {
+    let first = keys.first().ok_or("keys")?;
+    let cfg = ReshareConfig {
+        old_commitments: first.commitments().clone(),
+        old_parties: first.parties().clone(),
+        old_epoch: first.epoch(),
+        dealers: Parties::from_ids(dealers).map_err(err("dealers"))?,
+        new_parties: Parties::from_ids(new).map_err(err("new parties"))?,
+        new_threshold: t,
+    };
+    let session = SessionId::random(rng);
+    let mut by_id: BTreeMap<PartyId, KeyShare<Ed25519>> =
+        keys.into_iter().map(|k| (k.me(), k)).collect();
+    let everyone: BTreeSet<PartyId> = cfg.dealers.iter().chain(cfg.new_parties.iter()).collect();
+    let mut machines = Vec::new();
+    for p in everyone {
+        let old = if cfg.dealers.contains(p) {
+            by_id.remove(&p)
+        } else {
+            None
+        };
+        machines.push(Reshare::new(session, cfg.clone(), p, old).map_err(err("reshare"))?);
+    }
+    let (out, m, b) = run(machines, seed)?;
+    let keys = out
+        .into_values()
+        .filter_map(|o| match o {
+            ReshareOutput::NewShare(k) => Some(k),
+            ReshareOutput::Dealt => None,
+        })
+        .collect();
+    Ok((keys, m, b))
+}
+
+/// FROST 2-of-3: DKG, nonce preprocessing, signing; add a device and remove one by reshare;
+/// sign again under the same public key.
+pub fn frost_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
+    const F: &str = "tss-frost";
+    let t0 = Instant::now();
+    let parties = Parties::range(3).map_err(err("parties"))?;
+    let session = SessionId::random(rng);
+    let machines = parties
+        .iter()
+        .map(|p| DkgParty::<Ed25519>::new(session, p, parties.clone(), 2, rng))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(err("dkg"))?;
+    let (kps, m, b) = run(machines, 50)?;
+    let kps: Vec<KeyPackage<Ed25519>> = kps.into_values().collect();
+    let first = kps.first().ok_or("dkg output")?;
+    let pk: [u8; 32] = first.public().group_key_bytes();
+    report.step(
+        F,
+        "DKG 2-of-3 (PoK, Feldman, confirmation)",
+        t0,
+        m,
+        b,
+        format!("public key {}", hex::encode(pk)),
+    );
+
+    let t0 = Instant::now();
+    let msg = b"frost: send 1 SOL";
+    let signers: Vec<&KeyPackage<Ed25519>> = kps.iter().take(2).collect();
+    let (sig, bytes) = frost_sign(&signers, msg, rng)?;
+    record_ed25519(report, F, &pk, msg, &sig)?;
+    report.step(
+        F,
+        "preprocess nonces, sign with P1 + P2, aggregate (shares verified)",
+        t0,
+        2,
+        bytes,
+        "verify_strict ok".into(),
+    );
+
+    let t0 = Instant::now();
+    let shares: Vec<KeyShare<Ed25519>> = kps
+        .iter()
+        .map(|k| to_key_share(k, 0))
+        .collect::<Result<_, _>>()
+        .map_err(err("to key share"))?;
+    let (added, m, b) = reshare(shares, &[1, 2], &[1, 2, 3, 4], 2, rng, 51)?;
+    report.step(
+        F,
+        "add device 4 by reshare (2-of-4)",
+        t0,
+        m,
+        b,
+        "same public key".into(),
+    );
+    let t0 = Instant::now();
+    let (removed, m, b) = reshare(added, &[1, 4], &[2, 3, 4], 2, rng, 52)?;
+    report.step(
+        F,
+        "remove device 1 by reshare (2-of-3 over 2, 3, 4)",
+        t0,
+        m,
+        b,
+        "same public key".into(),
+    );
+
+    let t0 = Instant::now();
+    let new_kps: Vec<KeyPackage<Ed25519>> = removed
+        .iter()
+        .map(from_key_share)
+        .collect::<Result<_, _>>()
+        .map_err(err("from key share"))?;
+    if new_kps.iter().any(|k| k.public().group_key_bytes() != pk) {
+        return Err("reshare changed the public key".into());
+    }
+    let signers: Vec<&KeyPackage<Ed25519>> = new_kps.iter().filter(|k| k.id().get() != 2).collect();
+    let msg = b"frost: signed by devices 3 and 4";
+    let (sig, bytes) = frost_sign(&signers, msg, rng)?;
+    record_ed25519(report, F, &pk, msg, &sig)?;
+    // The removed device's old key package cannot sign with the new devices.
+    let stale = kps.first().ok_or("stale")?;
+    let mixed: Vec<&KeyPackage<Ed25519>> = vec![stale, new_kps.iter().last().ok_or("new")?];
+    if frost_sign(&mixed, b"mixed", rng).is_ok() {
+        return Err("the removed device still signs".into());
+    }
+    report.step(
+        F,
+        "sign again with devices 3 + 4 under the same key; removed device refused",
+        t0,
+        2,
+        bytes,
+        "verify_strict ok".into(),
+    );
+    Ok(())
+}
+
+/// Runs every flow with a seeded RNG.
+pub fn run_all(seed: u64) -> Res<Report> {
+    use rand_core::SeedableRng;
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mut report = Report::default();
+    kek_flow(&mut rng, &mut report)?;
+    sss_flow(&mut rng, &mut report)?;
+    ecdsa_flow(&mut rng, &mut report)?;
+    frost_flow(&mut rng, &mut report)?;
+    Ok(report)
+}

@@ -1,0 +1,67 @@
+//! The lifecycle flows as integration tests (CI runs these; the example prints them).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use wallet_lifecycle::{Report, ecdsa_flow, frost_flow, kek_flow, server_policy, sss_flow};
+
+fn check(report: &Report, flow: &str, min_steps: usize, min_sigs: usize) {
+    let steps = report.steps.iter().filter(|s| s.flow == flow).count();
+    let sigs: Vec<_> = report
+        .signatures
+        .iter()
+        .filter(|s| s.flow == flow)
+        .collect();
+    assert!(steps >= min_steps, "{flow}: {steps} steps");
+    assert!(sigs.len() >= min_sigs, "{flow}: {} signatures", sigs.len());
+}
+
+#[test]
+fn prf_as_kek_flow() {
+    let mut r = Report::default();
+    kek_flow(&mut ChaCha20Rng::seed_from_u64(1), &mut r).unwrap();
+    check(&r, "prf-as-kek", 4, 2);
+    // Both signatures are by the same key (the envelope moved devices, the key did not).
+    assert_eq!(r.signatures[0].public_key, r.signatures[1].public_key);
+}
+
+#[test]
+fn sss_flow_2_of_3() {
+    let mut r = Report::default();
+    sss_flow(&mut ChaCha20Rng::seed_from_u64(2), &mut r).unwrap();
+    check(&r, "sss-2-of-3", 5, 2);
+    assert_eq!(r.signatures[0].address, r.signatures[1].address);
+}
+
+#[test]
+fn two_party_ecdsa_flow() {
+    let mut r = Report::default();
+    ecdsa_flow(&mut ChaCha20Rng::seed_from_u64(3), &mut r).unwrap();
+    check(&r, "tss-ecdsa", 7, 3);
+    assert!(
+        r.steps
+            .iter()
+            .any(|s| s.detail.starts_with("policy: amount 1000"))
+    );
+}
+
+#[test]
+fn frost_flow_with_add_and_remove() {
+    let mut r = Report::default();
+    frost_flow(&mut ChaCha20Rng::seed_from_u64(4), &mut r).unwrap();
+    check(&r, "tss-frost", 5, 2);
+    assert_eq!(r.signatures[0].public_key, r.signatures[1].public_key);
+}
+
+#[test]
+fn policy_parses_and_limits() {
+    assert!(server_policy(&[0, 0, 0, 0, 0, 0, 0, 50], 100).is_ok());
+    assert!(server_policy(&[0, 0, 0, 0, 0, 0, 1, 0], 100).is_err());
+    assert!(server_policy(&[1, 2], 100).is_err());
+}

@@ -56,7 +56,12 @@ fn ours_dkg(t: u16, n: u16, rng: &mut ChaCha20Rng) -> Vec<KeyPackage<Ed25519>> {
     let sid = SessionId([3; 32]);
     let mut machines: BTreeMap<PartyId, DkgParty<Ed25519>> = parties
         .iter()
-        .map(|p| (p, DkgParty::new(sid, p, parties.clone(), t as usize, rng).unwrap()))
+        .map(|p| {
+            (
+                p,
+                DkgParty::new(sid, p, parties.clone(), t as usize, rng).unwrap(),
+            )
+        })
         .collect();
     let mut queue = VecDeque::new();
     for m in machines.values_mut() {
@@ -71,7 +76,12 @@ fn ours_dkg(t: u16, n: u16, rng: &mut ChaCha20Rng) -> Vec<KeyPackage<Ed25519>> {
             Recipient::One(p) => vec![p],
         };
         for p in to {
-            match machines.get_mut(&p).unwrap().handle(env.clone(), rng).unwrap() {
+            match machines
+                .get_mut(&p)
+                .unwrap()
+                .handle(env.clone(), rng)
+                .unwrap()
+            {
                 Step::Continue(out) => queue.extend(out),
                 Step::Done(out, k) => {
                     queue.extend(out);
@@ -102,7 +112,11 @@ fn frost_dkg(t: u16, n: u16, rng: &mut Rng06) -> FrostKeys {
     let mut s2 = BTreeMap::new();
     let mut r2: BTreeMap<_, BTreeMap<_, _>> = BTreeMap::new();
     for id in &ids {
-        let others: BTreeMap<_, _> = r1.iter().filter(|(k, _)| *k != id).map(|(k, v)| (*k, v.clone())).collect();
+        let others: BTreeMap<_, _> = r1
+            .iter()
+            .filter(|(k, _)| *k != id)
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
         let (sec, pkgs) = dkg::part2(s1.remove(id).unwrap(), &others).unwrap();
         s2.insert(*id, sec);
         for (to, p) in pkgs {
@@ -112,7 +126,11 @@ fn frost_dkg(t: u16, n: u16, rng: &mut Rng06) -> FrostKeys {
     let mut keys = BTreeMap::new();
     let mut public = None;
     for id in &ids {
-        let others: BTreeMap<_, _> = r1.iter().filter(|(k, _)| *k != id).map(|(k, v)| (*k, v.clone())).collect();
+        let others: BTreeMap<_, _> = r1
+            .iter()
+            .filter(|(k, _)| *k != id)
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
         let (kp, pk) = dkg::part3(&s2[id], &others, &r2[id]).unwrap();
         keys.insert(*id, kp);
         public = Some(pk);
@@ -126,9 +144,15 @@ fn ours_sign_once(
     rng: &mut ChaCha20Rng,
 ) -> wallet_tss::frost::Signature<Ed25519> {
     let signers = &keys[..t];
-    let nonces: Vec<SigningNonces<Ed25519>> =
-        signers.iter().map(|k| SigningNonces::new(k.secret_share(), rng)).collect();
-    let commitments = signers.iter().zip(&nonces).map(|(k, n)| (k.id(), *n.commitments())).collect();
+    let nonces: Vec<SigningNonces<Ed25519>> = signers
+        .iter()
+        .map(|k| SigningNonces::new(k.secret_share(), rng))
+        .collect();
+    let commitments = signers
+        .iter()
+        .zip(&nonces)
+        .map(|(k, n)| (k.id(), *n.commitments()))
+        .collect();
     let package = SigningPackage::new(commitments, MSG.to_vec()).unwrap();
     let shares = signers
         .iter()
@@ -150,7 +174,10 @@ fn frost_sign_once(keys: &FrostKeys, t: usize, rng: &mut Rng06) -> frost_ed25519
     let package = frost_ed25519::SigningPackage::new(commitments, MSG);
     let mut shares = BTreeMap::new();
     for (id, kp) in &signers {
-        shares.insert(**id, frost_ed25519::round2::sign(&package, &nonces[*id], kp).unwrap());
+        shares.insert(
+            **id,
+            frost_ed25519::round2::sign(&package, &nonces[*id], kp).unwrap(),
+        );
     }
     frost_ed25519::aggregate(&package, &shares, &keys.1).unwrap()
 }
@@ -164,11 +191,19 @@ fn bench(c: &mut Criterion) {
         let mut rng06 = Rng06(ChaCha20Rng::seed_from_u64(2));
 
         g.bench_function("dkg/wallet-tss", |b| b.iter(|| ours_dkg(t, n, &mut rng)));
-        g.bench_function("dkg/frost-ed25519", |b| b.iter(|| frost_dkg(t, n, &mut rng06)));
+        g.bench_function("dkg/frost-ed25519", |b| {
+            b.iter(|| frost_dkg(t, n, &mut rng06))
+        });
 
         // Keys for signing (dealer split: the signing cost does not depend on how keys came).
         let parties = Parties::range(n).unwrap();
-        let keys = split_secret(SecretScalar::<Ed25519>::random(&mut rng), tu, &parties, &mut rng).unwrap();
+        let keys = split_secret(
+            SecretScalar::<Ed25519>::random(&mut rng),
+            tu,
+            &parties,
+            &mut rng,
+        )
+        .unwrap();
         let fkeys = frost_dkg(t, n, &mut rng06);
 
         g.bench_function("preprocess/wallet-tss", |b| {
@@ -181,9 +216,15 @@ fn bench(c: &mut Criterion) {
 
         // One fixed package: signer 0's nonces restored from sealed bytes in the (unmeasured)
         // setup, since a nonce pair cannot be used twice.
-        let nonces: Vec<SigningNonces<Ed25519>> =
-            keys[..tu].iter().map(|k| SigningNonces::new(k.secret_share(), &mut rng)).collect();
-        let commitments = keys.iter().zip(&nonces).map(|(k, n)| (k.id(), *n.commitments())).collect();
+        let nonces: Vec<SigningNonces<Ed25519>> = keys[..tu]
+            .iter()
+            .map(|k| SigningNonces::new(k.secret_share(), &mut rng))
+            .collect();
+        let commitments = keys
+            .iter()
+            .zip(&nonces)
+            .map(|(k, n)| (k.id(), *n.commitments()))
+            .collect();
         let package = SigningPackage::new(commitments, MSG.to_vec()).unwrap();
         let sealed: Vec<_> = nonces.into_iter().map(|n| n.seal()).collect();
         g.bench_function("sign/wallet-tss", |b| {
@@ -196,7 +237,12 @@ fn bench(c: &mut Criterion) {
         let shares: BTreeMap<_, _> = keys[..tu]
             .iter()
             .zip(&sealed)
-            .map(|(k, s)| (k.id(), sign(&package, SigningNonces::restore(s.bytes()).unwrap(), k).unwrap()))
+            .map(|(k, s)| {
+                (
+                    k.id(),
+                    sign(&package, SigningNonces::restore(s.bytes()).unwrap(), k).unwrap(),
+                )
+            })
             .collect();
         g.bench_function("aggregate/wallet-tss (all shares verified)", |b| {
             b.iter(|| aggregate(&package, black_box(&shares), keys[0].public()).unwrap())
@@ -217,7 +263,12 @@ fn bench(c: &mut Criterion) {
         });
         let fshares: BTreeMap<_, _> = fsigners
             .iter()
-            .map(|(id, kp)| (**id, frost_ed25519::round2::sign(&fpackage, &fnonces[*id], kp).unwrap()))
+            .map(|(id, kp)| {
+                (
+                    **id,
+                    frost_ed25519::round2::sign(&fpackage, &fnonces[*id], kp).unwrap(),
+                )
+            })
             .collect();
         g.bench_function("aggregate/frost-ed25519", |b| {
             b.iter(|| frost_ed25519::aggregate(&fpackage, black_box(&fshares), &fkeys.1).unwrap())
@@ -238,8 +289,12 @@ fn bench(c: &mut Criterion) {
             })
         });
 
-        g.bench_function("total/wallet-tss", |b| b.iter(|| ours_sign_once(&keys, tu, &mut rng)));
-        g.bench_function("total/frost-ed25519", |b| b.iter(|| frost_sign_once(&fkeys, tu, &mut rng06)));
+        g.bench_function("total/wallet-tss", |b| {
+            b.iter(|| ours_sign_once(&keys, tu, &mut rng))
+        });
+        g.bench_function("total/frost-ed25519", |b| {
+            b.iter(|| frost_sign_once(&fkeys, tu, &mut rng06))
+        });
         g.finish();
     }
 }

@@ -1,0 +1,97 @@
+//! Known answers: BIP-32 test vector 1 (public derivation), and frozen encodings of the ECDSA
+//! wire objects that another implementation must read (see `SPEC.md`, section ECDSA).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::str::FromStr;
+
+use wallet_tss::ecdsa::derive::{DerivationPath, compressed, derive_public};
+use wallet_tss::ecdsa::{PartialSignature, PresignatureInfo};
+use wallet_types::{Parties, PartyId, WireObject};
+
+#[test]
+fn bip32_vector_1_public_step() {
+    // BIP-32 test vector 1: m/0H (extended public key) → m/0H/1 is a non-hardened step.
+    let parent = bip32::XPub::from_str(
+        "xpub68Gmy5EdvgibQVfPdqkBBCHxA5htiqg55crXYuXoQRKfDBFA1WEjWgP6LHhwBZeNK1VTsfTFUHCdrfp1bgwQ9xv5ski8PX9rL2dZXvgGDnw",
+    )
+    .unwrap();
+    let child = bip32::XPub::from_str(
+        "xpub6ASuArnXKPbfEwhqN6e3mwBcDTgzisQN1wXN9BJcM47sSikHjJf3UFHKkNAWbWMiGj7Wf5uMash7SyYq527Hqck2AxYysAA7xmALppuCkwQ",
+    )
+    .unwrap();
+    let pk = k256::ProjectivePoint::from(*parent.public_key().as_affine());
+    let d = derive_public(
+        &pk,
+        &parent.attrs().chain_code,
+        &DerivationPath::parse("m/1").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        &compressed(&d.public_key)[..],
+        child.public_key().to_sec1_point(true).as_bytes()
+    );
+    assert_eq!(d.chain_code, child.attrs().chain_code);
+}
+
+#[test]
+fn partial_signature_encoding_is_frozen() {
+    let p = PartialSignature {
+        presignature_id: [0xab; 32],
+        signer: PartyId::new(2).unwrap(),
+        u: k256::Scalar::from(5u64),
+        w: k256::Scalar::from(0x0102u64),
+    };
+    let hex = hex::encode(p.to_bytes());
+    assert_eq!(
+        hex,
+        concat!(
+            "01038601",
+            "abababababababababababababababababababababababababababababababab",
+            "0002",
+            "0000000000000000000000000000000000000000000000000000000000000005",
+            "0000000000000000000000000000000000000000000000000000000000000102",
+        )
+    );
+    assert_eq!(PartialSignature::from_bytes(&p.to_bytes()).unwrap(), p);
+    // u ≥ q is refused.
+    let mut bad = p.to_bytes();
+    for b in &mut bad[38..70] {
+        *b = 0xff;
+    }
+    assert!(PartialSignature::from_bytes(&bad).is_err());
+}
+
+#[test]
+fn presignature_info_encoding_is_frozen() {
+    let g = k256::ProjectivePoint::GENERATOR;
+    let info = PresignatureInfo {
+        id: [1; 32],
+        key_id: [2; 32],
+        signers: Parties::from_ids(&[1, 3]).unwrap(),
+        path: DerivationPath::parse("m/0/1").unwrap(),
+        public_key: g,
+        instance_point: g + g,
+    };
+    let hex = hex::encode(info.to_bytes());
+    assert_eq!(
+        hex,
+        concat!(
+            "01038801",
+            "0101010101010101010101010101010101010101010101010101010101010101",
+            "0202020202020202020202020202020202020202020202020202020202020202",
+            "000200010003",
+            "020000000000000001",
+            "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",
+            "02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5",
+        )
+    );
+    assert_eq!(
+        PresignatureInfo::from_bytes(&info.to_bytes()).unwrap(),
+        info
+    );
+}

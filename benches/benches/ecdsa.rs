@@ -31,7 +31,8 @@ fn run<P: Protocol>(
 ) -> BTreeMap<PartyId, P::Output> {
     let mut queue: VecDeque<(PartyId, Envelope<P::Message>)> = VecDeque::new();
     let mut outputs = BTreeMap::new();
-    let push = |q: &mut VecDeque<(PartyId, Envelope<P::Message>)>, out: Vec<Envelope<P::Message>>| {
+    let push = |q: &mut VecDeque<(PartyId, Envelope<P::Message>)>,
+                out: Vec<Envelope<P::Message>>| {
         for env in out {
             match env.recipient {
                 Recipient::One(to) => q.push_back((to, env)),
@@ -162,9 +163,21 @@ mod theirs {
             .enumerate()
             .map(|(i, s)| {
                 let me = PartyIndex::new(i as u8 + 1).unwrap();
-                let z2: Vec<_> = zero2.iter().filter(|m| m.parties.receiver == me).cloned().collect();
-                let z3: Vec<_> = zero3.iter().filter(|m| m.parties.receiver == me).cloned().collect();
-                let m3: Vec<_> = mul3.iter().filter(|m| m.parties.receiver == me).cloned().collect();
+                let z2: Vec<_> = zero2
+                    .iter()
+                    .filter(|m| m.parties.receiver == me)
+                    .cloned()
+                    .collect();
+                let z3: Vec<_> = zero3
+                    .iter()
+                    .filter(|m| m.parties.receiver == me)
+                    .cloned()
+                    .collect();
+                let m3: Vec<_> = mul3
+                    .iter()
+                    .filter(|m| m.parties.receiver == me)
+                    .cloned()
+                    .collect();
                 s.phase4(&proofs, &z2, &z3, &m3, &bip2, &bip3, |_| String::new())
                     .unwrap()
                     .0
@@ -191,13 +204,21 @@ mod theirs {
         let mut t2: Vec<TransmitPhase2to3<Secp256k1>> = Vec::new();
         for (me, s) in sessions.iter_mut() {
             let pi = PartyIndex::new(*me).unwrap();
-            let rx: Vec<_> = t1.iter().filter(|m| m.parties.receiver == pi).cloned().collect();
+            let rx: Vec<_> = t1
+                .iter()
+                .filter(|m| m.parties.receiver == pi)
+                .cloned()
+                .collect();
             t2.extend(s.phase2(&rx).unwrap());
         }
         let mut b3: Vec<Broadcast3to4<Secp256k1>> = Vec::new();
         for (me, s) in sessions.iter_mut() {
             let pi = PartyIndex::new(*me).unwrap();
-            let rx: Vec<_> = t2.iter().filter(|m| m.parties.receiver == pi).cloned().collect();
+            let rx: Vec<_> = t2
+                .iter()
+                .filter(|m| m.parties.receiver == pi)
+                .cloned()
+                .collect();
             b3.push(s.phase3(&rx).unwrap());
         }
         let mut s_out = [0u8; 32];
@@ -274,14 +295,17 @@ fn signing(c: &mut Criterion) {
         })
     });
     let mut sid = 0u32;
-    g.bench_function("dkls23 0.6 total per signature (2 signers, 4 phases)", |b| {
-        b.iter(|| {
-            sid = sid.wrapping_add(1);
-            let mut id = [0u8; 32];
-            id[..4].copy_from_slice(&sid.to_be_bytes());
-            theirs::sign(&their_parties, id, black_box(hash))
-        })
-    });
+    g.bench_function(
+        "dkls23 0.6 total per signature (2 signers, 4 phases)",
+        |b| {
+            b.iter(|| {
+                sid = sid.wrapping_add(1);
+                let mut id = [0u8; 32];
+                id[..4].copy_from_slice(&sid.to_be_bytes());
+                theirs::sign(&their_parties, id, black_box(hash))
+            })
+        },
+    );
     g.finish();
 }
 

@@ -11,10 +11,18 @@ use wallet_types::{Envelope, WireObject};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(p) = PartialSignature::from_bytes(data) {
-        assert_eq!(p.to_bytes(), data, "non-canonical PartialSignature accepted");
+        assert_eq!(
+            p.to_bytes(),
+            data,
+            "non-canonical PartialSignature accepted"
+        );
     }
     if let Ok(p) = PresignatureInfo::from_bytes(data) {
-        assert_eq!(p.to_bytes(), data, "non-canonical PresignatureInfo accepted");
+        assert_eq!(
+            p.to_bytes(),
+            data,
+            "non-canonical PresignatureInfo accepted"
+        );
     }
     let _ = KeygenMessage::from_bytes(data);
     let _ = PresignMessage::from_bytes(data);

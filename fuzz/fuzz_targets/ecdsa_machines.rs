@@ -80,17 +80,24 @@ fuzz_target!(|data: &[u8]| {
         }
         1 => {
             let (ka, _) = keys();
-            let mut m =
-                Presign::new(ka, pid(2), DerivationPath::root(), SessionId([2; 32]), &mut rng)
-                    .unwrap();
+            let mut m = Presign::new(
+                ka,
+                pid(2),
+                DerivationPath::root(),
+                SessionId([2; 32]),
+                &mut rng,
+            )
+            .unwrap();
             feed::<Presign>(&mut m, rest, &mut rng);
         }
         _ => {
             // A real presignature for party 1, then arbitrary partials from party 2.
             let (ka, kb) = keys();
             let session = SessionId([3; 32]);
-            let mut a = Presign::new(ka, pid(2), DerivationPath::root(), session, &mut rng).unwrap();
-            let mut b = Presign::new(kb, pid(1), DerivationPath::root(), session, &mut rng).unwrap();
+            let mut a =
+                Presign::new(ka, pid(2), DerivationPath::root(), session, &mut rng).unwrap();
+            let mut b =
+                Presign::new(kb, pid(1), DerivationPath::root(), session, &mut rng).unwrap();
             let qa = step(a.start(&mut rng).unwrap()).0;
             let qb = step(b.start(&mut rng).unwrap()).0;
             let mut rb = Vec::new();

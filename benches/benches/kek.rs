@@ -1,0 +1,104 @@
+//! wallet-kek: what a user waits for on the device.
+//!
+//! * `prf_unwrap`: open an envelope with a passkey's PRF output (HKDF + two AES-256-GCM);
+//! * `secp256k1/*`: unwrap + ECDSA sign vs a bare k256 sign (key already in memory) in the same
+//!   run — the bar is ≤ 1.2×;
+//! * `ed25519/*`: unwrap + Ed25519 sign vs a bare ed25519-dalek sign;
+//! * `password_unwrap_default`: open through a password slot at the default Argon2id
+//!   parameters (m = 19456 KiB, t = 2, p = 1).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ed25519_dalek::Signer;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use wallet_kek::{
+    Argon2Params, Credential, Envelope, NewSlot, Payload, PrfOutput, PrfSalt, WalletId,
+};
+use wallet_types::SecretBytes;
+
+const CRED: &[u8] = b"bench-credential-id-0123456789ab";
+const RP: &str = "wallet.example";
+
+fn envelope(payload: &Payload, prf: &PrfOutput, rng: &mut ChaCha20Rng) -> Envelope {
+    let first = NewSlot::Prf {
+        credential_id: CRED,
+        rp_id: RP,
+        salt: PrfSalt::random(rng),
+        output: prf,
+    };
+    Envelope::seal(WalletId::random(rng), payload, &first, rng).unwrap()
+}
+
+fn bench_kek(c: &mut Criterion) {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let prf = PrfOutput::new([0x42; 32]);
+    let cred = Credential::Prf {
+        credential_id: CRED,
+        output: &prf,
+    };
+    let key = [0x17u8; 32];
+    let seed = [0x29u8; 32];
+    let prehash = [0x5au8; 32];
+
+    let secp = envelope(
+        &Payload::secp256k1(SecretBytes::new(key)).unwrap(),
+        &prf,
+        &mut rng,
+    );
+    let ed = envelope(&Payload::ed25519_seed(SecretBytes::new(seed)), &prf, &mut rng);
+
+    c.bench_function("kek/prf_unwrap", |b| {
+        b.iter(|| black_box(secp.open(black_box(&cred)).unwrap()))
+    });
+
+    let mut g = c.benchmark_group("kek/secp256k1");
+    let sk = k256::ecdsa::SigningKey::from_bytes(&key.into()).unwrap();
+    g.bench_function("bare_k256_sign", |b| {
+        b.iter(|| black_box(sk.sign_prehash_recoverable(black_box(&prehash))))
+    });
+    g.bench_function("prf_unwrap_sign", |b| {
+        b.iter(|| black_box(secp.sign_secp256k1(black_box(&cred), &prehash).unwrap()))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("kek/ed25519");
+    let esk = ed25519_dalek::SigningKey::from_bytes(&seed);
+    g.bench_function("bare_dalek_sign", |b| {
+        b.iter(|| black_box(esk.sign(black_box(b"a 32-byte message to be signed!!"))))
+    });
+    g.bench_function("prf_unwrap_sign", |b| {
+        b.iter(|| {
+            black_box(
+                ed.sign_ed25519(black_box(&cred), b"a 32-byte message to be signed!!")
+                    .unwrap(),
+            )
+        })
+    });
+    g.finish();
+
+    let mut pw = secp.clone();
+    let unlocked = pw.open(&cred).unwrap();
+    pw.add_slot(
+        &unlocked,
+        &NewSlot::Password {
+            password: "correct horse battery staple",
+            params: Argon2Params::DEFAULT,
+        },
+        &mut rng,
+    )
+    .unwrap();
+    drop(unlocked);
+    let pw_cred = Credential::Password("correct horse battery staple");
+    let mut g = c.benchmark_group("kek/argon2id");
+    g.sample_size(10);
+    g.bench_function("password_unwrap_default", |b| {
+        b.iter(|| black_box(pw.open(black_box(&pw_cred)).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_kek);
+criterion_main!(benches);

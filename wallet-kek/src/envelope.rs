@@ -506,6 +506,25 @@ impl Envelope {
         Ok((env, public))
     }
 
+    /// Generates BIP-39 entropy of `len` bytes (16, 20, 24, 28 or 32: 12 to 24 words) straight
+    /// into a new envelope.
+    pub fn generate_bip39_entropy<R: CryptoRng + ?Sized>(
+        wallet_id: WalletId,
+        len: usize,
+        first: &NewSlot<'_>,
+        rng: &mut R,
+    ) -> Result<Self, KekError> {
+        if !PayloadKind::Bip39Entropy.valid_len(len) {
+            return Err(KekError::InvalidInput);
+        }
+        let mut entropy = SecretBytes::<32>::random(rng);
+        let payload = Payload::bip39_entropy(wallet_types::SecretVec::from_slice(
+            entropy.expose().get(..len).ok_or(KekError::InvalidInput)?,
+        ));
+        zeroize::Zeroize::zeroize(&mut entropy);
+        Self::seal(wallet_id, &payload?, first, rng)
+    }
+
     /// (Re-)encrypts the payload under `dek` with a fresh nonce, bound to the current slot
     /// table. Called after every change of the slot table.
     fn encrypt_payload<R: CryptoRng + ?Sized>(

@@ -693,3 +693,64 @@ fn weak_params_refused_by_constructor() {
         Argon2Params::DEFAULT
     );
 }
+
+#[test]
+fn generate_bip39_entropy_into_envelope() {
+    let a = passkey(1);
+    let mut r = rng(300);
+    let salt = PrfSalt::random(&mut r);
+    let out = a.prf(&salt);
+    let first = NewSlot::Prf {
+        credential_id: &a.credential_id,
+        rp_id: RP,
+        salt,
+        output: &out,
+    };
+    for len in [16, 20, 24, 28, 32] {
+        let env = Envelope::generate_bip39_entropy(WalletId::random(&mut r), len, &first, &mut r)
+            .unwrap();
+        assert_eq!(env.payload_kind(), PayloadKind::Bip39Entropy);
+        let u = open_with(&Envelope::from_bytes(&env.to_bytes()).unwrap(), &a).unwrap();
+        assert_eq!(u.payload().expose().len(), len);
+    }
+    for len in [0, 15, 17, 33] {
+        assert_eq!(
+            Envelope::generate_bip39_entropy(WalletId::random(&mut r), len, &first, &mut r)
+                .unwrap_err(),
+            KekError::InvalidInput
+        );
+    }
+}
+
+#[test]
+fn server_cannot_strip_a_slot() {
+    // Whoever stores the envelope drops slot A from the table (no DEK): B cannot open either,
+    // because the payload AAD binds the whole slot table.
+    let (a, b) = (passkey(1), passkey(2));
+    let mut env = prf_envelope(&a, &payloads()[0], 310);
+    let mut r = rng(311);
+    let u = open_with(&env, &a).unwrap();
+    let salt = PrfSalt::random(&mut r);
+    let out_b = b.prf(&salt);
+    env.add_slot(
+        &u,
+        &NewSlot::Prf {
+            credential_id: &b.credential_id,
+            rp_id: RP,
+            salt,
+            output: &out_b,
+        },
+        &mut r,
+    )
+    .unwrap();
+    let bytes = env.to_bytes();
+    let table_at = 4 + 32 + 3 + 12 + 4 + 48;
+    let first_slot_len = 2 + 1 + 4 + a.credential_id.len() + 4 + RP.len() + 32 + 12 + 48;
+    let mut stripped = bytes[..table_at].to_vec();
+    stripped.extend_from_slice(&[0, 1]);
+    stripped.extend_from_slice(&bytes[table_at + 2 + first_slot_len..]);
+    let stripped = Envelope::from_bytes(&stripped).unwrap();
+    assert_eq!(stripped.slots().len(), 1);
+    assert_eq!(open_with(&stripped, &b).unwrap_err(), KekError::Unwrap);
+    assert!(open_with(&env, &b).is_ok());
+}

@@ -69,8 +69,12 @@ pub use password::{
 pub use payload::{MAX_OPAQUE_LEN, Payload, PayloadKind, RecoverableSignature};
 pub use prf::{Kek, PrfOutput, PrfSalt, WalletId, derive_prf_kek};
 
-/// The primitives as this crate calls them, for tests against published vectors (Wycheproof,
-/// RFC 5869). Not a stable API.
+/// **Hazmat.** The primitives as this crate calls them, for tests against published vectors
+/// (Wycheproof, RFC 5869). Not a stable API.
+///
+/// The `hazmat` feature also enables `Argon2Params::new_insecure` (costs below the minimum,
+/// for fast tests): envelopes holding such a slot work in memory but are refused by every
+/// decoder, so they can never be stored and read back. Never enable `hazmat` in production.
 #[cfg(any(test, feature = "hazmat"))]
 pub mod hazmat {
     pub use crate::crypto::{hkdf_sha256, open as aes256gcm_open, seal as aes256gcm_seal};

@@ -48,7 +48,11 @@ fn bench_kek(c: &mut Criterion) {
         &prf,
         &mut rng,
     );
-    let ed = envelope(&Payload::ed25519_seed(SecretBytes::new(seed)), &prf, &mut rng);
+    let ed = envelope(
+        &Payload::ed25519_seed(SecretBytes::new(seed)),
+        &prf,
+        &mut rng,
+    );
 
     c.bench_function("kek/prf_unwrap", |b| {
         b.iter(|| black_box(secp.open(black_box(&cred)).unwrap()))

@@ -602,7 +602,9 @@ impl MulReceiverState {
 
     /// Round 3 (Bob): steps 9–11. Returns `(b, d)` with `c_i + d_i = a_i·b`.
     ///
-    /// Errors: `WrongSession { sender: counterparty }` for a message of another session,
+    /// Errors: `WrongSession { sender: counterparty }` for a message of another session (this
+    /// consumes the state: compare [`MulMsg2::session`] with [`MulReceiverState::session`] first,
+    /// or keep its serialized form, if a stray message must not end the multiplication),
     /// `Misbehaviour { [counterparty], MultiplicationCheck }` when Alice's corrections are
     /// inconsistent (ban her: the setup must not be used with her again),
     /// `Params(Mismatch)` for a setup or counterparty that is not the one of round 1.

@@ -392,6 +392,24 @@ impl core::fmt::Debug for SetupAlice4 {
     }
 }
 
+macro_rules! state_accessors {
+    ($($t:ty),*) => {$(
+        impl $t {
+            /// The setup session. A message whose `session()` differs is rejected with
+            /// `WrongSession`; check before calling the round function if the state must survive
+            /// a rejection (round functions consume their state).
+            pub fn session(&self) -> &SessionId {
+                &self.session
+            }
+            /// This party.
+            pub fn me(&self) -> PartyId {
+                self.me
+            }
+        }
+    )*};
+}
+state_accessors!(SetupBob1, SetupAlice2, SetupBob3, SetupAlice4);
+
 const STATE_HEAD: usize = wallet_types::HEADER_LEN + 32 + 2 + 2;
 
 impl WireObject for SetupBob1 {
@@ -635,8 +653,8 @@ pub fn setup_alice_round2<R: CryptoRng + ?Sized>(
 /// Steps 4–5 (Bob): validate Alice's encoded choices, derive both pads of every OT and send the
 /// challenges.
 ///
-/// Errors: `WrongSession` (state unchanged, the state is handed back only on success so keep
-/// a serialized copy if you want to retry), `Misbehaviour { [alice], BaseOt }` for `A_j = B`.
+/// Errors: `WrongSession` (the state is consumed: compare [`OtSetupMsg2::session`] with
+/// [`SetupBob1::session`] first to keep it), `Misbehaviour { [alice], BaseOt }` for `A_j = B`.
 pub fn setup_bob_round3(
     state: SetupBob1,
     msg2: &OtSetupMsg2,

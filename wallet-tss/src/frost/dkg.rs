@@ -682,18 +682,26 @@ impl<C: Ciphersuite> WireObject for DkgParty<C> {
                             r.point_or_identity::<C>()?
                         });
                     }
-                    if !inbox.parties().contains(p) || commitments.insert(p, c).is_some() {
+                    if commitments.keys().next_back().is_some_and(|last| *last >= p) {
+                        return Err(DecodeError::NotSorted);
+                    }
+                    if !inbox.parties().contains(p) {
                         return Err(DecodeError::InvalidValue);
                     }
+                    commitments.insert(p, c);
                 }
                 let m = r.count16(n, 34)?;
                 let mut digests = BTreeMap::new();
                 for _ in 0..m {
                     let p = r.party()?;
                     let d = r.array::<32>()?;
-                    if !inbox.parties().contains(p) || digests.insert(p, d).is_some() {
+                    if digests.keys().next_back().is_some_and(|last| *last >= p) {
+                        return Err(DecodeError::NotSorted);
+                    }
+                    if !inbox.parties().contains(p) {
                         return Err(DecodeError::InvalidValue);
                     }
+                    digests.insert(p, d);
                 }
                 let result = if r.bool()? {
                     let secret = r.secret_scalar::<C>()?;

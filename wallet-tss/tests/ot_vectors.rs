@@ -122,7 +122,7 @@ const EXPECTED: [(&str, &str); 12] = [
     ),
     (
         "mul msg2",
-        "ed7adfd41b335f37024e0ff80c3e22f6fdd002c8fdd04bcb61c339336dc88024",
+        "bac1485454fcb1d543d3b598fc90c2f28cd2b0d292f1d09050e89638f11e5ea7",
     ),
     (
         "b (hex)",

@@ -61,7 +61,7 @@
 //!   5. fresh salt; random-OT pads `P⁰_j, P¹_j ∈ Z_q^{ℓ+1}` (hash of `W_j`, `W_j ⊕ Δ`, tweak `j`);
 //!   6. `â ← Z_q`, `α = (a_1..a_ℓ, â)`; correction `τ_j = P⁰_j − P¹_j + α`; her COTe share
 //!   `z_j = −P⁰_j` (so that `z_j + z'_j = β_j·α`);
-//!   7. check: `χ = H_χ(transcript, τ) ∈ Z_q^{ℓ+1}`, `u = ⟨χ, α⟩`, `r_j = −⟨χ, z_j⟩`; send `u`
+//!   7. check: `χ = (H_χ(transcript, τ) ∈ Z_q^ℓ, 1)`, `u = ⟨χ, α⟩`, `r_j = −⟨χ, z_j⟩`; send `u`
 //!   and a hash of `r` ([`MulMsg2`]);
 //!   8. output `c_i = Σ_j g_j·z_{j,i}` for `i ≤ ℓ`.
 //! * **Round 3 (Bob)**
@@ -401,7 +401,17 @@ fn pad_key(t: &Transcript, salt_alice: &[u8; 32]) -> Zeroizing<[u8; 32]> {
     Zeroizing::new(t.output32("pad-key"))
 }
 
-/// `χ ∈ Z_q^{ℓ+1}` (step 7) from the transcript and the corrections.
+/// `⟨χ, v⟩` for `χ = (χ_1, …, χ_ℓ, 1)`: the mask column's coefficient is fixed to 1 (as in the
+/// literature's `χ = (χ_1, χ_2, 1)`): `â` is uniform, so `u` still hides `a`, and an error
+/// confined to the mask column changes the check value with certainty.
+fn dot(chi: &[Scalar], v: &[Scalar]) -> Scalar {
+    match v.split_last() {
+        Some((mask, data)) => data.iter().zip(chi).fold(*mask, |acc, (x, c)| acc + *c * x),
+        None => Scalar::ZERO,
+    }
+}
+
+/// `χ_1, …, χ_ℓ` (step 7) from the transcript and the corrections.
 fn chi(t: &Transcript, salt_alice: &[u8; 32], tau: &[Scalar], ell: usize) -> Vec<Scalar> {
     let mut t = t.clone();
     t.append("salt-alice", salt_alice);
@@ -413,7 +423,7 @@ fn chi(t: &Transcript, salt_alice: &[u8; 32], tau: &[Scalar], ell: usize) -> Vec
     t.append("tau-sha256", Sha256::digest(&bytes).as_slice());
     let mut rng = ChaCha20Rng::from_seed(t.output32("chi"));
     let mut buf = [0u8; 32];
-    (0..=ell)
+    (0..ell)
         .map(|_| {
             rng.fill_bytes(&mut buf);
             scalar_from_32(&buf)
@@ -559,10 +569,10 @@ fn sender_round2<R: CryptoRng + ?Sized>(
     }
     // 7. χ, u = ⟨χ, α⟩, r_j = −⟨χ, z_j⟩ = ⟨χ, P⁰_j⟩.
     let chi = chi(&t, &salt, &tau, ell);
-    let u: Scalar = chi.iter().zip(alpha.iter()).map(|(c, x)| *c * x).sum();
+    let u = dot(&chi, &alpha);
     let mut r = Zeroizing::new(Vec::with_capacity(XI));
     for zj in z.chunks_exact(width) {
-        r.push(chi.iter().zip(zj).map(|(c, x)| *c * x).sum::<Scalar>());
+        r.push(dot(&chi, zj));
     }
     let r_hash = r_hash(&t, &r);
     // 8. c_i = Σ_j g_j·z_{j,i} = −Σ_j g_j·P⁰_{j,i}.
@@ -655,11 +665,7 @@ impl MulReceiverState {
                 zb.push(*pj + Scalar::conditional_select(&Scalar::ZERO, tj, bit));
             }
             // 10. r_j = ⟨χ, z'_j⟩ − β_j·u (= ⟨χ, P⁰_j⟩ for an honest Alice).
-            let dot: Scalar = chi
-                .iter()
-                .zip(zb.get(start..).unwrap_or(&[]))
-                .map(|(c, x)| *c * x)
-                .sum();
+            let dot = dot(&chi, zb.get(start..).unwrap_or(&[]));
             r.push(dot - Scalar::conditional_select(&Scalar::ZERO, &msg2.u, bit));
         }
         if !bool::from(r_hash(&t, &r).ct_eq(&msg2.r_hash)) {

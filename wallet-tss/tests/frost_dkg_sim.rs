@@ -296,3 +296,52 @@ fn invalid_parameters() {
             .is_err()
     );
 }
+
+/// The generic code runs FROST(secp256k1, SHA-256) too: DKG through the simulator, then a
+/// 2-of-3 signature checked by the RFC's verification equation.
+#[test]
+fn secp256k1_dkg_and_signing() {
+    use std::collections::BTreeMap;
+    use wallet_tss::frost::dkg::DkgParty;
+    use wallet_tss::frost::{SigningNonces, SigningPackage, aggregate, sign};
+    use wallet_types::Secp256k1;
+    use wallet_types::sim::Simulator;
+
+    let parties = Parties::range(3).unwrap();
+    let mut s = Simulator::new(31);
+    for p in parties.iter() {
+        let m = DkgParty::<Secp256k1>::new(SID, p, parties.clone(), 2, s.rng()).unwrap();
+        s.add(m);
+    }
+    s.restore_every_step(true);
+    let out = s.run();
+    assert!(out.failures.is_empty() && out.outputs.len() == 3, "{out:?}");
+    let keys = out.outputs;
+    let public = keys[&pid(1)].public().clone();
+    assert!(keys.values().all(|k| *k.public() == public));
+    assert_eq!(public.group_key_bytes().len(), 33);
+
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(3);
+    let signers = [pid(2), pid(3)];
+    let nonces: Vec<_> = signers
+        .iter()
+        .map(|p| SigningNonces::new(keys[p].secret_share(), &mut rng))
+        .collect();
+    let commitments = signers
+        .iter()
+        .zip(&nonces)
+        .map(|(p, n)| (*p, *n.commitments()))
+        .collect();
+    let package = SigningPackage::new(commitments, b"secp".to_vec()).unwrap();
+    let shares: BTreeMap<_, _> = signers
+        .iter()
+        .zip(nonces)
+        .map(|(p, n)| (*p, sign(&package, n, &keys[p]).unwrap()))
+        .collect();
+    let sig = aggregate(&package, &shares, &public).unwrap();
+    assert_eq!(sig.to_bytes().len(), 65);
+    assert!(sig.verify(public.group_key().get(), b"secp"));
+    assert!(!sig.verify(public.group_key().get(), b"secq"));
+    let exported = export_group_secret(&[&keys[&pid(1)], &keys[&pid(3)]]).unwrap();
+    assert_eq!(exported.public_key(), *public.group_key().get());
+}

@@ -16,7 +16,7 @@ use wallet_tss::frost::round2::compute_binding_factors;
 use wallet_tss::frost::{
     KeyPackage, PublicKeyPackage, SigningNonces, SigningPackage, aggregate, sign,
 };
-use wallet_types::{Curve, Ed25519, Parties, PartyId, SecretScalar, decode_scalar};
+use wallet_types::{Curve, Ed25519, Parties, PartyId, Secp256k1, SecretScalar, decode_scalar};
 
 struct Vector {
     group_secret_key: &'static str,
@@ -73,6 +73,42 @@ const ED25519: Vector = Vector {
         ),
     ],
     signature: "154fb694ee7fcb37bf2381d94488c2a84b03b3352ad085feca81ad26d45852b7ecfe971ce4da95c4a95db93ac376b053897fca212ef85f99cf696bffeb178f07",
+};
+
+// RFC 9591 Appendix E.5, FROST(secp256k1, SHA-256).
+const SECP256K1: Vector = Vector {
+    group_secret_key: "0d004150d27c3bf2a42f312683d35fac7394b1e9e318249c1bfe7f0795a83114",
+    group_public_key: "02f37c34b66ced1fb51c34a90bdae006901f10625cc06c4f64663b0eae87d87b4f",
+    message: "74657374",
+    coefficient: "fbf85eadae3058ea14f19148bb72b45e4399c0b16028acaf0395c9b03c823579",
+    shares: [
+        "08f89ffe80ac94dcb920c26f3f46140bfc7f95b493f8310f5fc1ea2b01f4254c",
+        "04f0feac2edcedc6ce1253b7fab8c86b856a797f44d83d82a385554e6e401984",
+        "00e95d59dd0d46b0e303e500b62b7ccb0e555d49f5b849f5e748c071da8c0dbc",
+    ],
+    signers: [
+        (
+            1,
+            "bda8e748e599187762cff956f03dc6ea13fc8e04491a0427b7e6e78600f41c52",
+            "2ca682429bf05df435b9927b8edb1d748278f3e42fa11ef358e49bbf4a1b780d",
+            "0305e62a1d3f57a0b17ade569a3a4043e2a1fc3bd0b102614a8d8cc68e3322ad89",
+            "03b634c2aed7f85b8eec22e97e5f916ab43a3518821480e15da2af7cffcb060a30",
+            "02f37c34b66ced1fb51c34a90bdae006901f10625cc06c4f64663b0eae87d87b4fff9b5210ffbb3c07a73a7c8935be4a8c62cf015f6cf7ade6efac09a6513540fcfac8df6fa81b3f4d9ced4be2474894308232dc0be75dbf81f5a103579a8236310000000000000000000000000000000000000000000000000000000000000001",
+            "9bee5aef4012de4b94c9fc1a9a9572181079e293bf1d7545a5af0ef86f824a91",
+            "ca54b18d7449377cfa680760a5770b9e64e201f7ea36b068effeca5fce2155e5",
+        ),
+        (
+            3,
+            "70818dd5170672c4a4285fd593d4f222417f941f3118e1244955e7a1098a35d8",
+            "74ca2da071ed4a2a6cad5087d6758b48a558ab5861c61117fee05757e4b1309e",
+            "036f878da0dc19ba7da9f2d9e795e2674e62ff06c990fc4464cc1ed55a2acce46b",
+            "025350e2a9e32e7b1fe0161e990623600b2d301b3307641469129cff7936c4d2ce",
+            "02f37c34b66ced1fb51c34a90bdae006901f10625cc06c4f64663b0eae87d87b4fff9b5210ffbb3c07a73a7c8935be4a8c62cf015f6cf7ade6efac09a6513540fcfac8df6fa81b3f4d9ced4be2474894308232dc0be75dbf81f5a103579a8236310000000000000000000000000000000000000000000000000000000000000003",
+            "cfe0db2197c94cc355b6ab05610f27f4a874898009c8bf007f2a4e2ce2c8306d",
+            "da13d054e83052568706a6d161d80f112a6bc3f76aa903c022585ae7e091e65e",
+        ),
+    ],
+    signature: "024c1ad4e031872661fa6ebd05dfc7fb30db08b38d79f0edbc82051ae931381bc6a46881e25c7989d3816eae32074f1ab0d49ee908a59713ed5284c6bade7cfb02",
 };
 
 fn h(s: &str) -> Vec<u8> {
@@ -152,6 +188,11 @@ fn rfc9591_ed25519_sha512() {
     let vk = ed25519_dalek::VerifyingKey::from_bytes(&arr32(ED25519.group_public_key)).unwrap();
     let sig = ed25519_dalek::Signature::from_slice(&h(ED25519.signature)).unwrap();
     vk.verify_strict(&h(ED25519.message), &sig).unwrap();
+}
+
+#[test]
+fn rfc9591_secp256k1_sha256() {
+    run::<Secp256k1>(&SECP256K1);
 }
 
 #[test]

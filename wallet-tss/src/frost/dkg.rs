@@ -682,7 +682,11 @@ impl<C: Ciphersuite> WireObject for DkgParty<C> {
                             r.point_or_identity::<C>()?
                         });
                     }
-                    if commitments.keys().next_back().is_some_and(|last| *last >= p) {
+                    if commitments
+                        .keys()
+                        .next_back()
+                        .is_some_and(|last| *last >= p)
+                    {
                         return Err(DecodeError::NotSorted);
                     }
                     if !inbox.parties().contains(p) {

@@ -1,9 +1,10 @@
-//! FROST threshold Schnorr signatures per RFC 9591, with FROST(Ed25519, SHA-512) as the
-//! ciphersuite: signatures are standard RFC 8032 Ed25519 signatures.
+//! FROST threshold Schnorr signatures per RFC 9591, generic over the [`Ciphersuite`]:
+//! FROST(Ed25519, SHA-512) — signatures are standard RFC 8032 Ed25519 signatures — and
+//! FROST(secp256k1, SHA-256), both passing the RFC's test vectors.
 //!
 //! | phase | module | RFC 9591 |
 //! |---|---|---|
-//! | ciphersuite: context string, H1..H5 | [`ciphersuite`] | §6.1 |
+//! | ciphersuites: context string, H1..H5 | [`ciphersuite`] | §6.1, §6.5 |
 //! | key material, dealer split, seed import, key export | [`keys`] | Appendix C |
 //! | distributed key generation (FROST KeyGen + confirmation round) | [`dkg`] | (FROST paper, Fig. 1) |
 //! | **offline**: nonce preprocessing | [`round1`] | §5.1 |

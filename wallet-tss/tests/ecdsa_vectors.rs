@@ -95,3 +95,34 @@ fn presignature_info_encoding_is_frozen() {
         info
     );
 }
+
+#[test]
+fn keygen_round1_dkg_part_is_frozen() {
+    // A seeded run pins the DKG part of round 1 (Feldman commitments, Schnorr proof, chain-code
+    // commitment: their transcripts and byte layout); the OT setup message that follows is the
+    // OT layer's and pinned by its own vectors.
+    use rand_core::SeedableRng;
+    use wallet_tss::ecdsa::Keygen;
+    use wallet_types::{Protocol, SessionId, Step};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2024);
+    let parties = Parties::range(2).unwrap();
+    let mut m = Keygen::new(
+        SessionId([7; 32]),
+        PartyId::new(1).unwrap(),
+        parties,
+        &mut rng,
+    )
+    .unwrap();
+    let Step::Continue(out) = m.start(&mut rng).unwrap() else {
+        panic!("keygen does not finish in round 1")
+    };
+    assert_eq!(out.len(), 1);
+    let bytes = out[0].payload.to_bytes();
+    let dkg_part = &bytes[..4 + 1 + 33 * 3 + 32 + 32];
+    assert_eq!(hex::encode(&dkg_part[..5]), "0103800101");
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(dkg_part));
+    assert_eq!(digest, FROZEN_ROUND1_DIGEST);
+}
+
+const FROZEN_ROUND1_DIGEST: &str =
+    "917b0dde47665936293c4b969351f0196b66d1242945621a74475973b2ed4b8b";

@@ -24,8 +24,9 @@
 //!   `pk_i = λ_i·X_i` follow from the DKG's public share commitments `X_i`. Each party checks its
 //!   counterparty's `Γ^v` against this `pk_j` directly — a stronger check than the paper's
 //!   `Σ pk_j = pk`, which also names the culprit.
-//! * The paper's `Γ^v` check reads `χ·lagrange(P, j, 0)·P(j)`; as the authors confirmed (and
-//!   other implementations note), the consistent value is `χ·pk_j`, used here.
+//! * The paper's `Γ^v` check reads `χ·lagrange(P, j, 0)·P(j)`; the value consistent with the
+//!   definition of `Γ^v` is `χ·pk_j` (other implementations report the same correction), which is
+//!   what is checked here.
 //!
 //! ## Flow
 //!

@@ -418,3 +418,46 @@ fn sign_partial_for_another_presignature_is_refused() {
             .any(|(p, e)| *p == pid(1) && matches!(e, Error::WrongSession { .. }))
     );
 }
+
+#[test]
+fn keygen_equivocating_dealer_makes_everyone_abort() {
+    // P2 shows P3 other Feldman commitments than P1 (C₁ + G) with a share that matches them
+    // (f(3) + 3): every local check passes at P3, yet the views differ. The confirmation round
+    // catches it: nobody outputs a key. Who to blame is ambiguous by nature (P3 cannot tell
+    // whether P1 or P2 lied about the transcript), so each party names those whose hash
+    // differs from its own.
+    let mut sim = keygen_sim(3, 130);
+    sim.rule(
+        FaultRule::any(Fault::tamper_payload(|m: &mut KeygenMessage| {
+            if let KeygenMessage::Round1(r) = m {
+                r.commitments[1] += g();
+            }
+        }))
+        .from(pid(2))
+        .to(pid(3))
+        .round(1),
+    );
+    sim.rule(
+        FaultRule::any(Fault::tamper_payload(|m: &mut KeygenMessage| {
+            if let KeygenMessage::Round2(r) = m {
+                let mut s = r.share.to_secret();
+                *s.expose_mut() += k256::Scalar::from(3u64);
+                r.share = wallet_tss::ecdsa::keygen::ShareInTransit::new(&s);
+            }
+        }))
+        .from(pid(2))
+        .to(pid(3))
+        .round(2),
+    );
+    let out = sim.run();
+    assert!(
+        out.outputs.is_empty(),
+        "a key was output despite equivocation"
+    );
+    assert_eq!(out.failures.len(), 3);
+    for e in out.failures.values() {
+        assert_eq!(e.reason(), Some(Reason::ConfirmationMismatch));
+    }
+    // P3 saw the odd view: both others disagree with it.
+    assert_eq!(out.failures[&pid(3)].culprits(), &[pid(1), pid(2)]);
+}

@@ -23,6 +23,11 @@
 //!    message 3.
 //! 4. On all round-3 messages: confirmations must equal ours ([`Reason::ConfirmationMismatch`]
 //!    names each party whose hash differs: it saw, or sent, something else). OT message 4.
+//!    This is what makes the point-to-point "broadcast" of round 1 safe: a party that shows
+//!    different commitments to different parties makes every party abort. Attribution is
+//!    inherently ambiguous there (with three parties, the one shown the odd view cannot tell
+//!    which of the other two lied), so treat this reason as "abort and investigate", not as
+//!    proof against the named parties.
 //! 5. OT message 5; on receipt of all round-5 messages every setup is complete and the
 //!    [`KeyShare`] is output.
 //!

@@ -14,11 +14,16 @@ use ecdsa_common::*;
 use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 use wallet_tss::ecdsa::{
     DerivationPath, ExportError, KeyShare, Presignature, Sign, combine, export_private_key,
 };
-use wallet_types::WireObject;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use wallet_tss::ecdsa::{Keygen, Presign};
 use wallet_types::sim::Simulator;
+use wallet_types::{Envelope, Parties, PartyId, Protocol, Recipient, SessionId, Step, WireObject};
 
 fn check_signature(pk: &VerifyingKey, hash: &[u8; 32], sig: &Signature, recid: RecoveryId) {
     pk.verify_prehash(hash, sig).unwrap();
@@ -228,14 +233,105 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Runs machines to completion by hand, recording every encoded message and every machine's
+/// serialized state after every call.
+fn drive_recording<P: Protocol + WireObject>(
+    mut machines: BTreeMap<PartyId, P>,
+    rng: &mut ChaCha20Rng,
+    blobs: &mut Vec<Vec<u8>>,
+) -> BTreeMap<PartyId, P::Output> {
+    let mut queue = std::collections::VecDeque::new();
+    let mut outputs = BTreeMap::new();
+    let mut record = |id: PartyId,
+                      m: &P,
+                      step: Step<P::Message, P::Output>,
+                      queue: &mut std::collections::VecDeque<(PartyId, Vec<u8>)>,
+                      blobs: &mut Vec<Vec<u8>>| {
+        blobs.push(m.to_secret_bytes().expose().to_vec());
+        let (out, done) = match step {
+            Step::Continue(out) => (out, None),
+            Step::Done(out, o) => (out, Some(o)),
+        };
+        for env in out {
+            let bytes = env.encode();
+            blobs.push(bytes.clone());
+            let Recipient::One(to) = env.recipient else {
+                panic!("broadcast")
+            };
+            queue.push_back((to, bytes));
+        }
+        if let Some(o) = done {
+            outputs.insert(id, o);
+        }
+    };
+    for (id, m) in machines.iter_mut() {
+        blobs.push(m.to_secret_bytes().expose().to_vec());
+        let step = m.start(rng).unwrap();
+        record(*id, m, step, &mut queue, blobs);
+    }
+    while let Some((to, bytes)) = queue.pop_front() {
+        let m = machines.get_mut(&to).unwrap();
+        let env = Envelope::<P::Message>::decode(&bytes).unwrap();
+        let step = m.handle(env, rng).unwrap();
+        record(to, m, step, &mut queue, blobs);
+    }
+    outputs
+}
+
 #[test]
 fn no_party_holds_or_sends_the_private_key() {
     use wallet_types::ff::PrimeField;
-    let mut sim = keygen_sim(2, 12);
-    let out = sim.run();
-    let sent_keygen: Vec<Vec<u8>> = sim.sent().iter().map(|e| e.to_bytes()).collect();
-    let keys = keys_of(out, 2);
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let mut blobs: Vec<Vec<u8>> = Vec::new();
+    // Key generation: every message and every state of both parties after every call.
+    let parties = Parties::range(2).unwrap();
+    let session = SessionId([12; 32]);
+    let machines = parties
+        .iter()
+        .map(|p| {
+            (
+                p,
+                Keygen::new(session, p, parties.clone(), &mut rng).unwrap(),
+            )
+        })
+        .collect();
+    let keys = drive_recording::<Keygen>(machines, &mut rng, &mut blobs);
+    for k in keys.values() {
+        blobs.push(k.to_secret_bytes().expose().to_vec());
+    }
+    // Presign with a derived key, likewise.
     let path = DerivationPath::parse("m/3/4").unwrap();
+    let session = SessionId([13; 32]);
+    let mut machines = BTreeMap::new();
+    for (a, b) in [(1, 2), (2, 1)] {
+        machines.insert(
+            pid(a),
+            Presign::new(&keys[&pid(a)], pid(b), path.clone(), session, &mut rng).unwrap(),
+        );
+    }
+    let mut presigs = drive_recording::<Presign>(machines, &mut rng, &mut blobs);
+    let (p, q) = (
+        presigs.remove(&pid(1)).unwrap(),
+        presigs.remove(&pid(2)).unwrap(),
+    );
+    let info = p.info().clone();
+    let hash = [0xee; 32];
+    // Sealed presignatures, then the sign machines (states and messages).
+    let (id, sealed) = p.seal();
+    blobs.push(sealed.expose().to_vec());
+    let p = Presignature::restore(&id, sealed.expose()).unwrap();
+    let (_, sealed_q) = q.seal();
+    blobs.push(sealed_q.expose().to_vec());
+    let q = Presignature::restore(&id, sealed_q.expose()).unwrap();
+    let mut machines = BTreeMap::new();
+    machines.insert(pid(1), Sign::new(p, hash).unwrap());
+    machines.insert(pid(2), Sign::new(q, hash).unwrap());
+    let sigs = drive_recording::<Sign>(machines, &mut rng, &mut blobs);
+    let (sig, recid) = sigs[&pid(1)];
+    blobs.push(sig.to_bytes().to_vec());
+    check_signature(&info.verifying_key().unwrap(), &hash, &sig, recid);
+    // Only now assemble the keys (root and derived) and look for them, and their negations,
+    // anywhere in what either party stored or sent.
     let sk = export_private_key(&keys[&pid(1)], &keys[&pid(2)], &DerivationPath::root()).unwrap();
     let sk_child = export_private_key(&keys[&pid(1)], &keys[&pid(2)], &path).unwrap();
     let secrets: Vec<[u8; 32]> = [
@@ -247,34 +343,7 @@ fn no_party_holds_or_sends_the_private_key() {
     .iter()
     .map(|s| s.to_repr().into())
     .collect();
-    let mut blobs: Vec<Vec<u8>> = sent_keygen;
-    for k in keys.values() {
-        blobs.push(k.to_secret_bytes().expose().to_vec());
-    }
-    // Presign: every message and every machine state after every step.
-    let mut sim = presign_sim(&keys, 1, 2, &path, 13);
-    let mut states = Vec::new();
-    for p in [pid(1), pid(2)] {
-        states.push(sim.machine(p).unwrap().to_secret_bytes().expose().to_vec());
-    }
-    let out = sim.run();
-    blobs.extend(sim.sent().iter().map(|e| e.to_bytes()));
-    blobs.extend(states);
-    let (p, q) = presigs_of(out);
-    let info = p.info().clone();
-    let hash = [0xee; 32];
-    let (id, sealed) = p.seal();
-    blobs.push(sealed.expose().to_vec());
-    let p = Presignature::restore(&id, sealed.expose()).unwrap();
-    let (_, sealed_q) = q.seal();
-    blobs.push(sealed_q.expose().to_vec());
-    let q = Presignature::restore(&id, sealed_q.expose()).unwrap();
-    let a = p.sign(&hash);
-    let b = q.sign(&hash);
-    blobs.push(a.to_bytes());
-    blobs.push(b.to_bytes());
-    let (sig, _) = combine(&info, &hash, &a, &b).unwrap();
-    blobs.push(sig.to_bytes().to_vec());
+    assert!(blobs.len() > 30);
     for blob in &blobs {
         for s in &secrets {
             assert!(
@@ -283,6 +352,10 @@ fn no_party_holds_or_sends_the_private_key() {
             );
         }
     }
+    // The scan itself finds what it looks for.
+    let mut control = blobs[0].clone();
+    control.extend_from_slice(&secrets[0]);
+    assert!(contains(&control, &secrets[0]));
 }
 
 proptest! {

@@ -21,6 +21,14 @@ fn ids() -> (PartyId, PartyId) {
 
 fn setup(rng: &mut ChaCha20Rng) -> Option<(MulSenderSetup, MulReceiverSetup)> {
     let (alice, bob) = ids();
+    setup_pair(rng, alice, bob)
+}
+
+fn setup_pair(
+    rng: &mut ChaCha20Rng,
+    alice: PartyId,
+    bob: PartyId,
+) -> Option<(MulSenderSetup, MulReceiverSetup)> {
     let session = SessionId::random(rng);
     let (b1, m1) = ot::setup_bob_round1(&session, bob, alice, rng);
     let (a2, m2) = ot::setup_alice_round2(&session, alice, bob, &m1, rng).ok()?;
@@ -49,18 +57,40 @@ fn bench(c: &mut Criterion) {
     let Some((alice_setup, bob_setup)) = setup(&mut rng) else {
         return;
     };
+    let (alice, bob) = ids();
+    let Some((rev_alice, rev_bob)) = setup_pair(&mut rng, bob, alice) else {
+        return;
+    };
     let session = SessionId::random(&mut rng);
     let salt = [7u8; 32];
-    g.bench_function("extension: 704 OTs + check (both sides)", |b| {
-        b.iter(|| {
-            let Ok((_out, msg)) = ext::extend_receive(&bob_setup, &session, &salt, XI) else {
-                return false;
-            };
-            ext::extend_send(&alice_setup, &session, &salt, XI, &msg).is_ok()
-        })
-    });
+    g.bench_function(
+        "extension: 704 OTs + check (one direction, both sides)",
+        |b| {
+            b.iter(|| {
+                let Ok((_out, msg)) = ext::extend_receive(&bob_setup, &session, &salt, XI) else {
+                    return false;
+                };
+                ext::extend_send(&alice_setup, &session, &salt, XI, &msg).is_ok()
+            })
+        },
+    );
+    // A two-party signature runs one multiplication in each direction.
+    g.bench_function(
+        "extension: one signature's OTs (2 x 704, both directions)",
+        |b| {
+            b.iter(|| {
+                let mut ok = true;
+                for (sa, sb) in [(&alice_setup, &bob_setup), (&rev_alice, &rev_bob)] {
+                    let Ok((_out, msg)) = ext::extend_receive(sb, &session, &salt, XI) else {
+                        return false;
+                    };
+                    ok &= ext::extend_send(sa, &session, &salt, XI, &msg).is_ok();
+                }
+                ok
+            })
+        },
+    );
 
-    let (alice, bob) = ids();
     let a = [
         SecretScalar::<Secp256k1>::random(&mut rng),
         SecretScalar::<Secp256k1>::random(&mut rng),

@@ -111,3 +111,54 @@ impl fmt::Display for ShamirError {
 }
 
 impl core::error::Error for ShamirError {}
+
+/// For protocol machines built on this crate (DKG, refresh, reshare): a share that fails
+/// verification blames its party ([`wallet_types::Reason::InvalidShare`]); inconsistent shares
+/// blame the parties named; everything else is a parameter error of the caller.
+impl From<ShamirError> for wallet_types::Error {
+    fn from(e: ShamirError) -> Self {
+        use wallet_types::{Error, Reason};
+        match e {
+            ShamirError::InvalidShare(p) => Error::blame(p, Reason::InvalidShare),
+            ShamirError::InconsistentShares(ps) => Error::blame_all(ps, Reason::InvalidShare),
+            ShamirError::TooFewShares { needed, given } => {
+                Error::Params(ParamError::TooFewParties { needed, given })
+            }
+            ShamirError::DuplicateId(p) => Error::Params(ParamError::DuplicateParty(p)),
+            ShamirError::InvalidThreshold { threshold, parties } => {
+                Error::Params(ParamError::InvalidThreshold { threshold, parties })
+            }
+            ShamirError::Mismatch { .. } => Error::Params(ParamError::Mismatch),
+            ShamirError::NotAMember(p) => Error::Params(ParamError::NotAMember(p)),
+            ShamirError::Empty => Error::Params(ParamError::EmptyPartySet),
+            ShamirError::TooMany => Error::Params(ParamError::TooManyParties),
+            ShamirError::ZeroId => Error::Params(ParamError::ZeroPartyId),
+            ShamirError::Params(p) => Error::Params(p),
+            ShamirError::Decode(_) => Error::Params(ParamError::OutOfRange),
+            ShamirError::Internal => Error::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_to_protocol_errors() {
+        let p = PartyId::new(4).unwrap();
+        let e: wallet_types::Error = ShamirError::InvalidShare(p).into();
+        assert_eq!(e.culprits(), &[p]);
+        assert_eq!(e.reason(), Some(wallet_types::Reason::InvalidShare));
+        let e: wallet_types::Error =
+            ShamirError::InconsistentShares(alloc::vec![p, PartyId::new(2).unwrap()]).into();
+        assert_eq!(e.culprits().len(), 2);
+        let e: wallet_types::Error = ShamirError::TooFewShares {
+            needed: 3,
+            given: 2,
+        }
+        .into();
+        assert_eq!(e.kind(), wallet_types::ErrorKind::Usage);
+    }
+}

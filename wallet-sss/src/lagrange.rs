@@ -23,6 +23,17 @@ fn check_ids(ids: &[PartyId]) -> Result<(), ShamirError> {
 ///
 /// Errors: `ids` empty ([`ShamirError::Empty`]), a duplicate id ([`ShamirError::DuplicateId`]),
 /// `i` not in `ids` ([`ShamirError::NotAMember`]).
+///
+/// ```
+/// use wallet_sss::lagrange_at_zero;
+/// use wallet_types::{PartyId, Secp256k1};
+/// let ids = [PartyId::new(1).unwrap(), PartyId::new(3).unwrap()];
+/// // λ₁(0) = 3 / (3 − 1) = 3/2 and λ₃(0) = 1 / (1 − 3) = −1/2: they sum to 1.
+/// let l1 = lagrange_at_zero::<Secp256k1>(&ids, ids[0])?;
+/// let l3 = lagrange_at_zero::<Secp256k1>(&ids, ids[1])?;
+/// assert_eq!(l1 + l3, k256::Scalar::ONE);
+/// # Ok::<(), wallet_sss::ShamirError>(())
+/// ```
 pub fn lagrange_at_zero<C: Curve>(ids: &[PartyId], i: PartyId) -> Result<C::Scalar, ShamirError> {
     lagrange_at::<C>(ids, i, &C::Scalar::ZERO)
 }

@@ -45,6 +45,19 @@ impl<C: Curve> Polynomial<C> {
     /// A polynomial with the given constant term and `threshold − 1` uniformly random non-zero
     /// higher coefficients (degree `threshold − 1`, so any `threshold` evaluations determine
     /// it). `threshold` must be in `1..=MAX_PARTIES`.
+    ///
+    /// ```
+    /// use wallet_sss::Polynomial;
+    /// use wallet_types::{Ed25519, PartyId, SecretScalar};
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// // A dealer's polynomial in a DKG: a random secret, threshold 2.
+    /// let f = Polynomial::<Ed25519>::random(SecretScalar::random(&mut rng), 2, &mut rng)?;
+    /// let commitments = f.commit();
+    /// let id = PartyId::new(3).unwrap();
+    /// assert!(commitments.verify_share(id, &f.share_for(id)));
+    /// # Ok::<(), wallet_sss::ShamirError>(())
+    /// ```
     pub fn random<R: CryptoRng + ?Sized>(
         constant: SecretScalar<C>,
         threshold: usize,

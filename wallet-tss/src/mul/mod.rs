@@ -71,18 +71,24 @@
 //!   11. output `d_i = Σ_j g_j·z'_{j,i}`.
 //!
 //! Both the check challenge `χ` and the gadget vector `g` are hashes of the concrete OT
-//! transcript, and the random-OT outputs are random-oracle outputs neither party chooses (the
-//! countermeasures against the attacks on DKLs23's multiplication discussed in the literature
-//! after its publication). `ξ = 256 + 2·128 + 3·64 = 704` (log q + 2κ + 3s, rounded to a
-//! multiple of 64) — larger than DKLs23's `κ + 2s`, following the corrected parameter analysis
-//! we are aware of; this costs bandwidth (the correction `τ` is `ξ·(ℓ+1)` scalars), not
-//! security.
+//! transcript, and the random-OT outputs are random-oracle outputs neither party chooses.
+//!
+//! **Parameter choice, `ξ` = [`XI`] = 704.** DKLs23 sets `ξ = ⌈log q⌉ + 2s` (416 for `s = 80`).
+//! A later analysis (Asharov, "Revisiting DKLs Threshold ECDSA", ePrint 2026/976, Claim 5.5, as
+//! summarised by a public design document we read; we could not obtain the paper itself) argues
+//! that this does not reach the claimed statistical security against the sender's selective
+//! failure on `β` and asks for `ξ ≥ log q + 2κ + 3s`, and for the two countermeasures above. We
+//! take `256 + 2·128 + 3·64 = 704` (a multiple of 64, as the extension needs). A larger `ξ`
+//! only costs time and bandwidth (the correction `τ` is `ξ·(ℓ+1)` scalars): measured in the same
+//! run, `ξ = 448` makes a multiplication about 1.6× faster. Changing it is this one constant
+//! (plus the known-answer run and `SPEC.md`).
 //!
 //! # Privacy of the states
 //!
 //! Alice's [`crate::ot::MulSenderSetup`] holds `Δ` and one seed per base OT, nothing of Bob's
-//! choice bits or `b`; Bob's [`MulReceiverState`] holds `b`, his OT choice bits and rows and a digest of
-//! his message, nothing of `a`. No function of this module returns one party's secret to the other;
+//! choice bits or `b`; Bob's [`MulReceiverState`] holds `b`, his OT choice bits and rows and a
+//! digest of his message, nothing of `a`. No function of this module returns one party's secret
+//! to the other;
 //! the tests encode each side's state and check that the other side's secrets are absent.
 //!
 //! `session` must be fresh for every multiplication (Alice must never answer two first messages

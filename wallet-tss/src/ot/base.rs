@@ -7,20 +7,20 @@
 //! with choice bits `ω ∈ {0,1}^128` (she learns `ρ^{ω_j}_j`). In the OT extension built on top
 //! ([`super::ext`]) `ω` becomes Alice's secret correlation `Δ`.
 //!
-//! Steps (Protocol 7's numbering in brackets), over secp256k1 with generator `G`:
+//! Steps (`P7.n` is step n of Protocol 7), over secp256k1 with generator `G`:
 //!
-//! 1. *(Bob, [1])* `b ← Z_q*`, `B = b·G`; a Schnorr proof of knowledge of `b` (the paper's
+//! 1. *(Bob, P7.1)* `b ← Z_q*`, `B = b·G`; a Schnorr proof of knowledge of `b` (the paper's
 //!    `F_DL` call, made non-interactive by Fiat–Shamir). Send [`OtSetupMsg1`].
-//! 2. *(Alice, [2–3])* verify the proof; for each `j`: `a_j ← Z_q*`,
+//! 2. *(Alice, P7.2–3)* verify the proof; for each `j`: `a_j ← Z_q*`,
 //!    `A_j = a_j·G + ω_j·B`, `ρ^{ω_j}_j = H_j(a_j·B)`. Send [`OtSetupMsg2`].
-//! 3. *(Bob, [4–5])* check every `A_j` (a valid non-identity point, `A_j ≠ B`);
+//! 3. *(Bob, P7.4–5)* check every `A_j` (a valid non-identity point, `A_j ≠ B`);
 //!    `ρ⁰_j = H_j(b·A_j)`, `ρ¹_j = H_j(b·(A_j − B))`; the challenge
 //!    `ξ_j = H'_j(H''_j(ρ⁰_j)) ⊕ H'_j(H''_j(ρ¹_j))`. Send [`OtSetupMsg3`].
-//! 4. *(Alice, [6])* response `ρ'_j = H'_j(H''_j(ρ^{ω_j}_j)) ⊕ ω_j·ξ_j`. Send [`OtSetupMsg4`].
-//! 5. *(Bob, [7])* check `ρ'_j = H'_j(H''_j(ρ⁰_j))` for every `j` (else blame Alice,
+//! 4. *(Alice, P7.6)* response `ρ'_j = H'_j(H''_j(ρ^{ω_j}_j)) ⊕ ω_j·ξ_j`. Send [`OtSetupMsg4`].
+//! 5. *(Bob, P7.7)* check `ρ'_j = H'_j(H''_j(ρ⁰_j))` for every `j` (else blame Alice,
 //!    [`Reason::BaseOt`]); open `γ⁰_j = H''_j(ρ⁰_j)`, `γ¹_j = H''_j(ρ¹_j)`. Send [`OtSetupMsg5`].
 //!    Bob's output: `(ρ⁰_j, ρ¹_j)` → [`MulReceiverSetup`].
-//! 6. *(Alice, [8])* check `γ^{ω_j}_j = H''_j(ρ^{ω_j}_j)` and `ξ_j = H'_j(γ⁰_j) ⊕ H'_j(γ¹_j)`
+//! 6. *(Alice, P7.8)* check `γ^{ω_j}_j = H''_j(ρ^{ω_j}_j)` and `ξ_j = H'_j(γ⁰_j) ⊕ H'_j(γ¹_j)`
 //!    (else blame Bob, [`Reason::BaseOt`]). Alice's output: `(ω, ρ^{ω_j}_j)` → [`MulSenderSetup`].
 //!
 //! One sender key `B` serves all 128 transfers: every hash `H_j, H'_j, H''_j` is a
@@ -614,7 +614,7 @@ pub fn setup_alice_round2<R: CryptoRng + ?Sized>(
         return Err(Error::Params(wallet_types::ParamError::Mismatch));
     }
     let t = base_transcript(session, me, bob);
-    // [1] F_DL: s·G − e·B = R.
+    // P7.1 F_DL: s·G − e·B = R.
     let e = schnorr_challenge(&t, &msg1.big_b, &msg1.proof_r);
     if Secp256k1::mul_base_add_vartime(&msg1.proof_s, &(-e), &msg1.big_b) != msg1.proof_r {
         return Err(Error::blame(bob, Reason::InvalidProof));
@@ -624,7 +624,7 @@ pub fn setup_alice_round2<R: CryptoRng + ?Sized>(
     let mut dh = Vec::with_capacity(BASE_OTS);
     let table = FixedBaseTable::new(&msg1.big_b);
     for j in 0..BASE_OTS {
-        // [2] A_j = a_j·G + ω_j·B, selected in constant time.
+        // P7.2 A_j = a_j·G + ω_j·B, selected in constant time.
         let a = SecretScalar::<Secp256k1>::random(rng);
         let p0 = a.public();
         let p1 = p0 + msg1.big_b;
@@ -632,7 +632,7 @@ pub fn setup_alice_round2<R: CryptoRng + ?Sized>(
         points.push(ProjectivePoint::conditional_select(&p0, &p1, choice));
         dh.push(table.mul(a.expose()));
     }
-    // [3] ρ^ω_j = H_j(a_j·B).
+    // P7.3 ρ^ω_j = H_j(a_j·B).
     let rho = h_pads(&t, &dh);
     zeroize::Zeroize::zeroize(dh.as_mut_slice());
     Ok((
@@ -673,7 +673,7 @@ pub fn setup_bob_round3(
         if *a_j == state.big_b {
             return Err(Error::blame(state.alice, Reason::BaseOt));
         }
-        // [4] ρ⁰_j = H_j(b·A_j), ρ¹_j = H_j(b·A_j − b·B).
+        // P7.4 ρ⁰_j = H_j(b·A_j), ρ¹_j = H_j(b·A_j − b·B).
         let p = *a_j * state.b.expose();
         dh0.push(p);
         dh1.push(p - b_times_b);
@@ -682,7 +682,7 @@ pub fn setup_bob_round3(
     let rho1 = h_pads(&t, &dh1);
     zeroize::Zeroize::zeroize(dh0.as_mut_slice());
     zeroize::Zeroize::zeroize(dh1.as_mut_slice());
-    // [5] ξ_j = H'(H''(ρ⁰)) ⊕ H'(H''(ρ¹)).
+    // P7.5 ξ_j = H'(H''(ρ⁰)) ⊕ H'(H''(ρ¹)).
     let challenges = rho0
         .iter()
         .zip(&rho1)
@@ -721,7 +721,7 @@ pub fn setup_alice_round4(
     let t = base_transcript(&state.session, state.me, state.bob);
     let mut responses = Vec::with_capacity(BASE_OTS);
     for (j, (rho, xi)) in state.rho.iter().zip(&msg3.challenges).enumerate() {
-        // [6] ρ'_j = H'(H''(ρ^ω_j)) ⊕ ω_j·ξ_j (masked, no branch on ω_j).
+        // P7.6 ρ'_j = H'(H''(ρ^ω_j)) ⊕ ω_j·ξ_j (masked, no branch on ω_j).
         let mask = 0u8.wrapping_sub(bit(state.omega.expose(), j));
         let mut resp = h_delta(&t, j, &h_gamma(&t, j, rho.expose()));
         for (o, x) in resp.iter_mut().zip(xi) {
@@ -768,7 +768,7 @@ pub fn setup_bob_round5(
     {
         let g0 = h_gamma(&t, j, r0.expose());
         let g1 = h_gamma(&t, j, r1.expose());
-        // [7] ρ'_j must equal H'(H''(ρ⁰_j)).
+        // P7.7 ρ'_j must equal H'(H''(ρ⁰_j)).
         ok &= h_delta(&t, j, &g0).ct_eq(resp);
         openings.push((g0, g1));
     }
@@ -803,7 +803,7 @@ pub fn setup_alice_finish(state: SetupAlice4, msg5: &OtSetupMsg5) -> Result<MulS
         .zip(&msg5.openings)
         .enumerate()
     {
-        // [8] γ^{ω_j} = H''(ρ^{ω_j}) and ξ_j = H'(γ⁰) ⊕ H'(γ¹).
+        // P7.8 γ^{ω_j} = H''(ρ^{ω_j}) and ξ_j = H'(γ⁰) ⊕ H'(γ¹).
         let choice = Choice::from(bit(state.omega.expose(), j));
         let mut mine = [0u8; 32];
         for ((m, a), b) in mine.iter_mut().zip(g0).zip(g1) {

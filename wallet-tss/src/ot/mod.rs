@@ -17,10 +17,10 @@
 //!
 //! # The setup as round functions
 //!
-//! Five messages, alternating (Bob starts). Every state and message is a [`WireObject`]
+//! Five messages, alternating (Bob starts). Every state and message is a [`WireObject`](wallet_types::WireObject)
 //! (kinds `0x0340..0x035f`), so an embedding machine (the ECDSA DKG) can keep them in its own
 //! serialized state between rounds. States hold secrets: store their
-//! [`WireObject::to_secret_bytes`] encrypted.
+//! [`WireObject::to_secret_bytes`](wallet_types::WireObject::to_secret_bytes) encrypted.
 //!
 //! ```text
 //! Bob                                                Alice

@@ -461,3 +461,48 @@ fn keygen_equivocating_dealer_makes_everyone_abort() {
     // P3 saw the odd view: both others disagree with it.
     assert_eq!(out.failures[&pid(3)].culprits(), &[pid(1), pid(2)]);
 }
+
+#[test]
+fn a_ban_ends_the_pairing_and_survives_storage() {
+    let mut keys = keygen(3, 309);
+    let mut sim = presign_sim(&keys, 1, 2, &DerivationPath::root(), 309);
+    sim.rule(
+        FaultRule::any(Fault::tamper_payload(|m: &mut PresignMessage| {
+            if let PresignMessage::Round1(r) = m {
+                r.mul = flipped(&r.mul, 4 + 64 + 40);
+            }
+        }))
+        .from(pid(2))
+        .to(pid(1)),
+    );
+    let out = sim.run();
+    let e = &out.failures[&pid(1)];
+    let me = keys.get_mut(&pid(1)).unwrap();
+    for p in e.must_ban() {
+        assert!(me.ban(*p));
+    }
+    assert!(!me.ban(pid(2)), "already banned");
+    assert_eq!(me.banned().collect::<Vec<_>>(), vec![pid(2)]);
+    assert_eq!(me.paired().collect::<Vec<_>>(), vec![pid(3)]);
+    // The ban is part of the stored share.
+    let stored = wallet_tss::ecdsa::KeyShare::from_bytes(me.to_secret_bytes().expose()).unwrap();
+    assert_eq!(stored.banned().collect::<Vec<_>>(), vec![pid(2)]);
+    keys.insert(pid(1), stored);
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+    assert_eq!(
+        wallet_tss::ecdsa::Presign::new(
+            &keys[&pid(1)],
+            pid(2),
+            DerivationPath::root(),
+            SessionId([5; 32]),
+            &mut rng
+        )
+        .unwrap_err(),
+        Error::Params(wallet_types::ParamError::Mismatch)
+    );
+    // Signing with the third party still works.
+    let (p, q) = presign(&keys, 1, 3, &DerivationPath::root(), 310);
+    let info = p.info().clone();
+    let h = [1u8; 32];
+    wallet_tss::ecdsa::combine(&info, &h, &p.sign(&h), &q.sign(&h)).unwrap();
+}

@@ -341,6 +341,26 @@ impl KeyShare {
     pub(crate) fn pair(&self, p: PartyId) -> Option<&PairSetup> {
         self.pairs.get(&p)
     }
+
+    /// Acts on [`Error::must_ban`]: drops (and zeroizes) the OT setups with `p`, so that no
+    /// presign with `p` can run on this share again (a failed check of the reusable setup may
+    /// have leaked part of it). Persist the key share afterwards. Returns whether a pairing was
+    /// dropped. Signing with `p` again needs a new key generation (or a resharing).
+    pub fn ban(&mut self, p: PartyId) -> bool {
+        self.pairs.remove(&p).is_some()
+    }
+
+    /// The other parties this share can still presign with (not banned).
+    pub fn paired(&self) -> impl Iterator<Item = PartyId> + '_ {
+        self.pairs.keys().copied()
+    }
+
+    /// The parties banned with [`KeyShare::ban`].
+    pub fn banned(&self) -> impl Iterator<Item = PartyId> + '_ {
+        self.parties
+            .others(self.me)
+            .filter(|p| !self.pairs.contains_key(p))
+    }
 }
 
 /// A `k256` verifying key for a point (fails only for the identity, which no key here is).
@@ -352,7 +372,8 @@ const MAX_PAIR_SETUP: usize = 1 << 16;
 
 /// Body: `key_id[32] || me u16 || parties || share[32] || X[33] || A₁[33] || chain_code[32] ||
 /// u16 count || count × (party u16 || u32be(len) || MulSenderSetup || u32be(len) ||
-/// MulReceiverSetup)` (one entry per other party, in id order). Secret: store encrypted.
+/// MulReceiverSetup)` (one entry per other party not banned, in id order). Secret: store
+/// encrypted.
 impl WireObject for KeyShare {
     const KIND: ObjectKind = kinds::KEY_SHARE;
     const MAX_LEN: usize = 1 << 26;
@@ -384,10 +405,8 @@ impl WireObject for KeyShare {
         let share = r.secret_scalar::<Secp256k1>()?;
         let commitments = [r.point::<Secp256k1>()?, r.point::<Secp256k1>()?];
         let chain_code = r.array()?;
+        // At most one entry per other party; fewer after bans.
         let n = r.count16(parties.len() - 1, 2)?;
-        if n != parties.len() - 1 {
-            return Err(DecodeError::InvalidValue);
-        }
         let mut pairs = BTreeMap::new();
         for _ in 0..n {
             let p = r.party()?;

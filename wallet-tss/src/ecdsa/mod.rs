@@ -53,7 +53,8 @@
 //! that protect the *reusable* pairwise OT setup (base OT, OT-extension consistency, the
 //! multiplication's check, and — conservatively — the `Γ` checks on the multiplication's
 //! outputs) carry a reason for which [`wallet_types::Error::must_ban`] is non-empty: the caller
-//! must never run presign with that party on this key again.
+//! must never run presign with that party on this key again — [`KeyShare::ban`] drops the
+//! pairing from the stored share, after which [`Presign::new`] refuses that party.
 
 pub mod derive;
 pub mod export;

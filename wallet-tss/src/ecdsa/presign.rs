@@ -564,6 +564,11 @@ impl State {
 impl Presign {
     /// A presign machine for `key.me()` with the other signer `other`, bound to the derivation
     /// `path` and the fresh `session` (see the module docs).
+    ///
+    /// Errors: `other` is this party or not a party of the key
+    /// ([`ParamError::NotAMember`]); `other` is banned ([`KeyShare::ban`]:
+    /// [`ParamError::Mismatch`]); the path hits BIP-32's invalid-child case
+    /// ([`ParamError::OutOfRange`]: use the next index).
     pub fn new<R: CryptoRng + ?Sized>(
         key: &KeyShare,
         other: PartyId,
@@ -575,7 +580,8 @@ impl Presign {
         if other == me || !key.parties().contains(other) {
             return Err(ParamError::NotAMember(other).into());
         }
-        let pair = key.pair(other).ok_or(ParamError::NotAMember(other))?;
+        // No pairing: `other` was banned ([`KeyShare::ban`]).
+        let pair = key.pair(other).ok_or(ParamError::Mismatch)?;
         let signers = Parties::new([me, other])?;
         let derivation = key.derive(&path).map_err(|_| ParamError::OutOfRange)?;
         let delta = derivation.tweak;

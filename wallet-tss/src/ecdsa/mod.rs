@@ -12,7 +12,7 @@
 //! | [`keygen`] | Functionality 3.2 (`F_DKG`) realised by a Pedersen/Feldman DKG with Schnorr proofs of knowledge and a confirmation round (the FROST KeyGen shape), plus, per ordered pair, the setup of `F_RVOLE` (Functionality 5.1; the base OTs and OT-extension setup of [`crate::ot`]) and a commit-then-reveal chain code |
 //! | [`presign`] | Protocol 3.6, steps 5–9 (rounds 1–2 and the checks on receiving round 2): instance keys `R_i` committed then opened, the two `F_RVOLE` instances of the pair (Protocol 5.2, [`crate::mul`]), the consistency checks on `Γ^u`, `Γ^v`; ends with `u_i`, `v_i`, `φ_i`, `R` |
 //! | [`sign`] | Protocol 3.6, step 9 (last part) and step 10: `w_i = H(m)·φ_i + r_x·v_i`, `s = Σw / Σu`, verification of the result |
-//! | [`derive`] | BIP-32 `CKDpub` on the shared public key; Groth–Shoup 2022 on presignatures and derivation |
+//! | [`derive`](mod@derive) | BIP-32 `CKDpub` on the shared public key; Groth–Shoup 2022 on presignatures and derivation |
 //! | [`export`] | not in the paper: Lagrange interpolation of two shares |
 //!
 //! Specialisation to two signers (the paper is written for `t` signers):

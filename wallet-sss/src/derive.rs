@@ -1,7 +1,8 @@
 //! Key derivation from the wallet secret: BIP-39 mnemonic and seed, BIP-32 (secp256k1),
 //! SLIP-10 (Ed25519), Ethereum addresses.
 //!
-//! * The mnemonic's word list, checksum and parsing come from the `bip39` crate (English).
+//! * The English word list and mnemonic parsing come from the `bip39` crate; entropy → words is
+//!   written here (zeroized intermediates) and cross-checked against that crate.
 //! * The seed is PBKDF2-HMAC-SHA512 (2048 rounds, salt `"mnemonic" ‖ passphrase`, BIP-39),
 //!   written here over `hmac` / `sha2` so that the sentence, the passphrase-derived state and
 //!   every intermediate block are held in zeroizing buffers.
@@ -84,13 +85,38 @@ impl core::error::Error for DeriveError {}
 const BIP39_ROUNDS: u32 = 2048;
 
 /// The 24-word English mnemonic of 32 bytes of entropy, in a zeroizing string.
+///
+/// BIP-39: the 256 entropy bits followed by the first 8 bits of SHA-256(entropy) are cut into
+/// 24 groups of 11 bits, each an index into the English word list (`bip39` crate). Written
+/// here so that every intermediate (checksummed buffer, indices) is zeroized; tested against
+/// the Trezor vectors and the `bip39` crate.
 pub fn mnemonic_from_entropy(entropy: &SecretBytes<32>) -> Zeroizing<String> {
-    // 32 bytes is a valid BIP-39 entropy length, so `from_entropy` cannot fail; the error arm
-    // returns an empty phrase rather than panicking.
-    match bip39::Mnemonic::from_entropy(entropy.expose()) {
-        Ok(m) => sentence(&m),
-        Err(_) => Zeroizing::new(String::new()),
+    use sha2::{Digest, Sha256};
+    let mut buf = SecretBytes::<33>::new([0u8; 33]);
+    let mut check = Sha256::digest(entropy.expose());
+    for (b, e) in buf.expose_mut().iter_mut().zip(entropy.expose()) {
+        *b = *e;
     }
+    if let (Some(last), Some(c)) = (buf.expose_mut().get_mut(32), check.first()) {
+        *last = *c;
+    }
+    check.as_mut_slice().zeroize();
+    let list = bip39::Language::English.word_list();
+    // 24 words of at most 8 letters and their separators.
+    let mut s = Zeroizing::new(String::with_capacity(24 * 9));
+    for w in 0..24 {
+        let mut idx = Zeroizing::new(0usize);
+        for j in 0..11 {
+            let bit = 11 * w + j;
+            let byte = buf.expose().get(bit / 8).copied().unwrap_or(0);
+            *idx = (*idx << 1) | usize::from((byte >> (7 - bit % 8)) & 1);
+        }
+        if w > 0 {
+            s.push(' ');
+        }
+        s.push_str(list.get(*idx).copied().unwrap_or(""));
+    }
+    s
 }
 
 /// The words of `m` joined by single spaces, in a zeroizing buffer sized once.
@@ -172,13 +198,17 @@ pub fn seed_from_entropy(
     entropy: &SecretBytes<32>,
     passphrase: &str,
 ) -> Result<SecretBytes<64>, DeriveError> {
-    let m = bip39::Mnemonic::from_entropy(entropy.expose())
-        .map_err(|_| DeriveError::InvalidMnemonic)?;
-    Ok(seed_of(&m, passphrase))
+    let words = mnemonic_from_entropy(entropy);
+    Ok(seed_of_sentence(&words, passphrase))
 }
 
 fn seed_of(m: &bip39::Mnemonic, passphrase: &str) -> SecretBytes<64> {
-    let words = sentence(m);
+    seed_of_sentence(&sentence(m), passphrase)
+}
+
+/// PBKDF2 over an English sentence (its words are ASCII, so NFKD leaves them unchanged) and
+/// the NFKD-normalized passphrase.
+fn seed_of_sentence(words: &str, passphrase: &str) -> SecretBytes<64> {
     let mut pass = alloc::borrow::Cow::Borrowed(passphrase);
     bip39::Mnemonic::normalize_utf8_cow(&mut pass);
     let mut salt = Zeroizing::new(Vec::with_capacity(8 + pass.len()));

@@ -526,3 +526,18 @@ fn derivation_errors() {
     assert_eq!(format!("{:?}", ch(44, true)), "44'");
     assert!(format!("{m:?}").contains("redacted"));
 }
+
+/// The hand-written entropy → words conversion agrees with the `bip39` crate on random input.
+#[test]
+fn mnemonic_from_entropy_matches_bip39_crate() {
+    use rand_core::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+    for _ in 0..300 {
+        let mut e = [0u8; 32];
+        rng.fill_bytes(&mut e);
+        let ours = mnemonic_from_entropy(&SecretBytes::new(e));
+        let theirs = bip39::Mnemonic::from_entropy(&e).unwrap().to_string();
+        assert_eq!(ours.as_str(), theirs);
+        assert_eq!(entropy_from_mnemonic(&ours).unwrap().expose(), &e);
+    }
+}

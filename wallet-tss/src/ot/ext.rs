@@ -570,6 +570,20 @@ pub fn extend_receive(
     salt: &[u8; 32],
     n: usize,
 ) -> Result<(ExtReceiverOutput, ExtMessage), Error> {
+    receive(setup, session, salt, n, None)
+}
+
+/// A deviation of a malicious receiver, for the adversarial tests only: applied to the columns
+/// `u_1..u_127` before the check values are computed (honestly, from Bob's own view).
+type Deviation<'a> = Option<&'a dyn Fn(&mut [u64])>;
+
+fn receive(
+    setup: &MulReceiverSetup,
+    session: &SessionId,
+    salt: &[u8; 32],
+    n: usize,
+    deviation: Deviation<'_>,
+) -> Result<(ExtReceiverOutput, ExtMessage), Error> {
     check_n(n)?;
     let words = (n + M_C) / 64;
     let t = ext_transcript(&setup.setup_id, setup.counterparty, setup.me, session, salt);
@@ -595,6 +609,9 @@ pub fn extend_receive(
                 *uw = a ^ b ^ xw;
             }
         }
+    }
+    if let Some(f) = deviation {
+        f(&mut u);
     }
     let rows = transpose(&t0, words);
     let mut msg = ExtMessage {
@@ -670,6 +687,54 @@ impl MulSenderSetup {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    fn pair() -> (MulSenderSetup, MulReceiverSetup) {
+        use crate::ot::base::*;
+        let mut rng = ChaCha20Rng::seed_from_u64(21);
+        let (alice, bob) = (PartyId::new(1).unwrap(), PartyId::new(2).unwrap());
+        let s = SessionId::random(&mut rng);
+        let (b1, m1) = setup_bob_round1(&s, bob, alice, &mut rng);
+        let (a2, m2) = setup_alice_round2(&s, alice, bob, &m1, &mut rng).unwrap();
+        let (b3, m3) = setup_bob_round3(b1, &m2).unwrap();
+        let (a4, m4) = setup_alice_round4(a2, &m3).unwrap();
+        let (bs, m5) = setup_bob_round5(b3, &m4).unwrap();
+        (setup_alice_finish(a4, &m5).unwrap(), bs)
+    }
+
+    /// A malicious Bob who uses another choice bit in one column (the selective-failure attack
+    /// on `Δ`) and computes the check values honestly from his own view passes exactly when
+    /// `Δ_i = 0`: each attempt costs him an abort with probability 1/2 and teaches him one bit
+    /// of `Δ` — which is why a failed check must end the pairing (`must_ban`).
+    #[test]
+    fn malicious_receiver_column_deviation_is_a_selective_failure_on_delta() {
+        let (sa, sb) = pair();
+        let bob = sa.counterparty();
+        let n = 128;
+        let words = (n + M_C) / 64;
+        let delta = sa.delta();
+        let mut seen = [false; 2];
+        for (round, i) in [1usize, 2, 3, 5, 8, 13, 21, 34, 55, 89, 127]
+            .into_iter()
+            .enumerate()
+        {
+            let session = SessionId([round as u8; 32]);
+            let salt = [9u8; 32];
+            let dev = |u: &mut [u64]| u[(i - 1) * words] ^= 1 << (round % 64);
+            let (_, msg) = receive(&sb, &session, &salt, n, Some(&dev)).unwrap();
+            let result = extend_send(&sa, &session, &salt, n, &msg);
+            let delta_i = (delta >> i) & 1;
+            if delta_i == 1 {
+                assert_eq!(result.err(), Some(Error::blame(bob, Reason::OtConsistency)));
+            } else {
+                assert!(result.is_ok());
+            }
+            seen[delta_i as usize] = true;
+        }
+        assert!(seen[0] && seen[1]);
+        // An honest extension under the same setup passes.
+        let (_, msg) = extend_receive(&sb, &SessionId([0xee; 32]), &[1; 32], n).unwrap();
+        assert!(extend_send(&sa, &SessionId([0xee; 32]), &[1; 32], n, &msg).is_ok());
+    }
 
     #[test]
     fn check_matches_naive() {

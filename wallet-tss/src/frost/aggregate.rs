@@ -162,8 +162,8 @@ pub fn aggregate<C: Ciphersuite>(
         Some(C::ID),
         &SessionId([0; 32]),
     );
-    t.append_point::<C>("group-key", &Y);
-    t.append("commitments", &package.encode_group_commitment_list());
+    t.append("group-key", &ctx.group_key_bytes);
+    t.append("commitments", &ctx.commitment_list);
     t.append("message", package.message());
     for (id, s) in shares {
         t.append_party("signer", *id);

@@ -72,14 +72,58 @@ fn nonce_from_randomness<C: Ciphersuite>(
     SecretScalar::new(n)
 }
 
+type Repr<C> = <<C as wallet_types::Curve>::Point as GroupEncoding>::Repr;
+
 /// The public commitments `(D, E) = (d·G, e·G)` of one nonce pair (RFC 9591 §5.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// The encodings are kept next to the points (computed once, or taken from the wire), because
+/// every signer and the coordinator hash all commitments of a package (RFC 9591 §4.3) and an
+/// encoding costs a field inversion.
+#[derive(Clone, Copy)]
 pub struct SigningCommitments<C: Ciphersuite> {
     hiding: C::Point,
     binding: C::Point,
+    hiding_enc: Repr<C>,
+    binding_enc: Repr<C>,
+}
+
+impl<C: Ciphersuite> PartialEq for SigningCommitments<C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hiding == other.hiding && self.binding == other.binding
+    }
+}
+
+impl<C: Ciphersuite> Eq for SigningCommitments<C> {}
+
+impl<C: Ciphersuite> fmt::Debug for SigningCommitments<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningCommitments")
+            .field("hiding", &self.hiding)
+            .field("binding", &self.binding)
+            .finish()
+    }
 }
 
 impl<C: Ciphersuite> SigningCommitments<C> {
+    /// Reads `D || E` (non-identity points), keeping their encodings.
+    pub(crate) fn decode_points(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let mut read = || -> Result<(C::Point, Repr<C>), DecodeError> {
+            let bytes = r.bytes(C::POINT_LEN)?;
+            let p = wallet_types::decode_point::<C>(bytes)?;
+            let mut repr = Repr::<C>::default();
+            repr.as_mut().copy_from_slice(bytes);
+            Ok((p, repr))
+        };
+        let (hiding, hiding_enc) = read()?;
+        let (binding, binding_enc) = read()?;
+        Ok(Self {
+            hiding,
+            binding,
+            hiding_enc,
+            binding_enc,
+        })
+    }
+
     /// Commitments from their points; `None` if either is the identity (RFC 9591 rejects
     /// identity commitments).
     pub fn new(hiding: C::Point, binding: C::Point) -> Option<Self> {
@@ -87,7 +131,20 @@ impl<C: Ciphersuite> SigningCommitments<C> {
         if bool::from(hiding.is_identity() | binding.is_identity()) {
             return None;
         }
-        Some(Self { hiding, binding })
+        Some(Self {
+            hiding,
+            binding,
+            hiding_enc: hiding.to_bytes(),
+            binding_enc: binding.to_bytes(),
+        })
+    }
+    /// `SerializeElement(D)`.
+    pub fn hiding_bytes(&self) -> &[u8] {
+        self.hiding_enc.as_ref()
+    }
+    /// `SerializeElement(E)`.
+    pub fn binding_bytes(&self) -> &[u8] {
+        self.binding_enc.as_ref()
     }
     /// `D = d·G`, the hiding nonce commitment.
     pub fn hiding(&self) -> &C::Point {
@@ -110,14 +167,11 @@ impl<C: Ciphersuite> WireObject for SigningCommitments<C> {
     const CURVE: Option<wallet_types::CurveId> = Some(C::ID);
 
     fn encode_body(&self, w: &mut Writer) {
-        w.point::<C>(&self.hiding);
-        w.point::<C>(&self.binding);
+        w.bytes(self.hiding_bytes());
+        w.bytes(self.binding_bytes());
     }
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            hiding: r.point::<C>()?,
-            binding: r.point::<C>()?,
-        })
+        Self::decode_points(r)
     }
 }
 
@@ -134,8 +188,8 @@ impl NonceId {
             Some(C::ID),
             &SessionId([0; 32]),
         );
-        t.append("hiding", c.hiding.to_bytes().as_ref());
-        t.append("binding", c.binding.to_bytes().as_ref());
+        t.append("hiding", c.hiding_bytes());
+        t.append("binding", c.binding_bytes());
         Self(t.output32("nonce-id"))
     }
 }
@@ -176,9 +230,13 @@ impl<C: Ciphersuite> SigningNonces<C> {
     }
 
     fn from_nonces(hiding: SecretScalar<C>, binding: SecretScalar<C>) -> Self {
+        let d = C::base_mul(hiding.expose());
+        let e = C::base_mul(binding.expose());
         let commitments = SigningCommitments {
-            hiding: C::base_mul(hiding.expose()),
-            binding: C::base_mul(binding.expose()),
+            hiding: d,
+            binding: e,
+            hiding_enc: d.to_bytes(),
+            binding_enc: e.to_bytes(),
         };
         Self {
             hiding,

@@ -66,8 +66,8 @@ impl<C: Ciphersuite> SigningPackage<C> {
             Vec::with_capacity(self.commitments.len() * (C::SCALAR_LEN + 2 * C::POINT_LEN));
         for (id, c) in &self.commitments {
             out.extend_from_slice(identifier_bytes::<C>(*id).as_ref());
-            out.extend_from_slice(c.hiding().to_bytes().as_ref());
-            out.extend_from_slice(c.binding().to_bytes().as_ref());
+            out.extend_from_slice(c.hiding_bytes());
+            out.extend_from_slice(c.binding_bytes());
         }
         out
     }
@@ -85,8 +85,8 @@ impl<C: Ciphersuite> WireObject for SigningPackage<C> {
         w.u16(self.commitments.len() as u16);
         for (id, c) in &self.commitments {
             w.party(*id);
-            w.point::<C>(c.hiding());
-            w.point::<C>(c.binding());
+            w.bytes(c.hiding_bytes());
+            w.bytes(c.binding_bytes());
         }
     }
 
@@ -104,10 +104,7 @@ impl<C: Ciphersuite> WireObject for SigningPackage<C> {
                 return Err(DecodeError::NotSorted);
             }
             last = Some(id);
-            let hiding = r.point::<C>()?;
-            let binding = r.point::<C>()?;
-            let c = SigningCommitments::new(hiding, binding).ok_or(DecodeError::IdentityPoint)?;
-            commitments.insert(id, c);
+            commitments.insert(id, SigningCommitments::decode_points(r)?);
         }
         Ok(Self {
             commitments,
@@ -147,24 +144,32 @@ pub(crate) struct SigningContext<C: Ciphersuite> {
     pub R: C::Point,
     /// `c = H2(R || Y || msg)`.
     pub challenge: C::Scalar,
+    /// `SerializeElement(Y)`.
+    pub group_key_bytes: Vec<u8>,
+    /// RFC 9591 `encode_group_commitment_list` of the package.
+    pub commitment_list: Vec<u8>,
 }
 
 impl<C: Ciphersuite> SigningContext<C> {
     #[allow(non_snake_case)]
     pub(crate) fn new(group_key: &C::Point, package: &SigningPackage<C>) -> Self {
         let ids = package.signers();
-        let binding_factors = compute_binding_factors(group_key, package);
+        let group_key_bytes = group_key.to_bytes().as_ref().to_vec();
+        let commitment_list = package.encode_group_commitment_list();
+        let binding_factors = binding_factors_for::<C>(&group_key_bytes, &commitment_list, package);
         // §4.5: R = Σ Dᵢ + Σ ρᵢ·Eᵢ — the Dᵢ are added, the ρᵢ·Eᵢ in one multi-scalar
         // multiplication (public data, variable time).
         let D: C::Point = package.commitments.values().map(|c| *c.hiding()).sum();
         let E: Vec<C::Point> = package.commitments.values().map(|c| *c.binding()).collect();
         let R = D + C::msm(&binding_factors, &E);
-        let challenge = compute_challenge::<C>(&R, group_key, package.message());
+        let challenge = C::h2(&[R.to_bytes().as_ref(), &group_key_bytes, package.message()]);
         Self {
             ids,
             binding_factors,
             R,
             challenge,
+            group_key_bytes,
+            commitment_list,
         }
     }
 }
@@ -176,19 +181,20 @@ pub fn compute_binding_factors<C: Ciphersuite>(
     package: &SigningPackage<C>,
 ) -> Vec<C::Scalar> {
     let y = group_key.to_bytes();
+    binding_factors_for::<C>(y.as_ref(), &package.encode_group_commitment_list(), package)
+}
+
+fn binding_factors_for<C: Ciphersuite>(
+    y: &[u8],
+    commitment_list: &[u8],
+    package: &SigningPackage<C>,
+) -> Vec<C::Scalar> {
     let msg_hash = C::h4(&[package.message()]);
-    let com_hash = C::h5(&[&package.encode_group_commitment_list()]);
+    let com_hash = C::h5(&[commitment_list]);
     package
         .commitments
         .keys()
-        .map(|id| {
-            C::h1(&[
-                y.as_ref(),
-                &msg_hash,
-                &com_hash,
-                identifier_bytes::<C>(*id).as_ref(),
-            ])
-        })
+        .map(|id| C::h1(&[y, &msg_hash, &com_hash, identifier_bytes::<C>(*id).as_ref()]))
         .collect()
 }
 

@@ -23,6 +23,7 @@
 extern crate alloc;
 
 mod aead;
+pub mod deal;
 pub mod ecies;
 pub mod error;
 pub mod factor;
@@ -33,6 +34,7 @@ pub mod refresh;
 pub mod reshare;
 pub mod share_set;
 
+pub use deal::DealMessage;
 pub use error::PssError;
 pub use key::KeyShare;
 pub use refresh::{Refresh, RefreshMessage};

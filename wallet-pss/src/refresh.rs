@@ -29,79 +29,21 @@ use rand_core::CryptoRng;
 use wallet_sss::{Commitments, Polynomial};
 use wallet_types::group::Group;
 use wallet_types::{
-    Curve, CurveId, DecodeError, Envelope, Error, HEADER_LEN, Inbox, Lifecycle, MAX_PARTIES,
-    ObjectKind, PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec,
-    SecretScalar, SessionId, Step, Transcript, WireObject, Writer,
+    Curve, CurveId, DecodeError, Envelope, Error, Inbox, Lifecycle, ObjectKind, PartyId, Protocol,
+    Reader, Reason, Recipient, RoundSpec, SecretScalar, SessionId, Step, Transcript, WireObject,
+    Writer,
 };
 
+use crate::deal::DealMessage;
 use crate::key::{KeyShare, read_commitments, write_commitments};
 
-/// Object kind of a refresh message.
-pub const KIND_REFRESH_MESSAGE: ObjectKind = ObjectKind(0x0510);
 /// Object kind of a refresh machine's state.
 pub const KIND_REFRESH_STATE: ObjectKind = ObjectKind(0x0511);
 const PROTOCOL: &str = "wallet-pss/refresh";
 const VERSION: u16 = 1;
 
-/// A refresh message.
-#[derive(Debug)]
-pub enum RefreshMessage<C: Curve> {
-    /// Round 1 (point-to-point): the dealer's zero-sharing commitments and the recipient's
-    /// sub-share.
-    Deal {
-        /// `Δᵢ`, `t` points, the first the identity.
-        commitments: Commitments<C>,
-        /// `δᵢ(j)`.
-        sub_share: SecretScalar<C>,
-    },
-    /// Round 2 (broadcast): hash of all dealers' commitments.
-    Confirm([u8; 32]),
-}
-
-impl<C: Curve> RoundMessage for RefreshMessage<C> {
-    fn round(&self) -> u16 {
-        match self {
-            Self::Deal { .. } => 1,
-            Self::Confirm(_) => 2,
-        }
-    }
-}
-
-/// `tag u8` then, for 1 (deal): `commitments (u16 t || t × point) || sub_share scalar`; for 2
-/// (confirm): `hash[32]`.
-impl<C: Curve> WireObject for RefreshMessage<C> {
-    const KIND: ObjectKind = KIND_REFRESH_MESSAGE;
-    const MAX_LEN: usize = HEADER_LEN + 1 + 2 + 33 * MAX_PARTIES + 32;
-    const CURVE: Option<CurveId> = Some(C::ID);
-
-    fn encode_body(&self, w: &mut Writer) {
-        match self {
-            Self::Deal {
-                commitments,
-                sub_share,
-            } => {
-                w.u8(1);
-                write_commitments::<C>(w, commitments);
-                w.secret_scalar(sub_share);
-            }
-            Self::Confirm(h) => {
-                w.u8(2);
-                w.bytes(h);
-            }
-        }
-    }
-
-    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        match r.u8()? {
-            1 => Ok(Self::Deal {
-                commitments: read_commitments::<C>(r)?,
-                sub_share: r.secret_scalar::<C>()?,
-            }),
-            2 => Ok(Self::Confirm(r.array()?)),
-            t => Err(DecodeError::InvalidTag(t)),
-        }
-    }
-}
+/// A refresh message: round 1 deals a sharing of zero (point-to-point), round 2 confirms.
+pub type RefreshMessage<C> = DealMessage<C>;
 
 fn rounds() -> Vec<RoundSpec> {
     vec![RoundSpec::p2p(), RoundSpec::broadcast()]

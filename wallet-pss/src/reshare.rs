@@ -36,17 +36,16 @@ use rand_core::CryptoRng;
 use wallet_sss::{Commitments, Polynomial, lagrange_at_zero};
 use wallet_types::subtle::ConstantTimeEq;
 use wallet_types::{
-    Curve, CurveId, DecodeError, Delivery, Envelope, Error, HEADER_LEN, Inbox, Lifecycle,
-    MAX_PARTIES, ObjectKind, ParamError, Parties, PartyId, Protocol, Reader, Reason, Recipient,
-    RoundMessage, RoundSpec, SecretScalar, SessionId, Step, Transcript, WireObject, Writer,
+    Curve, CurveId, DecodeError, Delivery, Envelope, Error, Inbox, Lifecycle, ObjectKind,
+    ParamError, Parties, PartyId, Protocol, Reader, Reason, Recipient, RoundSpec, SecretScalar,
+    SessionId, Step, Transcript, WireObject, Writer,
 };
 
+use crate::deal::DealMessage;
 use crate::ecies::{self, Ciphertext, Context};
 use crate::error::PssError;
 use crate::key::{KeyShare, read_commitments, write_commitments};
 
-/// Object kind of a reshare message.
-pub const KIND_RESHARE_MESSAGE: ObjectKind = ObjectKind(0x0520);
 /// Object kind of a reshare machine's state.
 pub const KIND_RESHARE_STATE: ObjectKind = ObjectKind(0x0521);
 /// Object kind of a sealed (ECIES) dealing for offline recipients.
@@ -227,64 +226,8 @@ fn confirmation<C: Curve>(
 // The interactive machine
 // ------------------------------------------------------------------------------------------
 
-/// A reshare message.
-#[derive(Debug)]
-pub enum ReshareMessage<C: Curve> {
-    /// Round 1 (point-to-point, dealer → new party): `Fᵢ` and `fᵢ(j)`.
-    Deal {
-        /// `Fᵢ`, `t'` points.
-        commitments: Commitments<C>,
-        /// `fᵢ(j)`.
-        sub_share: SecretScalar<C>,
-    },
-    /// Round 2 (broadcast by new parties): hash of all dealings.
-    Confirm([u8; 32]),
-}
-
-impl<C: Curve> RoundMessage for ReshareMessage<C> {
-    fn round(&self) -> u16 {
-        match self {
-            Self::Deal { .. } => 1,
-            Self::Confirm(_) => 2,
-        }
-    }
-}
-
-/// Same layout as the refresh message: `tag u8` then `commitments || scalar` (1) or
-/// `hash[32]` (2).
-impl<C: Curve> WireObject for ReshareMessage<C> {
-    const KIND: ObjectKind = KIND_RESHARE_MESSAGE;
-    const MAX_LEN: usize = HEADER_LEN + 1 + 2 + 33 * MAX_PARTIES + 32;
-    const CURVE: Option<CurveId> = Some(C::ID);
-
-    fn encode_body(&self, w: &mut Writer) {
-        match self {
-            Self::Deal {
-                commitments,
-                sub_share,
-            } => {
-                w.u8(1);
-                write_commitments::<C>(w, commitments);
-                w.secret_scalar(sub_share);
-            }
-            Self::Confirm(h) => {
-                w.u8(2);
-                w.bytes(h);
-            }
-        }
-    }
-
-    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        match r.u8()? {
-            1 => Ok(Self::Deal {
-                commitments: read_commitments::<C>(r)?,
-                sub_share: r.secret_scalar::<C>()?,
-            }),
-            2 => Ok(Self::Confirm(r.array()?)),
-            t => Err(DecodeError::InvalidTag(t)),
-        }
-    }
-}
+/// A reshare message: round 1 deals `Fᵢ` and `fᵢ(j)` (point-to-point), round 2 confirms.
+pub type ReshareMessage<C> = DealMessage<C>;
 
 /// What a reshare party ends with.
 #[derive(Debug)]
@@ -704,7 +647,7 @@ impl<C: Curve> WireObject for SealedDealing<C> {
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let dealer = r.party()?;
         let commitments = read_commitments::<C>(r)?;
-        let n = r.count16(MAX_PARTIES, 6)?;
+        let n = r.count16(wallet_types::MAX_PARTIES, 6)?;
         let mut sealed = BTreeMap::new();
         let mut last = None;
         for _ in 0..n {

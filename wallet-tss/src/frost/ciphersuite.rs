@@ -88,28 +88,6 @@ impl Ciphersuite for Ed25519 {
         sha512(&[Self::CONTEXT_STRING, b"com"], parts).to_vec()
     }
 
-    // The same computations as `wallet_types::Ed25519`'s, with 8⁻¹ mod ℓ as a constant instead
-    // of an inversion per call (the inversion costs about half a table multiplication).
-    fn base_mul(s: &curve25519_dalek::Scalar) -> SubgroupPoint {
-        use group::cofactor::CofactorGroup;
-        // (s·8⁻¹)·B through the precomputed table, times 8 (= clear_cofactor): s·B, typed as a
-        // subgroup point.
-        curve25519_dalek::EdwardsPoint::mul_base(&(s * inv8())).clear_cofactor()
-    }
-
-    fn msm(scalars: &[curve25519_dalek::Scalar], points: &[SubgroupPoint]) -> SubgroupPoint {
-        use curve25519_dalek::traits::VartimeMultiscalarMul;
-        use group::cofactor::CofactorGroup;
-        let inv8 = inv8();
-        curve25519_dalek::EdwardsPoint::vartime_multiscalar_mul(
-            scalars.iter().map(|s| s * inv8),
-            points
-                .iter()
-                .map(|p| curve25519_dalek::EdwardsPoint::from(*p)),
-        )
-        .clear_cofactor()
-    }
-
     fn msm_is_identity(scalars: &[curve25519_dalek::Scalar], points: &[SubgroupPoint]) -> bool {
         use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
         // Every point is in the prime-order subgroup, so is the sum: no cofactor handling.
@@ -210,16 +188,6 @@ fn hash_to_scalar_secp256k1(dst: &[&[u8]], msg: &[&[u8]]) -> k256::Scalar {
     <k256::Scalar as Reduce<k256::WideBytes>>::reduce(&wide)
 }
 
-/// 8⁻¹ mod ℓ, little-endian.
-const INV8_BYTES: [u8; 32] = [
-    0x79, 0x2f, 0xdc, 0xe2, 0x29, 0xe5, 0x06, 0x61, 0xd0, 0xda, 0x1c, 0x7d, 0xb3, 0x9d, 0xd3, 0x07,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06,
-];
-
-fn inv8() -> curve25519_dalek::Scalar {
-    curve25519_dalek::Scalar::from_bytes_mod_order(INV8_BYTES)
-}
-
 /// `SerializeScalar(identifier)`: a party id is the scalar of its integer value (RFC 9591 §4.1,
 /// identifiers are non-zero scalars).
 pub(crate) fn identifier_bytes<C: Ciphersuite>(
@@ -248,14 +216,6 @@ mod tests {
         assert_eq!(
             hex::encode(out),
             "68a985b87eb6b46952128911f2a4412bbc302a9d759667f87f7a21d803f07235"
-        );
-    }
-
-    #[test]
-    fn inv8_constant() {
-        assert_eq!(
-            inv8() * curve25519_dalek::Scalar::from(8u64),
-            curve25519_dalek::Scalar::ONE
         );
     }
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds every fuzz target and runs each for a bounded time (FUZZ_SECONDS, default 20).
+# Builds every fuzz target and runs each for a bounded time (FUZZ_SECONDS, default 15).
 # With a nightly toolchain: coverage-guided runs through cargo-fuzz. Without one: a stable build
 # of the same targets replays the committed corpus (fuzz/corpus/<target>/) and a batch of random
 # inputs, so the targets at least compile and hold on known inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${FUZZ_SECONDS:-20}
+secs=${FUZZ_SECONDS:-15}
 targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^wallet-fuzz$')
 if cargo +nightly --version >/dev/null 2>&1; then
   if ! command -v cargo-fuzz >/dev/null 2>&1; then

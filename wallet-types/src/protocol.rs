@@ -225,7 +225,8 @@ impl<M: WireObject + RoundMessage> Inbox<M> {
             // An authenticated sender put one round's message into another round's envelope.
             return Err(Error::blame(sender, Reason::MalformedMessage));
         }
-        let digest: [u8; 32] = Sha256::digest(env.payload.to_bytes()).into();
+        // Point-to-point payloads may carry secret shares: encode into a zeroizing buffer.
+        let digest: [u8; 32] = Sha256::digest(env.payload.to_secret_bytes().expose()).into();
         if let Some(prev) = self.seen.get(&(round, sender)) {
             return if *prev == digest {
                 Ok(Received::Duplicate)
@@ -292,7 +293,7 @@ impl<M: WireObject + RoundMessage> Inbox<M> {
         for ((round, p), m) in &self.pending {
             w.u16(*round);
             w.party(*p);
-            w.var_bytes(&m.to_bytes());
+            w.var_bytes(m.to_secret_bytes().expose());
         }
         w.u32(self.seen.len() as u32);
         for ((round, p), d) in &self.seen {

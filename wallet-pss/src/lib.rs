@@ -14,6 +14,8 @@
 //! * [`share_set`] — client-side resharing of Shamir share sets (remove / add a device or a
 //!   backup factor, change the threshold), new shares sealed to [`factor`] keys;
 //! * [`frost`] — FROST keys of wallet-tss in and out of the generic key share;
+//! * [`ecdsa`] — two-party ECDSA (DKLs23) keys of wallet-tss through refresh and reshare, with
+//!   fresh pairwise OT setups every epoch;
 //! * [`metadata`] — the metadata key that encrypts and signs the account's sharing state.
 //!
 //! Byte layouts: `wallet-pss/SPEC.md`.
@@ -24,6 +26,7 @@ extern crate alloc;
 
 mod aead;
 pub mod deal;
+pub mod ecdsa;
 pub mod ecies;
 pub mod error;
 pub mod factor;

@@ -54,8 +54,10 @@ use wallet_types::{
 
 use crate::ot::{
     MulReceiverSetup, MulSenderSetup, OtSetupMsg1, OtSetupMsg2, OtSetupMsg3, OtSetupMsg4,
-    OtSetupMsg5, SetupAlice2, SetupAlice4, SetupBob1, SetupBob3,
+    OtSetupMsg5,
 };
+
+use super::pairwise::PairwiseSetups;
 
 use super::derive::{Derivation, DerivationPath, DeriveError, derive_public};
 use super::{DKG_PROTOCOL, THRESHOLD, VERSION, kinds};
@@ -67,15 +69,6 @@ const ROUNDS: u16 = 5;
 
 fn rounds() -> Vec<RoundSpec> {
     (0..ROUNDS).map(|_| RoundSpec::p2p()).collect()
-}
-
-/// The session of the OT setup in which `alice` is Alice and `bob` is Bob.
-fn ot_session(session: &SessionId, alice: PartyId, bob: PartyId) -> SessionId {
-    let mut label = Vec::with_capacity(16);
-    label.extend_from_slice(b"ecdsa-ot-setup");
-    label.extend_from_slice(&alice.to_bytes());
-    label.extend_from_slice(&bob.to_bytes());
-    session.derive(&label)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,6 +261,8 @@ impl fmt::Debug for PairSetup {
 /// party. Holds secrets: serialize with [`WireObject::to_secret_bytes`] and store encrypted.
 pub struct KeyShare {
     key_id: [u8; 32],
+    /// 0 after key generation; set by [`super::Resetup`] after a refresh or reshare.
+    epoch: u64,
     me: PartyId,
     parties: Parties,
     share: SecretScalar<Secp256k1>,
@@ -281,6 +276,7 @@ impl fmt::Debug for KeyShare {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyShare")
             .field("key_id", &KeyIdHex(&self.key_id))
+            .field("epoch", &self.epoch)
             .field("me", &self.me)
             .field("parties", &self.parties)
             .finish_non_exhaustive()
@@ -298,9 +294,39 @@ impl fmt::Debug for KeyIdHex<'_> {
 }
 
 impl KeyShare {
-    /// The key's identifier: a hash of the DKG transcript (the same for every party).
+    /// Assembles a key share (crate-internal: [`super::Resetup`] builds new-epoch shares).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn assemble(
+        key_id: [u8; 32],
+        epoch: u64,
+        me: PartyId,
+        parties: Parties,
+        share: SecretScalar<Secp256k1>,
+        commitments: [Point; 2],
+        chain_code: [u8; 32],
+        pairs: BTreeMap<PartyId, PairSetup>,
+    ) -> Self {
+        Self {
+            key_id,
+            epoch,
+            me,
+            parties,
+            share,
+            commitments,
+            chain_code,
+            pairs,
+        }
+    }
+    /// The key's identifier: a hash of the DKG transcript (the same for every party), or after
+    /// a refresh / reshare of the [`super::Resetup`] transcript (which binds the previous key id
+    /// and the epoch). Presignatures are bound to it, so those of different epochs never mix.
     pub fn key_id(&self) -> &[u8; 32] {
         &self.key_id
+    }
+    /// The epoch of this share: 0 after [`Keygen`], the refresh / reshare epoch after
+    /// [`super::Resetup`].
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
     /// This party.
     pub fn me(&self) -> PartyId {
@@ -334,8 +360,10 @@ impl KeyShare {
     pub fn derive(&self, path: &DerivationPath) -> Result<Derivation, DeriveError> {
         derive_public(&self.public_key(), &self.chain_code, path)
     }
-    /// This party's Shamir share (crate-internal: signing and export use it).
-    pub(crate) fn secret_share(&self) -> &SecretScalar<Secp256k1> {
+    /// This party's Shamir share `x_i` (with [`KeyShare::commitments`], a share of the 2-of-n
+    /// sharing of the key). **For refresh, reshare and export only** (`wallet-pss` re-randomises
+    /// it); signing never needs it outside this crate. Never store or send it in the clear.
+    pub fn secret_share(&self) -> &SecretScalar<Secp256k1> {
         &self.share
     }
     pub(crate) fn pair(&self, p: PartyId) -> Option<&PairSetup> {
@@ -372,8 +400,9 @@ const MAX_PAIR_SETUP: usize = 1 << 16;
 
 /// Body: `key_id[32] || me u16 || parties || share[32] || X[33] || A₁[33] || chain_code[32] ||
 /// u16 count || count × (party u16 || u32be(len) || MulSenderSetup || u32be(len) ||
-/// MulReceiverSetup)` (one entry per other party not banned, in id order). Secret: store
-/// encrypted.
+/// MulReceiverSetup)` (one entry per other party not banned, in id order) `|| epoch u64` (the
+/// epoch is always written; a body that ends before it, from before epochs existed, decodes as
+/// epoch 0). Secret: store encrypted.
 impl WireObject for KeyShare {
     const KIND: ObjectKind = kinds::KEY_SHARE;
     const MAX_LEN: usize = 1 << 26;
@@ -393,6 +422,7 @@ impl WireObject for KeyShare {
             put_secret_obj(w, &s.sender);
             put_secret_obj(w, &s.receiver);
         }
+        w.u64(self.epoch);
     }
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -423,8 +453,10 @@ impl WireObject for KeyShare {
                 return Err(DecodeError::InvalidValue);
             }
         }
+        let epoch = if r.remaining() == 0 { 0 } else { r.u64()? };
         let ks = Self {
             key_id,
+            epoch,
             me,
             parties,
             share,
@@ -443,21 +475,6 @@ impl WireObject for KeyShare {
 // ---------------------------------------------------------------------------------------------
 // The machine
 // ---------------------------------------------------------------------------------------------
-
-/// Bob's side of the OT setup with one counterparty (this party as VOLE receiver).
-enum BobSide {
-    R1(SetupBob1),
-    R3(SetupBob3),
-    Done(MulReceiverSetup),
-}
-
-/// Alice's side of the OT setup with one counterparty (this party as VOLE sender).
-enum AliceSide {
-    Waiting,
-    R2(SetupAlice2),
-    R4(SetupAlice4),
-    Done(MulSenderSetup),
-}
 
 /// What party `j` broadcast in round 1.
 #[derive(Clone)]
@@ -483,8 +500,7 @@ struct State {
     confirmation: Option<[u8; 32]>,
     /// Whether the confirmations were checked.
     confirmed: bool,
-    bob: BTreeMap<PartyId, BobSide>,
-    alice: BTreeMap<PartyId, AliceSide>,
+    setups: PairwiseSetups,
 }
 
 /// One party of the 2-of-n key generation (see the module docs for the rounds).
@@ -569,8 +585,7 @@ impl Keygen {
                 share: None,
                 confirmation: None,
                 confirmed: false,
-                bob: BTreeMap::new(),
-                alice: BTreeMap::new(),
+                setups: PairwiseSetups::default(),
             }),
         })
     }
@@ -611,11 +626,8 @@ impl State {
             },
         );
         let mut out = Vec::new();
-        for j in parties.others(me) {
-            // OT setup message 1: this party is Bob, j is Alice.
-            let (b1, m1) = crate::ot::setup_bob_round1(&ot_session(&session, j, me), me, j, rng);
-            self.bob.insert(j, BobSide::R1(b1));
-            self.alice.insert(j, AliceSide::Waiting);
+        // OT setup message 1: this party is Bob, j is Alice.
+        for (j, m1) in self.setups.round1(&session, me, &parties, rng) {
             out.push(self.inbox.envelope(
                 1,
                 Recipient::One(j),
@@ -687,10 +699,7 @@ impl State {
         let poly = self.poly.as_ref().ok_or(Error::Internal)?;
         for (j, m1) in ot_msgs {
             // OT setup message 2: this party is Alice, j is Bob.
-            let (a2, m2) =
-                crate::ot::setup_alice_round2(&ot_session(&session, me, j), me, j, &m1, rng)
-                    .map_err(super::attribute(j))?;
-            self.alice.insert(j, AliceSide::R2(a2));
+            let m2 = self.setups.round2(&session, me, j, &m1, rng)?;
             let share = poly.share_for(j);
             out.push(self.inbox.envelope(
                 2,
@@ -767,12 +776,7 @@ impl State {
         let confirmation = self.transcript()?.output32("confirm");
         self.confirmation = Some(confirmation);
         for (j, m2) in ot_msgs {
-            let b = self.bob.remove(&j).ok_or(Error::Internal)?;
-            let BobSide::R1(b1) = b else {
-                return Err(Error::Internal);
-            };
-            let (b3, m3) = crate::ot::setup_bob_round3(b1, &m2).map_err(super::attribute(j))?;
-            self.bob.insert(j, BobSide::R3(b3));
+            let m3 = self.setups.round3(j, &m2)?;
             out.push(self.inbox.envelope(
                 3,
                 Recipient::One(j),
@@ -807,12 +811,7 @@ impl State {
         }
         self.confirmed = true;
         for (j, m3) in ot_msgs {
-            let a = self.alice.remove(&j).ok_or(Error::Internal)?;
-            let AliceSide::R2(a2) = a else {
-                return Err(Error::Internal);
-            };
-            let (a4, m4) = crate::ot::setup_alice_round4(a2, &m3).map_err(super::attribute(j))?;
-            self.alice.insert(j, AliceSide::R4(a4));
+            let m4 = self.setups.round4(j, &m3)?;
             out.push(
                 self.inbox
                     .envelope(4, Recipient::One(j), KeygenMessage::Round4(m4)),
@@ -830,12 +829,7 @@ impl State {
             let KeygenMessage::Round4(m4) = m else {
                 return Err(Error::blame(j, Reason::MalformedMessage));
             };
-            let b = self.bob.remove(&j).ok_or(Error::Internal)?;
-            let BobSide::R3(b3) = b else {
-                return Err(Error::Internal);
-            };
-            let (setup, m5) = crate::ot::setup_bob_round5(b3, &m4).map_err(super::attribute(j))?;
-            self.bob.insert(j, BobSide::Done(setup));
+            let m5 = self.setups.round5(j, &m4)?;
             out.push(
                 self.inbox
                     .envelope(5, Recipient::One(j), KeygenMessage::Round5(m5)),
@@ -849,12 +843,7 @@ impl State {
             let KeygenMessage::Round5(m5) = m else {
                 return Err(Error::blame(j, Reason::MalformedMessage));
             };
-            let a = self.alice.remove(&j).ok_or(Error::Internal)?;
-            let AliceSide::R4(a4) = a else {
-                return Err(Error::Internal);
-            };
-            let setup = crate::ot::setup_alice_finish(a4, &m5).map_err(super::attribute(j))?;
-            self.alice.insert(j, AliceSide::Done(setup));
+            self.setups.finish_alice(j, &m5)?;
         }
         self.finish()
     }
@@ -880,17 +869,10 @@ impl State {
         let mut cct = t.clone();
         cct.append_point::<Secp256k1>("public-key", &x);
         let chain_code = cct.output32("chain-code");
-        let mut pairs = BTreeMap::new();
-        for j in parties.others(me) {
-            let (Some(BobSide::Done(receiver)), Some(AliceSide::Done(sender))) =
-                (self.bob.remove(&j), self.alice.remove(&j))
-            else {
-                return Err(Error::Internal);
-            };
-            pairs.insert(j, PairSetup { sender, receiver });
-        }
+        let pairs = self.setups.take(me, &parties)?;
         Ok(KeyShare {
             key_id,
+            epoch: 0,
             me,
             parties,
             share,
@@ -932,8 +914,6 @@ impl Protocol for Keygen {
         })
     }
 }
-
-const MAX_OT_STATE: usize = 1 << 20;
 
 /// State body: `me u16 || lifecycle u8`; if created / running: `inbox || has_poly u8 ||
 /// [a₀[32] a₁[32]] || chain_code[32] || u16 n || n × (party, C₀, C₁, R, z, h) || u16 m ||
@@ -991,43 +971,7 @@ impl WireObject for Keygen {
             None => w.u8(0),
         }
         w.bool(s.confirmed);
-        w.u16(s.bob.len() as u16);
-        for (p, b) in &s.bob {
-            w.party(*p);
-            match b {
-                BobSide::R1(x) => {
-                    w.u8(1);
-                    put_secret_obj(w, x);
-                }
-                BobSide::R3(x) => {
-                    w.u8(3);
-                    put_secret_obj(w, x);
-                }
-                BobSide::Done(x) => {
-                    w.u8(5);
-                    put_secret_obj(w, x);
-                }
-            }
-        }
-        w.u16(s.alice.len() as u16);
-        for (p, a) in &s.alice {
-            w.party(*p);
-            match a {
-                AliceSide::Waiting => w.u8(0),
-                AliceSide::R2(x) => {
-                    w.u8(2);
-                    put_secret_obj(w, x);
-                }
-                AliceSide::R4(x) => {
-                    w.u8(4);
-                    put_secret_obj(w, x);
-                }
-                AliceSide::Done(x) => {
-                    w.u8(6);
-                    put_secret_obj(w, x);
-                }
-            }
-        }
+        s.setups.encode(w);
     }
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -1079,37 +1023,7 @@ impl WireObject for Keygen {
                 };
                 let confirmation = if r.bool()? { Some(r.array()?) } else { None };
                 let confirmed = r.bool()?;
-                let mut bob = BTreeMap::new();
-                for _ in 0..r.count16(n, 3)? {
-                    let p = r.party()?;
-                    let b = match r.u8()? {
-                        1 => BobSide::R1(SetupBob1::from_bytes(r.var_bytes(MAX_OT_STATE)?)?),
-                        3 => BobSide::R3(SetupBob3::from_bytes(r.var_bytes(MAX_OT_STATE)?)?),
-                        5 => {
-                            BobSide::Done(MulReceiverSetup::from_bytes(r.var_bytes(MAX_OT_STATE)?)?)
-                        }
-                        t => return Err(DecodeError::InvalidTag(t)),
-                    };
-                    if p == me || !parties.contains(p) || bob.insert(p, b).is_some() {
-                        return Err(DecodeError::InvalidValue);
-                    }
-                }
-                let mut alice = BTreeMap::new();
-                for _ in 0..r.count16(n, 3)? {
-                    let p = r.party()?;
-                    let a = match r.u8()? {
-                        0 => AliceSide::Waiting,
-                        2 => AliceSide::R2(SetupAlice2::from_bytes(r.var_bytes(MAX_OT_STATE)?)?),
-                        4 => AliceSide::R4(SetupAlice4::from_bytes(r.var_bytes(MAX_OT_STATE)?)?),
-                        6 => {
-                            AliceSide::Done(MulSenderSetup::from_bytes(r.var_bytes(MAX_OT_STATE)?)?)
-                        }
-                        t => return Err(DecodeError::InvalidTag(t)),
-                    };
-                    if p == me || !parties.contains(p) || alice.insert(p, a).is_some() {
-                        return Err(DecodeError::InvalidValue);
-                    }
-                }
+                let setups = PairwiseSetups::decode(r, me, &parties)?;
                 let s = State {
                     inbox,
                     poly,
@@ -1119,8 +1033,7 @@ impl WireObject for Keygen {
                     share,
                     confirmation,
                     confirmed,
-                    bob,
-                    alice,
+                    setups,
                 };
                 if tag == 0 {
                     Lifecycle::Created(s)

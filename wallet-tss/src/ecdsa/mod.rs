@@ -14,6 +14,7 @@
 //! | [`sign`] | Protocol 3.6, step 9 (last part) and step 10: `w_i = H(m)·φ_i + r_x·v_i`, `s = Σw / Σu`, verification of the result |
 //! | [`derive`](mod@derive) | BIP-32 `CKDpub` on the shared public key; Groth–Shoup 2022 on presignatures and derivation |
 //! | [`export`] | not in the paper: Lagrange interpolation of two shares |
+//! | [`resetup`] | not in the paper: fresh `F_RVOLE` setups for every ordered pair after a proactive refresh / reshare of the shares (`wallet-pss`), giving a key share of a new epoch |
 //!
 //! Specialisation to two signers (the paper is written for `t` signers):
 //! * With one counterparty, `P_i`'s inversion mask `φ_i` *is* its random `F_RVOLE` input
@@ -37,6 +38,9 @@
 //! presign (any 2 parties, 2 rounds, no message)  ->  Presignature per signer (single use)
 //! sign (1 message each)  Presignature::sign(self, &hash) -> PartialSignature
 //! combine two partials  ->  (k256::ecdsa::Signature, RecoveryId), verified, low-S
+//! refresh / reshare (wallet-pss) + resetup (all parties of the new set, 6 rounds)
+//!                                         ->  KeyShare of epoch e+1: same public key and chain
+//!                                              code, new shares, new key id, fresh OT setups
 //! ```
 //!
 //! Sizes (2-of-2, with the multiplication of [`crate::mul`]): key generation sends 10 messages,
@@ -102,13 +106,16 @@
 pub mod derive;
 pub mod export;
 pub mod keygen;
+mod pairwise;
 pub mod presign;
+pub mod resetup;
 pub mod sign;
 
 pub use derive::{DerivationPath, DeriveError};
 pub use export::{ExportError, export_private_key};
 pub use keygen::{KeyShare, Keygen, KeygenMessage};
 pub use presign::{Presign, PresignMessage, Presignature, PresignatureInfo};
+pub use resetup::{Resetup, ResetupInput, ResetupMessage};
 pub use sign::{PartialSignature, Sign, SignMessage, combine};
 
 use wallet_types::ObjectKind;
@@ -134,11 +141,16 @@ pub mod kinds {
     pub const SIGN_STATE: ObjectKind = ObjectKind(0x0387);
     /// The public part of a presignature.
     pub const PRESIGNATURE_INFO: ObjectKind = ObjectKind(0x0388);
+    /// A resetup message (fresh OT setups after refresh / reshare).
+    pub const RESETUP_MESSAGE: ObjectKind = ObjectKind(0x0389);
+    /// A resetup machine's state.
+    pub const RESETUP_STATE: ObjectKind = ObjectKind(0x038a);
 }
 
 /// Protocol names (transcript domain separation).
 pub(crate) const DKG_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/keygen";
 pub(crate) const PRESIGN_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/presign";
+pub(crate) const RESETUP_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/resetup";
 pub(crate) const VERSION: u16 = 1;
 
 /// The threshold this module implements.

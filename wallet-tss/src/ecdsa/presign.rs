@@ -55,11 +55,17 @@ fn rounds() -> Vec<RoundSpec> {
 }
 
 /// The session of the multiplication in which `alice` is Alice and `bob` is Bob.
-fn mul_session(session: &SessionId, alice: PartyId, bob: PartyId) -> SessionId {
-    let mut label = Vec::with_capacity(24);
+///
+/// The key id is bound in, so that two signers holding shares of different epochs (or keys)
+/// fail on the first multiplication message — before any OT-extension check that a mismatched
+/// setup would otherwise fail (and wrongly flag as a reason to ban) — with
+/// `Misbehaviour { [counterparty], Replay }`: the message belongs to another key.
+fn mul_session(session: &SessionId, key_id: &[u8; 32], alice: PartyId, bob: PartyId) -> SessionId {
+    let mut label = Vec::with_capacity(53);
     label.extend_from_slice(b"ecdsa-presign-mul");
     label.extend_from_slice(&alice.to_bytes());
     label.extend_from_slice(&bob.to_bytes());
+    label.extend_from_slice(key_id);
     session.derive(&label)
 }
 
@@ -432,7 +438,7 @@ impl State {
         let big_r = self.r.public();
         let commitment = self.instance_commitment(me, &big_r, self.salt.expose());
         // Step 6: as Bob (input χ = φ_i sampled inside the multiplication).
-        let session = mul_session(self.inbox.session(), self.other, me);
+        let session = mul_session(self.inbox.session(), &self.key_id, self.other, me);
         let (state, msg1) = crate::mul::mul_receiver_round1(&self.receiver_setup, &session, rng)?;
         self.mul = Some(state);
         Ok(alloc::vec![self.inbox.envelope(
@@ -475,7 +481,7 @@ impl State {
         let j = self.other;
         self.commitment_other = Some(m.commitment);
         // Step 7: as Alice with inputs (r_i, sk_i).
-        let session = mul_session(self.inbox.session(), me, j);
+        let session = mul_session(self.inbox.session(), &self.key_id, me, j);
         let inputs = [self.r.duplicate(), self.sk.duplicate()];
         let (c, msg2) =
             crate::mul::mul_sender_round2(&self.sender_setup, &session, &inputs, &m.mul, j, rng)
@@ -508,7 +514,7 @@ impl State {
             return Err(Error::blame(j, Reason::CommitmentMismatch));
         }
         // Step 8: finish the multiplication as Bob.
-        let session = mul_session(self.inbox.session(), j, me);
+        let session = mul_session(self.inbox.session(), &self.key_id, j, me);
         let state = self.mul.take().ok_or(Error::Internal)?;
         let (phi, d) = state
             .finish(&self.receiver_setup, &session, &m.mul, j)

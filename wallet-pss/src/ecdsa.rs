@@ -1,0 +1,167 @@
+//! Two-party ECDSA keys (DKLs23, `wallet_tss::ecdsa`) through refresh and reshare.
+//!
+//! An ECDSA [`EcdsaKeyShare`] is a Shamir share of a 2-of-n sharing **plus** pairwise
+//! multiplication (VOLE) setups built on OT with every other party. Refreshing or resharing it is
+//! two steps:
+//!
+//! 1. the generic step on the Shamir share: [`Refresh<Secp256k1>`](crate::Refresh) (same
+//!    parties, a sharing of zero added) or [`Reshare<Secp256k1>`](crate::Reshare) (a new party
+//!    set; the new threshold must be 2, since the DKLs23 implementation is 2-of-n), started here
+//!    with [`refresh`] / [`reshare`];
+//! 2. [`Resetup`]: fresh OT setups for every ordered pair of the new party set, ending with a
+//!    new [`EcdsaKeyShare`] of the new epoch ([`resetup_after_refresh`] /
+//!    [`resetup_after_reshare`] build the machine).
+//!
+//! **Why the OT setups are redone.** A device compromised in epoch `e` gave the attacker its
+//! OT-extension setup secrets. Were the setups kept, the attacker could break the privacy of the
+//! VOLE multiplications in later presignatures of that device's counterparties and learn
+//! new-epoch share material from them — the refresh would protect nothing. Fresh setups every
+//! epoch restore proactive security.
+//!
+//! **Epochs.** The new share's key id is a fresh hash binding the previous key id and the epoch
+//! ([`EcdsaKeyShare::key_id`]); presignatures are bound to the key id, so an old-epoch
+//! presignature never combines with a new-epoch one, and an old-epoch share cannot presign with
+//! a new-epoch share (the first multiplication message is refused as belonging to another key).
+//! The public key, the chain code and hence every derived address stay the same.
+//!
+//! The resetup needs the previous key id and the chain code: holders of an old share take them
+//! from it; a device added by a reshare gets them with the key's public metadata (both are
+//! public within the account; the chain code is as sensitive as an xpub).
+
+use wallet_sss::Commitments;
+use wallet_tss::ecdsa::{KeyShare as EcdsaKeyShare, Resetup, ResetupInput};
+use wallet_types::{Error, ParamError, PartyId, Secp256k1, SessionId};
+
+use crate::error::PssError;
+use crate::key::KeyShare;
+use crate::refresh::Refresh;
+use crate::reshare::{Reshare, ReshareConfig};
+
+/// The threshold of the ECDSA keys (2-of-n).
+pub const ECDSA_THRESHOLD: usize = wallet_tss::ecdsa::THRESHOLD;
+
+/// The generic view of an ECDSA key share (its Shamir share, commitments and epoch).
+pub fn to_key_share(k: &EcdsaKeyShare) -> Result<KeyShare<Secp256k1>, PssError> {
+    let commitments = k.commitments().map_err(|_| PssError::InvalidInput)?;
+    KeyShare::new(
+        k.me(),
+        ECDSA_THRESHOLD,
+        k.parties().clone(),
+        k.secret_share().duplicate(),
+        commitments,
+        k.epoch(),
+    )
+}
+
+fn mismatch(_: PssError) -> Error {
+    ParamError::Mismatch.into()
+}
+
+/// Step 1 of an ECDSA refresh: the generic refresh machine for `key` (run it with every party
+/// of the key in a fresh `session`).
+pub fn refresh(session: SessionId, key: &EcdsaKeyShare) -> Result<Refresh<Secp256k1>, Error> {
+    Refresh::new(session, to_key_share(key).map_err(mismatch)?)
+}
+
+/// Refuses a reshare configuration the ECDSA keys cannot take: the new threshold must be 2
+/// ([`ParamError::InvalidThreshold`]), on top of [`ReshareConfig::check`].
+pub fn check_reshare_config(config: &ReshareConfig<Secp256k1>) -> Result<(), Error> {
+    config.check()?;
+    if config.new_threshold != ECDSA_THRESHOLD
+        || config.old_commitments.threshold() != ECDSA_THRESHOLD
+        || config.new_parties.len() < ECDSA_THRESHOLD
+    {
+        return Err(ParamError::InvalidThreshold {
+            threshold: config.new_threshold,
+            parties: config.new_parties.len(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Step 1 of an ECDSA reshare: the generic reshare machine for `me` (`old` is its ECDSA key
+/// share if it is a dealer). Refuses a new threshold other than 2 (see
+/// [`check_reshare_config`]).
+pub fn reshare(
+    session: SessionId,
+    config: ReshareConfig<Secp256k1>,
+    me: PartyId,
+    old: Option<&EcdsaKeyShare>,
+) -> Result<Reshare<Secp256k1>, Error> {
+    check_reshare_config(&config)?;
+    let old = old.map(to_key_share).transpose().map_err(mismatch)?;
+    Reshare::new(session, config, me, old)
+}
+
+/// The [`ResetupInput`] of a new-epoch generic share of an ECDSA key whose previous key id and
+/// chain code are given. Errors: a threshold other than 2 ([`ParamError::InvalidThreshold`]).
+pub fn resetup_input(
+    new: KeyShare<Secp256k1>,
+    previous_key_id: [u8; 32],
+    chain_code: [u8; 32],
+) -> Result<ResetupInput, Error> {
+    let (me, threshold, parties, share, commitments, epoch) = new.into_parts();
+    let [x, a1] = match commitments.points() {
+        [x, a1] if threshold == ECDSA_THRESHOLD => [*x, *a1],
+        _ => {
+            return Err(ParamError::InvalidThreshold {
+                threshold,
+                parties: parties.len(),
+            }
+            .into());
+        }
+    };
+    Ok(ResetupInput {
+        me,
+        parties,
+        share,
+        commitments: [x, a1],
+        chain_code,
+        epoch,
+        previous_key_id,
+    })
+}
+
+/// Step 2 of an ECDSA refresh: the [`Resetup`] machine turning the refreshed generic share `new`
+/// of `old`'s key into an ECDSA key share of the new epoch. Run it with every party in a fresh
+/// `session` (e.g. `refresh_session.derive(b"ecdsa-resetup")`).
+///
+/// Errors ([`ParamError::Mismatch`]): `new` is not a later-epoch share of the same key, party
+/// and party set as `old`.
+pub fn resetup_after_refresh(
+    session: SessionId,
+    new: KeyShare<Secp256k1>,
+    old: &EcdsaKeyShare,
+) -> Result<Resetup, Error> {
+    if new.me() != old.me()
+        || new.parties() != old.parties()
+        || new.public_key() != old.public_key()
+        || new.epoch() <= old.epoch()
+    {
+        return Err(ParamError::Mismatch.into());
+    }
+    Resetup::new(
+        session,
+        resetup_input(new, *old.key_id(), *old.chain_code())?,
+    )
+}
+
+/// Step 2 of an ECDSA reshare: the [`Resetup`] machine for a new party's reshared share `new`.
+/// Run it with every party of the new set in a fresh `session`. `previous_key_id` and
+/// `chain_code` are those of the old key (a new device gets them with the key's metadata; the
+/// confirmation of the resetup's first round checks that all parties agree on them).
+pub fn resetup_after_reshare(
+    session: SessionId,
+    new: KeyShare<Secp256k1>,
+    previous_key_id: [u8; 32],
+    chain_code: [u8; 32],
+) -> Result<Resetup, Error> {
+    Resetup::new(session, resetup_input(new, previous_key_id, chain_code)?)
+}
+
+/// The commitments `(X, A₁)` of an ECDSA key share as generic Feldman commitments (for a
+/// [`ReshareConfig::old_commitments`]).
+pub fn commitments(k: &EcdsaKeyShare) -> Result<Commitments<Secp256k1>, Error> {
+    Ok(k.commitments()?)
+}

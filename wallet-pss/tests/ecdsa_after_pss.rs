@@ -1,0 +1,411 @@
+//! Two-party ECDSA (DKLs23) keys of wallet-tss keep signing under the same public key and the
+//! same derived addresses after refresh and after reshare (add a device, remove one), with
+//! fresh pairwise OT setups; shares and presignatures of different epochs do not mix; a cheating
+//! OT setup in the resetup is named and banned.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::collections::BTreeMap;
+
+use k256::ecdsa::signature::hazmat::PrehashVerifier;
+use wallet_pss::ecdsa::{
+    check_reshare_config, refresh, resetup_after_refresh, resetup_after_reshare, reshare,
+    to_key_share,
+};
+use wallet_pss::{KeyShare, ReshareConfig, ReshareOutput};
+use wallet_tss::ecdsa::{
+    DerivationPath, KeyShare as EcdsaKeyShare, Keygen, Presign, Presignature, Resetup,
+    ResetupMessage, combine,
+};
+use wallet_tss::ot::OtSetupMsg4;
+use wallet_types::sim::{Fault, FaultRule, Simulator};
+use wallet_types::{
+    Error, ErrorKind, ParamError, Parties, PartyId, Reason, Secp256k1, SessionId, WireObject,
+};
+
+fn pid(n: u16) -> PartyId {
+    PartyId::new(n).unwrap()
+}
+
+fn sid(seed: u64, label: &[u8]) -> SessionId {
+    SessionId([seed as u8; 32]).derive(label)
+}
+
+fn keygen(n: u16, seed: u64) -> BTreeMap<PartyId, EcdsaKeyShare> {
+    let parties = Parties::range(n).unwrap();
+    let mut sim = Simulator::new(seed);
+    for p in parties.iter() {
+        let m = Keygen::new(sid(seed, b"keygen"), p, parties.clone(), sim.rng()).unwrap();
+        sim.add(m);
+    }
+    let out = sim.run();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    assert_eq!(out.outputs.len(), n as usize);
+    out.outputs
+}
+
+fn run_resetup(machines: Vec<Resetup>, seed: u64) -> BTreeMap<PartyId, EcdsaKeyShare> {
+    let n = machines.len();
+    let mut sim = Simulator::new(seed);
+    for m in machines {
+        sim.add(m);
+    }
+    let out = sim.run();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    assert_eq!(out.outputs.len(), n, "stalled: {:?}", out.stalled);
+    out.outputs
+}
+
+/// Refresh (zero-sharing) then fresh OT setups, for every party of the key.
+fn ecdsa_refresh(
+    keys: &BTreeMap<PartyId, EcdsaKeyShare>,
+    seed: u64,
+) -> BTreeMap<PartyId, EcdsaKeyShare> {
+    let mut sim = Simulator::new(seed);
+    for k in keys.values() {
+        sim.add(refresh(sid(seed, b"refresh"), k).unwrap());
+    }
+    let out = sim.run();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    let machines = out
+        .outputs
+        .into_iter()
+        .map(|(p, new)| resetup_after_refresh(sid(seed, b"resetup"), new, &keys[&p]).unwrap())
+        .collect();
+    run_resetup(machines, seed)
+}
+
+/// Reshare to `new` (2-of-|new|) dealt by `dealers`, then fresh OT setups among `new`.
+fn ecdsa_reshare(
+    keys: &BTreeMap<PartyId, EcdsaKeyShare>,
+    dealers: &[u16],
+    new: &[u16],
+    seed: u64,
+) -> BTreeMap<PartyId, EcdsaKeyShare> {
+    let any = keys.values().next().unwrap();
+    let cfg = ReshareConfig {
+        old_commitments: any.commitments().unwrap(),
+        old_parties: any.parties().clone(),
+        old_epoch: any.epoch(),
+        dealers: Parties::from_ids(dealers).unwrap(),
+        new_parties: Parties::from_ids(new).unwrap(),
+        new_threshold: 2,
+    };
+    let everyone: std::collections::BTreeSet<PartyId> =
+        cfg.dealers.iter().chain(cfg.new_parties.iter()).collect();
+    let mut sim = Simulator::new(seed);
+    for p in everyone {
+        let old = if cfg.dealers.contains(p) {
+            keys.get(&p)
+        } else {
+            None
+        };
+        sim.add(reshare(sid(seed, b"reshare"), cfg.clone(), p, old).unwrap());
+    }
+    let out = sim.run();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    let (key_id, chain_code) = (*any.key_id(), *any.chain_code());
+    let machines = out
+        .outputs
+        .into_values()
+        .filter_map(|o| match o {
+            ReshareOutput::NewShare(k) => Some(k),
+            ReshareOutput::Dealt => None,
+        })
+        .map(|k: KeyShare<Secp256k1>| {
+            resetup_after_reshare(sid(seed, b"resetup"), k, key_id, chain_code).unwrap()
+        })
+        .collect();
+    run_resetup(machines, seed)
+}
+
+fn presign_run(
+    a: &EcdsaKeyShare,
+    b: &EcdsaKeyShare,
+    path: &DerivationPath,
+    seed: u64,
+) -> wallet_types::sim::Outcome<Presignature> {
+    let mut sim = Simulator::new(seed);
+    let session = sid(seed, b"presign");
+    let ma = Presign::new(a, b.me(), path.clone(), session, sim.rng()).unwrap();
+    let mb = Presign::new(b, a.me(), path.clone(), session, sim.rng()).unwrap();
+    sim.add(ma);
+    sim.add(mb);
+    sim.run()
+}
+
+fn presign(
+    a: &EcdsaKeyShare,
+    b: &EcdsaKeyShare,
+    path: &DerivationPath,
+    seed: u64,
+) -> (Presignature, Presignature) {
+    let out = presign_run(a, b, path, seed);
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    let mut it = out.outputs.into_values();
+    (it.next().unwrap(), it.next().unwrap())
+}
+
+/// Signs with the pair and checks the signature under `expected` (the derived key of `path`).
+fn sign_and_verify(
+    a: &EcdsaKeyShare,
+    b: &EcdsaKeyShare,
+    path: &DerivationPath,
+    expected: &k256::ecdsa::VerifyingKey,
+    seed: u64,
+) {
+    let (p, q) = presign(a, b, path, seed);
+    let info = p.info().clone();
+    let hash = [seed as u8 ^ 0x5a; 32];
+    let (sig, recid) = combine(&info, &hash, &p.sign(&hash), &q.sign(&hash)).unwrap();
+    expected.verify_prehash(&hash, &sig).unwrap();
+    let recovered = k256::ecdsa::VerifyingKey::recover_from_prehash(&hash, &sig, recid).unwrap();
+    assert_eq!(&recovered, expected);
+}
+
+fn all_pairs_sign(
+    keys: &BTreeMap<PartyId, EcdsaKeyShare>,
+    path: &DerivationPath,
+    expected: &k256::ecdsa::VerifyingKey,
+    seed: u64,
+) {
+    let ks: Vec<&EcdsaKeyShare> = keys.values().collect();
+    let mut s = seed;
+    for i in 0..ks.len() {
+        for j in i + 1..ks.len() {
+            s += 1;
+            sign_and_verify(ks[i], ks[j], path, expected, s);
+        }
+    }
+}
+
+fn same_key(
+    old: &BTreeMap<PartyId, EcdsaKeyShare>,
+    new: &BTreeMap<PartyId, EcdsaKeyShare>,
+    epoch: u64,
+) {
+    let o = old.values().next().unwrap();
+    let first = new.values().next().unwrap();
+    for k in new.values() {
+        assert_eq!(k.epoch(), epoch);
+        assert_eq!(k.key_id(), first.key_id());
+        assert_ne!(k.key_id(), o.key_id());
+        assert_eq!(k.public_key(), o.public_key());
+        assert_eq!(k.chain_code(), o.chain_code());
+        // A stored new-epoch share round-trips, epoch included.
+        let back = EcdsaKeyShare::from_bytes(k.to_secret_bytes().expose()).unwrap();
+        assert_eq!((back.epoch(), back.key_id()), (epoch, k.key_id()));
+    }
+}
+
+#[test]
+fn ecdsa_refresh_keeps_key_and_addresses_and_refuses_mixed_epochs() {
+    let keys = keygen(3, 1);
+    let path = DerivationPath::parse("m/44/60/0/0/7").unwrap();
+    let any = keys.values().next().unwrap();
+    assert_eq!(any.epoch(), 0);
+    let derived = any.derive(&path).unwrap();
+    let expected = k256::ecdsa::VerifyingKey::from_affine(derived.public_key.to_affine()).unwrap();
+
+    let new = ecdsa_refresh(&keys, 2);
+    same_key(&keys, &new, 1);
+    for (p, k) in &new {
+        // The share itself is new.
+        assert_ne!(k.share_commitment(*p), keys[p].share_commitment(*p));
+        assert_eq!(k.secret_share().public(), k.share_commitment(*p));
+        assert_eq!(k.derive(&path).unwrap().public_key, derived.public_key);
+    }
+    all_pairs_sign(&new, &path, &expected, 10);
+
+    // An old-epoch presignature and a new-epoch one do not combine.
+    let (old_p, _old_q) = presign(&keys[&pid(1)], &keys[&pid(2)], &path, 20);
+    let (new_p, new_q) = presign(&new[&pid(1)], &new[&pid(2)], &path, 21);
+    assert_ne!(old_p.info().key_id, new_p.info().key_id);
+    let hash = [9u8; 32];
+    let info = new_p.info().clone();
+    let new_other = if new_p.info().signers.iter().next() == Some(pid(1)) {
+        new_q
+    } else {
+        new_p
+    };
+    let err = combine(&info, &hash, &old_p.sign(&hash), &new_other.sign(&hash)).unwrap_err();
+    assert_eq!(err, Error::Params(ParamError::Mismatch));
+
+    // An old-epoch share cannot presign with a new-epoch share: each side refuses the other's
+    // first multiplication message as one of another key — nobody is banned.
+    let out = presign_run(&keys[&pid(1)], &new[&pid(2)], &path, 22);
+    assert!(out.outputs.is_empty());
+    assert_eq!(out.failures.len(), 2, "{:?}", out.failures);
+    for (p, e) in &out.failures {
+        let other = if *p == pid(1) { pid(2) } else { pid(1) };
+        assert_eq!(e, &Error::blame(other, Reason::Replay));
+        assert!(e.must_ban().is_empty());
+    }
+
+    // A second refresh moves on to epoch 2; epoch-1 shares are then stale too.
+    let newer = ecdsa_refresh(&new, 3);
+    same_key(&new, &newer, 2);
+    sign_and_verify(&newer[&pid(2)], &newer[&pid(3)], &path, &expected, 30);
+}
+
+#[test]
+fn ecdsa_reshare_adds_and_removes_a_device() {
+    let keys = keygen(2, 4);
+    let root = DerivationPath::root();
+    let vk = keys[&pid(1)].verifying_key().unwrap();
+
+    // 2-of-2 → 2-of-3: add device 3.
+    let added = ecdsa_reshare(&keys, &[1, 2], &[1, 2, 3], 5);
+    same_key(&keys, &added, 1);
+    assert_eq!(added.len(), 3);
+    all_pairs_sign(&added, &root, &vk, 40);
+
+    // Remove device 1: 2-of-2 over {2, 3}, dealt by 1 and 3.
+    let removed = ecdsa_reshare(&added, &[1, 3], &[2, 3], 6);
+    same_key(&added, &removed, 2);
+    assert_eq!(removed.len(), 2);
+    all_pairs_sign(&removed, &root, &vk, 50);
+    // The removed device is no longer a party: a new share refuses to presign with it, and
+    // its old (epoch-1) share cannot presign with a new-epoch share of a remaining device.
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(55);
+    let err = Presign::new(
+        &removed[&pid(2)],
+        pid(1),
+        root.clone(),
+        sid(55, b"p"),
+        &mut rng,
+    )
+    .unwrap_err();
+    assert_eq!(err, Error::Params(ParamError::NotAMember(pid(1))));
+    let out = presign_run(&added[&pid(3)], &removed[&pid(2)], &root, 56);
+    assert!(out.outputs.is_empty());
+    assert!(
+        out.failures
+            .values()
+            .all(|e| e.kind() == ErrorKind::Misbehaviour && e.must_ban().is_empty())
+    );
+
+    // Thresholds other than 2 are refused with a clear error.
+    let any = removed.values().next().unwrap();
+    let cfg = ReshareConfig {
+        old_commitments: any.commitments().unwrap(),
+        old_parties: any.parties().clone(),
+        old_epoch: any.epoch(),
+        dealers: Parties::from_ids(&[2, 3]).unwrap(),
+        new_parties: Parties::from_ids(&[2, 3, 4]).unwrap(),
+        new_threshold: 3,
+    };
+    assert_eq!(
+        check_reshare_config(&cfg),
+        Err(Error::Params(ParamError::InvalidThreshold {
+            threshold: 3,
+            parties: 3
+        }))
+    );
+    assert!(reshare(sid(7, b"x"), cfg, pid(2), Some(any)).is_err());
+    // The generic view carries the epoch.
+    assert_eq!(to_key_share(any).unwrap().epoch(), 2);
+}
+
+#[test]
+fn resetup_ot_cheating_is_blamed_and_banned() {
+    let keys = keygen(2, 8);
+    let mut sim = Simulator::new(9);
+    for k in keys.values() {
+        sim.add(refresh(sid(9, b"refresh"), k).unwrap());
+    }
+    let refreshed = sim.run().outputs;
+    let mut sim = Simulator::new(10);
+    for (p, new) in refreshed {
+        sim.add(resetup_after_refresh(sid(10, b"resetup"), new, &keys[&p]).unwrap());
+    }
+    // Round 4 carries OT message 4 (P2 as Alice → P1 as Bob): a wrong response is a base-OT
+    // failure at P1.
+    sim.rule(
+        FaultRule::any(Fault::tamper_payload(|m: &mut ResetupMessage| {
+            if let ResetupMessage::Round4(x) = m {
+                *x = flipped(x);
+            }
+        }))
+        .from(pid(2))
+        .round(4),
+    );
+    let out = sim.run();
+    assert!(out.outputs.is_empty());
+    let e = &out.failures[&pid(1)];
+    assert_eq!(e, &Error::blame(pid(2), Reason::BaseOt));
+    assert_eq!(e.must_ban(), &[pid(2)]);
+}
+
+#[test]
+fn resetup_refuses_parties_that_disagree_on_the_key() {
+    // P2 resets up with the wrong previous key id: P1 names it at round 1.
+    let keys = keygen(2, 11);
+    let mut sim = Simulator::new(12);
+    for k in keys.values() {
+        sim.add(refresh(sid(12, b"refresh"), k).unwrap());
+    }
+    let refreshed = sim.run().outputs;
+    let mut sim = Simulator::new(13);
+    for (p, new) in refreshed {
+        let old = &keys[&p];
+        let key_id = if p == pid(2) {
+            [0u8; 32]
+        } else {
+            *old.key_id()
+        };
+        sim.add(
+            resetup_after_reshare(sid(13, b"resetup"), new, key_id, *old.chain_code()).unwrap(),
+        );
+    }
+    let out = sim.run();
+    assert!(out.outputs.is_empty());
+    assert_eq!(
+        out.failures[&pid(1)],
+        Error::blame(pid(2), Reason::ConfirmationMismatch)
+    );
+}
+
+#[test]
+fn resetup_survives_crash_restore_and_reordering() {
+    let keys = keygen(2, 14);
+    let mut sim = Simulator::new(15);
+    for k in keys.values() {
+        sim.add(refresh(sid(15, b"refresh"), k).unwrap());
+    }
+    let refreshed = sim.run().outputs;
+    let mut sim = Simulator::new(16);
+    sim.restore_every_step(true).reorder(true);
+    for (p, new) in refreshed {
+        sim.add(resetup_after_refresh(sid(16, b"resetup"), new, &keys[&p]).unwrap());
+    }
+    let out = sim.run();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    assert_eq!(out.outputs.len(), 2);
+    same_key(&keys, &out.outputs, 1);
+    let vk = keys[&pid(1)].verifying_key().unwrap();
+    sign_and_verify(
+        &out.outputs[&pid(1)],
+        &out.outputs[&pid(2)],
+        &DerivationPath::root(),
+        &vk,
+        17,
+    );
+}
+
+fn flipped(m: &OtSetupMsg4) -> OtSetupMsg4 {
+    let b = m.to_bytes();
+    for k in (0..b.len()).rev() {
+        let mut c = b.clone();
+        c[k] ^= 1;
+        if let Ok(x) = OtSetupMsg4::from_bytes(&c) {
+            return x;
+        }
+    }
+    panic!("no decodable flip");
+}

@@ -1,0 +1,555 @@
+//! Fresh pairwise OT setups for a refreshed or reshared 2-of-n key (a new **epoch**).
+//!
+//! `wallet-pss` re-randomises the Shamir shares of a key (refresh: a sharing of zero is added;
+//! reshare: the key is dealt to a new party set). That alone does not give an ECDSA
+//! [`KeyShare`]: signing also needs the pairwise multiplication (VOLE) setups of
+//! [`crate::ot`], and they must be **new**. An attacker who compromised a device in epoch `e`
+//! learned that device's OT-extension setup secrets (Alice's correlation `Δ` and seeds, Bob's
+//! seeds); if the setups were kept, it could break the privacy of the VOLE multiplications of
+//! every later presignature of that device's counterparties, and from those learn share
+//! material of the new epoch — undoing exactly what the refresh was for. Proactive security
+//! therefore needs fresh setups every epoch, which is what [`Resetup`] runs: it takes a party's
+//! new key material ([`ResetupInput`]) and outputs a [`KeyShare`] of the new epoch.
+//!
+//! Six rounds, all point-to-point (the OT setup is a chain of five alternating messages; the
+//! sixth confirms):
+//!
+//! 1. Each party sends every other party the hash `context = T("context")` of its public input
+//!    (party set, previous key id, epoch, `X`, `A₁`, chain code) and OT setup message 1 (as
+//!    Bob). On receipt, a different `context` is [`Reason::ConfirmationMismatch`] naming the
+//!    sender (the parties disagree on what they are re-setting up: abort and investigate).
+//! 2. – 5. OT setup messages 2–5, as in [`super::Keygen`] (same session derivation per ordered
+//!    pair: `SessionId::derive("ecdsa-ot-setup" ‖ a ‖ b)` of this run's session). Failures are
+//!    [`Reason::BaseOt`] / [`Reason::OtConsistency`] naming the counterparty, for which
+//!    [`Error::must_ban`] is non-empty.
+//! 6. When all its setups are complete, each party sends `T("confirm")` over the context and
+//!    the setup ids of every ordered pair; a different value is
+//!    [`Reason::ConfirmationMismatch`]. Only then is the new [`KeyShare`] output, with
+//!    `key_id = T("key-id")`: a fresh identifier that binds the previous key id and the epoch
+//!    (presignatures are bound to the key id, so presignatures and key shares of different
+//!    epochs never combine).
+//!
+//! The run's session id must be fresh (e.g. `SessionId::derive("ecdsa-resetup")` of the
+//! refresh's own fresh session).
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use rand_core::CryptoRng;
+use wallet_types::group::Group;
+use wallet_types::{
+    Curve, DecodeError, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError, Parties,
+    PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, Secp256k1, SecretScalar,
+    SessionId, Step, Transcript, WireObject, Writer,
+};
+
+use crate::ot::{OtSetupMsg1, OtSetupMsg2, OtSetupMsg3, OtSetupMsg4, OtSetupMsg5};
+
+use super::keygen::KeyShare;
+use super::pairwise::PairwiseSetups;
+use super::{RESETUP_PROTOCOL, THRESHOLD, VERSION, kinds};
+
+type Point = k256::ProjectivePoint;
+
+const ROUNDS: u16 = 6;
+
+fn rounds() -> Vec<RoundSpec> {
+    (0..ROUNDS).map(|_| RoundSpec::p2p()).collect()
+}
+
+/// One party's key material of the new epoch (from `wallet-pss`'s refresh or reshare).
+pub struct ResetupInput {
+    /// This party.
+    pub me: PartyId,
+    /// The parties of the new sharing (at least 2; the threshold is 2).
+    pub parties: Parties,
+    /// This party's new Shamir share `x_i`.
+    pub share: SecretScalar<Secp256k1>,
+    /// The new aggregated Feldman commitments `(X, A₁)`: `X` is the (unchanged) public key.
+    pub commitments: [Point; 2],
+    /// The BIP-32 chain code (unchanged by refresh and reshare: addresses stay the same).
+    pub chain_code: [u8; 32],
+    /// The new epoch.
+    pub epoch: u64,
+    /// The key id of the previous epoch ([`KeyShare::key_id`]).
+    pub previous_key_id: [u8; 32],
+}
+
+impl fmt::Debug for ResetupInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResetupInput")
+            .field("me", &self.me)
+            .field("parties", &self.parties)
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------
+
+/// Round 1 of a resetup: the context hash and OT setup message 1.
+#[derive(Clone, Debug)]
+pub struct ResetupRound1 {
+    /// `T("context")` of the sender's public input.
+    pub context: [u8; 32],
+    /// OT setup message 1 (sender as Bob, recipient as Alice).
+    pub ot: OtSetupMsg1,
+}
+
+/// A resetup message (all rounds point-to-point).
+// Messages are moved once per round; boxing would only add allocations.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+pub enum ResetupMessage {
+    /// Context hash and OT message 1.
+    Round1(ResetupRound1),
+    /// OT message 2 (sender as Alice).
+    Round2(OtSetupMsg2),
+    /// OT message 3 (sender as Bob).
+    Round3(OtSetupMsg3),
+    /// OT message 4 (sender as Alice).
+    Round4(OtSetupMsg4),
+    /// OT message 5 (sender as Bob).
+    Round5(OtSetupMsg5),
+    /// The confirmation hash.
+    Round6([u8; 32]),
+}
+
+impl RoundMessage for ResetupMessage {
+    fn round(&self) -> u16 {
+        match self {
+            Self::Round1(_) => 1,
+            Self::Round2(_) => 2,
+            Self::Round3(_) => 3,
+            Self::Round4(_) => 4,
+            Self::Round5(_) => 5,
+            Self::Round6(_) => 6,
+        }
+    }
+}
+
+fn put_obj<T: WireObject>(w: &mut Writer, o: &T) {
+    w.var_bytes(&o.to_bytes());
+}
+
+fn get_obj<T: WireObject>(r: &mut Reader<'_>) -> Result<T, DecodeError> {
+    T::from_bytes(r.var_bytes(T::MAX_LEN)?)
+}
+
+/// Body: `round u8 ||` round 1: `context[32] || ot`; rounds 2–5: `ot`; round 6:
+/// `confirmation[32]`, where `ot` is `u32be(len) || OT setup message` (a full wire object of
+/// `crate::ot`). See `SPEC.md`.
+impl WireObject for ResetupMessage {
+    const KIND: ObjectKind = kinds::RESETUP_MESSAGE;
+    const MAX_LEN: usize = 1 << 20;
+    const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.u8(self.round() as u8);
+        match self {
+            Self::Round1(m) => {
+                w.bytes(&m.context);
+                put_obj(w, &m.ot);
+            }
+            Self::Round2(m) => put_obj(w, m),
+            Self::Round3(m) => put_obj(w, m),
+            Self::Round4(m) => put_obj(w, m),
+            Self::Round5(m) => put_obj(w, m),
+            Self::Round6(c) => w.bytes(c),
+        }
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match r.u8()? {
+            1 => Self::Round1(ResetupRound1 {
+                context: r.array()?,
+                ot: get_obj(r)?,
+            }),
+            2 => Self::Round2(get_obj(r)?),
+            3 => Self::Round3(get_obj(r)?),
+            4 => Self::Round4(get_obj(r)?),
+            5 => Self::Round5(get_obj(r)?),
+            6 => Self::Round6(r.array()?),
+            t => return Err(DecodeError::InvalidTag(t)),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine
+// ---------------------------------------------------------------------------------------------
+
+struct State {
+    inbox: Inbox<ResetupMessage>,
+    share: SecretScalar<Secp256k1>,
+    commitments: [Point; 2],
+    chain_code: [u8; 32],
+    epoch: u64,
+    previous_key_id: [u8; 32],
+    /// The confirmation hash, once every setup is complete.
+    confirmation: Option<[u8; 32]>,
+    setups: PairwiseSetups,
+}
+
+/// One party of a resetup (see the module docs for the rounds).
+pub struct Resetup {
+    me: PartyId,
+    life: Lifecycle<State>,
+}
+
+impl fmt::Debug for Resetup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resetup")
+            .field("me", &self.me)
+            .field("state", &self.life.tag())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Resetup {
+    /// A resetup machine for `input.me` in a fresh `session`.
+    ///
+    /// Errors: fewer than 2 parties ([`ParamError::TooFewParties`]), `me` not among them
+    /// ([`ParamError::NotAMember`]), a share that does not match `X + me·A₁` or an identity
+    /// public key ([`ParamError::Mismatch`]).
+    pub fn new(session: SessionId, input: ResetupInput) -> Result<Self, Error> {
+        let ResetupInput {
+            me,
+            parties,
+            share,
+            commitments,
+            chain_code,
+            epoch,
+            previous_key_id,
+        } = input;
+        if parties.len() < THRESHOLD {
+            return Err(ParamError::TooFewParties {
+                needed: THRESHOLD,
+                given: parties.len(),
+            }
+            .into());
+        }
+        if !parties.contains(me) {
+            return Err(ParamError::NotAMember(me).into());
+        }
+        let [x, a1] = commitments;
+        if bool::from(x.is_identity()) || share.public() != x + a1 * me.to_scalar::<Secp256k1>() {
+            return Err(ParamError::Mismatch.into());
+        }
+        let inbox = Inbox::new(session, me, parties, rounds())?;
+        Ok(Self {
+            me,
+            life: Lifecycle::Created(State {
+                inbox,
+                share,
+                commitments,
+                chain_code,
+                epoch,
+                previous_key_id,
+                confirmation: None,
+                setups: PairwiseSetups::default(),
+            }),
+        })
+    }
+}
+
+impl State {
+    fn session(&self) -> SessionId {
+        *self.inbox.session()
+    }
+
+    /// The transcript of the public input.
+    fn transcript(&self) -> Transcript {
+        let mut t = Transcript::new(
+            RESETUP_PROTOCOL,
+            VERSION,
+            Some(Secp256k1::ID),
+            self.inbox.session(),
+        );
+        let mut w = Writer::new();
+        w.parties(self.inbox.parties());
+        t.append("parties", &w.finish());
+        t.append_u64("threshold", THRESHOLD as u64);
+        t.append("previous-key-id", &self.previous_key_id);
+        t.append_u64("epoch", self.epoch);
+        t.append_point::<Secp256k1>("X", &self.commitments[0]);
+        t.append_point::<Secp256k1>("A1", &self.commitments[1]);
+        t.append("chain-code", &self.chain_code);
+        t
+    }
+
+    /// The transcript of the public input and every setup id (after all setups completed).
+    fn full_transcript(&self) -> Result<Transcript, Error> {
+        let me = self.inbox.me();
+        let mut t = self.transcript();
+        let session = self.session();
+        // This party's own setups must all be complete and be those of this run.
+        for (a, b, id) in self.setups.setup_ids(me)? {
+            if id != super::pairwise::ot_session(&session, a, b) {
+                return Err(Error::Internal);
+            }
+        }
+        // Every party hashes the same list: all ordered pairs of the party set, in order.
+        let parties = self.inbox.parties();
+        let mut ids = Vec::new();
+        for a in parties.iter() {
+            for b in parties.others(a) {
+                ids.push((a, b, super::pairwise::ot_session(&session, a, b)));
+            }
+        }
+        for (a, b, id) in ids {
+            t.append_party("alice", a);
+            t.append_party("bob", b);
+            t.append("setup-id", id.as_bytes());
+        }
+        Ok(t)
+    }
+
+    fn start<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<Vec<Envelope<ResetupMessage>>, Error> {
+        let me = self.inbox.me();
+        let session = self.session();
+        let parties = self.inbox.parties().clone();
+        let context = self.transcript().output32("context");
+        Ok(self
+            .setups
+            .round1(&session, me, &parties, rng)
+            .into_iter()
+            .map(|(j, ot)| {
+                self.inbox.envelope(
+                    1,
+                    Recipient::One(j),
+                    ResetupMessage::Round1(ResetupRound1 { context, ot }),
+                )
+            })
+            .collect())
+    }
+
+    fn advance<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<(Vec<Envelope<ResetupMessage>>, Option<KeyShare>), Error> {
+        let mut out = Vec::new();
+        let me = self.inbox.me();
+        let session = self.session();
+        while let Some(msgs) = self.inbox.take_current() {
+            let round = self.inbox.current_round() - 1;
+            if round == 1 {
+                let mine = self.transcript().output32("context");
+                let bad: Vec<PartyId> = msgs
+                    .iter()
+                    .filter(|(_, m)| !matches!(m, ResetupMessage::Round1(r) if r.context == mine))
+                    .map(|(j, _)| *j)
+                    .collect();
+                if !bad.is_empty() {
+                    return Err(Error::blame_all(bad, Reason::ConfirmationMismatch));
+                }
+            }
+            if round == 5 {
+                for (j, m) in &msgs {
+                    let ResetupMessage::Round5(m5) = m else {
+                        return Err(Error::blame(*j, Reason::MalformedMessage));
+                    };
+                    self.setups.finish_alice(*j, m5)?;
+                }
+                let confirmation = self.full_transcript()?.output32("confirm");
+                self.confirmation = Some(confirmation);
+                for j in self.inbox.parties().clone().others(me) {
+                    out.push(self.inbox.envelope(
+                        6,
+                        Recipient::One(j),
+                        ResetupMessage::Round6(confirmation),
+                    ));
+                }
+                continue;
+            }
+            if round == 6 {
+                let mine = self.confirmation.ok_or(Error::Internal)?;
+                let bad: Vec<PartyId> = msgs
+                    .iter()
+                    .filter(|(_, m)| !matches!(m, ResetupMessage::Round6(c) if *c == mine))
+                    .map(|(j, _)| *j)
+                    .collect();
+                if !bad.is_empty() {
+                    return Err(Error::blame_all(bad, Reason::ConfirmationMismatch));
+                }
+                return self.finish().map(|k| (out, Some(k)));
+            }
+            for (j, m) in msgs {
+                let reply = match (round, m) {
+                    (1, ResetupMessage::Round1(m)) => {
+                        ResetupMessage::Round2(self.setups.round2(&session, me, j, &m.ot, rng)?)
+                    }
+                    (2, ResetupMessage::Round2(m)) => {
+                        ResetupMessage::Round3(self.setups.round3(j, &m)?)
+                    }
+                    (3, ResetupMessage::Round3(m)) => {
+                        ResetupMessage::Round4(self.setups.round4(j, &m)?)
+                    }
+                    (4, ResetupMessage::Round4(m)) => {
+                        ResetupMessage::Round5(self.setups.round5(j, &m)?)
+                    }
+                    _ => return Err(Error::blame(j, Reason::MalformedMessage)),
+                };
+                out.push(self.inbox.envelope(round + 1, Recipient::One(j), reply));
+            }
+        }
+        Ok((out, None))
+    }
+
+    fn finish(&mut self) -> Result<KeyShare, Error> {
+        let me = self.inbox.me();
+        let parties = self.inbox.parties().clone();
+        let key_id = self.full_transcript()?.output32("key-id");
+        let pairs = self.setups.take(me, &parties)?;
+        let share = core::mem::replace(&mut self.share, SecretScalar::zero());
+        Ok(KeyShare::assemble(
+            key_id,
+            self.epoch,
+            me,
+            parties,
+            share,
+            self.commitments,
+            self.chain_code,
+            pairs,
+        ))
+    }
+}
+
+impl Protocol for Resetup {
+    type Message = ResetupMessage;
+    type Output = KeyShare;
+
+    fn me(&self) -> PartyId {
+        self.me
+    }
+
+    fn start<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<Step<ResetupMessage, KeyShare>, Error> {
+        self.life
+            .start(|s| Ok((Step::Continue(s.start(rng)?), false)))
+    }
+
+    fn handle<R: CryptoRng + ?Sized>(
+        &mut self,
+        incoming: Envelope<ResetupMessage>,
+        rng: &mut R,
+    ) -> Result<Step<ResetupMessage, KeyShare>, Error> {
+        self.life.run(|s| {
+            s.inbox.receive(incoming)?;
+            let (out, done) = s.advance(rng)?;
+            Ok(match done {
+                Some(k) => (Step::Done(out, k), true),
+                None => (Step::Continue(out), false),
+            })
+        })
+    }
+}
+
+/// State body: `me u16 || lifecycle u8`; if created / running: `inbox || share[32] || X[33] ||
+/// A₁[33] || chain_code[32] || epoch u64 || previous_key_id[32] || has_confirmation u8 ||
+/// [confirmation[32]] || pairwise setups` (the same encoding as in the `Keygen` state). Holds
+/// secrets: store encrypted.
+impl WireObject for Resetup {
+    const KIND: ObjectKind = kinds::RESETUP_STATE;
+    const MAX_LEN: usize = 1 << 26;
+    const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.party(self.me);
+        w.u8(self.life.tag());
+        let Some(s) = self.life.state() else {
+            return;
+        };
+        s.inbox.encode(w);
+        w.secret_scalar(&s.share);
+        w.point::<Secp256k1>(&s.commitments[0]);
+        w.point::<Secp256k1>(&s.commitments[1]);
+        w.bytes(&s.chain_code);
+        w.u64(s.epoch);
+        w.bytes(&s.previous_key_id);
+        match &s.confirmation {
+            Some(c) => {
+                w.u8(1);
+                w.bytes(c);
+            }
+            None => w.u8(0),
+        }
+        s.setups.encode(w);
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let me = r.party()?;
+        let tag = r.u8()?;
+        let life = match tag {
+            0 | 1 => {
+                let inbox = Inbox::<ResetupMessage>::decode(r, rounds())?;
+                if inbox.me() != me || inbox.parties().len() < THRESHOLD {
+                    return Err(DecodeError::InvalidValue);
+                }
+                let parties = inbox.parties().clone();
+                let share = r.secret_scalar::<Secp256k1>()?;
+                let commitments = [r.point::<Secp256k1>()?, r.point::<Secp256k1>()?];
+                let chain_code = r.array()?;
+                let epoch = r.u64()?;
+                let previous_key_id = r.array()?;
+                let confirmation = if r.bool()? { Some(r.array()?) } else { None };
+                let setups = PairwiseSetups::decode(r, me, &parties)?;
+                if share.public() != commitments[0] + commitments[1] * me.to_scalar::<Secp256k1>() {
+                    return Err(DecodeError::InvalidValue);
+                }
+                let s = State {
+                    inbox,
+                    share,
+                    commitments,
+                    chain_code,
+                    epoch,
+                    previous_key_id,
+                    confirmation,
+                    setups,
+                };
+                if tag == 0 {
+                    Lifecycle::Created(s)
+                } else {
+                    Lifecycle::Running(s)
+                }
+            }
+            2 => Lifecycle::Finished,
+            3 => Lifecycle::Aborted,
+            t => return Err(DecodeError::InvalidTag(t)),
+        };
+        Ok(Self { me, life })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round6_encoding_is_frozen() {
+        let mut c = [0u8; 32];
+        for (i, b) in c.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        let m = ResetupMessage::Round6(c);
+        let bytes = m.to_bytes();
+        assert_eq!(
+            hex::encode(&bytes),
+            "0103890106000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        );
+        let back = ResetupMessage::from_bytes(&bytes).unwrap();
+        assert!(matches!(back, ResetupMessage::Round6(x) if x == c));
+        // Unknown round tags are refused.
+        let mut bad = bytes.clone();
+        bad[4] = 7;
+        assert!(ResetupMessage::from_bytes(&bad).is_err());
+    }
+}

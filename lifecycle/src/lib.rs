@@ -439,7 +439,7 @@ fn presign_pair(
 
 /// Two-party ECDSA: DKG (device / server, and 2-of-3 with a backup), a batch of presignatures
 /// offline, online signing behind a server policy that refuses one over-limit request, a derived
-/// child address, export.
+/// child address, a proactive refresh (new shares and OT setups, same address), export.
 pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     const F: &str = "tss-ecdsa";
     let pid = |n: u16| PartyId::new(n).ok_or_else(|| "id".to_string());
@@ -556,6 +556,67 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         m + 2,
         b,
         format!("child address {}", eth_address(&child_vk)),
+    );
+
+    // Proactive refresh: a sharing of zero re-randomises both shares (wallet-pss), then fresh
+    // pairwise OT setups (a device compromised in epoch 0 leaked its OT-extension secrets; kept
+    // setups would expose later multiplications). Same key, same chain code, same addresses.
+    let t0 = Instant::now();
+    let rsession = SessionId::random(rng);
+    let machines = keys
+        .values()
+        .map(|k| wallet_pss::ecdsa::refresh(rsession, k))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(err("refresh"))?;
+    let (refreshed, m1, b1) = run(machines, 13)?;
+    let resetup_session = rsession.derive(b"ecdsa-resetup");
+    let machines = refreshed
+        .into_iter()
+        .map(|(p, new)| {
+            let old = keys.get(&p).ok_or_else(|| "old key".to_string())?;
+            wallet_pss::ecdsa::resetup_after_refresh(resetup_session, new, old)
+                .map_err(err("resetup"))
+        })
+        .collect::<Res<Vec<_>>>()?;
+    let (new_keys, m2, b2) = run(machines, 14)?;
+    let new_root = new_keys.get(&device).ok_or("new device key")?;
+    if new_root.verifying_key().map_err(err("new vk"))? != vk
+        || new_root.chain_code() != root.chain_code()
+        || new_root.epoch() != 1
+    {
+        return Err("refresh changed the key or the chain code".into());
+    }
+    let (pd, ps, m3, b3) = presign_pair(&new_keys, device, server, &path, rng, 31)?;
+    let ninfo = pd.info().clone();
+    let hash = server_policy(&tx(7, "after refresh"), 100)?;
+    let server_partial = ps.sign(&hash);
+    let (sig, recid) = ecdsa::combine(&ninfo, &hash, &pd.sign(&hash), &server_partial)
+        .map_err(err("combine after refresh"))?;
+    record_ecdsa(
+        report,
+        F,
+        &child_vk,
+        &hash,
+        &sig.to_bytes().into(),
+        recid.to_byte(),
+    )?;
+    // A leftover epoch-0 presignature of the device does not combine with the server's
+    // epoch-1 one: presignatures are bound to the key id, which the refresh renewed.
+    let (old_pd, _old_ps) = batch.pop().ok_or("batch")?;
+    let refused = match ecdsa::combine(&ninfo, &hash, &old_pd.sign(&hash), &server_partial) {
+        Ok(_) => return Err("an epoch-0 presignature combined with an epoch-1 one".into()),
+        Err(e) => e,
+    };
+    report.step(
+        F,
+        "refresh (zero-sharing + fresh OT setups), sign m/0/1 again",
+        t0,
+        m1 + m2 + m3 + 2,
+        b1 + b2 + b3,
+        format!(
+            "epoch 1, same child address {}; epoch-0 presignature refused ({refused})",
+            eth_address(&child_vk)
+        ),
     );
 
     // Export (end of the threshold guarantee): both shares give the key of the address.

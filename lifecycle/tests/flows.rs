@@ -43,12 +43,21 @@ fn sss_flow_2_of_3() {
 fn two_party_ecdsa_flow() {
     let mut r = Report::default();
     ecdsa_flow(&mut ChaCha20Rng::seed_from_u64(3), &mut r).unwrap();
-    check(&r, "tss-ecdsa", 7, 3);
+    check(&r, "tss-ecdsa", 8, 4);
     assert!(
         r.steps
             .iter()
             .any(|s| s.detail.starts_with("policy: amount 1000"))
     );
+    // After the refresh the child address signs again (same key), and the epoch-0
+    // presignature was refused.
+    let refresh = r
+        .steps
+        .iter()
+        .find(|s| s.name.starts_with("refresh"))
+        .unwrap();
+    assert!(refresh.detail.contains("epoch-0 presignature refused"));
+    assert_eq!(r.signatures[1].public_key, r.signatures[2].public_key);
 }
 
 #[test]

@@ -24,6 +24,44 @@
 //! a new-epoch share (the first multiplication message is refused as belonging to another key).
 //! The public key, the chain code and hence every derived address stay the same.
 //!
+//! ```
+//! # use wallet_tss::ecdsa::{Keygen, KeyShare as EcdsaKeyShare};
+//! # use wallet_types::{Parties, Protocol, SessionId, Step, Envelope, Recipient};
+//! # use rand_core::SeedableRng;
+//! # fn run<P: Protocol>(mut m: Vec<P>, rng: &mut rand_chacha::ChaCha20Rng) -> Vec<P::Output> {
+//! #     let mut q: Vec<Envelope<P::Message>> = Vec::new();
+//! #     let mut out = Vec::new();
+//! #     for x in m.iter_mut() { match x.start(rng).unwrap() { Step::Continue(e) => q.extend(e), Step::Done(e, o) => { q.extend(e); out.push(o) } } }
+//! #     while let Some(env) = q.pop() {
+//! #         let to: Vec<_> = match env.recipient { Recipient::One(p) => vec![p], Recipient::All => m.iter().map(|x| x.me()).filter(|p| *p != env.sender).collect() };
+//! #         for p in to {
+//! #             let x = m.iter_mut().find(|x| x.me() == p).unwrap();
+//! #             match x.handle(Envelope::decode(&env.encode()).unwrap(), rng).unwrap() { Step::Continue(e) => q.extend(e), Step::Done(e, o) => { q.extend(e); out.push(o) } }
+//! #         }
+//! #     }
+//! #     out
+//! # }
+//! # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+//! # let parties = Parties::range(2)?;
+//! # let sid = SessionId::random(&mut rng);
+//! # let machines = parties.iter().map(|p| Keygen::new(sid, p, parties.clone(), &mut rng)).collect::<Result<Vec<_>, _>>()?;
+//! let keys: Vec<EcdsaKeyShare> = run(machines, &mut rng); // epoch 0, from the DKG
+//! let session = SessionId::random(&mut rng); // fresh, agreed
+//! // 1. Zero-sharing refresh of the Shamir shares.
+//! let machines = keys.iter().map(|k| wallet_pss::ecdsa::refresh(session, k)).collect::<Result<Vec<_>, _>>()?;
+//! let mut refreshed = run(machines, &mut rng);
+//! refreshed.sort_by_key(|k| k.me());
+//! // 2. Fresh OT setups: new ECDSA key shares of epoch 1.
+//! let resetup = session.derive(b"ecdsa-resetup");
+//! let machines = refreshed.into_iter().zip(&keys)
+//!     .map(|(new, old)| wallet_pss::ecdsa::resetup_after_refresh(resetup, new, old))
+//!     .collect::<Result<Vec<_>, _>>()?;
+//! let new_keys = run(machines, &mut rng);
+//! assert!(new_keys.iter().all(|k| k.epoch() == 1 && k.public_key() == keys[0].public_key()
+//!     && k.chain_code() == keys[0].chain_code() && k.key_id() != keys[0].key_id()));
+//! # Ok::<(), wallet_types::Error>(())
+//! ```
+//!
 //! The resetup needs the previous key id and the chain code: holders of an old share take them
 //! from it; a device added by a reshare gets them with the key's public metadata (both are
 //! public within the account; the chain code is as sensitive as an xpub).

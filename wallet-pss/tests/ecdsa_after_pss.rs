@@ -198,8 +198,14 @@ fn same_key(
         assert_eq!(k.public_key(), o.public_key());
         assert_eq!(k.chain_code(), o.chain_code());
         // A stored new-epoch share round-trips, epoch included.
-        let back = EcdsaKeyShare::from_bytes(k.to_secret_bytes().expose()).unwrap();
+        let bytes = k.to_secret_bytes();
+        let back = EcdsaKeyShare::from_bytes(bytes.expose()).unwrap();
         assert_eq!((back.epoch(), back.key_id()), (epoch, k.key_id()));
+        // The epoch is the last 8 bytes; a body written before epochs existed reads as 0.
+        let b = bytes.expose();
+        assert_eq!(b[b.len() - 8..], epoch.to_be_bytes());
+        let legacy = EcdsaKeyShare::from_bytes(&b[..b.len() - 8]).unwrap();
+        assert_eq!((legacy.epoch(), legacy.key_id()), (0, k.key_id()));
     }
 }
 

@@ -7,7 +7,8 @@
 //! * [`ot`] — base oblivious transfer and OT extension, the engine of two-party ECDSA;
 //! * [`mul`] — OT-based two-party multiplication (DKLs23 §3);
 //! * [`ecdsa`] — two-party ECDSA on secp256k1 (DKLs23): DKG, presignatures (offline) and
-//!   one-message signing (online).
+//!   one-message signing (online); fresh pairwise OT setups for a refreshed / reshared key of
+//!   a new epoch ([`ecdsa::Resetup`], driven by `wallet-pss`).
 
 #![no_std]
 

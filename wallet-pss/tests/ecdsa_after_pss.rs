@@ -404,6 +404,54 @@ fn resetup_survives_crash_restore_and_reordering() {
     );
 }
 
+#[test]
+fn replayed_old_epoch_resetup_messages_are_refused() {
+    // Epoch 1: refresh + resetup, keeping every message sent.
+    let keys = keygen(2, 18);
+    let mut sim = Simulator::new(19);
+    for k in keys.values() {
+        sim.add(refresh(sid(19, b"refresh"), k).unwrap());
+    }
+    let refreshed = sim.run().outputs;
+    let mut sim = Simulator::new(20);
+    for (p, new) in refreshed {
+        sim.add(resetup_after_refresh(sid(20, b"resetup"), new, &keys[&p]).unwrap());
+    }
+    let out = sim.run();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    let epoch1 = out.outputs;
+    let old_messages = sim.sent().to_vec();
+    assert!(!old_messages.is_empty());
+
+    // Epoch 2, with every epoch-1 resetup message replayed into it: each is refused without
+    // changing state, and the run completes.
+    let mut sim = Simulator::new(21);
+    for k in epoch1.values() {
+        sim.add(refresh(sid(21, b"refresh"), k).unwrap());
+    }
+    let refreshed = sim.run().outputs;
+    let mut sim = Simulator::new(22);
+    for (p, new) in refreshed {
+        sim.add(resetup_after_refresh(sid(22, b"resetup"), new, &epoch1[&p]).unwrap());
+    }
+    for env in old_messages {
+        let wallet_types::Recipient::One(to) = env.recipient else {
+            panic!("resetup rounds are point-to-point")
+        };
+        sim.inject(to, env);
+    }
+    let out = sim.run();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    assert_eq!(out.outputs.len(), 2);
+    assert!(!out.rejections.is_empty());
+    assert!(
+        out.rejections
+            .iter()
+            .all(|(_, e)| matches!(e, Error::WrongSession { .. }))
+    );
+    same_key(&epoch1, &out.outputs, 2);
+}
+
 fn flipped(m: &OtSetupMsg4) -> OtSetupMsg4 {
     let b = m.to_bytes();
     for k in (0..b.len()).rev() {

@@ -208,7 +208,11 @@ fn confirmation<C: Curve>(
 ) -> [u8; 32] {
     let mut t = Transcript::new(PROTOCOL, VERSION, Some(C::ID), session);
     t.append_u64("old-epoch", config.old_epoch);
-    t.append_point::<C>("public-key", &config.old_commitments.public_key());
+    // Every old commitment, not only the key: all participants must have been given the same
+    // description of the old sharing (a new party learns it from the account metadata).
+    for point in config.old_commitments.points() {
+        t.append_point::<C>("old-commitment", point);
+    }
     t.append_u64("new-threshold", config.new_threshold as u64);
     for p in config.new_parties.iter() {
         t.append_party("new-party", p);

@@ -237,11 +237,9 @@ impl<C: Curve> Protocol for Refresh<C> {
         incoming: Envelope<RefreshMessage<C>>,
         _rng: &mut R,
     ) -> Result<Step<RefreshMessage<C>, KeyShare<C>>, Error> {
-        self.life.run(|s| {
+        self.life.step(|s| {
             s.inbox.receive(incoming)?;
-            let step = s.advance()?;
-            let done = matches!(step, Step::Done(..));
-            Ok((step, done))
+            s.advance()
         })
     }
 }

@@ -485,11 +485,9 @@ impl<C: Curve> Protocol for Reshare<C> {
         incoming: Envelope<ReshareMessage<C>>,
         _rng: &mut R,
     ) -> Result<Step<ReshareMessage<C>, ReshareOutput<C>>, Error> {
-        self.life.run(|s| {
+        self.life.step(|s| {
             s.inbox.receive(incoming)?;
-            let step = s.advance()?;
-            let done = matches!(step, Step::Done(..));
-            Ok((step, done))
+            s.advance()
         })
     }
 }

@@ -38,6 +38,14 @@ pub enum Step<M, O> {
 }
 
 impl<M, O> Step<M, O> {
+    /// `Done` when the round processing produced the output, `Continue` otherwise.
+    pub fn from_round(out: Vec<Envelope<M>>, output: Option<O>) -> Self {
+        match output {
+            Some(o) => Self::Done(out, o),
+            None => Self::Continue(out),
+        }
+    }
+
     /// The messages to send.
     pub fn messages(&self) -> &[Envelope<M>] {
         match self {
@@ -387,6 +395,19 @@ impl<S> Lifecycle<S> {
                 Err(e)
             }
         }
+    }
+
+    /// [`Lifecycle::run`] for a call that returns a [`Step`]: the machine is finished exactly
+    /// when the step is [`Step::Done`], so the flag is derived rather than passed.
+    pub fn step<M, O>(
+        &mut self,
+        f: impl FnOnce(&mut S) -> Result<Step<M, O>, Error>,
+    ) -> Result<Step<M, O>, Error> {
+        self.run(|s| {
+            let step = f(s)?;
+            let done = matches!(step, Step::Done(..));
+            Ok((step, done))
+        })
     }
 
     /// Moves from `Created` to `Running` and runs `f` (the first round).

@@ -272,13 +272,10 @@ impl Protocol for SessionIdAgreement {
         incoming: Envelope<SessionIdMessage>,
         _rng: &mut R,
     ) -> Result<Step<SessionIdMessage, SessionId>, Error> {
-        self.life.run(|s| {
+        self.life.step(|s| {
             s.inbox.receive(incoming)?;
-            let (out, done) = s.advance()?;
-            Ok(match done {
-                Some(sid) => (Step::Done(out, sid), true),
-                None => (Step::Continue(out), false),
-            })
+            let (out, output) = s.advance()?;
+            Ok(Step::from_round(out, output))
         })
     }
 }

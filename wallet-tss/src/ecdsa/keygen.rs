@@ -904,13 +904,10 @@ impl Protocol for Keygen {
         incoming: Envelope<KeygenMessage>,
         rng: &mut R,
     ) -> Result<Step<KeygenMessage, KeyShare>, Error> {
-        self.life.run(|s| {
+        self.life.step(|s| {
             s.inbox.receive(incoming)?;
-            let (out, done) = s.advance(rng)?;
-            Ok(match done {
-                Some(k) => (Step::Done(out, k), true),
-                None => (Step::Continue(out), false),
-            })
+            let (out, output) = s.advance(rng)?;
+            Ok(Step::from_round(out, output))
         })
     }
 }

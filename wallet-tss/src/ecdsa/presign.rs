@@ -642,13 +642,10 @@ impl Protocol for Presign {
         incoming: Envelope<PresignMessage>,
         rng: &mut R,
     ) -> Result<Step<PresignMessage, Presignature>, Error> {
-        self.life.run(|s| {
+        self.life.step(|s| {
             s.inbox.receive(incoming)?;
-            let (out, done) = s.advance(rng)?;
-            Ok(match done {
-                Some(p) => (Step::Done(out, p), true),
-                None => (Step::Continue(out), false),
-            })
+            let (out, output) = s.advance(rng)?;
+            Ok(Step::from_round(out, output))
         })
     }
 }

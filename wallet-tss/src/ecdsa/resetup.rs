@@ -441,13 +441,10 @@ impl Protocol for Resetup {
         incoming: Envelope<ResetupMessage>,
         rng: &mut R,
     ) -> Result<Step<ResetupMessage, KeyShare>, Error> {
-        self.life.run(|s| {
+        self.life.step(|s| {
             s.inbox.receive(incoming)?;
-            let (out, done) = s.advance(rng)?;
-            Ok(match done {
-                Some(k) => (Step::Done(out, k), true),
-                None => (Step::Continue(out), false),
-            })
+            let (out, output) = s.advance(rng)?;
+            Ok(Step::from_round(out, output))
         })
     }
 }

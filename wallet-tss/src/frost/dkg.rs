@@ -586,13 +586,10 @@ impl<C: Ciphersuite> Protocol for DkgParty<C> {
         incoming: Envelope<DkgMessage<C>>,
         rng: &mut R,
     ) -> Result<Step<DkgMessage<C>, KeyPackage<C>>, Error> {
-        self.life.run(|s| {
+        self.life.step(|s| {
             s.inbox.receive(incoming)?;
-            let (out, done) = s.advance(rng)?;
-            Ok(match done {
-                Some(k) => (Step::Done(out, k), true),
-                None => (Step::Continue(out), false),
-            })
+            let (out, output) = s.advance(rng)?;
+            Ok(Step::from_round(out, output))
         })
     }
 }

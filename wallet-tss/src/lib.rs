@@ -18,6 +18,7 @@ pub mod ecdsa;
 pub mod frost;
 pub mod mul;
 pub mod ot;
+mod sym;
 
 use curve25519_dalek as _;
 use ed25519_dalek as _;

@@ -118,22 +118,22 @@ const EXPECTED: [(&str, &str); 12] = [
     ),
     (
         "mul msg1",
-        "698a3bfd4b1870099fd23c92e131c7e997d5854aa7aee7cecec39175f79e7ded",
+        "2add8207aa17eba5841cc91a05701c084298e2b610ee1cdf7cf7e08799cda007",
     ),
     (
         "mul msg2",
-        "bac1485454fcb1d543d3b598fc90c2f28cd2b0d292f1d09050e89638f11e5ea7",
+        "70b60149e44ff6f1cfdd0a4fd55fe96abdb7c15ef5d59f4217fd0e6e94596653",
     ),
     (
         "b (hex)",
-        "2a1231c3a49342c37f090cb4023de709c91154dae42b5d486bfc15985252c62a",
+        "0862cc5dd9c35db418507ac9de08c2760a9010d166e255d2ade9a45353d6b464",
     ),
     (
         "c1 (hex)",
-        "cef86a9739b6c5944904b5e19f089e478578615d219f65df2209637ab837c6b2",
+        "ff11fec5b830caf84323ffa3bbad74dc3ec79841f97e49a3d062ecd526849f67",
     ),
     (
         "d1 (hex)",
-        "af3e2ab3b40302b63416703a67b116d4906a7a1a3a2b5235e1bd3bdb0ef6cd0d",
+        "1a166653d5194e2405cd70b9de6cd2849b977718ea71580ff92c5eb1a535bf06",
     ),
 ];

@@ -58,7 +58,8 @@
 //! * **Round 2 (Alice; "Multiplication")**
 //!   4. OT extension sender with the consistency check (failure: [`Reason::OtConsistency`],
 //!   ban Bob);
-//!   5. fresh salt; random-OT pads `P⁰_j, P¹_j ∈ Z_q^{ℓ+1}` (hash of `W_j`, `W_j ⊕ Δ`, tweak `j`);
+//!   5. fresh salt; random-OT pads `P⁰_j, P¹_j ∈ Z_q^{ℓ+1}` (TCCR hash of `W_j`, `W_j ⊕ Δ`,
+//!   tweak `j`, see [`crate::sym`]);
 //!   6. `â ← Z_q`, `α = (a_1..a_ℓ, â)`; correction `τ_j = P⁰_j − P¹_j + α`; her COTe share
 //!   `z_j = −P⁰_j` (so that `z_j + z'_j = β_j·α`);
 //!   7. check: `χ = (H_χ(transcript, τ) ∈ Z_q^ℓ, 1)`, `u = ⟨χ, α⟩`, `r_j = −⟨χ, z_j⟩`; send `u`
@@ -71,7 +72,12 @@
 //!   11. output `d_i = Σ_j g_j·z'_{j,i}`.
 //!
 //! Both the check challenge `χ` and the gadget vector `g` are hashes of the concrete OT
-//! transcript, and the random-OT outputs are random-oracle outputs neither party chooses.
+//! transcript, and the random-OT outputs are hash outputs neither party chooses.
+//!
+//! **Arithmetic.** The pads and `g` are uniform 256-bit strings standing for their residues
+//! mod `q`; the sums of steps 6–11 take them unreduced and reduce once per sum ([`arith`]:
+//! lazy reduction, constant time). The results are the same scalars as with a reduction per
+//! operation (tested against k256).
 //!
 //! **Parameter choice, `ξ` = [`XI`] = 704.** DKLs23 sets `ξ = ⌈log q⌉ + 2s` (416 for `s = 80`).
 //! A later analysis (Asharov, "Revisiting DKLs Threshold ECDSA", ePrint 2026/976, Claim 5.5, as
@@ -99,10 +105,9 @@ use alloc::vec::Vec;
 
 use k256::elliptic_curve::ops::Reduce;
 use k256::{FieldBytes, Scalar};
-use rand_chacha::ChaCha20Rng;
-use rand_core::{CryptoRng, Rng, SeedableRng};
+use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use subtle::ConstantTimeEq;
 use wallet_types::{
     CurveId, DecodeError, Error, ObjectKind, ParamError, PartyId, Reader, Reason, Secp256k1,
     SecretScalar, SessionId, Transcript, WireObject, Writer,
@@ -112,6 +117,9 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::ot::ext::{self, ExtMessage, ExtReceiverOutput, ExtSenderOutput};
 use crate::ot::{MulReceiverSetup, MulSenderSetup, kinds};
 
+mod arith;
+use arith::{Acc, Limbs};
+
 /// Number of OTs per multiplication, `ξ` (a multiple of 64).
 pub const XI: usize = 704;
 
@@ -119,7 +127,7 @@ pub const XI: usize = 704;
 pub const MAX_ELL: usize = 8;
 
 const PROTOCOL: &str = "wallet-tss/mul-rvole";
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Messages and state
@@ -139,8 +147,9 @@ pub struct MulMsg1 {
 pub struct MulMsg2 {
     session: SessionId,
     salt: [u8; 32],
-    /// `ξ` rows of `ℓ + 1` scalars, row-major.
-    tau: Vec<Scalar>,
+    /// `ξ` rows of `ℓ + 1` scalars, row-major, as their canonical big-endian encodings (checked
+    /// `< q` on decode).
+    tau: Vec<[u8; 32]>,
     ell: usize,
     u: Scalar,
     r_hash: [u8; 32],
@@ -221,7 +230,7 @@ impl WireObject for MulMsg2 {
         w.bytes(&self.salt);
         w.u8(self.ell as u8);
         for t in &self.tau {
-            w.scalar::<Secp256k1>(t);
+            w.bytes(t);
         }
         w.scalar::<Secp256k1>(&self.u);
         w.bytes(&self.r_hash);
@@ -239,7 +248,11 @@ impl WireObject for MulMsg2 {
         }
         let mut tau = Vec::with_capacity(count);
         for _ in 0..count {
-            tau.push(r.scalar::<Secp256k1>()?);
+            let t = r.array::<32>()?;
+            if !arith::is_canonical(&t) {
+                return Err(DecodeError::ScalarOutOfRange);
+            }
+            tau.push(t);
         }
         Ok(Self {
             session,
@@ -308,96 +321,69 @@ fn scalar_from_32(bytes: &[u8; 32]) -> Scalar {
     <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*bytes))
 }
 
-/// Public gadget vector `g ∈ Z_q^ξ` (step 2).
-fn gadget(t: &Transcript) -> Vec<Scalar> {
-    let mut rng = ChaCha20Rng::from_seed(t.output32("gadget"));
+/// Public gadget vector `g ∈ Z_q^ξ` (step 2): `g_j = red(32 keystream bytes)`, kept as the
+/// unreduced 256-bit integers (same residues; see [`arith`]).
+fn gadget(t: &Transcript) -> Vec<Limbs> {
     let mut buf = alloc::vec![0u8; 32 * XI];
-    rng.fill_bytes(&mut buf);
+    crate::sym::keystream(&t.output32("gadget"), &[0u8; 16], &mut buf);
     buf.chunks_exact(32)
         .map(|c| {
             let mut b = [0u8; 32];
             b.copy_from_slice(c);
-            scalar_from_32(&b)
+            arith::from_be(&b)
         })
         .collect()
 }
 
-/// SHA-256 initial hash value (FIPS 180-4 §5.3.3).
-const SHA256_IV: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
+/// OTs whose pads are computed in one batch (so that AES-NI pipelines the blocks).
+const BATCH: usize = 16;
 
-/// Length of a pad-hash input: `key (32) ‖ j (2, big-endian) ‖ c (1) ‖ row (16)`.
-const PAD_INPUT: usize = 51;
-
-/// The pad hash with its one-block SHA-256 (FIPS 180-4 padding written by hand, one call of
-/// the compression function: the streaming API's buffering and per-call zeroization dominated
-/// the hottest loop). The block holds secret rows; it is zeroized once, on drop.
-struct PadHasher {
-    /// `key (32) ‖ j (2) ‖ c (1) ‖ row (16) ‖ 0x80 ‖ 0 × 4 ‖ u64be(51·8)`.
-    block: [u8; 64],
-    state: [u32; 8],
+/// The random-OT pads (Roy Fig. 11): scalar `c` of the pad of OT `j` on row `w` is
+/// `red(H(w, (j, 2c)) ‖ H(w, (j, 2c + 1)))` for the TCCR hash `H` of [`crate::sym::Tccr`] under
+/// the first 16 bytes of `key`, a [`Transcript`] output binding the session, the setup, both
+/// parties, Bob's message and both salts. Kept unreduced (see [`arith`]).
+struct Pads {
+    hash: crate::sym::Tccr,
+    sigma: [aes::Block; BATCH],
+    blocks: Vec<aes::Block>,
 }
 
-impl PadHasher {
-    fn new(key: &[u8; 32]) -> Self {
-        let mut block = [0u8; 64];
-        if let Some(k) = block.get_mut(..32) {
-            k.copy_from_slice(key);
-        }
-        if let Some(b) = block.get_mut(PAD_INPUT) {
-            *b = 0x80;
-        }
-        if let Some(len) = block.get_mut(56..) {
-            len.copy_from_slice(&((PAD_INPUT as u64) * 8).to_be_bytes());
-        }
+impl Pads {
+    fn new(key: &[u8; 32], width: usize) -> Self {
+        let mut k = [0u8; 16];
+        k.copy_from_slice(key.get(..16).unwrap_or(&[0u8; 16]));
+        let hash = crate::sym::Tccr::new(&k);
+        k.zeroize();
         Self {
-            block,
-            state: SHA256_IV,
+            hash,
+            sigma: Default::default(),
+            blocks: alloc::vec![aes::Block::default(); 2 * width * BATCH],
         }
     }
 
-    /// `SHA-256` of the current 51-byte input.
-    fn digest(&mut self) -> [u8; 32] {
-        self.state = SHA256_IV;
-        sha2::block_api::compress256(&mut self.state, core::slice::from_ref(&self.block));
-        let mut out = [0u8; 32];
-        for (o, w) in out.chunks_exact_mut(4).zip(self.state.iter()) {
-            o.copy_from_slice(&w.to_be_bytes());
-        }
-        out
-    }
-
-    /// Random-OT pad of OT `j` (Roy Fig. 11 with tweak `j`): `ℓ + 1` scalars, scalar `c` is
-    /// `SHA-256(key ‖ j ‖ c ‖ row)` reduced, where `key` is a [`Transcript`] output binding the
-    /// session, the setup, both parties, Bob's message and both salts.
-    fn pad(&mut self, j: usize, row: u128, out: &mut [Scalar]) {
-        if let Some(jj) = self.block.get_mut(32..34) {
-            jj.copy_from_slice(&(j as u16).to_be_bytes());
-        }
-        if let Some(r) = self.block.get_mut(35..51) {
-            r.copy_from_slice(&row.to_le_bytes());
-        }
-        for (c, o) in out.iter_mut().enumerate() {
-            if let Some(cc) = self.block.get_mut(34) {
-                *cc = c as u8;
+    /// The pads of the OTs `(row, j)` in `rows` (at most [`BATCH`]), `out.len() / rows.len()`
+    /// scalars each, into `out` (row-major).
+    fn fill(&mut self, rows: &[(u128, u64)], out: &mut [Limbs]) {
+        let Some(blocks) = self.blocks.get_mut(..2 * out.len()) else {
+            return;
+        };
+        self.hash.hash(rows, &mut self.sigma, blocks);
+        for (o, pair) in out.iter_mut().zip(blocks.chunks_exact(2)) {
+            // The 32 bytes H(·, 2c) ‖ H(·, 2c + 1), read as a big-endian integer.
+            if let [hi, lo] = pair {
+                let hi = u128::from_be_bytes((*hi).into());
+                let lo = u128::from_be_bytes((*lo).into());
+                *o = [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64];
             }
-            *o = scalar_from_32(&self.digest());
         }
     }
 }
 
-impl Drop for PadHasher {
+impl Drop for Pads {
     fn drop(&mut self) {
-        self.block.zeroize();
-        self.state.zeroize();
+        for b in self.blocks.iter_mut().chain(self.sigma.iter_mut()) {
+            b.zeroize();
+        }
     }
 }
 
@@ -417,33 +403,35 @@ fn dot(chi: &[Scalar], v: &[Scalar]) -> Scalar {
     }
 }
 
+/// `⟨χ, v⟩` on unreduced integers (`v` has `ℓ + 1` entries, the last with coefficient 1),
+/// accumulated without reduction.
+fn dot_limbs(chi: &[Limbs], v: &[Limbs]) -> Acc {
+    let mut acc = Acc::default();
+    acc.add_dot(chi, v);
+    acc
+}
+
 /// `χ_1, …, χ_ℓ` (step 7) from the transcript and the corrections.
-fn chi(t: &Transcript, salt_alice: &[u8; 32], tau: &[Scalar], ell: usize) -> Vec<Scalar> {
+fn chi(t: &Transcript, salt_alice: &[u8; 32], tau: &[[u8; 32]], ell: usize) -> Vec<Scalar> {
     let mut t = t.clone();
     t.append("salt-alice", salt_alice);
     t.append_u64("ell", ell as u64);
-    let mut bytes = Vec::with_capacity(tau.len() * 32);
-    for s in tau {
-        bytes.extend_from_slice(&s.to_bytes());
-    }
-    t.append("tau-sha256", Sha256::digest(&bytes).as_slice());
-    let mut rng = ChaCha20Rng::from_seed(t.output32("chi"));
-    let mut buf = [0u8; 32];
-    (0..ell)
-        .map(|_| {
-            rng.fill_bytes(&mut buf);
-            scalar_from_32(&buf)
+    t.append("tau-sha256", Sha256::digest(tau.as_flattened()).as_slice());
+    let mut buf = alloc::vec![0u8; 32 * ell];
+    crate::sym::keystream(&t.output32("chi"), &[0u8; 16], &mut buf);
+    buf.chunks_exact(32)
+        .map(|c| {
+            let mut b = [0u8; 32];
+            b.copy_from_slice(c);
+            scalar_from_32(&b)
         })
         .collect()
 }
 
-fn r_hash(t: &Transcript, r: &[Scalar]) -> [u8; 32] {
+/// `r` as canonical 32-byte big-endian scalars.
+fn r_hash(t: &Transcript, r: &[[u8; 32]]) -> [u8; 32] {
     let mut t = t.clone();
-    let mut bytes = Zeroizing::new(Vec::with_capacity(r.len() * 32));
-    for s in r {
-        bytes.extend_from_slice(&s.to_bytes());
-    }
-    t.append("r-sha256", Sha256::digest(&*bytes).as_slice());
+    t.append("r-sha256", Sha256::digest(r.as_flattened()).as_slice());
     t.output32("r-hash")
 }
 
@@ -478,11 +466,11 @@ pub fn mul_receiver_round1<R: CryptoRng + ?Sized>(
         &digest,
     );
     let g = gadget(&t);
-    let mut b = SecretScalar::<Secp256k1>::zero();
+    let mut acc = Acc::default();
     for (j, gj) in g.iter().enumerate() {
-        let bit = Choice::from(out.choice(j));
-        *b.expose_mut() += Scalar::conditional_select(&Scalar::ZERO, gj, bit);
+        acc.add(&arith::masked(gj, arith::mask(out.choice(j))));
     }
+    let b = SecretScalar::<Secp256k1>::new(acc.reduce());
     // 3. Send.
     Ok((
         MulReceiverState {
@@ -547,51 +535,68 @@ fn sender_round2<R: CryptoRng + ?Sized>(
     // 5. Fresh salt and pads.
     let mut salt = [0u8; 32];
     rng.fill_bytes(&mut salt);
-    let mut hasher = PadHasher::new(&pad_key(&t, &salt));
+    let width = ell + 1;
+    let mut pads = Pads::new(&pad_key(&t, &salt), width);
     let delta = setup.delta_word();
     // 6. α = (a, â); τ_j = P⁰_j − P¹_j + α; Alice's COTe share is z_j = −P⁰_j (kept as P⁰_j,
     //    the signs are folded into steps 7 and 8).
     let a_hat = SecretScalar::<Secp256k1>::random(rng);
-    let width = ell + 1;
     let mut alpha = Zeroizing::new(Vec::with_capacity(width));
     alpha.extend(a.iter().map(|x| *x.expose()));
     alpha.push(*a_hat.expose());
-    let mut tau = Vec::with_capacity(XI * width);
-    let mut z = Zeroizing::new(Vec::with_capacity(XI * width));
-    let mut p0 = Zeroizing::new(alloc::vec![Scalar::ZERO; width]);
-    let mut p1 = Zeroizing::new(alloc::vec![Scalar::ZERO; width]);
-    for j in 0..XI {
-        let w = ext_out.row(j);
-        hasher.pad(j, w, &mut p0);
-        hasher.pad(j, w ^ *delta, &mut p1);
-        for (i, ((x0, x1), al)) in p0.iter().zip(p1.iter()).zip(alpha.iter()).enumerate() {
-            let mut t = *x0 - x1 + al;
-            if let Some(f) = deviation {
-                t += f(j, i);
+    let alpha_limbs: Zeroizing<Vec<Limbs>> =
+        Zeroizing::new(alpha.iter().map(arith::from_scalar).collect());
+    let mut tau: Vec<[u8; 32]> = Vec::with_capacity(XI * width);
+    let mut p0 = Zeroizing::new(alloc::vec![[0u64; 4]; XI * width]);
+    let mut p1 = Zeroizing::new(alloc::vec![[0u64; 4]; BATCH * width]);
+    let mut rows = Zeroizing::new([(0u128, 0u64); BATCH]);
+    for (batch, p0b) in p0.chunks_mut(BATCH * width).enumerate() {
+        let count = p0b.len() / width;
+        let rows = rows.get_mut(..count).unwrap_or(&mut []);
+        for (k, r) in rows.iter_mut().enumerate() {
+            let j = batch * BATCH + k;
+            *r = (ext_out.row(j), j as u64);
+        }
+        pads.fill(rows, p0b);
+        for r in rows.iter_mut() {
+            r.0 ^= *delta;
+        }
+        let p1b = p1.get_mut(..count * width).unwrap_or(&mut []);
+        pads.fill(rows, p1b);
+        for (k, (x0s, x1s)) in p0b.chunks_exact(width).zip(p1b.chunks_exact(width)).enumerate() {
+            for (i, ((x0, x1), al)) in x0s.iter().zip(x1s).zip(alpha_limbs.iter()).enumerate() {
+                let mut acc = Acc::default();
+                acc.add(x0);
+                acc.add(al);
+                acc.add_neg(x1);
+                let mut t = acc.reduce_small_bytes();
+                if let Some(f) = deviation {
+                    t = (arith::scalar_of(&t) + f(batch * BATCH + k, i)).to_bytes().into();
+                }
+                tau.push(t);
             }
-            tau.push(t);
-            z.push(*x0);
         }
     }
     // 7. χ, u = ⟨χ, α⟩, r_j = −⟨χ, z_j⟩ = ⟨χ, P⁰_j⟩.
     let chi = chi(&t, &salt, &tau, ell);
+    let chi_limbs: Vec<Limbs> = chi.iter().map(arith::from_scalar).collect();
     let u = dot(&chi, &alpha);
     let mut r = Zeroizing::new(Vec::with_capacity(XI));
-    for zj in z.chunks_exact(width) {
-        r.push(dot(&chi, zj));
+    for p0j in p0.chunks_exact(width) {
+        r.push(dot_limbs(&chi_limbs, p0j).reduce_bytes());
     }
     let r_hash = r_hash(&t, &r);
     // 8. c_i = Σ_j g_j·z_{j,i} = −Σ_j g_j·P⁰_{j,i}.
-    let mut c: Vec<SecretScalar<Secp256k1>> = (0..ell).map(|_| SecretScalar::zero()).collect();
-    for (gj, zj) in g.iter().zip(z.chunks_exact(width)) {
-        for (ci, zji) in c.iter_mut().zip(zj) {
-            *ci.expose_mut() += *gj * zji;
+    let mut acc = Zeroizing::new(alloc::vec![Acc::default(); ell]);
+    for (gj, p0j) in g.iter().zip(p0.chunks_exact(width)) {
+        for (ci, x) in acc.iter_mut().zip(p0j) {
+            ci.mac(gj, x);
         }
     }
-    for ci in c.iter_mut() {
-        let v = -*ci.expose();
-        *ci.expose_mut() = v;
-    }
+    let c: Vec<SecretScalar<Secp256k1>> = acc
+        .iter()
+        .map(|ci| SecretScalar::new(-ci.reduce()))
+        .collect();
     Ok((
         c,
         MulMsg2 {
@@ -657,33 +662,59 @@ impl MulReceiverState {
             &self.msg1_digest,
         );
         let g = gadget(&t);
-        let mut hasher = PadHasher::new(&pad_key(&t, &msg2.salt));
+        let mut pads = Pads::new(&pad_key(&t, &msg2.salt), width);
         let chi = chi(&t, &msg2.salt, &msg2.tau, ell);
-        // 9. z'_j = P^{β_j}_j + β_j·τ_j.
-        let mut zb = Zeroizing::new(Vec::with_capacity(XI * width));
-        let mut p = Zeroizing::new(alloc::vec![Scalar::ZERO; width]);
+        let chi_limbs: Vec<Limbs> = chi.iter().map(arith::from_scalar).collect();
+        let neg_u = arith::from_scalar(&-msg2.u);
+        // 9. z'_j = P^{β_j}_j + β_j·τ_j (kept as the two terms);
+        // 10. r'_j = ⟨χ, z'_j⟩ − β_j·u (= ⟨χ, P⁰_j⟩ for an honest Alice);
+        // 11. d_i = Σ_j g_j·z'_{j,i}.
+        let mut p = Zeroizing::new(alloc::vec![[0u64; 4]; BATCH * width]);
+        let mut tm = Zeroizing::new(alloc::vec![[0u64; 4]; width]);
+        let mut rows = Zeroizing::new([(0u128, 0u64); BATCH]);
         let mut r = Zeroizing::new(Vec::with_capacity(XI));
-        for (j, tau_j) in msg2.tau.chunks_exact(width).enumerate() {
-            hasher.pad(j, out.row(j), &mut p);
-            let bit = Choice::from(out.choice(j));
-            let start = zb.len();
-            for (pj, tj) in p.iter().zip(tau_j) {
-                zb.push(*pj + Scalar::conditional_select(&Scalar::ZERO, tj, bit));
+        let mut acc_d = Zeroizing::new(alloc::vec![Acc::default(); ell]);
+        for (batch, (taub, gb)) in msg2
+            .tau
+            .chunks(BATCH * width)
+            .zip(g.chunks(BATCH))
+            .enumerate()
+        {
+            let count = gb.len();
+            let rows = rows.get_mut(..count).unwrap_or(&mut []);
+            for (k, row) in rows.iter_mut().enumerate() {
+                let j = batch * BATCH + k;
+                *row = (out.row(j), j as u64);
             }
-            // 10. r_j = ⟨χ, z'_j⟩ − β_j·u (= ⟨χ, P⁰_j⟩ for an honest Alice).
-            let dot = dot(&chi, zb.get(start..).unwrap_or(&[]));
-            r.push(dot - Scalar::conditional_select(&Scalar::ZERO, &msg2.u, bit));
+            let pb = p.get_mut(..count * width).unwrap_or(&mut []);
+            pads.fill(rows, pb);
+            for (k, ((pj, tau_j), gj)) in pb
+                .chunks_exact(width)
+                .zip(taub.chunks_exact(width))
+                .zip(gb)
+                .enumerate()
+            {
+                let m = arith::mask(out.choice(batch * BATCH + k));
+                for (t, x) in tm.iter_mut().zip(tau_j) {
+                    *t = arith::masked(&arith::from_be(x), m);
+                }
+                let mut acc = dot_limbs(&chi_limbs, pj);
+                acc.add_dot(&chi_limbs, &tm);
+                acc.add(&arith::masked(&neg_u, m));
+                r.push(acc.reduce_bytes());
+                for ((di, pi), ti) in acc_d.iter_mut().zip(pj.iter()).zip(tm.iter()) {
+                    di.mac(gj, pi);
+                    di.mac(gj, ti);
+                }
+            }
         }
         if !bool::from(r_hash(&t, &r).ct_eq(&msg2.r_hash)) {
             return Err(Error::blame(counterparty, Reason::MultiplicationCheck));
         }
-        // 11. d_i = Σ_j g_j·z'_{j,i}.
-        let mut d: Vec<SecretScalar<Secp256k1>> = (0..ell).map(|_| SecretScalar::zero()).collect();
-        for (gj, zj) in g.iter().zip(zb.chunks_exact(width)) {
-            for (di, zji) in d.iter_mut().zip(zj) {
-                *di.expose_mut() += *gj * zji;
-            }
-        }
+        let d: Vec<SecretScalar<Secp256k1>> = acc_d
+            .iter()
+            .map(|di| SecretScalar::new(di.reduce()))
+            .collect();
         Ok((self.b, d))
     }
 }
@@ -693,6 +724,8 @@ impl MulReceiverState {
 mod tests {
     use super::*;
     use crate::ot;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
 
     fn pair(rng: &mut ChaCha20Rng) -> (MulSenderSetup, MulReceiverSetup, PartyId, PartyId) {
         let (alice, bob) = (PartyId::new(1).unwrap(), PartyId::new(2).unwrap());
@@ -768,17 +801,35 @@ mod tests {
         }
     }
 
+    /// Pad scalar `c` of OT `j` is `red(H(w, (j, 2c)) ‖ H(w, (j, 2c + 1)))` (SPEC.md), and the
+    /// two rows of one OT give unrelated pads.
     #[test]
-    fn one_block_sha256_is_sha256() {
-        for seed in 0u8..20 {
-            let mut msg = [0u8; PAD_INPUT];
-            for (i, b) in msg.iter_mut().enumerate() {
-                *b = seed.wrapping_mul(31).wrapping_add(i as u8);
+    fn pads_follow_the_spec() {
+        use aes::cipher::{BlockCipherEncrypt, KeyInit};
+        let key: [u8; 32] = core::array::from_fn(|i| (3 * i) as u8);
+        let mut pads = Pads::new(&key, 3);
+        let row = 0x1111_2222_3333_4444_5555_6666_7777_8888u128;
+        // A batch of two OTs: (row ⊕ 1, j = 4) and (row, j = 5).
+        let mut both = [[0u64; 4]; 6];
+        pads.fill(&[(row ^ 1, 4), (row, 5)], &mut both);
+        let (other, out) = both.split_at(3);
+        let pi = aes::Aes128::new(&<[u8; 16]>::try_from(&key[..16]).unwrap().into());
+        let h = |k: u64| {
+            let mut sigma = aes::Block::from(row.to_le_bytes());
+            pi.encrypt_block(&mut sigma);
+            let mut x = sigma;
+            for (i, b) in 5u64.to_be_bytes().iter().chain(&k.to_be_bytes()).enumerate() {
+                x[i] ^= b;
             }
-            let expect: [u8; 32] = Sha256::digest(msg).into();
-            let mut h = PadHasher::new(msg[..32].try_into().unwrap());
-            h.block[32..PAD_INPUT].copy_from_slice(&msg[32..]);
-            assert_eq!(h.digest(), expect);
+            pi.encrypt_block(&mut x);
+            core::array::from_fn::<u8, 16, _>(|i| x[i] ^ sigma[i])
+        };
+        for c in 0..3u64 {
+            let mut bytes = [0u8; 32];
+            bytes[..16].copy_from_slice(&h(2 * c));
+            bytes[16..].copy_from_slice(&h(2 * c + 1));
+            assert_eq!(out[c as usize], arith::from_be(&bytes));
         }
+        assert!(out.iter().zip(other).all(|(a, b)| a != b));
     }
 }

@@ -33,15 +33,14 @@
 //! fresh every time). Reusing one `Δ` across many extensions is the standard use of an IKNP-style
 //! extension (one long extension cut into blocks, each with its own check).
 //!
-//! Primitives: the PRG is ChaCha20 (`rand_chacha`) keyed by `SHA-256(ctx ‖ i ‖ seed)`; `ctx` and
+//! Primitives: the PRG is AES-256-CTR ([`crate::sym`]) keyed by the base-OT seed, its initial
+//! counter block taken from `ctx`; `ctx` and
 //! every other hash input are [`Transcript`] outputs (domain-separated by protocol, version,
 //! curve, session). Measured in `benches/benches/ot.rs`.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use wallet_types::{
@@ -57,7 +56,7 @@ use super::{BASE_OTS, kinds};
 pub const M_C: usize = 192;
 
 const PROTOCOL: &str = "wallet-tss/ot-ext";
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
 
 // ---------------------------------------------------------------------------------------------
 // The reusable setups
@@ -420,22 +419,13 @@ fn ext_transcript(
     t
 }
 
-/// `PRG(seed, ctx)` for column `i`: ChaCha20 keyed by `SHA-256(ctx ‖ i ‖ seed)`.
-fn prg_column(ctx: &[u8; 32], i: usize, seed: &SecretBytes<32>, out: &mut [u64]) {
-    let mut h = Sha256::new();
-    h.update(ctx);
-    h.update((i as u16).to_be_bytes());
-    h.update(seed.expose());
-    let mut key: [u8; 32] = h.finalize().into();
-    let mut rng = ChaCha20Rng::from_seed(key);
-    key.zeroize();
-    let mut buf = Zeroizing::new(vec![0u8; out.len() * 8]);
-    rng.fill_bytes(&mut buf);
-    for (o, c) in out.iter_mut().zip(buf.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(c);
-        *o = u64::from_le_bytes(b);
-    }
+/// `PRG(seed, ctx)`: the AES-256-CTR keystream ([`crate::sym::keystream`]) under the base-OT
+/// seed as key, from the counter block `ctx[0..16]` (fresh for every extension). Every column
+/// has its own seed, so no two columns share a key.
+fn prg_column(ctx: &[u8; 32], seed: &SecretBytes<32>, out: &mut [u64]) {
+    let mut iv = [0u8; 16];
+    iv.copy_from_slice(ctx.get(..16).unwrap_or(&[0u8; 16]));
+    crate::sym::keystream_u64(seed.expose(), &iv, out);
 }
 
 /// In-place transpose of a 64×64 bit matrix (`a[r]` bit `c` ↔ `a[c]` bit `r`), by the
@@ -483,12 +473,8 @@ fn transpose(cols: &[u64], words: usize) -> Zeroizing<Vec<u128>> {
 fn check_matrix(t: &Transcript, msg: &ExtMessage, n: usize) -> Vec<u64> {
     let mut t = t.clone();
     t.append("u-sha256", Sha256::digest(msg.u_bytes()).as_slice());
-    let seed = t.output32("check-matrix");
-    let mut rng = ChaCha20Rng::from_seed(seed);
     let mut x = vec![0u64; M_C * n / 64];
-    for w in x.iter_mut() {
-        *w = rng.next_u64();
-    }
+    crate::sym::keystream_u64(&t.output32("check-matrix"), &[0u8; 16], &mut x);
     x
 }
 
@@ -597,8 +583,8 @@ fn receive(
         .zip(setup.seeds0.iter().zip(&setup.seeds1))
         .enumerate()
     {
-        prg_column(&ctx, i, s0, c0);
-        prg_column(&ctx, i, s1, &mut t1);
+        prg_column(&ctx, s0, c0);
+        prg_column(&ctx, s1, &mut t1);
         if i == 0 {
             // x = t⁰_0 ⊕ t¹_0 (Fig. 8 with the repetition code).
             for ((xw, a), b) in x.iter_mut().zip(c0.iter()).zip(t1.iter()) {
@@ -651,7 +637,7 @@ pub fn extend_send(
     let delta = setup.delta();
     let mut q = Zeroizing::new(vec![0u64; BASE_OTS * words]);
     for (i, (col, seed)) in q.chunks_exact_mut(words).zip(&setup.seeds).enumerate() {
-        prg_column(&ctx, i, seed, col);
+        prg_column(&ctx, seed, col);
         if i > 0
             && let Some(ucol) = msg.u.get((i - 1) * words..i * words)
         {
@@ -687,6 +673,8 @@ impl MulSenderSetup {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::{Rng, SeedableRng};
 
     fn pair() -> (MulSenderSetup, MulReceiverSetup) {
         use crate::ot::base::*;

@@ -64,9 +64,12 @@
 //!
 //! # Security assumptions
 //! Computational Diffie–Hellman in secp256k1 and SHA-512 (through [`wallet_types::Transcript`])
-//! as a random oracle for the base OTs; for the extension, ChaCha20 as a PRG and SHA-256 as a
-//! (tweakable) correlation-robust hash / random oracle. Static malicious corruption of one
-//! party; security with abort; an authenticated, private channel between the two parties.
+//! as a random oracle for the base OTs; for the extension, AES-256 as a PRF (the PRG is
+//! AES-256-CTR keyed by the base-OT seeds), SHA-256 / SHA-512 as random oracles for the
+//! Fiat–Shamir challenges, and fixed-key AES-128 as an ideal permutation for the tweakable
+//! correlation-robust hash of the random-OT pads (Guo–Katz–Wang–Yu, ePrint 2019/074 §7.4; see
+//! `crate::sym`). Static malicious corruption of one party; security with abort; an
+//! authenticated, private channel between the two parties.
 
 use wallet_types::ObjectKind;
 

@@ -3,6 +3,9 @@
 //! their encoding). A change of any byte layout, hash input, PRG or derivation in SPEC.md shows
 //! up here. Regenerate (only for an intended format change, with a version bump) with
 //! `OT_PRINT_VECTORS=1 cargo test -p wallet-tss --test ot_vectors -- --nocapture`.
+//! The full multiplication (setups, inputs, both messages, outputs) is also frozen as JSON in
+//! `tests/vectors/mul_v2.json` (checked against this run; rewrite it with `OT_WRITE_JSON=1`),
+//! which `tests/mul_vectors_check.py` re-derives from SPEC.md alone.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use rand_chacha::ChaCha20Rng;
@@ -85,6 +88,75 @@ fn frozen_run() {
         c[1].expose() + d[1].expose(),
         k256::Scalar::from(5u64) * b.expose()
     );
+    // The whole multiplication as a JSON vector file, re-derived from SPEC.md alone by the
+    // independent Python implementation `tests/mul_vectors_check.py`.
+    let scalars = |v: &[SecretScalar<Secp256k1>]| -> Vec<String> {
+        v.iter()
+            .map(|s| hex::encode(s.expose().to_bytes()))
+            .collect()
+    };
+    let json = mul_json(&[
+        ("setup_session", Json::Hex(setup_session.0.to_vec())),
+        ("session", Json::Hex(session.0.to_vec())),
+        ("alice", Json::Int(1)),
+        ("bob", Json::Int(2)),
+        (
+            "sender_setup",
+            Json::Hex(alice.to_secret_bytes().expose().to_vec()),
+        ),
+        (
+            "receiver_setup",
+            Json::Hex(bob.to_secret_bytes().expose().to_vec()),
+        ),
+        ("a", Json::List(scalars(&a))),
+        ("mul_msg1", Json::Hex(n1.to_bytes())),
+        ("mul_msg2", Json::Hex(n2.to_bytes())),
+        ("b", Json::Hex(b.expose().to_bytes().to_vec())),
+        ("c", Json::List(scalars(&c))),
+        ("d", Json::List(scalars(&d))),
+    ]);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/mul_v2.json");
+    if std::env::var_os("OT_WRITE_JSON").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &json).unwrap();
+    }
+    // A missing file reads as empty and fails the comparison below.
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == json,
+        "{} is missing or differs from this run (rewrite it with OT_WRITE_JSON=1 only for an \
+         intended format change)",
+        path.display()
+    );
+}
+
+/// A JSON value of the vector file: hex string, small integer, or list of hex strings.
+enum Json {
+    Hex(Vec<u8>),
+    Int(u16),
+    List(Vec<String>),
+}
+
+/// Hand-formatted JSON object (keys in the given order, one per line): std + hex only.
+fn mul_json(fields: &[(&str, Json)]) -> String {
+    let mut out = String::from("{\n");
+    out.push_str(
+        "  \"comment\": \"wallet-tss tests/ot_vectors.rs frozen_run: one l = 2 multiplication (ot-ext and mul-rvole transcript version 2); secret setups are to_secret_bytes encodings; scalars 32-byte big-endian hex\",\n",
+    );
+    for (i, (k, v)) in fields.iter().enumerate() {
+        let value = match v {
+            Json::Hex(b) => format!("\"{}\"", hex::encode(b)),
+            Json::Int(n) => n.to_string(),
+            Json::List(items) => {
+                let items: Vec<String> = items.iter().map(|s| format!("\"{s}\"")).collect();
+                format!("[{}]", items.join(", "))
+            }
+        };
+        let sep = if i + 1 == fields.len() { "" } else { "," };
+        out.push_str(&format!("  \"{k}\": {value}{sep}\n"));
+    }
+    out.push_str("}\n");
+    out
 }
 
 const EXPECTED: [(&str, &str); 12] = [

@@ -66,12 +66,7 @@ impl Tccr {
     /// For every input `(x_i, j_i)`: `out[i·per + k] = H(x_i, (j_i, k))`, `k < per`, where
     /// `per = out.len() / inputs.len()`. `sigma` is scratch space of at least `inputs.len()`
     /// blocks. Two batched calls of `π` (so that AES-NI pipelines them).
-    pub(crate) fn hash(
-        &self,
-        inputs: &[(u128, u64)],
-        sigma: &mut [Block],
-        out: &mut [Block],
-    ) {
+    pub(crate) fn hash(&self, inputs: &[(u128, u64)], sigma: &mut [Block], out: &mut [Block]) {
         let Some(sigma) = sigma.get_mut(..inputs.len()) else {
             return;
         };
@@ -119,8 +114,8 @@ mod tests {
         assert_eq!(
             b.as_slice(),
             &[
-                0x8e, 0xa2, 0xb7, 0xca, 0x51, 0x67, 0x45, 0xbf, 0xea, 0xfc, 0x49, 0x90, 0x4b,
-                0x49, 0x60, 0x89
+                0x8e, 0xa2, 0xb7, 0xca, 0x51, 0x67, 0x45, 0xbf, 0xea, 0xfc, 0x49, 0x90, 0x4b, 0x49,
+                0x60, 0x89
             ]
         );
         let mut iv = [0u8; 16];
@@ -162,8 +157,8 @@ mod tests {
         assert_eq!(
             b.as_slice(),
             &[
-                0x69, 0xc4, 0xe0, 0xd8, 0x6a, 0x7b, 0x04, 0x30, 0xd8, 0xcd, 0xb7, 0x80, 0x70,
-                0xb4, 0xc5, 0x5a
+                0x69, 0xc4, 0xe0, 0xd8, 0x6a, 0x7b, 0x04, 0x30, 0xd8, 0xcd, 0xb7, 0x80, 0x70, 0xb4,
+                0xc5, 0x5a
             ]
         );
         let h = Tccr::new(&key);

@@ -219,12 +219,25 @@ impl Acc {
         to_be(&canonical(&[v[0], v[1], v[2], v[3]]))
     }
 
-    /// [`Acc::reduce_bytes`] for a value `< 2^320` (at most five limbs used), where two folds
-    /// suffice (`< 2^256 + 2^193`, then `< 2^256`). Only for sums of a few 256-bit terms.
+    /// [`Acc::reduce_bytes`] for a value `< 2^320` (at most five limbs used; the sums of a few
+    /// 256-bit terms): `v = lo + h·2^256` with `h < 2^64` folds to `lo + h·C < 2^256 + 2^193`,
+    /// and a carry out of that is worth `2^256 ≡ C` again (the low part is then `< 2^193`, so
+    /// adding `C` cannot carry).
     pub(crate) fn reduce_small_bytes(&self) -> [u8; 32] {
         debug_assert!(self.0.iter().skip(5).all(|l| *l == 0));
-        let v = fold(&fold(&self.0));
-        to_be(&canonical(&[v[0], v[1], v[2], v[3]]))
+        let [v0, v1, v2, v3, h, ..] = self.0;
+        let [c0, c1, _] = C;
+        let (t0, k) = mac64(v0, h, c0, 0);
+        let (t1, k) = mac64(v1, h, c1, k);
+        let (t2, k) = adc(v2, h, k);
+        let (t3, carry) = adc(v3, 0, k);
+        // + carry·C
+        let m = mask(carry as u8);
+        let (u0, k) = adc(t0, c0 & m, 0);
+        let (u1, k) = adc(t1, c1 & m, k);
+        let (u2, k) = adc(t2, m & 1, k);
+        let (u3, _) = adc(t3, 0, k);
+        to_be(&canonical(&[u0, u1, u2, u3]))
     }
 
     /// `self mod q` as a scalar.
@@ -394,5 +407,20 @@ mod tests {
         let expect = two_256 * two_256 * Scalar::from(u64::MAX) + low;
         assert_eq!(full.reduce(), expect);
         assert_eq!(Acc::default().reduce(), Scalar::ZERO);
+        // The small path at its bounds: 2^320 − 1, and values just around the carry.
+        let mut five = [0u64; 9];
+        five[..5].copy_from_slice(&[u64::MAX; 5]);
+        let mut reference = Acc(five);
+        assert_eq!(
+            scalar_of(&Acc(five).reduce_small_bytes()),
+            reference.reduce()
+        );
+        for h in [1u64, 2, 0xffff, u64::MAX - 1] {
+            for lo in [[u64::MAX; 4], [0; 4], Q, [C[0], C[1], C[2], 0]] {
+                let v = [lo[0], lo[1], lo[2], lo[3], h, 0, 0, 0, 0];
+                reference = Acc(v);
+                assert_eq!(scalar_of(&Acc(v).reduce_small_bytes()), reference.reduce());
+            }
+        }
     }
 }

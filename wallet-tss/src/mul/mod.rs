@@ -563,7 +563,11 @@ fn sender_round2<R: CryptoRng + ?Sized>(
         }
         let p1b = p1.get_mut(..count * width).unwrap_or(&mut []);
         pads.fill(rows, p1b);
-        for (k, (x0s, x1s)) in p0b.chunks_exact(width).zip(p1b.chunks_exact(width)).enumerate() {
+        for (k, (x0s, x1s)) in p0b
+            .chunks_exact(width)
+            .zip(p1b.chunks_exact(width))
+            .enumerate()
+        {
             for (i, ((x0, x1), al)) in x0s.iter().zip(x1s).zip(alpha_limbs.iter()).enumerate() {
                 let mut acc = Acc::default();
                 acc.add(x0);
@@ -571,7 +575,9 @@ fn sender_round2<R: CryptoRng + ?Sized>(
                 acc.add_neg(x1);
                 let mut t = acc.reduce_small_bytes();
                 if let Some(f) = deviation {
-                    t = (arith::scalar_of(&t) + f(batch * BATCH + k, i)).to_bytes().into();
+                    t = (arith::scalar_of(&t) + f(batch * BATCH + k, i))
+                        .to_bytes()
+                        .into();
                 }
                 tau.push(t);
             }
@@ -818,7 +824,12 @@ mod tests {
             let mut sigma = aes::Block::from(row.to_le_bytes());
             pi.encrypt_block(&mut sigma);
             let mut x = sigma;
-            for (i, b) in 5u64.to_be_bytes().iter().chain(&k.to_be_bytes()).enumerate() {
+            for (i, b) in 5u64
+                .to_be_bytes()
+                .iter()
+                .chain(&k.to_be_bytes())
+                .enumerate()
+            {
                 x[i] ^= b;
             }
             pi.encrypt_block(&mut x);

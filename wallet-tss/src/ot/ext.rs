@@ -491,18 +491,18 @@ fn apply_check(x: &[u64], n: usize, rows: &[u128]) -> Zeroizing<Vec<u128>> {
     }
     let mut table = Zeroizing::new([0u128; 256]);
     for (group, chunk) in rows.get(..n).unwrap_or(&[]).chunks_exact(8).enumerate() {
-        for s in 1..256usize {
-            let low = s.trailing_zeros() as usize;
-            let prev = table.get(s & (s - 1)).copied().unwrap_or(0);
-            let row = chunk.get(low).copied().unwrap_or(0);
-            if let Some(t) = table.get_mut(s) {
-                *t = prev ^ row;
+        // table[s] = ⊕_{b: bit b of s} chunk[b], built by doubling: the entries with top bit
+        // b are the entries below 2^b, each XOR chunk[b].
+        for (b, row) in chunk.iter().enumerate() {
+            let (low, high) = table.split_at_mut(1 << b);
+            for (h, l) in high.iter_mut().zip(low.iter()) {
+                *h = l ^ row;
             }
         }
         let (word, shift) = (group / 8, 8 * (group % 8));
         for (k, o) in out.iter_mut().enumerate() {
-            let byte = x.get(k * words + word).map_or(0, |w| (w >> shift) & 0xff) as usize;
-            *o ^= table.get(byte).copied().unwrap_or(0);
+            let byte = x.get(k * words + word).map_or(0, |w| (w >> shift) as u8);
+            *o ^= table.get(usize::from(byte)).copied().unwrap_or(0);
         }
     }
     out

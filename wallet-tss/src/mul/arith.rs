@@ -224,6 +224,11 @@ impl Acc {
     /// and a carry out of that is worth `2^256 ≡ C` again (the low part is then `< 2^193`, so
     /// adding `C` cannot carry).
     pub(crate) fn reduce_small_bytes(&self) -> [u8; 32] {
+        to_be(&self.reduce_small())
+    }
+
+    /// [`Acc::reduce_small_bytes`] as limbs (`< q`).
+    pub(crate) fn reduce_small(&self) -> Limbs {
         debug_assert!(self.0.iter().skip(5).all(|l| *l == 0));
         let [v0, v1, v2, v3, h, ..] = self.0;
         let [c0, c1, _] = C;
@@ -237,7 +242,7 @@ impl Acc {
         let (u1, k) = adc(t1, c1 & m, k);
         let (u2, k) = adc(t2, m & 1, k);
         let (u3, _) = adc(t3, 0, k);
-        to_be(&canonical(&[u0, u1, u2, u3]))
+        canonical(&[u0, u1, u2, u3])
     }
 
     /// `self mod q` as a scalar.

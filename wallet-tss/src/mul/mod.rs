@@ -672,11 +672,11 @@ impl MulReceiverState {
         let chi = chi(&t, &msg2.salt, &msg2.tau, ell);
         let chi_limbs: Vec<Limbs> = chi.iter().map(arith::from_scalar).collect();
         let neg_u = arith::from_scalar(&-msg2.u);
-        // 9. z'_j = P^{β_j}_j + β_j·τ_j (kept as the two terms);
+        // 9. z'_j = P^{β_j}_j + β_j·τ_j;
         // 10. r'_j = ⟨χ, z'_j⟩ − β_j·u (= ⟨χ, P⁰_j⟩ for an honest Alice);
         // 11. d_i = Σ_j g_j·z'_{j,i}.
         let mut p = Zeroizing::new(alloc::vec![[0u64; 4]; BATCH * width]);
-        let mut tm = Zeroizing::new(alloc::vec![[0u64; 4]; width]);
+        let mut zb = Zeroizing::new(alloc::vec![[0u64; 4]; width]);
         let mut rows = Zeroizing::new([(0u128, 0u64); BATCH]);
         let mut r = Zeroizing::new(Vec::with_capacity(XI));
         let mut acc_d = Zeroizing::new(alloc::vec![Acc::default(); ell]);
@@ -701,16 +701,18 @@ impl MulReceiverState {
                 .enumerate()
             {
                 let m = arith::mask(out.choice(batch * BATCH + k));
-                for (t, x) in tm.iter_mut().zip(tau_j) {
-                    *t = arith::masked(&arith::from_be(x), m);
+                // z'_j, reduced (a sum of two 256-bit terms: the short reduction).
+                for ((z, x), pi) in zb.iter_mut().zip(tau_j).zip(pj.iter()) {
+                    let mut acc = Acc::default();
+                    acc.add(pi);
+                    acc.add(&arith::masked(&arith::from_be(x), m));
+                    *z = acc.reduce_small();
                 }
-                let mut acc = dot_limbs(&chi_limbs, pj);
-                acc.add_dot(&chi_limbs, &tm);
+                let mut acc = dot_limbs(&chi_limbs, &zb);
                 acc.add(&arith::masked(&neg_u, m));
                 r.push(acc.reduce_bytes());
-                for ((di, pi), ti) in acc_d.iter_mut().zip(pj.iter()).zip(tm.iter()) {
-                    di.mac(gj, pi);
-                    di.mac(gj, ti);
+                for (di, z) in acc_d.iter_mut().zip(zb.iter()) {
+                    di.mac(gj, z);
                 }
             }
         }

@@ -20,7 +20,8 @@
 //!    [`Reason::MultiplicationCheck`]), obtaining `φ_i` and `d^u_{i,j}`, `d^v_{i,j}`; check
 //!    `φ_i·R_j = Γ^u_{j,i} + d^u_{i,j}·G` and `φ_i·pk_j = Γ^v_{j,i} + d^v_{i,j}·G`
 //!    ([`Reason::MultiplicationCheck`], which bans: the counterparty fed the multiplication
-//!    inputs other than the ones it is committed to).
+//!    inputs other than the ones it is committed to). The two equations are checked as one
+//!    random linear combination (see [below](#the-step-8-checks-batched)).
 //! 4. (step 9, message-independent part) `R = R_i + R_j`,
 //!    `u_i = r_i·φ_i + c^u_{i,j} + d^u_{i,j}`, `v_i = sk_i·φ_i + c^v_{i,j} + d^v_{i,j}`, so
 //!    `u_i + u_j = r·φ` and `v_i + v_j = sk·φ`. The [`Presignature`] keeps `(R, φ_i, u_i, v_i)`.
@@ -29,12 +30,39 @@
 //! with [`wallet_types::session_id`] or let the server pick a random one: the commitment of round
 //! 1 makes `R` unbiased either way, but a repeated id would let round messages of another run be
 //! replayed). It names the two multiplications and is bound into the presignature's id.
+//!
+//! ## The step-8 checks, batched
+//!
+//! Write `E_u = φ_i·R_j − Γ^u_{j,i} − d^u_{i,j}·G` and `E_v = φ_i·pk_j − Γ^v_{j,i} − d^v_{i,j}·G`;
+//! the paper's two checks are `E_u = 0` and `E_v = 0`. `P_i` instead draws a fresh local
+//! `ρ ∈ [0, 2^128)` from its own randomness *after* `P_j`'s round-2 message has fixed `E_u`
+//! and `E_v`, and checks `E_u + ρ·E_v = 0`, i.e.
+//!
+//! ```text
+//! φ_i·(R_j + ρ·pk_j) = Γ^u_{j,i} + ρ·Γ^v_{j,i} + (d^u_{i,j} + ρ·d^v_{i,j})·G,
+//! ```
+//!
+//! If `E_v ≠ 0` it generates the group (prime order `q > 2^128`), so exactly one `ρ mod q`
+//! satisfies the equation and the check passes with probability at most `2^-128`; if
+//! `E_v = 0` the check is `E_u = 0` itself. This is the standard small-exponent batch
+//! verification (Bellare–Garay–Rabin, "Fast batch verification for modular exponentiation and
+//! digital signatures", Eurocrypt 1998). `ρ` is neither sent nor derived from the transcript
+//! (the check is local, no Fiat–Shamir is needed) and a failure still names `P_j` with
+//! [`Reason::MultiplicationCheck`]: either equation failing means `P_j` misbehaved.
+//!
+//! It is evaluated as `φ_i·R_j + (φ_i·ρ·λ_j)·Y_j − ρ·Γ^v_{j,i} = Γ^u_{j,i} +
+//! (d^u_{i,j} + ρ·d^v_{i,j})·G` with `Y_j = X_j + δ·G` (so `pk_j = λ_j·Y_j` is never
+//! multiplied out): one constant-time three-term multi-scalar multiplication and one
+//! constant-time fixed-base multiplication, instead of two variable-base and two fixed-base
+//! multiplications. Every scalar that involves the secrets `φ_i`, `d^u`, `d^v` goes through
+//! constant-time arithmetic.
 
 use alloc::vec::Vec;
 use core::fmt;
 
+use k256::elliptic_curve::ops::LinearCombination;
 use rand_core::CryptoRng;
-use wallet_types::group::Group;
+use wallet_types::group::{Curve as _, Group, GroupEncoding};
 use wallet_types::{
     DecodeError, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError, Parties, PartyId,
     Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, Secp256k1, SecretBytes,
@@ -373,8 +401,9 @@ struct State {
     public_key: Point,
     /// `sk_i = λ_i·(x_i + δ)`.
     sk: SecretScalar<Secp256k1>,
-    /// `pk_j = λ_j·(X_j + δ·G)`.
-    pk_other: Point,
+    /// `Y_j = X_j + δ·G`, so that `pk_j = λ_j·Y_j` (the factor `λ_j` is folded into the
+    /// step-8 check's scalar instead of being multiplied in here).
+    y_other: Point,
     sender_setup: MulSenderSetup,
     receiver_setup: MulReceiverSetup,
     r: SecretScalar<Secp256k1>,
@@ -383,6 +412,105 @@ struct State {
     commitment_other: Option<[u8; 32]>,
     c_u: Option<SecretScalar<Secp256k1>>,
     c_v: Option<SecretScalar<Secp256k1>>,
+    /// Derived from the fields above; recomputed on construction and on decode, never stored.
+    cache: Cache,
+}
+
+/// What every round would otherwise recompute (each point encoding is a field inversion,
+/// `r_i·G` a fixed-base multiplication).
+struct Cache {
+    /// The transcript up to and including the public key (see [`prefix`]).
+    prefix: Transcript,
+    /// `R_i = r_i·G`.
+    instance_point: Point,
+    /// The encoding of `R_i`.
+    instance_bytes: [u8; 33],
+    /// `com_i = T("instance-commit", i, R_i, salt_i)`.
+    commitment: [u8; 32],
+}
+
+impl Cache {
+    fn new(
+        inbox: &Inbox<PresignMessage>,
+        key_id: &[u8; 32],
+        path: &DerivationPath,
+        public_key: &Point,
+        r: &SecretScalar<Secp256k1>,
+        salt: &SecretBytes<32>,
+    ) -> Self {
+        let instance_point = r.public();
+        // One inversion for both encodings (constant time: `R_i` is public only once sent).
+        let mut affine = [k256::AffinePoint::IDENTITY; 2];
+        Point::batch_normalize(&[*public_key, instance_point], &mut affine);
+        let [pk_affine, r_affine] = affine;
+        let prefix = prefix(
+            inbox.session(),
+            key_id,
+            inbox.parties(),
+            path,
+            &encode(&pk_affine),
+        );
+        let instance_bytes = encode(&r_affine);
+        let commitment = instance_commitment(&prefix, inbox.me(), &instance_bytes, salt.expose());
+        Self {
+            prefix,
+            instance_point,
+            instance_bytes,
+            commitment,
+        }
+    }
+}
+
+fn encode(p: &k256::AffinePoint) -> [u8; 33] {
+    let mut out = [0u8; 33];
+    out.copy_from_slice(p.to_bytes().as_slice());
+    out
+}
+
+/// The presign transcript's common prefix: session, key id, signers and path, public key.
+fn prefix(
+    session: &SessionId,
+    key_id: &[u8; 32],
+    signers: &Parties,
+    path: &DerivationPath,
+    public_key: &[u8; 33],
+) -> Transcript {
+    let mut t = Transcript::new(
+        PRESIGN_PROTOCOL,
+        VERSION,
+        Some(wallet_types::CurveId::Secp256k1),
+        session,
+    );
+    t.append("key-id", key_id);
+    let mut w = Writer::new();
+    w.parties(signers);
+    path.encode(&mut w);
+    t.append("signers-and-path", &w.finish());
+    // = `append_point("public-key", public_key)`.
+    t.append("public-key", public_key);
+    t
+}
+
+/// `T("instance-commit", who, R, salt)` on top of the prefix; `point` is `R`'s encoding
+/// (so the same bytes as `append_point("instance-point", R)`).
+fn instance_commitment(
+    prefix: &Transcript,
+    who: PartyId,
+    point: &[u8; 33],
+    salt: &[u8; 32],
+) -> [u8; 32] {
+    let mut t = prefix.clone();
+    t.append_party("party", who);
+    t.append("instance-point", point);
+    t.append("salt", salt);
+    t.output32("instance-commit")
+}
+
+/// A fresh local `ρ ∈ [0, 2^128)` for the batched step-8 check (module docs).
+fn batch_coefficient<R: CryptoRng + ?Sized>(rng: &mut R) -> k256::Scalar {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    k256::Scalar::from(u128::from_le_bytes(bytes))
 }
 
 /// One signer of the presign protocol (see the module docs).
@@ -405,38 +533,13 @@ fn copy_obj<T: WireObject>(o: &T) -> Result<T, Error> {
 }
 
 impl State {
-    fn transcript(&self) -> Transcript {
-        let mut t = Transcript::new(
-            PRESIGN_PROTOCOL,
-            VERSION,
-            Some(wallet_types::CurveId::Secp256k1),
-            self.inbox.session(),
-        );
-        t.append("key-id", &self.key_id);
-        let mut w = Writer::new();
-        w.parties(self.inbox.parties());
-        self.path.encode(&mut w);
-        t.append("signers-and-path", &w.finish());
-        t.append_point::<Secp256k1>("public-key", &self.public_key);
-        t
-    }
-
-    fn instance_commitment(&self, who: PartyId, point: &Point, salt: &[u8; 32]) -> [u8; 32] {
-        let mut t = self.transcript();
-        t.append_party("party", who);
-        t.append_point::<Secp256k1>("instance-point", point);
-        t.append("salt", salt);
-        t.output32("instance-commit")
-    }
-
     fn start<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
     ) -> Result<Vec<Envelope<PresignMessage>>, Error> {
         let me = self.inbox.me();
-        // Step 5: instance key r_i, R_i = r_i·G, commitment.
-        let big_r = self.r.public();
-        let commitment = self.instance_commitment(me, &big_r, self.salt.expose());
+        // Step 5: instance key r_i, R_i = r_i·G, commitment (computed with the machine: Cache).
+        let commitment = self.cache.commitment;
         // Step 6: as Bob (input χ = φ_i sampled inside the multiplication).
         let session = mul_session(self.inbox.session(), &self.key_id, self.other, me);
         let (state, msg1) = crate::mul::mul_receiver_round1(&self.receiver_setup, &session, rng)?;
@@ -464,7 +567,7 @@ impl State {
                     out.push(self.round1(m, rng)?);
                 }
                 PresignMessage::Round2(m) if self.inbox.current_round() == 3 => {
-                    return Ok((out, Some(self.round2(m)?)));
+                    return Ok((out, Some(self.round2(m, rng)?)));
                 }
                 _ => return Err(Error::blame(j, Reason::MalformedMessage)),
             }
@@ -495,7 +598,7 @@ impl State {
             2,
             Recipient::One(j),
             PresignMessage::Round2(PresignRound2 {
-                instance_point: self.r.public(),
+                instance_point: self.cache.instance_point,
                 salt: *self.salt.expose(),
                 gamma_u,
                 gamma_v,
@@ -505,12 +608,18 @@ impl State {
     }
 
     #[allow(non_snake_case)]
-    fn round2(&mut self, m: PresignRound2) -> Result<Presignature, Error> {
+    fn round2<R: CryptoRng + ?Sized>(
+        &mut self,
+        m: PresignRound2,
+        rng: &mut R,
+    ) -> Result<Presignature, Error> {
         let me = self.inbox.me();
         let j = self.other;
         // Step 8: decommitment.
         let com = self.commitment_other.ok_or(Error::Internal)?;
-        if self.instance_commitment(j, &m.instance_point, &m.salt) != com {
+        let R_j = m.instance_point;
+        let R_j_bytes = super::derive::compressed(&R_j);
+        if instance_commitment(&self.cache.prefix, j, &R_j_bytes, &m.salt) != com {
             return Err(Error::blame(j, Reason::CommitmentMismatch));
         }
         // Step 8: finish the multiplication as Bob.
@@ -520,15 +629,26 @@ impl State {
             .finish(&self.receiver_setup, &session, &m.mul, j)
             .map_err(super::attribute(j))?;
         let [d_u, d_v]: [SecretScalar<Secp256k1>; 2] = d.try_into().map_err(|_| Error::Internal)?;
-        // Step 8: consistency checks χ·R_j = Γ^u + d^u·G and χ·pk_j = Γ^v + d^v·G.
-        let R_j = m.instance_point;
-        if R_j * phi.expose() != m.gamma_u + d_u.public()
-            || self.pk_other * phi.expose() != m.gamma_v + d_v.public()
-        {
+        // Step 8: consistency checks χ·R_j = Γ^u + d^u·G and χ·pk_j = Γ^v + d^v·G, batched
+        // with a fresh local ρ < 2^128 (module docs: sound except with probability 2^-128):
+        // χ·R_j + (χ·ρ·λ_j)·Y_j − ρ·Γ^v = Γ^u + (d^u + ρ·d^v)·G, with pk_j = λ_j·Y_j.
+        // χ = φ_i and d are secret: one constant-time three-term multi-scalar multiplication
+        // and one constant-time fixed-base multiplication.
+        let rho = batch_coefficient(rng);
+        let lambda_j = super::pair_lagrange(j, me).ok_or(Error::Internal)?;
+        let phi_rho_lambda = SecretScalar::<Secp256k1>::new(*phi.expose() * rho * lambda_j);
+        let lhs = Point::lincomb(&[
+            (R_j, *phi.expose()),
+            (self.y_other, *phi_rho_lambda.expose()),
+            (m.gamma_v, -rho),
+        ]);
+        let d = SecretScalar::<Secp256k1>::new(*d_u.expose() + rho * d_v.expose());
+        let rhs = m.gamma_u + d.public();
+        if lhs != rhs {
             return Err(Error::blame(j, Reason::MultiplicationCheck));
         }
         // Step 9 (message-independent part).
-        let R_i = self.r.public();
+        let R_i = self.cache.instance_point;
         let R = R_i + R_j;
         if bool::from(R.is_identity()) {
             return Err(Error::blame(j, Reason::InvalidResult));
@@ -541,13 +661,17 @@ impl State {
         let v = SecretScalar::<Secp256k1>::new(
             *self.sk.expose() * phi.expose() + c_v.expose() + d_v.expose(),
         );
-        let mut t = self.transcript();
-        let mine = self.instance_commitment(me, &R_i, self.salt.expose());
+        let mut t = self.cache.prefix.clone();
         for p in self.inbox.parties().iter() {
-            let (point, c) = if p == me { (R_i, mine) } else { (R_j, com) };
+            let (point, c) = if p == me {
+                (&self.cache.instance_bytes, &self.cache.commitment)
+            } else {
+                (&R_j_bytes, &com)
+            };
             t.append_party("party", p);
-            t.append_point::<Secp256k1>("instance-point", &point);
-            t.append("instance-commit", &c);
+            // = `append_point("instance-point", R_p)`.
+            t.append("instance-point", point);
+            t.append("instance-commit", c);
         }
         let info = PresignatureInfo {
             id: t.output32("presignature-id"),
@@ -592,30 +716,36 @@ impl Presign {
         let derivation = key.derive(&path).map_err(|_| ParamError::OutOfRange)?;
         let delta = derivation.tweak;
         let lambda_me = super::pair_lagrange(me, other).ok_or(Error::Internal)?;
-        let lambda_other = super::pair_lagrange(other, me).ok_or(Error::Internal)?;
         let sk = SecretScalar::new(lambda_me * (*key.secret_share().expose() + delta));
-        let pk_other = (key.share_commitment(other)
-            + <Secp256k1 as wallet_types::Curve>::mul_base(&delta))
-            * lambda_other;
+        // Y_j = X_j + δ·G (pk_j = λ_j·Y_j): X_j by Horner's rule with the small id j, and
+        // δ·G = K_δ − K (the derivation computed it already). Public data, a few additions.
+        let commitments = key.commitments().map_err(|_| Error::Internal)?;
+        let y_other =
+            commitments.share_commitment(other) + derivation.public_key - key.public_key();
         let inbox = Inbox::new(session, me, signers, rounds())?;
+        let r = SecretScalar::random(rng);
+        let salt = SecretBytes::random(rng);
+        let key_id = *key.key_id();
+        let cache = Cache::new(&inbox, &key_id, &path, &derivation.public_key, &r, &salt);
         Ok(Self {
             me,
             life: Lifecycle::Created(State {
                 inbox,
                 other,
-                key_id: *key.key_id(),
+                key_id,
                 path,
                 public_key: derivation.public_key,
                 sk,
-                pk_other,
+                y_other,
                 sender_setup: copy_obj(&pair.sender)?,
                 receiver_setup: copy_obj(&pair.receiver)?,
-                r: SecretScalar::random(rng),
-                salt: SecretBytes::random(rng),
+                r,
+                salt,
                 mul: None,
                 commitment_other: None,
                 c_u: None,
                 c_v: None,
+                cache,
             }),
         })
     }
@@ -671,10 +801,13 @@ fn get_opt_scalar(r: &mut Reader<'_>) -> Result<Option<SecretScalar<Secp256k1>>,
 }
 
 /// State body: `me u16 || lifecycle u8`; if created / running: `inbox || other u16 ||
-/// key_id[32] || path || public_key[33] || sk[32] || pk_other[33] || u32be(len) ||
+/// key_id[32] || path || public_key[33] || sk[32] || Y_j[33] || u32be(len) ||
 /// MulSenderSetup || u32be(len) || MulReceiverSetup || r[32] || salt[32] || has u8 ||
 /// [u32be(len) || MulReceiverState] || has u8 || [commitment[32]] || has u8 || [c_u[32]] ||
-/// has u8 || [c_v[32]]`. Holds secrets: store encrypted.
+/// has u8 || [c_v[32]]`, where `Y_j = X_j + δ·G` is the counterparty's derived share
+/// commitment (its public additive share is `pk_j = λ_j·Y_j`). `R_i`, its encoding, `com_i`
+/// and the transcript prefix are recomputed on decode, not stored. Holds secrets: store
+/// encrypted.
 impl WireObject for Presign {
     const KIND: ObjectKind = kinds::PRESIGN_STATE;
     const MAX_LEN: usize = 1 << 23;
@@ -692,7 +825,7 @@ impl WireObject for Presign {
         s.path.encode(w);
         w.point::<Secp256k1>(&s.public_key);
         w.secret_scalar(&s.sk);
-        w.point::<Secp256k1>(&s.pk_other);
+        w.point::<Secp256k1>(&s.y_other);
         w.var_bytes(s.sender_setup.to_secret_bytes().expose());
         w.var_bytes(s.receiver_setup.to_secret_bytes().expose());
         w.secret_scalar(&s.r);
@@ -733,7 +866,7 @@ impl WireObject for Presign {
                 let path = DerivationPath::decode(r)?;
                 let public_key = r.point::<Secp256k1>()?;
                 let sk = r.secret_scalar::<Secp256k1>()?;
-                let pk_other = r.point::<Secp256k1>()?;
+                let y_other = r.point::<Secp256k1>()?;
                 let sender_setup = MulSenderSetup::from_bytes(r.var_bytes(MAX_OBJ)?)?;
                 let receiver_setup = MulReceiverSetup::from_bytes(r.var_bytes(MAX_OBJ)?)?;
                 if sender_setup.counterparty() != other || receiver_setup.counterparty() != other {
@@ -749,6 +882,7 @@ impl WireObject for Presign {
                 let commitment_other = if r.bool()? { Some(r.array()?) } else { None };
                 let c_u = get_opt_scalar(r)?;
                 let c_v = get_opt_scalar(r)?;
+                let cache = Cache::new(&inbox, &key_id, &path, &public_key, &rr, &salt);
                 let s = State {
                     inbox,
                     other,
@@ -756,7 +890,7 @@ impl WireObject for Presign {
                     path,
                     public_key,
                     sk,
-                    pk_other,
+                    y_other,
                     sender_setup,
                     receiver_setup,
                     r: rr,
@@ -765,6 +899,7 @@ impl WireObject for Presign {
                     commitment_other,
                     c_u,
                     c_v,
+                    cache,
                 };
                 if tag == 0 {
                     Lifecycle::Created(s)

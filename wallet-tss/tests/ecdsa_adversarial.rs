@@ -286,6 +286,24 @@ fn presign_gamma_checks_fire_and_ban() {
 }
 
 #[test]
+fn presign_gamma_errors_that_cancel_in_a_plain_sum_are_caught() {
+    // The two Γ checks are batched with a fresh secret random weight (presign module docs).
+    // Errors E_u = −k·G, E_v = G cancel for the fixed weight k (k = 1: the plain sum of the
+    // two equations); with a random weight they must still fail and name the sender.
+    for (seed, k) in [(308u64, 1u64), (309, 2), (310, 3)] {
+        let out = presign_attack(seed, 2, move |m| {
+            if let PresignMessage::Round2(r) = m {
+                let e = g() * k256::Scalar::from(k);
+                r.gamma_u += e;
+                r.gamma_v -= g();
+            }
+        });
+        only_blames(&out, 2, Some(Reason::MultiplicationCheck));
+        assert_eq!(out.failures[&pid(1)].must_ban(), &[pid(2)]);
+    }
+}
+
+#[test]
 fn presign_ot_extension_check_fires_and_bans() {
     // P2 as Bob sends a corrupted extension message: P1 (Alice) runs the SoftSpokenOT consistency
     // check, which fails: ban.

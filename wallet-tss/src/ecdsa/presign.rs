@@ -50,12 +50,19 @@
 //! (the check is local, no Fiat–Shamir is needed) and a failure still names `P_j` with
 //! [`Reason::MultiplicationCheck`]: either equation failing means `P_j` misbehaved.
 //!
-//! It is evaluated as `φ_i·R_j + (φ_i·ρ·λ_j)·Y_j − ρ·Γ^v_{j,i} = Γ^u_{j,i} +
-//! (d^u_{i,j} + ρ·d^v_{i,j})·G` with `Y_j = X_j + δ·G` (so `pk_j = λ_j·Y_j` is never
-//! multiplied out): one constant-time three-term multi-scalar multiplication and one
-//! constant-time fixed-base multiplication, instead of two variable-base and two fixed-base
-//! multiplications. Every scalar that involves the secrets `φ_i`, `d^u`, `d^v` goes through
-//! constant-time arithmetic.
+//! It is evaluated with `ρ' = ρ·(i − j)` in place of `ρ` (the map `ρ ↦ ρ·(i − j)` is
+//! injective mod `q` as `i ≠ j`, so the bound above holds unchanged) and with
+//! `Y_j = X_j + δ·G`, for which `pk_j = λ_j·Y_j` and `ρ'·λ_j = ρ·i` (`λ_j = i/(i − j)`):
+//!
+//! ```text
+//! φ_i·R_j + (ρ·i·φ_i)·Y_j − ρ'·Γ^v_{j,i} = Γ^u_{j,i} + (d^u_{i,j} + ρ'·d^v_{i,j})·G
+//! ```
+//!
+//! — one constant-time three-term multi-scalar multiplication and one constant-time
+//! fixed-base multiplication, instead of two variable-base and two fixed-base
+//! multiplications, and neither `pk_j` nor `λ_j` (a field inversion) is ever computed. Every
+//! scalar that involves the secrets `φ_i`, `d^u`, `d^v` goes through constant-time
+//! arithmetic.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -160,10 +167,12 @@ impl WireObject for PresignMessage {
                 w.var_bytes(&m.mul.to_bytes());
             }
             Self::Round2(m) => {
-                w.point::<Secp256k1>(&m.instance_point);
+                // The same bytes as `w.point` three times, with one field inversion.
+                let [r, gu, gv] = encode_points(&[m.instance_point, m.gamma_u, m.gamma_v]);
+                w.bytes(&r);
                 w.bytes(&m.salt);
-                w.point::<Secp256k1>(&m.gamma_u);
-                w.point::<Secp256k1>(&m.gamma_v);
+                w.bytes(&gu);
+                w.bytes(&gv);
                 w.var_bytes(&m.mul.to_bytes());
             }
         }
@@ -439,18 +448,8 @@ impl Cache {
         salt: &SecretBytes<32>,
     ) -> Self {
         let instance_point = r.public();
-        // One inversion for both encodings (constant time: `R_i` is public only once sent).
-        let mut affine = [k256::AffinePoint::IDENTITY; 2];
-        Point::batch_normalize(&[*public_key, instance_point], &mut affine);
-        let [pk_affine, r_affine] = affine;
-        let prefix = prefix(
-            inbox.session(),
-            key_id,
-            inbox.parties(),
-            path,
-            &encode(&pk_affine),
-        );
-        let instance_bytes = encode(&r_affine);
+        let [pk_bytes, instance_bytes] = encode_points(&[*public_key, instance_point]);
+        let prefix = prefix(inbox.session(), key_id, inbox.parties(), path, &pk_bytes);
         let commitment = instance_commitment(&prefix, inbox.me(), &instance_bytes, salt.expose());
         Self {
             prefix,
@@ -461,10 +460,17 @@ impl Cache {
     }
 }
 
-fn encode(p: &k256::AffinePoint) -> [u8; 33] {
-    let mut out = [0u8; 33];
-    out.copy_from_slice(p.to_bytes().as_slice());
-    out
+/// The SEC1 compressed encodings of `points` (the bytes of `Writer::point` /
+/// `Transcript::append_point`, the identity included), with one field inversion for all of
+/// them (constant time: Montgomery's trick through `group::Curve::batch_normalize`).
+fn encode_points<const N: usize>(points: &[Point; N]) -> [[u8; 33]; N] {
+    let mut affine = [k256::AffinePoint::IDENTITY; N];
+    Point::batch_normalize(points, &mut affine);
+    affine.map(|a| {
+        let mut out = [0u8; 33];
+        out.copy_from_slice(a.to_bytes().as_slice());
+        out
+    })
 }
 
 /// The presign transcript's common prefix: session, key id, signers and path, public key.
@@ -630,19 +636,21 @@ impl State {
             .map_err(super::attribute(j))?;
         let [d_u, d_v]: [SecretScalar<Secp256k1>; 2] = d.try_into().map_err(|_| Error::Internal)?;
         // Step 8: consistency checks χ·R_j = Γ^u + d^u·G and χ·pk_j = Γ^v + d^v·G, batched
-        // with a fresh local ρ < 2^128 (module docs: sound except with probability 2^-128):
-        // χ·R_j + (χ·ρ·λ_j)·Y_j − ρ·Γ^v = Γ^u + (d^u + ρ·d^v)·G, with pk_j = λ_j·Y_j.
+        // with a fresh local ρ < 2^128 (module docs: sound except with probability 2^-128)
+        // as (check u) + ρ'·(check v), ρ' = ρ·(i − j), pk_j = λ_j·Y_j, ρ'·λ_j = ρ·i:
+        // χ·R_j + (ρ·i·χ)·Y_j − ρ'·Γ^v = Γ^u + (d^u + ρ'·d^v)·G.
         // χ = φ_i and d are secret: one constant-time three-term multi-scalar multiplication
         // and one constant-time fixed-base multiplication.
         let rho = batch_coefficient(rng);
-        let lambda_j = super::pair_lagrange(j, me).ok_or(Error::Internal)?;
-        let phi_rho_lambda = SecretScalar::<Secp256k1>::new(*phi.expose() * rho * lambda_j);
+        let (i_scalar, j_scalar) = (me.to_scalar::<Secp256k1>(), j.to_scalar::<Secp256k1>());
+        let rho_v = rho * (i_scalar - j_scalar);
+        let phi_y = SecretScalar::<Secp256k1>::new(rho * i_scalar * phi.expose());
         let lhs = Point::lincomb(&[
             (R_j, *phi.expose()),
-            (self.y_other, *phi_rho_lambda.expose()),
-            (m.gamma_v, -rho),
+            (self.y_other, *phi_y.expose()),
+            (m.gamma_v, -rho_v),
         ]);
-        let d = SecretScalar::<Secp256k1>::new(*d_u.expose() + rho * d_v.expose());
+        let d = SecretScalar::<Secp256k1>::new(*d_u.expose() + rho_v * d_v.expose());
         let rhs = m.gamma_u + d.public();
         if lhs != rhs {
             return Err(Error::blame(j, Reason::MultiplicationCheck));
@@ -912,5 +920,24 @@ impl WireObject for Presign {
             t => return Err(DecodeError::InvalidTag(t)),
         };
         Ok(Self { me, life })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batched_encoding_is_the_point_encoding() {
+        let g = Point::GENERATOR;
+        let a = g * k256::Scalar::from(7u64) + g; // z ≠ 1
+        let b = a.double() + g * k256::Scalar::from(123_456_789u64);
+        let c = -b;
+        let enc = encode_points(&[a, Point::IDENTITY, b, c]);
+        for (p, e) in [a, Point::IDENTITY, b, c].iter().zip(enc.iter()) {
+            assert_eq!(p.to_bytes().as_slice(), e.as_slice());
+        }
+        assert_ne!(enc[2], enc[3]);
     }
 }

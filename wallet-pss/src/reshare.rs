@@ -642,7 +642,7 @@ impl<C: Curve> WireObject for SealedDealing<C> {
         w.u16(self.sealed.len() as u16);
         for (p, ct) in &self.sealed {
             w.party(*p);
-            w.var_bytes(&ct.to_bytes());
+            w.object(ct);
         }
     }
 

@@ -20,7 +20,6 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use rand_core::CryptoRng;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ParamError, Reason};
 use crate::message::{Envelope, Recipient};
@@ -233,8 +232,9 @@ impl<M: WireObject + RoundMessage> Inbox<M> {
             // An authenticated sender put one round's message into another round's envelope.
             return Err(Error::blame(sender, Reason::MalformedMessage));
         }
-        // Point-to-point payloads may carry secret shares: encode into a zeroizing buffer.
-        let digest: [u8; 32] = Sha256::digest(env.payload.to_secret_bytes().expose()).into();
+        // Hashed as it is encoded: no buffer (point-to-point payloads may carry secret shares,
+        // and the large ones would only be copied).
+        let digest = crate::wire::digest_of(&env.payload);
         if let Some(prev) = self.seen.get(&(round, sender)) {
             return if *prev == digest {
                 Ok(Received::Duplicate)
@@ -301,7 +301,7 @@ impl<M: WireObject + RoundMessage> Inbox<M> {
         for ((round, p), m) in &self.pending {
             w.u16(*round);
             w.party(*p);
-            w.var_bytes(m.to_secret_bytes().expose());
+            w.object(m);
         }
         w.u32(self.seen.len() as u32);
         for ((round, p), d) in &self.seen {

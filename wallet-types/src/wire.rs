@@ -15,6 +15,7 @@ use group::GroupEncoding;
 use crate::curve::{Curve, CurveId, decode_point, decode_point_or_identity, decode_scalar};
 use crate::party::{Parties, PartyId, SessionId};
 use crate::secret::{SecretScalar, SecretVec};
+use sha2::{Digest, Sha256};
 
 /// The current wire format version.
 pub const FORMAT_VERSION: u8 = 1;
@@ -152,9 +153,31 @@ impl Header {
 }
 
 /// Appends canonical encodings to a buffer.
+///
+/// Inside this crate a writer can also feed a SHA-256 hash directly or only count bytes (for
+/// the digests of [`crate::Inbox`] and the length prefix of [`Writer::object`]), so large
+/// messages are hashed without being copied into a buffer first.
 #[derive(Default)]
 pub struct Writer {
-    buf: Vec<u8>,
+    sink: Sink,
+}
+
+enum Sink {
+    /// An ordinary buffer; `secret` ones zeroize every buffer they outgrow.
+    Buf { buf: Vec<u8>, secret: bool },
+    /// Straight into SHA-256.
+    Hash(Sha256),
+    /// Only the length.
+    Count(usize),
+}
+
+impl Default for Sink {
+    fn default() -> Self {
+        Self::Buf {
+            buf: Vec::new(),
+            secret: false,
+        }
+    }
 }
 
 impl Writer {
@@ -163,34 +186,99 @@ impl Writer {
         Self::default()
     }
 
+    /// An empty writer for an encoding that holds secrets: when its buffer has to grow, the
+    /// old allocation is zeroized before it is freed (finish with [`Writer::into_secret`]).
+    pub fn secret() -> Self {
+        Self {
+            sink: Sink::Buf {
+                buf: Vec::new(),
+                secret: true,
+            },
+        }
+    }
+
+    pub(crate) fn hashing() -> Self {
+        Self {
+            sink: Sink::Hash(Sha256::new()),
+        }
+    }
+
+    fn counting() -> Self {
+        Self {
+            sink: Sink::Count(0),
+        }
+    }
+
+    fn put(&mut self, b: &[u8]) {
+        match &mut self.sink {
+            Sink::Buf { buf, secret } => {
+                if *secret && buf.capacity() - buf.len() < b.len() {
+                    let want = buf.len() + b.len();
+                    let mut grown = Vec::with_capacity(want.max(2 * buf.capacity()).max(64));
+                    grown.extend_from_slice(buf);
+                    zeroize::Zeroize::zeroize(buf);
+                    *buf = grown;
+                }
+                buf.extend_from_slice(b);
+            }
+            Sink::Hash(h) => h.update(b),
+            Sink::Count(n) => *n += b.len(),
+        }
+    }
+
     /// Appends a byte.
     pub fn u8(&mut self, v: u8) {
-        self.buf.push(v);
+        self.put(&[v]);
     }
     /// Appends a `u16` big-endian.
     pub fn u16(&mut self, v: u16) {
-        self.buf.extend_from_slice(&v.to_be_bytes());
+        self.put(&v.to_be_bytes());
     }
     /// Appends a `u32` big-endian.
     pub fn u32(&mut self, v: u32) {
-        self.buf.extend_from_slice(&v.to_be_bytes());
+        self.put(&v.to_be_bytes());
     }
     /// Appends a `u64` big-endian.
     pub fn u64(&mut self, v: u64) {
-        self.buf.extend_from_slice(&v.to_be_bytes());
+        self.put(&v.to_be_bytes());
     }
     /// Appends a boolean as one byte (0 / 1).
     pub fn bool(&mut self, v: bool) {
-        self.buf.push(u8::from(v));
+        self.put(&[u8::from(v)]);
     }
     /// Appends raw bytes (fixed-length fields).
     pub fn bytes(&mut self, b: &[u8]) {
-        self.buf.extend_from_slice(b);
+        self.put(b);
     }
     /// Appends `u32be(len) || bytes` (variable-length fields).
     pub fn var_bytes(&mut self, b: &[u8]) {
         self.u32(b.len() as u32);
-        self.buf.extend_from_slice(b);
+        self.put(b);
+    }
+    /// Appends `u32be(len) || encoding of o` — the same bytes as
+    /// `self.var_bytes(&o.to_bytes())` without building the inner encoding separately.
+    pub fn object<T: WireObject>(&mut self, o: &T) {
+        if let Sink::Buf { buf, .. } = &self.sink {
+            // Reserve the length, encode in place, then fill the length in.
+            let at = buf.len();
+            self.u32(0);
+            self.bytes(&header_of::<T>().to_bytes());
+            o.encode_body(self);
+            if let Sink::Buf { buf, .. } = &mut self.sink {
+                let n = (buf.len() - at - 4) as u32;
+                if let Some(slot) = buf.get_mut(at..at + 4) {
+                    slot.copy_from_slice(&n.to_be_bytes());
+                }
+            }
+        } else {
+            // A hash cannot be patched: count the bytes first.
+            let mut c = Writer::counting();
+            c.bytes(&header_of::<T>().to_bytes());
+            o.encode_body(&mut c);
+            self.u32(c.len() as u32);
+            self.bytes(&header_of::<T>().to_bytes());
+            o.encode_body(self);
+        }
     }
     /// Appends a party id (2 bytes).
     pub fn party(&mut self, p: PartyId) {
@@ -222,14 +310,44 @@ impl Writer {
         self.bytes(r.as_ref());
         zeroize::Zeroize::zeroize(r.as_mut());
     }
+
+    fn len(&self) -> usize {
+        match &self.sink {
+            Sink::Buf { buf, .. } => buf.len(),
+            Sink::Hash(_) => 0,
+            Sink::Count(n) => *n,
+        }
+    }
+
     /// The encoded bytes.
     pub fn finish(self) -> Vec<u8> {
-        self.buf
+        match self.sink {
+            Sink::Buf { buf, .. } => buf,
+            Sink::Hash(_) | Sink::Count(_) => Vec::new(),
+        }
     }
     /// The encoded bytes as a secret (for objects holding secrets).
     pub fn into_secret(self) -> SecretVec {
-        SecretVec::new(self.buf)
+        SecretVec::new(self.finish())
     }
+
+    /// The SHA-256 of what a [`Writer::hashing`] writer was given.
+    pub(crate) fn digest(self) -> [u8; 32] {
+        match self.sink {
+            Sink::Hash(h) => h.finalize().into(),
+            Sink::Buf { buf, .. } => Sha256::digest(&buf).into(),
+            Sink::Count(_) => [0u8; 32],
+        }
+    }
+}
+
+/// SHA-256 of `header || body` of `o` (the bytes of [`WireObject::to_bytes`]), computed
+/// without building the encoding.
+pub fn digest_of<T: WireObject>(o: &T) -> [u8; 32] {
+    let mut w = Writer::hashing();
+    w.bytes(&header_of::<T>().to_bytes());
+    o.encode_body(&mut w);
+    w.digest()
 }
 
 /// Reads canonical encodings from a slice; every read checks the remaining length first.
@@ -391,7 +509,7 @@ pub trait WireObject: Sized {
 
     /// `header || body` in a zeroizing buffer (for objects that hold secrets).
     fn to_secret_bytes(&self) -> SecretVec {
-        let mut w = Writer::new();
+        let mut w = Writer::secret();
         w.bytes(&header_of::<Self>().to_bytes());
         self.encode_body(&mut w);
         w.into_secret()
@@ -456,6 +574,34 @@ impl WireObject for Parties {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    /// `object` writes exactly `var_bytes(to_bytes())`, into a buffer and into a hash;
+    /// `digest_of` is the SHA-256 of `to_bytes`; secret writers give the same bytes.
+    #[test]
+    fn streaming_encodings_match_buffers() {
+        let ids: Vec<u16> = (1..=300).collect();
+        let big = Parties::from_ids(&ids).unwrap();
+        let small = Parties::from_ids(&[2, 7]).unwrap();
+        for p in [&big, &small] {
+            let mut a = Writer::new();
+            a.u8(9);
+            a.var_bytes(&p.to_bytes());
+            a.u8(10);
+            let mut b = Writer::new();
+            b.u8(9);
+            b.object(p);
+            b.u8(10);
+            let a = a.finish();
+            assert_eq!(b.finish(), a);
+            let mut h = Writer::hashing();
+            h.u8(9);
+            h.object(p);
+            h.u8(10);
+            assert_eq!(h.digest(), <[u8; 32]>::from(Sha256::digest(&a)));
+            assert_eq!(digest_of(p), <[u8; 32]>::from(Sha256::digest(p.to_bytes())));
+            assert_eq!(p.to_secret_bytes().expose(), p.to_bytes().as_slice());
+        }
+    }
 
     #[test]
     fn header_roundtrip_and_checks() {

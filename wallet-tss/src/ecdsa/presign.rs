@@ -164,7 +164,7 @@ impl WireObject for PresignMessage {
         match self {
             Self::Round1(m) => {
                 w.bytes(&m.commitment);
-                w.var_bytes(&m.mul.to_bytes());
+                w.object(&m.mul);
             }
             Self::Round2(m) => {
                 // The same bytes as `w.point` three times, with one field inversion.
@@ -173,7 +173,7 @@ impl WireObject for PresignMessage {
                 w.bytes(&m.salt);
                 w.bytes(&gu);
                 w.bytes(&gv);
-                w.var_bytes(&m.mul.to_bytes());
+                w.object(&m.mul);
             }
         }
     }
@@ -834,14 +834,14 @@ impl WireObject for Presign {
         w.point::<Secp256k1>(&s.public_key);
         w.secret_scalar(&s.sk);
         w.point::<Secp256k1>(&s.y_other);
-        w.var_bytes(s.sender_setup.to_secret_bytes().expose());
-        w.var_bytes(s.receiver_setup.to_secret_bytes().expose());
+        w.object(&s.sender_setup);
+        w.object(&s.receiver_setup);
         w.secret_scalar(&s.r);
         w.bytes(s.salt.expose());
         match &s.mul {
             Some(m) => {
                 w.u8(1);
-                w.var_bytes(m.to_secret_bytes().expose());
+                w.object(m);
             }
             None => w.u8(0),
         }

@@ -131,7 +131,7 @@ impl RoundMessage for ResetupMessage {
 }
 
 fn put_obj<T: WireObject>(w: &mut Writer, o: &T) {
-    w.var_bytes(&o.to_bytes());
+    w.object(o);
 }
 
 fn get_obj<T: WireObject>(r: &mut Reader<'_>) -> Result<T, DecodeError> {

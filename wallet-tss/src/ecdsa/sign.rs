@@ -279,7 +279,7 @@ impl WireObject for Sign {
             return;
         };
         s.inbox.encode(w);
-        w.var_bytes(&s.info.to_bytes());
+        w.object(&s.info);
         w.bytes(&s.msg_hash);
         match &s.presignature {
             Some(p) => {

@@ -557,11 +557,11 @@ impl<C: Ciphersuite> WireObject for SigningParty<C> {
         match self {
             Self::Signer(s) => {
                 w.u8(1);
-                w.var_bytes(s.to_secret_bytes().expose());
+                w.object(s);
             }
             Self::Coordinator(c) => {
                 w.u8(2);
-                w.var_bytes(&c.to_bytes());
+                w.object(c);
             }
         }
     }

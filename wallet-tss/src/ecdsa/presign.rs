@@ -534,10 +534,6 @@ impl fmt::Debug for Presign {
     }
 }
 
-fn copy_obj<T: WireObject>(o: &T) -> Result<T, Error> {
-    T::from_bytes(o.to_secret_bytes().expose()).map_err(|_| Error::Internal)
-}
-
 impl State {
     fn start<R: CryptoRng + ?Sized>(
         &mut self,
@@ -745,8 +741,8 @@ impl Presign {
                 public_key: derivation.public_key,
                 sk,
                 y_other,
-                sender_setup: copy_obj(&pair.sender)?,
-                receiver_setup: copy_obj(&pair.receiver)?,
+                sender_setup: pair.sender.duplicate(),
+                receiver_setup: pair.receiver.duplicate(),
                 r,
                 salt,
                 mul: None,

@@ -119,6 +119,18 @@ impl MulSenderSetup {
         self.counterparty
     }
 
+    /// An explicit copy (the type is deliberately not `Clone`: secrets are copied on purpose
+    /// only, e.g. into one presign machine).
+    pub fn duplicate(&self) -> Self {
+        Self {
+            setup_id: self.setup_id,
+            me: self.me,
+            counterparty: self.counterparty,
+            delta: self.delta.duplicate(),
+            seeds: self.seeds.iter().map(SecretBytes::duplicate).collect(),
+        }
+    }
+
     fn delta(&self) -> u128 {
         u128::from_le_bytes(*self.delta.expose())
     }
@@ -144,6 +156,18 @@ impl MulReceiverSetup {
     /// The session id of the setup run that produced this (identifies the pairing).
     pub fn setup_id(&self) -> &SessionId {
         &self.setup_id
+    }
+
+    /// An explicit copy (the type is deliberately not `Clone`: secrets are copied on purpose
+    /// only, e.g. into one presign machine).
+    pub fn duplicate(&self) -> Self {
+        Self {
+            setup_id: self.setup_id,
+            me: self.me,
+            counterparty: self.counterparty,
+            seeds0: self.seeds0.iter().map(SecretBytes::duplicate).collect(),
+            seeds1: self.seeds1.iter().map(SecretBytes::duplicate).collect(),
+        }
     }
 
     /// This party (Bob, the VOLE receiver).

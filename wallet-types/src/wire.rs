@@ -165,10 +165,26 @@ pub struct Writer {
 enum Sink {
     /// An ordinary buffer; `secret` ones zeroize every buffer they outgrow.
     Buf { buf: Vec<u8>, secret: bool },
-    /// Straight into SHA-256.
-    Hash(Sha256),
+    /// Into SHA-256, through a staging buffer (the fields are small; the hash is fed in
+    /// chunks of up to [`STAGE`] bytes).
+    Hash(alloc::boxed::Box<Hashing>),
     /// Only the length.
     Count(usize),
+}
+
+/// Size of the hashing writer's staging buffer.
+const STAGE: usize = 1024;
+
+struct Hashing {
+    h: Sha256,
+    stage: [u8; STAGE],
+    used: usize,
+}
+
+impl Drop for Hashing {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.stage);
+    }
 }
 
 impl Default for Sink {
@@ -199,7 +215,11 @@ impl Writer {
 
     pub(crate) fn hashing() -> Self {
         Self {
-            sink: Sink::Hash(Sha256::new()),
+            sink: Sink::Hash(alloc::boxed::Box::new(Hashing {
+                h: Sha256::new(),
+                stage: [0u8; STAGE],
+                used: 0,
+            })),
         }
     }
 
@@ -221,7 +241,21 @@ impl Writer {
                 }
                 buf.extend_from_slice(b);
             }
-            Sink::Hash(h) => h.update(b),
+            Sink::Hash(hashing) => {
+                let Hashing { h, stage, used } = &mut **hashing;
+                if *used + b.len() > STAGE {
+                    h.update(stage.get(..*used).unwrap_or(&[]));
+                    *used = 0;
+                }
+                match stage.get_mut(*used..*used + b.len()) {
+                    Some(slot) => {
+                        slot.copy_from_slice(b);
+                        *used += b.len();
+                    }
+                    // Larger than the whole stage: straight through.
+                    None => h.update(b),
+                }
+            }
             Sink::Count(n) => *n += b.len(),
         }
     }
@@ -241,6 +275,17 @@ impl Writer {
     /// Appends a `u64` big-endian.
     pub fn u64(&mut self, v: u64) {
         self.put(&v.to_be_bytes());
+    }
+    /// Appends `u64`s big-endian, one after the other (the bytes of calling [`Writer::u64`] on
+    /// each, written in larger pieces).
+    pub fn u64s(&mut self, v: &[u64]) {
+        let mut chunk = [0u8; 512];
+        for words in v.chunks(64) {
+            for (c, x) in chunk.chunks_exact_mut(8).zip(words) {
+                c.copy_from_slice(&x.to_be_bytes());
+            }
+            self.put(chunk.get(..8 * words.len()).unwrap_or(&[]));
+        }
     }
     /// Appends a boolean as one byte (0 / 1).
     pub fn bool(&mut self, v: bool) {
@@ -320,9 +365,9 @@ impl Writer {
     }
 
     /// The encoded bytes.
-    pub fn finish(self) -> Vec<u8> {
-        match self.sink {
-            Sink::Buf { buf, .. } => buf,
+    pub fn finish(mut self) -> Vec<u8> {
+        match &mut self.sink {
+            Sink::Buf { buf, .. } => core::mem::take(buf),
             Sink::Hash(_) | Sink::Count(_) => Vec::new(),
         }
     }
@@ -332,10 +377,14 @@ impl Writer {
     }
 
     /// The SHA-256 of what a [`Writer::hashing`] writer was given.
-    pub(crate) fn digest(self) -> [u8; 32] {
-        match self.sink {
-            Sink::Hash(h) => h.finalize().into(),
-            Sink::Buf { buf, .. } => Sha256::digest(&buf).into(),
+    pub(crate) fn digest(mut self) -> [u8; 32] {
+        match &mut self.sink {
+            Sink::Hash(hashing) => {
+                let Hashing { h, stage, used } = &mut **hashing;
+                h.update(stage.get(..*used).unwrap_or(&[]));
+                h.finalize_reset().into()
+            }
+            Sink::Buf { buf, .. } => Sha256::digest(buf).into(),
             Sink::Count(_) => [0u8; 32],
         }
     }
@@ -584,16 +633,22 @@ mod tests {
         let small = Parties::from_ids(&[2, 7]).unwrap();
         for p in [&big, &small] {
             let mut a = Writer::new();
+            let words: Vec<u64> = (0..150u64).map(|i| i.wrapping_mul(0x9e37_79b9)).collect();
+            for x in &words {
+                a.u64(*x);
+            }
             a.u8(9);
             a.var_bytes(&p.to_bytes());
             a.u8(10);
             let mut b = Writer::new();
+            b.u64s(&words);
             b.u8(9);
             b.object(p);
             b.u8(10);
             let a = a.finish();
             assert_eq!(b.finish(), a);
             let mut h = Writer::hashing();
+            h.u64s(&words);
             h.u8(9);
             h.object(p);
             h.u8(10);

@@ -229,9 +229,7 @@ impl WireObject for MulMsg2 {
         w.session(&self.session);
         w.bytes(&self.salt);
         w.u8(self.ell as u8);
-        for t in &self.tau {
-            w.bytes(t);
-        }
+        w.bytes(self.tau.as_flattened());
         w.scalar::<Secp256k1>(&self.u);
         w.bytes(&self.r_hash);
     }
@@ -311,7 +309,7 @@ fn base_transcript(
 
 fn msg1_digest(session: &SessionId, msg1: &MulMsg1) -> [u8; 32] {
     let mut t = Transcript::new(PROTOCOL, VERSION, Some(CurveId::Secp256k1), session);
-    t.append("msg1-sha256", Sha256::digest(msg1.to_bytes()).as_slice());
+    t.append("msg1-sha256", &wallet_types::wire::digest_of(msg1));
     t.output32("msg1-digest")
 }
 

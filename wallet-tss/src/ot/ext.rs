@@ -388,12 +388,8 @@ impl ExtMessage {
     }
 
     pub(crate) fn encode(&self, w: &mut Writer) {
-        for x in &self.u {
-            w.u64(*x);
-        }
-        for x in &self.check_u {
-            w.u64(*x);
-        }
+        w.u64s(&self.u);
+        w.u64s(&self.check_u);
         w.bytes(&self.check_hash);
     }
 

@@ -18,10 +18,10 @@
 //! byte. Byte-exact definitions: `SPEC.md`.
 
 use aes::cipher::{BlockCipherEncrypt, KeyInit, KeyIvInit, StreamCipher};
-use aes::{Aes128, Aes256, Block};
+use aes::{Aes128Enc, Block};
 use zeroize::Zeroize;
 
-type Ctr = ctr::Ctr128BE<Aes256>;
+type Ctr = ctr::Ctr128BE<aes::Aes256Enc>;
 
 /// Fills `out` with the AES-256-CTR keystream under `key` from the initial counter block `iv`
 /// (incremented as a 128-bit big-endian integer).
@@ -52,14 +52,14 @@ pub(crate) fn keystream_u64(key: &[u8; 32], iv: &[u8; 16], out: &mut [u64]) {
 /// AES-128 under the key given to [`Tccr::new`] and `T(j, k) = u64be(j) ‖ u64be(k)`; `x` is
 /// read as 16 bytes little-endian.
 pub(crate) struct Tccr {
-    pi: Aes128,
+    pi: Aes128Enc,
 }
 
 impl Tccr {
     /// `π` = AES-128 under `key`.
     pub(crate) fn new(key: &[u8; 16]) -> Self {
         Self {
-            pi: Aes128::new(&(*key).into()),
+            pi: Aes128Enc::new(&(*key).into()),
         }
     }
 
@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn keystream_is_aes256_ctr() {
         let key: [u8; 32] = core::array::from_fn(|i| i as u8);
-        let aes = Aes256::new(&key.into());
+        let aes = aes::Aes256::new(&key.into());
         let mut b = Block::from(core::array::from_fn::<u8, 16, _>(|i| (i as u8) * 0x11));
         aes.encrypt_block(&mut b);
         assert_eq!(
@@ -151,7 +151,7 @@ mod tests {
     #[test]
     fn tccr_matches_definition() {
         let key: [u8; 16] = core::array::from_fn(|i| i as u8);
-        let pi = Aes128::new(&key.into());
+        let pi = aes::Aes128::new(&key.into());
         let mut b = Block::from(core::array::from_fn::<u8, 16, _>(|i| (i as u8) * 0x11));
         pi.encrypt_block(&mut b);
         assert_eq!(

@@ -9,7 +9,7 @@
 //! | distributed key generation (FROST KeyGen + confirmation round) | [`dkg`] | (FROST paper, Fig. 1) |
 //! | **offline**: nonce preprocessing | [`round1`] | §5.1 |
 //! | **online**: signing package, signature share | [`round2`] | §4.4–4.6, §5.2 |
-//! | aggregation with share verification | [`aggregate`] | §5.3, §5.4 |
+//! | aggregation with share verification | [`aggregate()`] | §5.3, §5.4 |
 //! | state machines (DKG party, signer, coordinator) | [`dkg`], [`signing`] | — |
 //!
 //! Signing without the machines:

@@ -59,7 +59,7 @@
 //!   4. OT extension sender with the consistency check (failure: [`Reason::OtConsistency`],
 //!   ban Bob);
 //!   5. fresh salt; random-OT pads `P⁰_j, P¹_j ∈ Z_q^{ℓ+1}` (TCCR hash of `W_j`, `W_j ⊕ Δ`,
-//!   tweak `j`, see [`crate::sym`]);
+//!   tweak `j`, see `sym.rs`);
 //!   6. `â ← Z_q`, `α = (a_1..a_ℓ, â)`; correction `τ_j = P⁰_j − P¹_j + α`; her COTe share
 //!   `z_j = −P⁰_j` (so that `z_j + z'_j = β_j·α`);
 //!   7. check: `χ = (H_χ(transcript, τ) ∈ Z_q^ℓ, 1)`, `u = ⟨χ, α⟩`, `r_j = −⟨χ, z_j⟩`; send `u`
@@ -75,7 +75,7 @@
 //! transcript, and the random-OT outputs are hash outputs neither party chooses.
 //!
 //! **Arithmetic.** The pads and `g` are uniform 256-bit strings standing for their residues
-//! mod `q`; the sums of steps 6–11 take them unreduced and reduce once per sum ([`arith`]:
+//! mod `q`; the sums of steps 6–11 take them unreduced and reduce once per sum (`mul/arith.rs`:
 //! lazy reduction, constant time). The results are the same scalars as with a reduction per
 //! operation (tested against k256).
 //!

@@ -33,7 +33,7 @@
 //! fresh every time). Reusing one `Δ` across many extensions is the standard use of an IKNP-style
 //! extension (one long extension cut into blocks, each with its own check).
 //!
-//! Primitives: the PRG is AES-256-CTR ([`crate::sym`]) keyed by the base-OT seed, its initial
+//! Primitives: the PRG is AES-256-CTR (`src/sym.rs`) keyed by the base-OT seed, its initial
 //! counter block taken from `ctx`; `ctx` and
 //! every other hash input are [`Transcript`] outputs (domain-separated by protocol, version,
 //! curve, session). Measured in `benches/benches/ot.rs`.

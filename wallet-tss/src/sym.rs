@@ -70,10 +70,10 @@ impl Tccr {
         let Some(sigma) = sigma.get_mut(..inputs.len()) else {
             return;
         };
-        if inputs.is_empty() {
+        let per = out.len().checked_div(inputs.len()).unwrap_or(0);
+        if per == 0 {
             return;
         }
-        let per = out.len() / inputs.len();
         for (s, (x, _)) in sigma.iter_mut().zip(inputs) {
             *s = Block::from(x.to_le_bytes());
         }

@@ -322,15 +322,17 @@ fn scalar_from_32(bytes: &[u8; 32]) -> Scalar {
 /// Public gadget vector `g ∈ Z_q^ξ` (step 2): `g_j = red(32 keystream bytes)`, kept as the
 /// unreduced 256-bit integers (same residues; see [`arith`]).
 fn gadget(t: &Transcript) -> Vec<Limbs> {
-    let mut buf = alloc::vec![0u8; 32 * XI];
-    crate::sym::keystream(&t.output32("gadget"), &[0u8; 16], &mut buf);
-    buf.chunks_exact(32)
-        .map(|c| {
-            let mut b = [0u8; 32];
-            b.copy_from_slice(c);
-            arith::from_be(&b)
-        })
+    keystream32(&t.output32("gadget"), XI)
+        .iter()
+        .map(arith::from_be)
         .collect()
+}
+
+/// `n` consecutive 32-byte pieces of the AES-256-CTR keystream under `key` (zero IV).
+fn keystream32(key: &[u8; 32], n: usize) -> Vec<[u8; 32]> {
+    let mut out = alloc::vec![[0u8; 32]; n];
+    crate::sym::keystream(key, &[0u8; 16], out.as_flattened_mut());
+    out
 }
 
 /// OTs whose pads are computed in one batch (so that AES-NI pipelines the blocks).
@@ -415,14 +417,9 @@ fn chi(t: &Transcript, salt_alice: &[u8; 32], tau: &[[u8; 32]], ell: usize) -> V
     t.append("salt-alice", salt_alice);
     t.append_u64("ell", ell as u64);
     t.append("tau-sha256", Sha256::digest(tau.as_flattened()).as_slice());
-    let mut buf = alloc::vec![0u8; 32 * ell];
-    crate::sym::keystream(&t.output32("chi"), &[0u8; 16], &mut buf);
-    buf.chunks_exact(32)
-        .map(|c| {
-            let mut b = [0u8; 32];
-            b.copy_from_slice(c);
-            scalar_from_32(&b)
-        })
+    keystream32(&t.output32("chi"), ell)
+        .iter()
+        .map(scalar_from_32)
         .collect()
 }
 

@@ -226,7 +226,7 @@ def main():
     # --- MulMsg1 layout
     msg1 = H(vec["mul_msg1"])
     check(len(msg1) == 14348, "MulMsg1 is 14 348 bytes")
-    r = Reader(msg1, 0x0360, "MulMsg1")
+    r = Reader(msg1, 0x0364, "MulMsg1")
     m1_session, salt_b = r.take(32), r.take(32)
     m1_u = [r.take(W * 8) for _ in range(KAPPA - 1)]
     m1_ut = [r.u64() for _ in range(3)]
@@ -255,7 +255,7 @@ def main():
     vt = combine(V, X)
     h1 = check_hash(text, vt)
     check(h1 == m1_hash, "MulMsg1 check_hash differs from the recomputation")
-    rebuilt1 = (bytes([1]) + (0x0360).to_bytes(2, "big") + bytes([SECP256K1]) + session + salt_b
+    rebuilt1 = (bytes([1]) + (0x0364).to_bytes(2, "big") + bytes([SECP256K1]) + session + salt_b
                 + b"".join(u64be((u >> (64 * w)) & (2**64 - 1)) for u in us for w in range(W))
                 + b"".join(u64be((ut >> (64 * w)) & (2**64 - 1)) for w in range(3)) + h1)
     check(rebuilt1 == msg1, "MulMsg1 re-encoding differs")
@@ -287,7 +287,7 @@ def main():
 
     # --- MulMsg2 layout
     msg2 = H(vec["mul_msg2"])
-    r = Reader(msg2, 0x0361, "MulMsg2")
+    r = Reader(msg2, 0x0365, "MulMsg2")
     m2_session, salt_a, m2_ell = r.take(32), r.take(32), r.u8()
     check(m2_session == session, "MulMsg2 session")
     check(m2_ell == ell and 1 <= ell <= 8, "MulMsg2 ℓ")
@@ -323,7 +323,7 @@ def main():
     rs = [sum(c * p for c, p in zip(chi, p0[j])) % Q for j in range(N_OT)]
     r_hash = tm.append(b"r-sha256", hashlib.sha256(b"".join(sc(v) for v in rs)).digest()).output32(b"r-hash")
     check(r_hash == rhash_msg, "MulMsg2 r_hash differs")
-    rebuilt2 = (bytes([1]) + (0x0361).to_bytes(2, "big") + bytes([SECP256K1]) + session + salt_a
+    rebuilt2 = (bytes([1]) + (0x0365).to_bytes(2, "big") + bytes([SECP256K1]) + session + salt_a
                 + bytes([ell]) + tau_bytes + sc(u) + r_hash)
     check(rebuilt2 == msg2, "MulMsg2 re-encoding differs")
     z = [[(-p) % Q for p in p0[j]] for j in range(N_OT)]

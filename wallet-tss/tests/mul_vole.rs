@@ -357,6 +357,20 @@ fn decoders_are_strict() {
             ),
         }
     }
+    // Messages of protocol version 1 (kinds 0x0360 / 0x0361) are decode errors, never inputs
+    // to a check that could fail and ban an honest peer of the other version.
+    for (bytes, old) in [(&m1, 0x0360u16), (&m2, 0x0361)] {
+        let mut v1 = bytes.clone();
+        v1[1..3].copy_from_slice(&old.to_be_bytes());
+        let e = if old == 0x0360 {
+            MulMsg1::from_bytes(&v1).err()
+        } else {
+            MulMsg2::from_bytes(&v1).err()
+        };
+        assert!(
+            matches!(e, Some(wallet_types::DecodeError::WrongKind { found, .. }) if found == old)
+        );
+    }
     // ℓ = 0 and ℓ > MAX_ELL are refused; a τ entry ≥ q is refused.
     let mut bad = m2.clone();
     bad[M2_TAU - 1] = 0;

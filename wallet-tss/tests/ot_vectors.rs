@@ -190,22 +190,22 @@ const EXPECTED: [(&str, &str); 12] = [
     ),
     (
         "mul msg1",
-        "2add8207aa17eba5841cc91a05701c084298e2b610ee1cdf7cf7e08799cda007",
+        "681cfba7d301f5a690eceae588992d54ce81c7b03a17f7701356d673584d1f42",
     ),
     (
         "mul msg2",
-        "70b60149e44ff6f1cfdd0a4fd55fe96abdb7c15ef5d59f4217fd0e6e94596653",
+        "db86af3460e6d02d328df4a25a313346843eade521dcab7429838a855a3e9598",
     ),
     (
         "b (hex)",
-        "0862cc5dd9c35db418507ac9de08c2760a9010d166e255d2ade9a45353d6b464",
+        "5a7086b86c64a5d7d056a6bbf45dba4e6bbf883a6db1fe6936becb376a964960",
     ),
     (
         "c1 (hex)",
-        "ff11fec5b830caf84323ffa3bbad74dc3ec79841f97e49a3d062ecd526849f67",
+        "e25ce113a664f75257b80bbe4fff0b29775e81adbfd1e04973990d52b2d1be1b",
     ),
     (
         "d1 (hex)",
-        "1a166653d5194e2405cd70b9de6cd2849b977718ea71580ff92c5eb1a535bf06",
+        "2cf4b3159ec8fa35194be8758d1a23c1cbe0170189441af230a354538cf11e05",
     ),
 ];

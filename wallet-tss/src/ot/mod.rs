@@ -113,9 +113,9 @@ pub mod kinds {
     /// [`super::MulReceiverSetup`].
     pub const MUL_RECEIVER_SETUP: ObjectKind = ObjectKind(0x0351);
     /// [`crate::mul::MulMsg1`].
-    pub const MUL_MSG1: ObjectKind = ObjectKind(0x0360);
+    pub const MUL_MSG1: ObjectKind = ObjectKind(0x0364);
     /// [`crate::mul::MulMsg2`].
-    pub const MUL_MSG2: ObjectKind = ObjectKind(0x0361);
+    pub const MUL_MSG2: ObjectKind = ObjectKind(0x0365);
     /// [`crate::mul::MulReceiverState`].
-    pub const MUL_RECEIVER_STATE: ObjectKind = ObjectKind(0x0362);
+    pub const MUL_RECEIVER_STATE: ObjectKind = ObjectKind(0x0366);
 }

@@ -208,15 +208,13 @@ impl Acc {
         self.add_limbs(&d);
     }
 
-    /// `self mod q`, big-endian: four folds `v ← (v mod 2^256) + ⌊v / 2^256⌋·(2^256 − q)` bring
-    /// any 576-bit value below `2^256` (bounds: `< 2^450`, `< 2^324`, `< 2^256 + 2^197`,
-    /// `< 2^256`), then one conditional subtraction of `q`.
+    /// `self mod q`, big-endian: three folds `v ← (v mod 2^256) + ⌊v / 2^256⌋·(2^256 − q)` bring
+    /// any 576-bit value below `2^256 + 2^197` (bounds: `< 2^450`, `< 2^324`,
+    /// `< 2^256 + 2^197`), then the short reduction of [`Acc::reduce_small`] (its top limb is
+    /// now 0 or 1).
     pub(crate) fn reduce_bytes(&self) -> [u8; 32] {
-        let mut v = self.0;
-        for _ in 0..4 {
-            v = fold(&v);
-        }
-        to_be(&canonical(&[v[0], v[1], v[2], v[3]]))
+        let v = fold(&fold(&fold(&self.0)));
+        to_be(&Acc(v).reduce_small())
     }
 
     /// [`Acc::reduce_bytes`] for a value `< 2^320` (at most five limbs used; the sums of a few
@@ -377,6 +375,19 @@ mod tests {
                 scalar_of(&small.reduce_small_bytes()),
                 k256_of(&extra) + k256_of(&extra) - k256_of(&neg)
             );
+        }
+
+        /// Any 576-bit accumulator value, against k256: `lo512 mod q + top·(2^512 mod q)`.
+        #[test]
+        fn any_accumulator_reduces(limbs in any::<[u64; 9]>()) {
+            let mut wide = [0u8; 64];
+            for (c, l) in wide.chunks_exact_mut(8).zip(limbs[..8].iter().rev()) {
+                c.copy_from_slice(&l.to_be_bytes());
+            }
+            let low = <Scalar as Reduce<k256::WideBytes>>::reduce(&k256::WideBytes::from(wide));
+            let two_256 = k256_of(&[u64::MAX; 4]) + Scalar::ONE;
+            let expect = low + two_256 * two_256 * Scalar::from(limbs[8]);
+            prop_assert_eq!(Acc(limbs).reduce(), expect);
         }
 
         #[test]

@@ -2,9 +2,10 @@
 //! AES-NI / ARMv8 AES when the CPU has them and a constant-time bitsliced implementation
 //! otherwise):
 //!
-//! * [`keystream`]: the **PRG** — AES-256 in counter mode (`ctr::Ctr128BE`, all-zero IV) under a
-//!   32-byte key that is used for one stream only (every key here is a fresh hash output or a
-//!   base-OT seed combined with a fresh context).
+//! * [`keystream`]: the **PRG** — AES-256 in counter mode (`ctr::Ctr128BE`) under a 32-byte key,
+//!   from an initial counter block: all-zero under the keys that are fresh hash outputs (each
+//!   used for one stream only), and a fresh per-extension block under the base-OT seeds (which
+//!   key one column in every extension).
 //! * [`Tccr`]: the **tweakable correlation-robust hash** that turns the OT extension's correlated
 //!   rows into random-OT pads — Roy's Fig. 11 asks for exactly this (a TCR hash), and
 //!   `H(x, i) = π(π(x) ⊕ i) ⊕ π(x)` with `π` = AES-128 under a key known to both parties is

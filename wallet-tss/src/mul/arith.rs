@@ -132,7 +132,10 @@ pub(crate) fn is_canonical(bytes: &[u8; 32]) -> bool {
     false
 }
 
-/// The scalar of a canonical encoding (`< q`, as [`Acc::reduce_bytes`] returns).
+/// `bytes mod q` for any 256-bit big-endian integer: one conditional subtraction of `q`, exact
+/// because `2^256 < 2q`. On canonical encodings (as [`Acc::reduce_bytes`] returns) it is the
+/// identity; on 32 uniform bytes the result is within statistical distance
+/// `(2^256 − q)/2^256 < 2^-127` of uniform.
 #[inline]
 pub(crate) fn scalar_of(bytes: &[u8; 32]) -> Scalar {
     <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*bytes))

@@ -103,8 +103,7 @@
 
 use alloc::vec::Vec;
 
-use k256::elliptic_curve::ops::Reduce;
-use k256::{FieldBytes, Scalar};
+use k256::Scalar;
 use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -313,12 +312,6 @@ fn msg1_digest(session: &SessionId, msg1: &MulMsg1) -> [u8; 32] {
     t.output32("msg1-digest")
 }
 
-/// A scalar from 32 uniform bytes by one conditional subtraction of `q`: statistical distance
-/// from uniform `≤ (2^256 − q)/2^256 < 2^-127` for secp256k1.
-fn scalar_from_32(bytes: &[u8; 32]) -> Scalar {
-    <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*bytes))
-}
-
 /// Public gadget vector `g ∈ Z_q^ξ` (step 2): `g_j = red(32 keystream bytes)`, kept as the
 /// unreduced 256-bit integers (same residues; see [`arith`]).
 fn gadget(t: &Transcript) -> Vec<Limbs> {
@@ -419,7 +412,7 @@ fn chi(t: &Transcript, salt_alice: &[u8; 32], tau: &[[u8; 32]], ell: usize) -> V
     t.append("tau-sha256", Sha256::digest(tau.as_flattened()).as_slice());
     keystream32(&t.output32("chi"), ell)
         .iter()
-        .map(scalar_from_32)
+        .map(arith::scalar_of)
         .collect()
 }
 

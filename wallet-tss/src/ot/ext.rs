@@ -439,13 +439,20 @@ fn ext_transcript(
     t
 }
 
-/// `PRG(seed, ctx)`: the AES-256-CTR keystream ([`crate::sym::keystream`]) under the base-OT
-/// seed as key, from the counter block `ctx[0..16]` (fresh for every extension). Every column
-/// has its own seed, so no two columns share a key.
-fn prg_column(ctx: &[u8; 32], seed: &SecretBytes<32>, out: &mut [u64]) {
+/// The initial counter block of every column's PRG in one extension: the first 16 bytes of
+/// `ctx = Text.out("prg")`, fresh for every extension.
+fn column_iv(t: &Transcript) -> [u8; 16] {
+    let ctx = t.output32("prg");
     let mut iv = [0u8; 16];
     iv.copy_from_slice(ctx.get(..16).unwrap_or(&[0u8; 16]));
-    crate::sym::keystream_u64(seed.expose(), &iv, out);
+    iv
+}
+
+/// `PRG(seed)`: the AES-256-CTR keystream ([`crate::sym::keystream`]) under the base-OT seed as
+/// key, from the extension's counter block `iv` ([`column_iv`]). Every column has its own
+/// seed, so no two columns share a key.
+fn prg_column(iv: &[u8; 16], seed: &SecretBytes<32>, out: &mut [u64]) {
+    crate::sym::keystream_u64(seed.expose(), iv, out);
 }
 
 /// In-place transpose of a 64×64 bit matrix (`a[r]` bit `c` ↔ `a[c]` bit `r`), by the
@@ -593,7 +600,7 @@ fn receive(
     check_n(n)?;
     let words = (n + M_C) / 64;
     let t = ext_transcript(&setup.setup_id, setup.counterparty, setup.me, session, salt);
-    let ctx = t.output32("prg");
+    let iv = column_iv(&t);
     let mut t0 = Zeroizing::new(vec![0u64; BASE_OTS * words]);
     let mut t1 = Zeroizing::new(vec![0u64; words]);
     let mut x = Zeroizing::new(vec![0u64; words]);
@@ -603,8 +610,8 @@ fn receive(
         .zip(setup.seeds0.iter().zip(&setup.seeds1))
         .enumerate()
     {
-        prg_column(&ctx, s0, c0);
-        prg_column(&ctx, s1, &mut t1);
+        prg_column(&iv, s0, c0);
+        prg_column(&iv, s1, &mut t1);
         if i == 0 {
             // x = t⁰_0 ⊕ t¹_0 (Fig. 8 with the repetition code).
             for ((xw, a), b) in x.iter_mut().zip(c0.iter()).zip(t1.iter()) {
@@ -653,11 +660,11 @@ pub fn extend_send(
         return Err(Error::blame(setup.counterparty, Reason::MalformedMessage));
     }
     let t = ext_transcript(&setup.setup_id, setup.me, setup.counterparty, session, salt);
-    let ctx = t.output32("prg");
+    let iv = column_iv(&t);
     let delta = setup.delta();
     let mut q = Zeroizing::new(vec![0u64; BASE_OTS * words]);
     for (i, (col, seed)) in q.chunks_exact_mut(words).zip(&setup.seeds).enumerate() {
-        prg_column(&ctx, seed, col);
+        prg_column(&iv, seed, col);
         if i > 0
             && let Some(ucol) = msg.u.get((i - 1) * words..i * words)
         {

@@ -325,26 +325,33 @@ impl<M: WireObject + RoundMessage> Inbox<M> {
         }
         inbox.current = current;
         let max = inbox.parties.len().saturating_mul(inbox.rounds.len());
+        // Both maps are written in key order; only that order is accepted (strictly increasing
+        // keys: no duplicates, and one encoding per state).
         let n = r.count(max, 8)?;
+        let mut last = None;
         for _ in 0..n {
-            let round = r.u16()?;
-            let p = r.party()?;
+            let key = (r.u16()?, r.party()?);
             let m = M::from_bytes(r.var_bytes(crate::message::MAX_PAYLOAD_LEN)?)?;
+            let (round, p) = key;
             if inbox.spec(round).is_none() || !inbox.parties.contains(p) || round < current {
                 return Err(DecodeError::InvalidValue);
             }
-            if inbox.pending.insert((round, p), m).is_some() {
+            if last >= Some(key) {
                 return Err(DecodeError::InvalidValue);
             }
+            last = Some(key);
+            inbox.pending.insert(key, m);
         }
         let n = r.count(max, 36)?;
+        let mut last = None;
         for _ in 0..n {
-            let round = r.u16()?;
-            let p = r.party()?;
+            let key = (r.u16()?, r.party()?);
             let d = r.array::<32>()?;
-            if inbox.seen.insert((round, p), d).is_some() {
+            if last >= Some(key) {
                 return Err(DecodeError::InvalidValue);
             }
+            last = Some(key);
+            inbox.seen.insert(key, d);
         }
         Ok(inbox)
     }
@@ -448,5 +455,71 @@ impl<S> Lifecycle<S> {
             Self::Created(s) | Self::Running(s) => Some(s),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::session_id::SessionIdMessage;
+    use crate::{Reader, Writer};
+
+    fn inbox_with_two_pending() -> Inbox<SessionIdMessage> {
+        let parties = Parties::range(3).unwrap();
+        let me = PartyId::new(1).unwrap();
+        let session = SessionId([7; 32]);
+        let rounds = alloc::vec![RoundSpec::broadcast(), RoundSpec::broadcast()];
+        let mut inbox = Inbox::new(session, me, parties, rounds).unwrap();
+        for (sender, byte) in [(2u16, 0xa2u8), (3, 0xa3)] {
+            let env = Envelope {
+                session,
+                round: 2,
+                sender: PartyId::new(sender).unwrap(),
+                recipient: Recipient::All,
+                payload: SessionIdMessage::Reveal([byte; 32]),
+            };
+            assert_eq!(inbox.receive(env).unwrap(), Received::Stored);
+        }
+        inbox
+    }
+
+    fn encoded(inbox: &Inbox<SessionIdMessage>) -> Vec<u8> {
+        let mut w = Writer::new();
+        inbox.encode(&mut w);
+        w.finish()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Inbox<SessionIdMessage>, DecodeError> {
+        let rounds = alloc::vec![RoundSpec::broadcast(), RoundSpec::broadcast()];
+        Inbox::decode(&mut Reader::new(bytes), rounds)
+    }
+
+    /// The inbox state has one encoding: entries in key order only. The same two pending
+    /// messages (or two digests) in the other order are refused, not silently re-sorted (a
+    /// fuzzing find: the re-encoding of such a state differed from its input).
+    #[test]
+    fn inbox_entries_must_be_in_key_order() {
+        let inbox = inbox_with_two_pending();
+        let bytes = encoded(&inbox);
+        let back = decode(&bytes).unwrap();
+        assert_eq!(encoded(&back), bytes);
+        // Layout: session 32 ‖ me 2 ‖ parties (2 + 3·2) ‖ current 2 ‖ u32 n ‖ entries ‖ u32 m ‖ …
+        let start = 32 + 2 + 8 + 2 + 4;
+        let entry = 2 + 2 + 4 + (4 + 1 + 32);
+        let mut pending = bytes.clone();
+        let (a, b) = (start..start + entry, start + entry..start + 2 * entry);
+        let first = pending[a.clone()].to_vec();
+        pending.copy_within(b.clone(), a.start);
+        pending[b.start..b.end].copy_from_slice(&first);
+        assert_ne!(pending, bytes);
+        assert_eq!(decode(&pending).err(), Some(DecodeError::InvalidValue));
+        let seen = start + 2 * entry + 4;
+        let mut digests = bytes.clone();
+        let first = digests[seen..seen + 36].to_vec();
+        digests.copy_within(seen + 36..seen + 72, seen);
+        digests[seen + 36..seen + 72].copy_from_slice(&first);
+        assert_ne!(digests, bytes);
+        assert_eq!(decode(&digests).err(), Some(DecodeError::InvalidValue));
     }
 }

@@ -159,6 +159,66 @@ pub enum Error {
     /// A local computation failed in a way that does not point to any party (should not happen;
     /// reported rather than panicking).
     Internal,
+    // ---- lifecycle (the library's stores enforce these) ----
+    /// The pairing with `party` was ended by a ban (a failed check of the reusable setup, in this
+    /// or any other session). Every session that would use the pairing again is refused; the
+    /// error names the party that caused the ban.
+    Banned {
+        /// The banned counterparty.
+        party: PartyId,
+    },
+    /// Material of another epoch (or another key): a presignature, a machine state or a key
+    /// share older than the store's current key share. It can never sign again.
+    WrongEpoch {
+        /// The epoch of the store's current key share.
+        current: u64,
+        /// The epoch the material belongs to.
+        found: u64,
+    },
+    /// A point-to-point answer that answers a message this machine did not send (e.g. the
+    /// machine was restored from a snapshot taken before it sent its first message, and the
+    /// counterparty answered the message sent before the crash). Nobody is blamed; the machine
+    /// is unchanged, but this session cannot complete: start a new one.
+    StaleAnswer {
+        /// Who sent the answer.
+        sender: PartyId,
+    },
+    /// The store refused or failed an operation (one-time material already used, not found,
+    /// a retired epoch, a backend failure).
+    Store(StoreError),
+}
+
+/// What a store ([`crate::store`]) refused, or why it failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No such entry (never stored, or erased with its epoch).
+    NotFound,
+    /// One-time material whose id was already used (or stored) once.
+    AlreadyUsed,
+    /// The entry's scope (a key id: an epoch) was retired by a refresh or reshare.
+    Retired,
+    /// The backend failed (I/O, a lost lock, a poisoned mutex); nothing was changed.
+    Unavailable,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotFound => "no such entry",
+            Self::AlreadyUsed => "one-time material already used",
+            Self::Retired => "the entry's epoch was retired",
+            Self::Unavailable => "store unavailable",
+        })
+    }
+}
+
+impl core::error::Error for StoreError {}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
 }
 
 /// Families of [`Error`].
@@ -194,8 +254,11 @@ impl Error {
             Self::WrongSession { .. }
             | Self::UnknownSender { .. }
             | Self::NotForUs { .. }
-            | Self::UnexpectedMessage { .. } => ErrorKind::Rejected,
-            Self::Misbehaviour { .. } | Self::Decode { .. } => ErrorKind::Misbehaviour,
+            | Self::UnexpectedMessage { .. }
+            | Self::StaleAnswer { .. } => ErrorKind::Rejected,
+            Self::Misbehaviour { .. } | Self::Decode { .. } | Self::Banned { .. } => {
+                ErrorKind::Misbehaviour
+            }
             _ => ErrorKind::Usage,
         }
     }
@@ -205,6 +268,7 @@ impl Error {
         match self {
             Self::Misbehaviour { culprits, .. } => culprits,
             Self::Decode { sender, .. } => core::slice::from_ref(sender),
+            Self::Banned { party } => core::slice::from_ref(party),
             _ => &[],
         }
     }
@@ -217,7 +281,8 @@ impl Error {
         }
     }
 
-    /// The parties with whom the reusable OT setup must never be used again.
+    /// The parties with whom the reusable OT setup must never be used again. The ECDSA machines
+    /// record the ban in their key store themselves, before the error reaches the caller.
     pub fn must_ban(&self) -> &[PartyId] {
         match self {
             Self::Misbehaviour {
@@ -257,6 +322,18 @@ impl fmt::Display for Error {
             Self::Finished => f.write_str("protocol already finished"),
             Self::NotStarted => f.write_str("protocol not started (or started twice)"),
             Self::Internal => f.write_str("internal error"),
+            Self::Banned { party } => write!(f, "the pairing with {party} was ended by a ban"),
+            Self::WrongEpoch { current, found } => {
+                write!(
+                    f,
+                    "material of epoch {found}; the current epoch is {current}"
+                )
+            }
+            Self::StaleAnswer { sender } => write!(
+                f,
+                "{sender} answered a message this machine did not send (restored from an older snapshot)"
+            ),
+            Self::Store(e) => write!(f, "store: {e}"),
         }
     }
 }

@@ -48,6 +48,7 @@ pub mod secret;
 pub mod session_id;
 #[cfg(feature = "test-utils")]
 pub mod sim;
+pub mod store;
 pub mod transcript;
 pub mod wire;
 
@@ -55,11 +56,14 @@ pub use curve::{
     Curve, CurveId, EcdsaCurve, Ed25519, NonIdentity, Secp256k1, decode_nonzero_scalar,
     decode_point, decode_point_or_identity, decode_scalar, random_nonzero_scalar,
 };
-pub use error::{Error, ErrorKind, ParamError, Reason};
+pub use error::{Error, ErrorKind, ParamError, Reason, StoreError};
 pub use message::{Envelope, Recipient};
 pub use party::{MAX_PARTIES, Parties, PartyId, SessionId};
 pub use protocol::{Delivery, Inbox, Lifecycle, Protocol, Received, RoundMessage, RoundSpec, Step};
 pub use secret::{SecretBytes, SecretScalar, SecretVec};
+#[cfg(feature = "std")]
+pub use store::MemoryOneTimeStore;
+pub use store::OneTimeStore;
 pub use transcript::Transcript;
 pub use wire::{
     DecodeError, FORMAT_VERSION, HEADER_LEN, Header, ObjectKind, Reader, WireObject, Writer,

@@ -186,8 +186,14 @@ impl<O> Outcome<O> {
     }
 }
 
+/// How the simulator serializes and restores a machine (a crash): by default through
+/// [`WireObject`]; machines whose restore needs more than bytes (a handle on their key store)
+/// give their own with [`Simulator::with_restore`].
+pub type Restorer<P> = Box<dyn Fn(&P) -> Result<P, crate::wire::DecodeError>>;
+
 /// The simulator.
-pub struct Simulator<P: Protocol + WireObject> {
+pub struct Simulator<P: Protocol> {
+    restorer: Restorer<P>,
     machines: BTreeMap<PartyId, P>,
     status: BTreeMap<PartyId, Status<P::Output>>,
     queue: VecDeque<InFlight>,
@@ -208,7 +214,20 @@ pub struct Simulator<P: Protocol + WireObject> {
 impl<P: Protocol + WireObject> Simulator<P> {
     /// An empty simulator whose randomness (machines' and faults') comes from `seed`.
     pub fn new(seed: u64) -> Self {
+        Self::with_restore(
+            seed,
+            Box::new(|m: &P| P::from_bytes(m.to_secret_bytes().expose())),
+        )
+    }
+}
+
+impl<P: Protocol> Simulator<P> {
+    /// [`Simulator::new`] for machines restored by `restorer` (called with the running machine,
+    /// it must serialize it and build a new machine from the bytes alone, plus whatever handle
+    /// the old machine holds — never by copying its state in memory).
+    pub fn with_restore(seed: u64, restorer: Restorer<P>) -> Self {
         Self {
+            restorer,
             machines: BTreeMap::new(),
             status: BTreeMap::new(),
             queue: VecDeque::new(),
@@ -328,8 +347,7 @@ impl<P: Protocol + WireObject> Simulator<P> {
 
     fn restore(&mut self, p: PartyId) {
         if let Some(m) = self.machines.get(&p) {
-            let bytes = m.to_secret_bytes();
-            match P::from_bytes(bytes.expose()) {
+            match (self.restorer)(m) {
                 Ok(restored) => {
                     self.machines.insert(p, restored);
                 }

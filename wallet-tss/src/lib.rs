@@ -13,6 +13,8 @@
 #![no_std]
 
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
 pub mod ecdsa;
 pub mod frost;

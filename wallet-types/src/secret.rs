@@ -175,6 +175,11 @@ impl SecretVec {
         &self.0
     }
 
+    /// Borrow the bytes mutably (e.g. to decrypt in place).
+    pub fn expose_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -366,6 +366,21 @@ impl KeyShare {
     pub fn secret_share(&self) -> &SecretScalar<Secp256k1> {
         &self.share
     }
+    /// The public part of this share.
+    pub fn public_package(&self) -> PublicKeyPackage {
+        PublicKeyPackage {
+            key_id: self.key_id,
+            epoch: self.epoch,
+            parties: self.parties.clone(),
+            commitments: self.commitments,
+            chain_code: self.chain_code,
+        }
+    }
+    /// The key under which this share's presignatures are sealed at rest (it dies with the
+    /// share: see [`super::seal`]).
+    pub(crate) fn seal_key(&self) -> Result<SecretBytes<32>, Error> {
+        super::seal::seal_key(&self.share, &self.key_id)
+    }
     pub(crate) fn pair(&self, p: PartyId) -> Option<&PairSetup> {
         self.pairs.get(&p)
     }
@@ -388,6 +403,79 @@ impl KeyShare {
         self.parties
             .others(self.me)
             .filter(|p| !self.pairs.contains_key(p))
+    }
+}
+
+/// The public part of a key share, the same for every party of one epoch: what a coordinator
+/// that combines partial signatures ([`super::combine`]) or a new device needs. Freely
+/// copyable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKeyPackage {
+    key_id: [u8; 32],
+    epoch: u64,
+    parties: Parties,
+    commitments: [Point; 2],
+    chain_code: [u8; 32],
+}
+
+impl PublicKeyPackage {
+    /// The key id of this epoch ([`KeyShare::key_id`]).
+    pub fn key_id(&self) -> &[u8; 32] {
+        &self.key_id
+    }
+    /// The epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+    /// All parties of the key.
+    pub fn parties(&self) -> &Parties {
+        &self.parties
+    }
+    /// The public key.
+    pub fn public_key(&self) -> Point {
+        self.commitments[0]
+    }
+    /// The BIP-32 chain code.
+    pub fn chain_code(&self) -> &[u8; 32] {
+        &self.chain_code
+    }
+    /// Party `p`'s share commitment `x_p·G`.
+    pub fn share_commitment(&self, p: PartyId) -> Point {
+        self.commitments[0] + self.commitments[1] * p.to_scalar::<Secp256k1>()
+    }
+    /// BIP-32 `CKDpub` of the key along `path`.
+    pub fn derive(&self, path: &DerivationPath) -> Result<Derivation, DeriveError> {
+        derive_public(&self.public_key(), &self.chain_code, path)
+    }
+}
+
+/// Body: `key_id[32] || epoch u64 || parties || X[33] || A₁[33] || chain_code[32]`.
+impl WireObject for PublicKeyPackage {
+    const KIND: ObjectKind = kinds::PUBLIC_KEY_PACKAGE;
+    const MAX_LEN: usize = 4 + 32 + 8 + 2 + 2 * wallet_types::MAX_PARTIES + 66 + 32;
+    const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.bytes(&self.key_id);
+        w.u64(self.epoch);
+        w.parties(&self.parties);
+        w.point::<Secp256k1>(&self.commitments[0]);
+        w.point::<Secp256k1>(&self.commitments[1]);
+        w.bytes(&self.chain_code);
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let v = Self {
+            key_id: r.array()?,
+            epoch: r.u64()?,
+            parties: r.parties()?,
+            commitments: [r.point::<Secp256k1>()?, r.point::<Secp256k1>()?],
+            chain_code: r.array()?,
+        };
+        if v.parties.len() < THRESHOLD || bool::from(v.commitments[0].is_identity()) {
+            return Err(DecodeError::InvalidValue);
+        }
+        Ok(v)
     }
 }
 

@@ -109,14 +109,19 @@ pub mod keygen;
 mod pairwise;
 pub mod presign;
 pub mod resetup;
+mod seal;
 pub mod sign;
+pub mod store;
 
 pub use derive::{DerivationPath, DeriveError};
 pub use export::{ExportError, export_private_key};
-pub use keygen::{KeyShare, Keygen, KeygenMessage};
-pub use presign::{Presign, PresignMessage, Presignature, PresignatureInfo};
+pub use keygen::{KeyShare, Keygen, KeygenMessage, PublicKeyPackage};
+pub use presign::{Presign, PresignMessage, PresignState, PresignatureInfo};
 pub use resetup::{Resetup, ResetupInput, ResetupMessage};
-pub use sign::{PartialSignature, Sign, SignMessage, combine};
+pub use sign::{PartialSignature, Sign, SignMessage, SignState, combine, partial_sign};
+#[cfg(feature = "std")]
+pub use store::MemoryKeyStore;
+pub use store::{KeyStore, PairingGuard};
 
 use wallet_types::ObjectKind;
 
@@ -131,20 +136,23 @@ pub mod kinds {
     pub const KEY_SHARE: ObjectKind = ObjectKind(0x0382);
     /// A presign message.
     pub const PRESIGN_MESSAGE: ObjectKind = ObjectKind(0x0383);
-    /// A presign machine's state.
-    pub const PRESIGN_STATE: ObjectKind = ObjectKind(0x0384);
-    /// A sealed presignature.
-    pub const PRESIGNATURE: ObjectKind = ObjectKind(0x0385);
+    /// A presign machine's state (version 2: no key material, epoch; `0x0384` retired).
+    pub const PRESIGN_STATE: ObjectKind = ObjectKind(0x0392);
+    /// A sealed presignature (version 2: encrypted under the share's seal key; `0x0385`
+    /// retired).
+    pub const PRESIGNATURE: ObjectKind = ObjectKind(0x0391);
     /// A partial signature (the online message).
     pub const PARTIAL_SIGNATURE: ObjectKind = ObjectKind(0x0386);
-    /// A sign machine's state.
-    pub const SIGN_STATE: ObjectKind = ObjectKind(0x0387);
-    /// The public part of a presignature.
-    pub const PRESIGNATURE_INFO: ObjectKind = ObjectKind(0x0388);
+    /// A sign machine's state (version 2: the presignature id only; `0x0387` retired).
+    pub const SIGN_STATE: ObjectKind = ObjectKind(0x0393);
+    /// The public part of a presignature (version 2: with the epoch; `0x0388` retired).
+    pub const PRESIGNATURE_INFO: ObjectKind = ObjectKind(0x0394);
     /// A resetup message (fresh OT setups after refresh / reshare).
     pub const RESETUP_MESSAGE: ObjectKind = ObjectKind(0x0389);
     /// A resetup machine's state.
     pub const RESETUP_STATE: ObjectKind = ObjectKind(0x038a);
+    /// The public part of a key share ([`super::PublicKeyPackage`]).
+    pub const PUBLIC_KEY_PACKAGE: ObjectKind = ObjectKind(0x0390);
 }
 
 /// Protocol names (transcript domain separation).

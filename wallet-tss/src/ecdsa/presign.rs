@@ -73,14 +73,14 @@ use wallet_types::group::{Curve as _, Group, GroupEncoding};
 use wallet_types::{
     DecodeError, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError, Parties, PartyId,
     Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, Secp256k1, SecretBytes,
-    SecretScalar, SecretVec, SessionId, Step, Transcript, WireObject, Writer,
+    SecretScalar, SecretVec, SessionId, Step, StoreError, Transcript, WireObject, Writer,
 };
 
 use crate::mul::{MulMsg1, MulMsg2, MulReceiverState};
-use crate::ot::{MulReceiverSetup, MulSenderSetup};
 
 use super::derive::DerivationPath;
-use super::keygen::KeyShare;
+use super::keygen::{KeyShare, PairSetup};
+use super::store::{KeyStore, PairingGuard, with_pairing};
 use super::{PRESIGN_PROTOCOL, VERSION, kinds};
 
 type Point = k256::ProjectivePoint;
@@ -201,13 +201,16 @@ impl WireObject for PresignMessage {
 // ---------------------------------------------------------------------------------------------
 
 /// The public part of a presignature: what both signers (and a coordinator that combines)
-/// agree on. Freely copyable.
+/// agree on. Freely copyable. The secret half of each signer stays sealed in its
+/// [`KeyStore`]; [`super::partial_sign`] takes it out once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PresignatureInfo {
     /// The presignature's id: a hash of the presign transcript (the same for both signers).
     pub id: [u8; 32],
-    /// The key's id ([`KeyShare::key_id`]).
+    /// The key's id ([`KeyShare::key_id`]) of the epoch the presignature belongs to.
     pub key_id: [u8; 32],
+    /// That epoch ([`KeyShare::epoch`]).
+    pub epoch: u64,
     /// The two signers.
     pub signers: Parties,
     /// The derivation path the presignature is bound to.
@@ -222,6 +225,7 @@ impl PresignatureInfo {
     fn encode(&self, w: &mut Writer) {
         w.bytes(&self.id);
         w.bytes(&self.key_id);
+        w.u64(self.epoch);
         w.parties(&self.signers);
         self.path.encode(w);
         w.point::<Secp256k1>(&self.public_key);
@@ -231,6 +235,7 @@ impl PresignatureInfo {
         let v = Self {
             id: r.array()?,
             key_id: r.array()?,
+            epoch: r.u64()?,
             signers: r.parties()?,
             path: DerivationPath::decode(r)?,
             public_key: r.point::<Secp256k1>()?,
@@ -251,10 +256,10 @@ impl PresignatureInfo {
     }
 }
 
-/// Body: `PresignatureInfo` (`id[32] key_id[32] parties path public_key[33] R[33]`).
+/// Body: `id[32] key_id[32] epoch u64 parties path public_key[33] R[33]`.
 impl WireObject for PresignatureInfo {
     const KIND: ObjectKind = kinds::PRESIGNATURE_INFO;
-    const MAX_LEN: usize = 4 + 64 + 6 + 1 + 4 * 255 + 66;
+    const MAX_LEN: usize = 4 + 64 + 8 + 6 + 1 + 4 * 255 + 66;
     const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
     fn encode_body(&self, w: &mut Writer) {
         self.encode(w);
@@ -264,28 +269,10 @@ impl WireObject for PresignatureInfo {
     }
 }
 
-/// One signer's presignature: **single use**, not `Clone`, consumed by
-/// [`Presignature::sign`].
-///
-/// ```compile_fail
-/// # fn f(p: wallet_tss::ecdsa::Presignature) {
-/// let first = p.sign(&[1u8; 32]);
-/// let second = p.sign(&[2u8; 32]); // error[E0382]: use of moved value: `p`
-/// # }
-/// ```
-///
-/// ```compile_fail
-/// # fn f(p: wallet_tss::ecdsa::Presignature) {
-/// let copy = p.clone(); // error[E0599]: no method named `clone`
-/// # }
-/// ```
-///
-/// Signing twice with one presignature (two messages, same `R`) reveals the key. Persisting one
-/// goes through [`Presignature::seal`] / [`Presignature::restore`] with its id. **Storage rule:
-/// mark the id used durably (e.g. a committed database row) before releasing the partial
-/// signature, and refuse to restore an id marked used.** A sealed presignature holds secrets:
-/// store the bytes encrypted.
-pub struct Presignature {
+/// One signer's presignature `(φ_i, u_i, v_i)`, inside the crate only: the presign machine
+/// seals it into the key store, [`super::partial_sign`] takes it out once and consumes it.
+/// Signing twice with one presignature (two messages, same `R`) reveals the key.
+pub(crate) struct Presignature {
     info: PresignatureInfo,
     me: PartyId,
     phi: SecretScalar<Secp256k1>,
@@ -302,17 +289,19 @@ impl fmt::Debug for Presignature {
     }
 }
 
+const SEALED_HEADER: wallet_types::Header = wallet_types::Header {
+    version: wallet_types::FORMAT_VERSION,
+    kind: kinds::PRESIGNATURE,
+    curve: Some(wallet_types::CurveId::Secp256k1),
+};
+
 impl Presignature {
     /// The public part.
-    pub fn info(&self) -> &PresignatureInfo {
+    pub(crate) fn info(&self) -> &PresignatureInfo {
         &self.info
     }
-    /// The presignature's id.
-    pub fn id(&self) -> &[u8; 32] {
-        &self.info.id
-    }
     /// This signer.
-    pub fn me(&self) -> PartyId {
+    pub(crate) fn me(&self) -> PartyId {
         self.me
     }
 
@@ -326,70 +315,79 @@ impl Presignature {
         (&self.phi, &self.u, &self.v)
     }
 
-    /// Seals the presignature for storage: returns its id and its encoding (`kind 0x0385`:
-    /// `me u16 || info || φ[32] || u[32] || v[32]`), consuming it. Store the bytes encrypted,
-    /// keyed by the id; see the storage rule on [`Presignature`].
-    pub fn seal(self) -> ([u8; 32], SecretVec) {
-        (self.info.id, self.encode_secret())
+    /// Seals the presignature under the seal key of `key` (the current share): kind `0x0391`,
+    /// `header || me u16 || info || nonce[12] || AES-256-GCM(φ[32] || u[32] || v[32]) || tag[16]`
+    /// with everything before the nonce as associated data. A refresh replaces the share, and
+    /// with it the seal key: copies of sealed presignatures of an earlier epoch, wherever they
+    /// were kept, can no longer be opened.
+    pub(crate) fn seal<R: CryptoRng + ?Sized>(
+        self,
+        key: &KeyShare,
+        rng: &mut R,
+    ) -> Result<SecretVec, Error> {
+        let mut aad = Writer::new();
+        aad.bytes(&SEALED_HEADER.to_bytes());
+        aad.party(self.me);
+        self.info.encode(&mut aad);
+        let aad = aad.finish();
+        let mut plain = Writer::secret();
+        plain.secret_scalar(&self.phi);
+        plain.secret_scalar(&self.u);
+        plain.secret_scalar(&self.v);
+        let plain = plain.into_secret();
+        let mut nonce = [0u8; 12];
+        rng.fill_bytes(&mut nonce);
+        let sealed = super::seal::seal(&key.seal_key()?, &nonce, &aad, plain.expose())?;
+        let mut out = Writer::secret();
+        out.bytes(&aad);
+        out.bytes(&nonce);
+        out.bytes(&sealed);
+        Ok(out.into_secret())
     }
 
-    /// The sealed encoding without consuming (crate-internal: the sign machine's state).
-    pub(crate) fn encode_secret(&self) -> SecretVec {
-        let mut w = Writer::new();
-        w.bytes(
-            &wallet_types::Header {
-                version: wallet_types::FORMAT_VERSION,
-                kind: kinds::PRESIGNATURE,
-                curve: Some(wallet_types::CurveId::Secp256k1),
-            }
-            .to_bytes(),
-        );
-        w.party(self.me);
-        self.info.encode(&mut w);
-        w.secret_scalar(&self.phi);
-        w.secret_scalar(&self.u);
-        w.secret_scalar(&self.v);
-        w.into_secret()
-    }
-
-    /// Restores a presignature sealed under `id`. The caller must first check that `id` is not
-    /// marked used (storage rule on [`Presignature`]).
-    pub fn restore(id: &[u8; 32], bytes: &[u8]) -> Result<Self, DecodeError> {
-        const MAX: usize = 4 + 2 + 1200 + 96;
+    /// Opens a presignature sealed by [`Presignature::seal`] under `key`'s seal key, expecting
+    /// `info`. A presignature of another epoch or key is [`Error::WrongEpoch`]; bytes that do
+    /// not open (corrupted by the store) are [`Error::Store`]`(`[`StoreError::Unavailable`]`)`
+    /// — a local storage failure, never blamed on a counterparty.
+    pub(crate) fn unseal(
+        key: &KeyShare,
+        info: &PresignatureInfo,
+        bytes: &[u8],
+    ) -> Result<Self, Error> {
+        const MAX: usize = PresignatureInfo::MAX_LEN + 2 + 12 + 96 + 16;
+        let corrupt = || Error::Store(StoreError::Unavailable);
         if bytes.len() > MAX {
-            return Err(DecodeError::TooLarge {
-                len: bytes.len(),
-                max: MAX,
-            });
+            return Err(corrupt());
         }
         let mut r = Reader::new(bytes);
-        let h = wallet_types::Header::parse(&r.array()?)?;
-        if h.version != wallet_types::FORMAT_VERSION {
-            return Err(DecodeError::UnsupportedVersion(h.version));
+        let h = wallet_types::Header::parse(&r.array().map_err(|_| corrupt())?)
+            .map_err(|_| corrupt())?;
+        if h != SEALED_HEADER {
+            return Err(corrupt());
         }
-        if h.kind != kinds::PRESIGNATURE {
-            return Err(DecodeError::WrongKind {
-                expected: kinds::PRESIGNATURE.0,
-                found: h.kind.0,
+        let me = r.party().map_err(|_| corrupt())?;
+        let stored = PresignatureInfo::decode(&mut r).map_err(|_| corrupt())?;
+        if stored.key_id != *key.key_id() {
+            return Err(Error::WrongEpoch {
+                current: key.epoch(),
+                found: stored.epoch,
             });
         }
-        if h.curve != Some(wallet_types::CurveId::Secp256k1) {
-            return Err(DecodeError::WrongCurve {
-                expected: wallet_types::CurveId::Secp256k1.to_byte(),
-                found: h.curve.map_or(0, wallet_types::CurveId::to_byte),
-            });
+        if stored != *info || me != key.me() {
+            return Err(ParamError::Mismatch.into());
         }
-        let me = r.party()?;
-        let info = PresignatureInfo::decode(&mut r)?;
-        let phi = r.secret_scalar::<Secp256k1>()?;
-        let u = r.secret_scalar::<Secp256k1>()?;
-        let v = r.secret_scalar::<Secp256k1>()?;
-        r.finish()?;
-        if info.id != *id || !info.signers.contains(me) {
-            return Err(DecodeError::InvalidValue);
-        }
+        let aad_len = bytes.len() - r.remaining();
+        let aad = bytes.get(..aad_len).ok_or_else(corrupt)?;
+        let nonce: [u8; 12] = r.array().map_err(|_| corrupt())?;
+        let rest = bytes.get(aad_len + 12..).ok_or_else(corrupt)?;
+        let plain = super::seal::open(&key.seal_key()?, &nonce, aad, rest).map_err(|_| corrupt())?;
+        let mut p = Reader::new(plain.expose());
+        let phi = p.secret_scalar::<Secp256k1>().map_err(|_| corrupt())?;
+        let u = p.secret_scalar::<Secp256k1>().map_err(|_| corrupt())?;
+        let v = p.secret_scalar::<Secp256k1>().map_err(|_| corrupt())?;
+        p.finish().map_err(|_| corrupt())?;
         Ok(Self {
-            info,
+            info: stored,
             me,
             phi,
             u,
@@ -406,15 +404,17 @@ struct State {
     inbox: Inbox<PresignMessage>,
     other: PartyId,
     key_id: [u8; 32],
+    epoch: u64,
     path: DerivationPath,
     public_key: Point,
-    /// `sk_i = λ_i·(x_i + δ)`.
-    sk: SecretScalar<Secp256k1>,
+    /// The BIP-32 tweak `δ` of the path (public): `sk_i = λ_i·(x_i + δ)` is computed from the
+    /// store's current share at the one step that needs it, never kept.
+    delta: k256::Scalar,
+    /// `λ_i` of this party in the pair (public).
+    lambda: k256::Scalar,
     /// `Y_j = X_j + δ·G`, so that `pk_j = λ_j·Y_j` (the factor `λ_j` is folded into the
     /// step-8 check's scalar instead of being multiplied in here).
     y_other: Point,
-    sender_setup: MulSenderSetup,
-    receiver_setup: MulReceiverSetup,
     r: SecretScalar<Secp256k1>,
     salt: SecretBytes<32>,
     mul: Option<MulReceiverState>,
@@ -519,13 +519,36 @@ fn batch_coefficient<R: CryptoRng + ?Sized>(rng: &mut R) -> k256::Scalar {
     k256::Scalar::from(u128::from_le_bytes(bytes))
 }
 
-/// One signer of the presign protocol (see the module docs).
-pub struct Presign {
+/// One signer of the presign protocol (see the module docs), working on the key share owned
+/// by its [`KeyStore`] `S` (e.g. `&MemoryKeyStore` or `Arc<MemoryKeyStore>`).
+///
+/// The machine holds no copy of the key share or of the pairing's OT setups: every step that
+/// uses them borrows them from the store under the pairing's lock, refuses a banned pairing
+/// ([`Error::Banned`]) or a share of a later epoch ([`Error::WrongEpoch`]), and records a ban
+/// in the store before returning an error for which [`Error::must_ban`] is non-empty. Its
+/// output is the [`PresignatureInfo`]; the secret half is sealed into the store.
+///
+/// Persist it between rounds with [`Presign::save`] and [`Presign::restore`] (the bytes hold
+/// this session's ephemeral secrets, not the key share: store them encrypted).
+pub struct Presign<S: KeyStore> {
+    store: S,
+    inner: PresignState,
+}
+
+/// The serialized form of a [`Presign`] machine (kind `0x0392`): everything but the store.
+/// Decoding it needs no key material; [`Presign::restore`] attaches it to a store again.
+pub struct PresignState {
     me: PartyId,
     life: Lifecycle<State>,
 }
 
-impl fmt::Debug for Presign {
+impl<S: KeyStore> fmt::Debug for Presign<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl fmt::Debug for PresignState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Presign")
             .field("me", &self.me)
@@ -535,8 +558,18 @@ impl fmt::Debug for Presign {
 }
 
 impl State {
-    fn start<R: CryptoRng + ?Sized>(
+    /// Runs `f` with the current share and the pairing with the counterparty (store module).
+    fn with_pairing<S: KeyStore + ?Sized, T>(
+        &self,
+        store: &S,
+        f: impl FnOnce(&KeyShare, &PairSetup) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        with_pairing(store, self.other, &self.key_id, self.epoch, f)
+    }
+
+    fn start<S: KeyStore + ?Sized, R: CryptoRng + ?Sized>(
         &mut self,
+        store: &S,
         rng: &mut R,
     ) -> Result<Vec<Envelope<PresignMessage>>, Error> {
         let me = self.inbox.me();
@@ -544,7 +577,9 @@ impl State {
         let commitment = self.cache.commitment;
         // Step 6: as Bob (input χ = φ_i sampled inside the multiplication).
         let session = mul_session(self.inbox.session(), &self.key_id, self.other, me);
-        let (state, msg1) = crate::mul::mul_receiver_round1(&self.receiver_setup, &session, rng)?;
+        let (state, msg1) = self.with_pairing(store, |_, pair| {
+            crate::mul::mul_receiver_round1(&pair.receiver, &session, rng)
+        })?;
         self.mul = Some(state);
         Ok(alloc::vec![self.inbox.envelope(
             1,
@@ -556,20 +591,21 @@ impl State {
         )])
     }
 
-    fn advance<R: CryptoRng + ?Sized>(
+    fn advance<S: KeyStore + ?Sized, R: CryptoRng + ?Sized>(
         &mut self,
+        store: &S,
         rng: &mut R,
-    ) -> Result<(Vec<Envelope<PresignMessage>>, Option<Presignature>), Error> {
+    ) -> Result<(Vec<Envelope<PresignMessage>>, Option<PresignatureInfo>), Error> {
         let mut out = Vec::new();
         while let Some(mut msgs) = self.inbox.take_current() {
             let j = self.other;
             let m = msgs.remove(&j).ok_or(Error::Internal)?;
             match m {
                 PresignMessage::Round1(m) if self.inbox.current_round() == 2 => {
-                    out.push(self.round1(m, rng)?);
+                    out.push(self.round1(store, m, rng)?);
                 }
                 PresignMessage::Round2(m) if self.inbox.current_round() == 3 => {
-                    return Ok((out, Some(self.round2(m, rng)?)));
+                    return Ok((out, Some(self.round2(store, m, rng)?)));
                 }
                 _ => return Err(Error::blame(j, Reason::MalformedMessage)),
             }
@@ -577,20 +613,23 @@ impl State {
         Ok((out, None))
     }
 
-    fn round1<R: CryptoRng + ?Sized>(
+    fn round1<S: KeyStore + ?Sized, R: CryptoRng + ?Sized>(
         &mut self,
+        store: &S,
         m: PresignRound1,
         rng: &mut R,
     ) -> Result<Envelope<PresignMessage>, Error> {
         let me = self.inbox.me();
         let j = self.other;
         self.commitment_other = Some(m.commitment);
-        // Step 7: as Alice with inputs (r_i, sk_i).
+        // Step 7: as Alice with inputs (r_i, sk_i), sk_i = λ_i·(x_i + δ) from the current share.
         let session = mul_session(self.inbox.session(), &self.key_id, me, j);
-        let inputs = [self.r.duplicate(), self.sk.duplicate()];
-        let (c, msg2) =
-            crate::mul::mul_sender_round2(&self.sender_setup, &session, &inputs, &m.mul, j, rng)
-                .map_err(super::attribute(j))?;
+        let (c, msg2) = self.with_pairing(store, |key, pair| {
+            let sk = SecretScalar::new(self.lambda * (*key.secret_share().expose() + self.delta));
+            let inputs = [self.r.duplicate(), sk];
+            crate::mul::mul_sender_round2(&pair.sender, &session, &inputs, &m.mul, j, rng)
+                .map_err(super::attribute(j))
+        })?;
         let [c_u, c_v]: [SecretScalar<Secp256k1>; 2] = c.try_into().map_err(|_| Error::Internal)?;
         let gamma_u = c_u.public();
         let gamma_v = c_v.public();
@@ -610,11 +649,12 @@ impl State {
     }
 
     #[allow(non_snake_case)]
-    fn round2<R: CryptoRng + ?Sized>(
+    fn round2<S: KeyStore + ?Sized, R: CryptoRng + ?Sized>(
         &mut self,
+        store: &S,
         m: PresignRound2,
         rng: &mut R,
-    ) -> Result<Presignature, Error> {
+    ) -> Result<PresignatureInfo, Error> {
         let me = self.inbox.me();
         let j = self.other;
         // Step 8: decommitment.
@@ -624,47 +664,14 @@ impl State {
         if instance_commitment(&self.cache.prefix, j, &R_j_bytes, &m.salt) != com {
             return Err(Error::blame(j, Reason::CommitmentMismatch));
         }
-        // Step 8: finish the multiplication as Bob.
         let session = mul_session(self.inbox.session(), &self.key_id, j, me);
         let state = self.mul.take().ok_or(Error::Internal)?;
-        let (phi, d) = state
-            .finish(&self.receiver_setup, &session, &m.mul, j)
-            .map_err(super::attribute(j))?;
-        let [d_u, d_v]: [SecretScalar<Secp256k1>; 2] = d.try_into().map_err(|_| Error::Internal)?;
-        // Step 8: consistency checks χ·R_j = Γ^u + d^u·G and χ·pk_j = Γ^v + d^v·G, batched
-        // with a fresh local ρ < 2^128 (module docs: sound except with probability 2^-128)
-        // as (check u) + ρ'·(check v), ρ' = ρ·(i − j), pk_j = λ_j·Y_j, ρ'·λ_j = ρ·i:
-        // χ·R_j + (ρ·i·χ)·Y_j − ρ'·Γ^v = Γ^u + (d^u + ρ'·d^v)·G.
-        // χ = φ_i and d are secret: one constant-time three-term multi-scalar multiplication
-        // and one constant-time fixed-base multiplication.
-        let rho = batch_coefficient(rng);
-        let (i_scalar, j_scalar) = (me.to_scalar::<Secp256k1>(), j.to_scalar::<Secp256k1>());
-        let rho_v = rho * (i_scalar - j_scalar);
-        let phi_y = SecretScalar::<Secp256k1>::new(rho * i_scalar * phi.expose());
-        let lhs = Point::lincomb(&[
-            (R_j, *phi.expose()),
-            (self.y_other, *phi_y.expose()),
-            (m.gamma_v, -rho_v),
-        ]);
-        let d = SecretScalar::<Secp256k1>::new(*d_u.expose() + rho_v * d_v.expose());
-        let rhs = m.gamma_u + d.public();
-        if lhs != rhs {
-            return Err(Error::blame(j, Reason::MultiplicationCheck));
-        }
-        // Step 9 (message-independent part).
-        let R_i = self.cache.instance_point;
-        let R = R_i + R_j;
-        if bool::from(R.is_identity()) {
-            return Err(Error::blame(j, Reason::InvalidResult));
-        }
-        let c_u = self.c_u.take().ok_or(Error::Internal)?;
-        let c_v = self.c_v.take().ok_or(Error::Internal)?;
-        let u = SecretScalar::<Secp256k1>::new(
-            *self.r.expose() * phi.expose() + c_u.expose() + d_u.expose(),
+        let (R_i, c_u, c_v) = (
+            self.cache.instance_point,
+            self.c_u.take().ok_or(Error::Internal)?,
+            self.c_v.take().ok_or(Error::Internal)?,
         );
-        let v = SecretScalar::<Secp256k1>::new(
-            *self.sk.expose() * phi.expose() + c_v.expose() + d_v.expose(),
-        );
+        let (r, y_other, lambda, delta) = (&self.r, self.y_other, self.lambda, self.delta);
         let mut t = self.cache.prefix.clone();
         for p in self.inbox.parties().iter() {
             let (point, c) = if p == me {
@@ -680,111 +687,188 @@ impl State {
         let info = PresignatureInfo {
             id: t.output32("presignature-id"),
             key_id: self.key_id,
+            epoch: self.epoch,
             signers: self.inbox.parties().clone(),
             path: self.path.clone(),
             public_key: self.public_key,
-            instance_point: R,
+            instance_point: R_i + R_j,
         };
-        Ok(Presignature {
-            info,
-            me,
-            phi,
-            u,
-            v,
-        })
+        // Everything that uses the pairing or the share runs under the pairing's lock; a
+        // failed multiplication or Γ check is recorded as a ban before the lock is released.
+        let sealed = self.with_pairing(store, |key, pair| {
+            // Step 8: finish the multiplication as Bob.
+            let (phi, d) = state
+                .finish(&pair.receiver, &session, &m.mul, j)
+                .map_err(super::attribute(j))?;
+            let [d_u, d_v]: [SecretScalar<Secp256k1>; 2] =
+                d.try_into().map_err(|_| Error::Internal)?;
+            // Step 8: consistency checks χ·R_j = Γ^u + d^u·G and χ·pk_j = Γ^v + d^v·G, batched
+            // with a fresh local ρ < 2^128 (module docs: sound except with probability 2^-128)
+            // as (check u) + ρ'·(check v), ρ' = ρ·(i − j), pk_j = λ_j·Y_j, ρ'·λ_j = ρ·i:
+            // χ·R_j + (ρ·i·χ)·Y_j − ρ'·Γ^v = Γ^u + (d^u + ρ'·d^v)·G.
+            // χ = φ_i and d are secret: one constant-time three-term multi-scalar
+            // multiplication and one constant-time fixed-base multiplication.
+            let rho = batch_coefficient(rng);
+            let (i_scalar, j_scalar) = (me.to_scalar::<Secp256k1>(), j.to_scalar::<Secp256k1>());
+            let rho_v = rho * (i_scalar - j_scalar);
+            let phi_y = SecretScalar::<Secp256k1>::new(rho * i_scalar * phi.expose());
+            let lhs = Point::lincomb(&[
+                (R_j, *phi.expose()),
+                (y_other, *phi_y.expose()),
+                (m.gamma_v, -rho_v),
+            ]);
+            let d = SecretScalar::<Secp256k1>::new(*d_u.expose() + rho_v * d_v.expose());
+            let rhs = m.gamma_u + d.public();
+            if lhs != rhs {
+                return Err(Error::blame(j, Reason::MultiplicationCheck));
+            }
+            // Step 9 (message-independent part).
+            if bool::from(info.instance_point.is_identity()) {
+                return Err(Error::blame(j, Reason::InvalidResult));
+            }
+            let sk = SecretScalar::<Secp256k1>::new(lambda * (*key.secret_share().expose() + delta));
+            let u = SecretScalar::<Secp256k1>::new(
+                *r.expose() * phi.expose() + c_u.expose() + d_u.expose(),
+            );
+            let v = SecretScalar::<Secp256k1>::new(
+                *sk.expose() * phi.expose() + c_v.expose() + d_v.expose(),
+            );
+            Presignature {
+                info: info.clone(),
+                me,
+                phi,
+                u,
+                v,
+            }
+            .seal(key, rng)
+        })?;
+        // Single use across restores: a state restored from before this round cannot store a
+        // second copy under the same id (the store refuses a known id).
+        store.put(&info.key_id, &info.id, sealed)?;
+        Ok(info)
     }
 }
 
-impl Presign {
-    /// A presign machine for `key.me()` with the other signer `other`, bound to the derivation
-    /// `path` and the fresh `session` (see the module docs).
+impl<S: KeyStore> Presign<S> {
+    /// A presign machine for the store's party with the other signer `other`, bound to the
+    /// derivation `path` and the fresh `session` (see the module docs).
     ///
     /// Errors: `other` is this party or not a party of the key
-    /// ([`ParamError::NotAMember`]); `other` is banned ([`KeyShare::ban`]:
-    /// [`ParamError::Mismatch`]); the path hits BIP-32's invalid-child case
-    /// ([`ParamError::OutOfRange`]: use the next index).
+    /// ([`ParamError::NotAMember`]); the pairing with `other` was ended ([`Error::Banned`]);
+    /// the path hits BIP-32's invalid-child case ([`ParamError::OutOfRange`]: use the next
+    /// index); the store failed ([`Error::Store`]).
     pub fn new<R: CryptoRng + ?Sized>(
-        key: &KeyShare,
+        store: S,
         other: PartyId,
         path: DerivationPath,
         session: SessionId,
         rng: &mut R,
     ) -> Result<Self, Error> {
+        let guard = store.lock_pairing(other)?;
+        let key = guard.key();
         let me = key.me();
         if other == me || !key.parties().contains(other) {
             return Err(ParamError::NotAMember(other).into());
         }
-        // No pairing: `other` was banned ([`KeyShare::ban`]).
-        let pair = key.pair(other).ok_or(ParamError::Mismatch)?;
+        if key.pair(other).is_none() {
+            return Err(Error::Banned { party: other });
+        }
         let signers = Parties::new([me, other])?;
         let derivation = key.derive(&path).map_err(|_| ParamError::OutOfRange)?;
-        let delta = derivation.tweak;
-        let lambda_me = super::pair_lagrange(me, other).ok_or(Error::Internal)?;
-        let sk = SecretScalar::new(lambda_me * (*key.secret_share().expose() + delta));
+        let lambda = super::pair_lagrange(me, other).ok_or(Error::Internal)?;
         // Y_j = X_j + δ·G (pk_j = λ_j·Y_j): X_j by Horner's rule with the small id j, and
         // δ·G = K_δ − K (the derivation computed it already). Public data, a few additions.
         let commitments = key.commitments().map_err(|_| Error::Internal)?;
         let y_other =
             commitments.share_commitment(other) + derivation.public_key - key.public_key();
+        let (key_id, epoch) = (*key.key_id(), key.epoch());
+        drop(guard);
         let inbox = Inbox::new(session, me, signers, rounds())?;
         let r = SecretScalar::random(rng);
         let salt = SecretBytes::random(rng);
-        let key_id = *key.key_id();
         let cache = Cache::new(&inbox, &key_id, &path, &derivation.public_key, &r, &salt);
         Ok(Self {
-            me,
-            life: Lifecycle::Created(State {
-                inbox,
-                other,
-                key_id,
-                path,
-                public_key: derivation.public_key,
-                sk,
-                y_other,
-                sender_setup: pair.sender.duplicate(),
-                receiver_setup: pair.receiver.duplicate(),
-                r,
-                salt,
-                mul: None,
-                commitment_other: None,
-                c_u: None,
-                c_v: None,
-                cache,
-            }),
+            store,
+            inner: PresignState {
+                me,
+                life: Lifecycle::Created(State {
+                    inbox,
+                    other,
+                    key_id,
+                    epoch,
+                    path,
+                    public_key: derivation.public_key,
+                    delta: derivation.tweak,
+                    lambda,
+                    y_other,
+                    r,
+                    salt,
+                    mul: None,
+                    commitment_other: None,
+                    c_u: None,
+                    c_v: None,
+                    cache,
+                }),
+            },
         })
+    }
+
+    /// The machine's serialized state (kind `0x0392`; ephemeral secrets of this session, no
+    /// key material: store encrypted).
+    pub fn save(&self) -> SecretVec {
+        self.inner.to_secret_bytes()
+    }
+
+    /// A machine restored from [`Presign::save`]'s bytes, working on `store` again. The store
+    /// decides at the next step whether the session may go on: a ban recorded since, or a
+    /// refresh installed since, refuses it; a second restore of the same bytes cannot store a
+    /// second presignature under one id.
+    pub fn restore(store: S, bytes: &[u8]) -> Result<Self, DecodeError> {
+        Ok(Self::from_state(store, PresignState::from_bytes(bytes)?))
+    }
+
+    /// Attaches a decoded state to `store`.
+    pub fn from_state(store: S, inner: PresignState) -> Self {
+        Self { store, inner }
+    }
+
+    /// The store the machine works on.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 }
 
-impl Protocol for Presign {
+impl<S: KeyStore> Protocol for Presign<S> {
     type Message = PresignMessage;
-    type Output = Presignature;
+    type Output = PresignatureInfo;
 
     fn me(&self) -> PartyId {
-        self.me
+        self.inner.me
     }
 
     fn start<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
-    ) -> Result<Step<PresignMessage, Presignature>, Error> {
-        self.life
-            .start(|s| Ok((Step::Continue(s.start(rng)?), false)))
+    ) -> Result<Step<PresignMessage, PresignatureInfo>, Error> {
+        let store = &self.store;
+        self.inner
+            .life
+            .start(|s| Ok((Step::Continue(s.start(store, rng)?), false)))
     }
 
     fn handle<R: CryptoRng + ?Sized>(
         &mut self,
         incoming: Envelope<PresignMessage>,
         rng: &mut R,
-    ) -> Result<Step<PresignMessage, Presignature>, Error> {
-        self.life.step(|s| {
+    ) -> Result<Step<PresignMessage, PresignatureInfo>, Error> {
+        let store = &self.store;
+        self.inner.life.step(|s| {
             s.inbox.receive(incoming)?;
-            let (out, output) = s.advance(rng)?;
+            let (out, output) = s.advance(store, rng)?;
             Ok(Step::from_round(out, output))
         })
     }
 }
-
-const MAX_OBJ: usize = 1 << 21;
 
 fn put_opt_scalar(w: &mut Writer, s: &Option<SecretScalar<Secp256k1>>) {
     match s {
@@ -804,15 +888,16 @@ fn get_opt_scalar(r: &mut Reader<'_>) -> Result<Option<SecretScalar<Secp256k1>>,
     })
 }
 
+const MAX_OBJ: usize = 1 << 21;
+
 /// State body: `me u16 || lifecycle u8`; if created / running: `inbox || other u16 ||
-/// key_id[32] || path || public_key[33] || sk[32] || Y_j[33] || u32be(len) ||
-/// MulSenderSetup || u32be(len) || MulReceiverSetup || r[32] || salt[32] || has u8 ||
-/// [u32be(len) || MulReceiverState] || has u8 || [commitment[32]] || has u8 || [c_u[32]] ||
-/// has u8 || [c_v[32]]`, where `Y_j = X_j + δ·G` is the counterparty's derived share
-/// commitment (its public additive share is `pk_j = λ_j·Y_j`). `R_i`, its encoding, `com_i`
-/// and the transcript prefix are recomputed on decode, not stored. Holds secrets: store
-/// encrypted.
-impl WireObject for Presign {
+/// key_id[32] || epoch u64 || path || public_key[33] || δ[32] || λ_i[32] || Y_j[33] ||
+/// r[32] || salt[32] || has u8 || [u32be(len) || MulReceiverState] || has u8 ||
+/// [commitment[32]] || has u8 || [c_u[32]] || has u8 || [c_v[32]]`, where `Y_j = X_j + δ·G`
+/// is the counterparty's derived share commitment. No key share and no OT setup: those stay
+/// in the store. `R_i`, its encoding, `com_i` and the transcript prefix are recomputed on
+/// decode. Holds this session's secrets: store encrypted.
+impl WireObject for PresignState {
     const KIND: ObjectKind = kinds::PRESIGN_STATE;
     const MAX_LEN: usize = 1 << 23;
     const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
@@ -826,12 +911,12 @@ impl WireObject for Presign {
         s.inbox.encode(w);
         w.party(s.other);
         w.bytes(&s.key_id);
+        w.u64(s.epoch);
         s.path.encode(w);
         w.point::<Secp256k1>(&s.public_key);
-        w.secret_scalar(&s.sk);
+        w.scalar::<Secp256k1>(&s.delta);
+        w.scalar::<Secp256k1>(&s.lambda);
         w.point::<Secp256k1>(&s.y_other);
-        w.object(&s.sender_setup);
-        w.object(&s.receiver_setup);
         w.secret_scalar(&s.r);
         w.bytes(s.salt.expose());
         match &s.mul {
@@ -867,15 +952,15 @@ impl WireObject for Presign {
                     return Err(DecodeError::InvalidValue);
                 }
                 let key_id = r.array()?;
+                let epoch = r.u64()?;
                 let path = DerivationPath::decode(r)?;
                 let public_key = r.point::<Secp256k1>()?;
-                let sk = r.secret_scalar::<Secp256k1>()?;
-                let y_other = r.point::<Secp256k1>()?;
-                let sender_setup = MulSenderSetup::from_bytes(r.var_bytes(MAX_OBJ)?)?;
-                let receiver_setup = MulReceiverSetup::from_bytes(r.var_bytes(MAX_OBJ)?)?;
-                if sender_setup.counterparty() != other || receiver_setup.counterparty() != other {
+                let delta = r.scalar::<Secp256k1>()?;
+                let lambda = r.scalar::<Secp256k1>()?;
+                if super::pair_lagrange(me, other) != Some(lambda) {
                     return Err(DecodeError::InvalidValue);
                 }
+                let y_other = r.point::<Secp256k1>()?;
                 let rr = r.secret_scalar::<Secp256k1>()?;
                 let salt = SecretBytes::new(r.array()?);
                 let mul = if r.bool()? {
@@ -891,12 +976,12 @@ impl WireObject for Presign {
                     inbox,
                     other,
                     key_id,
+                    epoch,
                     path,
                     public_key,
-                    sk,
+                    delta,
+                    lambda,
                     y_other,
-                    sender_setup,
-                    receiver_setup,
                     r: rr,
                     salt,
                     mul,

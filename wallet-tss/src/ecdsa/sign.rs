@@ -1,7 +1,8 @@
 //! The online phase: DKLs23 Protocol 3.6, step 9 (message part) and step 10.
 //!
-//! Each signer consumes its [`Presignature`] with the 32-byte message hash `m` and releases one
-//! message, `(u_i, w_i)` with `w_i = m·φ_i + r_x·v_i` (`r_x` = x-coordinate of `R` mod q). Anyone
+//! Each signer takes its half of the presignature out of its [`KeyStore`] ([`partial_sign`],
+//! atomically: one use across restores and workers) with the 32-byte message hash `m` and
+//! releases one message, `(u_i, w_i)` with `w_i = m·φ_i + r_x·v_i` (`r_x` = x-coordinate of `R` mod q). Anyone
 //! holding both and the [`PresignatureInfo`] computes
 //! `s = (w_i + w_j) / (u_i + u_j) = (m + r_x·sk)·φ / (k·φ)`, which is an ECDSA signature with
 //! nonce `k = r_i + r_j`; it is normalised to **low S** (BIP-62 / Ethereum's EIP-2), given its
@@ -10,8 +11,8 @@
 //!
 //! **Policy gate.** The message reaches each signer explicitly, before it releases anything: a
 //! server party checks the hash (spending limit, allow-list, a transaction it parsed itself)
-//! and simply does not call [`Presignature::sign`] (or drops its [`Sign`] machine) if it refuses.
-//! The presignature is then wasted, never reused. See `examples/ecdsa_2p.rs`.
+//! and simply does not call [`partial_sign`] (or drops its [`Sign`] machine) if it refuses.
+//! The presignature then stays unused in the store (a later refresh erases it). See `examples/ecdsa_2p.rs`.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -25,8 +26,10 @@ use wallet_types::{
     WireObject, Writer,
 };
 
+use super::keygen::PublicKeyPackage;
 use super::kinds;
 use super::presign::{Presignature, PresignatureInfo};
+use super::store::{KeyStore, PairingGuard};
 
 /// One signer's online message. Public (it reveals nothing about the key without the other
 /// signer's presignature secrets).
@@ -83,10 +86,7 @@ fn hash_scalar(msg_hash: &[u8; 32]) -> k256::Scalar {
 
 impl Presignature {
     /// Step 9: the online share for `msg_hash`, consuming the presignature (single use).
-    ///
-    /// Call this only after the presignature's id is marked used in durable storage (see the
-    /// storage rule on [`Presignature`]), and only for a message this party agrees to sign.
-    pub fn sign(self, msg_hash: &[u8; 32]) -> PartialSignature {
+    fn sign(self, msg_hash: &[u8; 32]) -> PartialSignature {
         let (r_x, _, _) = Secp256k1::x_scalar(&self.info().instance_point);
         let (phi, u, v) = self.parts();
         let w = hash_scalar(msg_hash) * phi.expose() + r_x * v.expose();
@@ -99,24 +99,74 @@ impl Presignature {
     }
 }
 
-/// Step 10: combines the two partial signatures of `info`'s signers into a verified, low-S ECDSA
-/// signature with its recovery id.
+/// Step 9: this party's online share of the presignature `info` for `msg_hash`.
 ///
-/// Errors: a partial for another presignature or from a non-signer
-/// ([`ParamError::Mismatch`]); a result that does not verify names both signers
-/// ([`Reason::InvalidSignatureShare`]) — a signer that holds one of the partials itself uses the
-/// [`Sign`] machine, which blames only the counterparty.
+/// The presignature is **taken** from the store first — atomically and durably, so that no
+/// restore, retry or other worker can use it again — then opened under the current share's
+/// seal key and consumed. Call it only for a message this party agrees to sign (the policy
+/// gate: see the module docs).
+///
+/// Errors: the presignature belongs to another epoch ([`Error::WrongEpoch`]: a refresh or
+/// reshare ended it); it was used already ([`Error::Store`]`(`[`wallet_types::StoreError::AlreadyUsed`]`)`)
+/// or is unknown (`NotFound`; `Retired` for an erased epoch); the pairing with the other
+/// signer was ended ([`Error::Banned`]); `info` does not match what the store holds
+/// ([`ParamError::Mismatch`]).
+pub fn partial_sign<S: KeyStore + ?Sized>(
+    store: &S,
+    info: &PresignatureInfo,
+    msg_hash: &[u8; 32],
+) -> Result<PartialSignature, Error> {
+    let guard = store.lock_pairing(info_counterparty(store, info)?)?;
+    let key = guard.key();
+    super::store::current(key, &info.key_id, info.epoch)?;
+    let other = info.counterparty(key.me()).ok_or(ParamError::Mismatch)?;
+    if !info.signers.contains(key.me()) {
+        return Err(ParamError::Mismatch.into());
+    }
+    if key.pair(other).is_none() {
+        return Err(Error::Banned { party: other });
+    }
+    let sealed = store.take(&info.key_id, &info.id)?;
+    let presignature = Presignature::unseal(key, info, sealed.expose())?;
+    Ok(presignature.sign(msg_hash))
+}
+
+/// The counterparty of `info` for the store's party (the pairing to lock). The store's party
+/// is learnt under the lock of any pairing of `info`'s signers, so this locks once per call.
+fn info_counterparty<S: KeyStore + ?Sized>(
+    store: &S,
+    info: &PresignatureInfo,
+) -> Result<PartyId, Error> {
+    let mut signers = info.signers.iter();
+    let (a, b) = (
+        signers.next().ok_or(ParamError::Mismatch)?,
+        signers.next().ok_or(ParamError::Mismatch)?,
+    );
+    let me = store.lock_pairing(a)?.key().me();
+    Ok(if me == a { b } else { a })
+}
+
+/// Step 10: combines the two partial signatures of `info`'s signers into a verified, low-S ECDSA
+/// signature with its recovery id, for the key `key` (the public package of the **current**
+/// epoch: a presignature of any other epoch is refused with [`Error::WrongEpoch`]).
+///
+/// Errors: a partial for another presignature or from a non-signer, or signers that are not
+/// parties of the key ([`ParamError::Mismatch`]); a result that does not verify names both
+/// signers ([`Reason::InvalidSignatureShare`]) — a signer that holds one of the partials itself
+/// uses the [`Sign`] machine, which blames only the counterparty.
 pub fn combine(
+    key: &PublicKeyPackage,
     info: &PresignatureInfo,
     msg_hash: &[u8; 32],
     a: &PartialSignature,
     b: &PartialSignature,
 ) -> Result<(k256::ecdsa::Signature, k256::ecdsa::RecoveryId), Error> {
     let culprits: Vec<PartyId> = info.signers.iter().collect();
-    combine_blaming(info, msg_hash, a, b, culprits)
+    combine_blaming(key, info, msg_hash, a, b, culprits)
 }
 
 fn combine_blaming(
+    key: &PublicKeyPackage,
     info: &PresignatureInfo,
     msg_hash: &[u8; 32],
     a: &PartialSignature,
@@ -124,6 +174,15 @@ fn combine_blaming(
     culprits: Vec<PartyId>,
 ) -> Result<(k256::ecdsa::Signature, k256::ecdsa::RecoveryId), Error> {
     use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    if info.key_id != *key.key_id() {
+        return Err(Error::WrongEpoch {
+            current: key.epoch(),
+            found: info.epoch,
+        });
+    }
+    if !info.signers.iter().all(|p| key.parties().contains(p)) {
+        return Err(ParamError::Mismatch.into());
+    }
     for p in [a, b] {
         if p.presignature_id != info.id || !info.signers.contains(p.signer) {
             return Err(ParamError::Mismatch.into());
@@ -161,9 +220,7 @@ struct State {
     inbox: Inbox<PartialSignature>,
     info: PresignatureInfo,
     msg_hash: [u8; 32],
-    /// Before `start`.
-    presignature: Option<Presignature>,
-    /// After `start`.
+    /// After `start`: this party's partial (public).
     mine: Option<PartialSignature>,
 }
 
@@ -171,14 +228,27 @@ struct State {
 /// sends its [`PartialSignature`]; both output the combined signature.
 ///
 /// Its session is the presignature's id, so a partial for another presignature is rejected
-/// ([`Error::WrongSession`]). Serialized before `start`, the machine holds the presignature:
-/// the storage rule on [`Presignature`] applies to those bytes.
-pub struct Sign {
+/// ([`Error::WrongSession`]). `start` takes the presignature out of the store
+/// ([`partial_sign`]); the machine never holds it, so restoring a saved state twice cannot sign
+/// twice (the second `start` is refused by the store), and combining checks the epoch again.
+pub struct Sign<S: KeyStore> {
+    store: S,
+    inner: SignState,
+}
+
+/// The serialized form of a [`Sign`] machine (kind `0x0393`): public data only.
+pub struct SignState {
     me: PartyId,
     life: Lifecycle<State>,
 }
 
-impl fmt::Debug for Sign {
+impl<S: KeyStore> fmt::Debug for Sign<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl fmt::Debug for SignState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sign")
             .field("me", &self.me)
@@ -187,12 +257,18 @@ impl fmt::Debug for Sign {
     }
 }
 
-impl Sign {
-    /// A sign machine that will consume `presignature` for `msg_hash` when started. The policy
-    /// decision (whether to sign this hash) belongs before this call.
-    pub fn new(presignature: Presignature, msg_hash: [u8; 32]) -> Result<Self, Error> {
-        let me = presignature.me();
-        let info = presignature.info().clone();
+impl<S: KeyStore> Sign<S> {
+    /// A sign machine for the store's party that will take the presignature `info` from `store`
+    /// for `msg_hash` when started. The policy decision (whether to sign this hash) belongs
+    /// before this call.
+    pub fn new(store: S, info: PresignatureInfo, msg_hash: [u8; 32]) -> Result<Self, Error> {
+        let me = {
+            let other = info.signers.iter().next().ok_or(ParamError::Mismatch)?;
+            store.lock_pairing(other)?.key().me()
+        };
+        if !info.signers.contains(me) {
+            return Err(ParamError::NotAMember(me).into());
+        }
         let inbox = Inbox::new(
             SessionId(info.id),
             me,
@@ -200,35 +276,55 @@ impl Sign {
             alloc::vec![RoundSpec::p2p()],
         )?;
         Ok(Self {
-            me,
-            life: Lifecycle::Created(State {
-                inbox,
-                info,
-                msg_hash,
-                presignature: Some(presignature),
-                mine: None,
-            }),
+            store,
+            inner: SignState {
+                me,
+                life: Lifecycle::Created(State {
+                    inbox,
+                    info,
+                    msg_hash,
+                    mine: None,
+                }),
+            },
         })
+    }
+
+    /// The machine's serialized state (public data only).
+    pub fn save(&self) -> Vec<u8> {
+        self.inner.to_bytes()
+    }
+
+    /// A machine restored from [`Sign::save`]'s bytes, on `store` again.
+    pub fn restore(store: S, bytes: &[u8]) -> Result<Self, DecodeError> {
+        Ok(Self {
+            store,
+            inner: SignState::from_bytes(bytes)?,
+        })
+    }
+
+    /// The store the machine works on.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 }
 
-impl Protocol for Sign {
+impl<S: KeyStore> Protocol for Sign<S> {
     type Message = PartialSignature;
     type Output = (k256::ecdsa::Signature, k256::ecdsa::RecoveryId);
 
     fn me(&self) -> PartyId {
-        self.me
+        self.inner.me
     }
 
     fn start<R: CryptoRng + ?Sized>(
         &mut self,
         _rng: &mut R,
     ) -> Result<Step<PartialSignature, Self::Output>, Error> {
-        let me = self.me;
-        self.life.start(|s| {
-            let p = s.presignature.take().ok_or(Error::Internal)?;
+        let me = self.inner.me;
+        let store = &self.store;
+        self.inner.life.start(|s| {
             let other = s.info.counterparty(me).ok_or(Error::Internal)?;
-            let partial = p.sign(&s.msg_hash);
+            let partial = partial_sign(store, &s.info, &s.msg_hash)?;
             s.mine = Some(partial.clone());
             Ok((
                 Step::Continue(alloc::vec![s.inbox.envelope(
@@ -246,8 +342,9 @@ impl Protocol for Sign {
         incoming: Envelope<PartialSignature>,
         _rng: &mut R,
     ) -> Result<Step<PartialSignature, Self::Output>, Error> {
-        let me = self.me;
-        self.life.run(|s| {
+        let me = self.inner.me;
+        let store = &self.store;
+        self.inner.life.run(|s| {
             s.inbox.receive(incoming)?;
             let Some(mut msgs) = s.inbox.take_current() else {
                 return Ok((Step::Continue(Vec::new()), false));
@@ -258,16 +355,18 @@ impl Protocol for Sign {
                 return Err(Error::blame(other, Reason::MalformedMessage));
             }
             let mine = s.mine.as_ref().ok_or(Error::Internal)?;
-            let out = combine_blaming(&s.info, &s.msg_hash, mine, &theirs, alloc::vec![other])?;
+            let key = store.lock_pairing(other)?.key().public_package();
+            let out =
+                combine_blaming(&key, &s.info, &s.msg_hash, mine, &theirs, alloc::vec![other])?;
             Ok((Step::Done(Vec::new(), out), true))
         })
     }
 }
 
-/// State body: `me u16 || lifecycle u8`; if created / running: `inbox || info || msg_hash[32]
-/// || has u8 || [u32be(len) || sealed presignature] || has u8 || [PartialSignature body]`.
-/// Before `start` it holds the presignature: store encrypted, and never restore it twice.
-impl WireObject for Sign {
+/// State body: `me u16 || lifecycle u8`; if created / running: `inbox || u32be(len) ||
+/// PresignatureInfo || msg_hash[32] || has u8 || [PartialSignature body]`. Public data only:
+/// the presignature stays in the store until `start` takes it.
+impl WireObject for SignState {
     const KIND: ObjectKind = kinds::SIGN_STATE;
     const MAX_LEN: usize = 1 << 16;
     const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
@@ -281,13 +380,6 @@ impl WireObject for Sign {
         s.inbox.encode(w);
         w.object(&s.info);
         w.bytes(&s.msg_hash);
-        match &s.presignature {
-            Some(p) => {
-                w.u8(1);
-                w.var_bytes(p.encode_secret().expose());
-            }
-            None => w.u8(0),
-        }
         match &s.mine {
             Some(m) => {
                 w.u8(1);
@@ -311,11 +403,6 @@ impl WireObject for Sign {
                     return Err(DecodeError::InvalidValue);
                 }
                 let msg_hash = r.array()?;
-                let presignature = if r.bool()? {
-                    Some(Presignature::restore(&info.id, r.var_bytes(4096)?)?)
-                } else {
-                    None
-                };
                 let mine = if r.bool()? {
                     Some(PartialSignature::decode_body(r)?)
                 } else {
@@ -325,7 +412,6 @@ impl WireObject for Sign {
                     inbox,
                     info,
                     msg_hash,
-                    presignature,
                     mine,
                 };
                 if tag == 0 {

@@ -14,6 +14,12 @@ mod ecdsa_common;
 use ecdsa_common::*;
 use wallet_tss::ecdsa::{DerivationPath, KeygenMessage, PartialSignature, PresignMessage, Sign};
 use wallet_types::sim::{Fault, FaultRule, Simulator};
+
+/// A key's stores, leaked for the length of the test binary (the simulators returned by the
+/// helpers below borrow them).
+fn leaked_stores(n: u16, seed: u64) -> &'static Stores {
+    Box::leak(Box::new(stores(n, seed)))
+}
 use wallet_types::{Envelope, Error, Reason, Recipient, SessionId, WireObject};
 
 /// `o` with one bit flipped at the first position `≥ at` where the result still decodes.
@@ -238,9 +244,9 @@ fn presign_attack(
     seed: u64,
     round: u16,
     f: impl FnMut(&mut PresignMessage) + 'static,
-) -> wallet_types::sim::Outcome<wallet_tss::ecdsa::Presignature> {
-    let keys = keygen(3, seed);
-    let mut sim = presign_sim(&keys, 1, 2, &DerivationPath::parse("m/5").unwrap(), seed);
+) -> wallet_types::sim::Outcome<wallet_tss::ecdsa::PresignatureInfo> {
+    let stores = leaked_stores(3, seed);
+    let mut sim = presign_sim(stores, 1, 2, &DerivationPath::parse("m/5").unwrap(), seed);
     sim.rule(
         FaultRule::any(Fault::tamper_payload(f))
             .from(pid(2))
@@ -330,11 +336,12 @@ fn presign_vole_check_fires_and_bans() {
 
 #[test]
 fn presign_bit_flips_blame_the_sender() {
-    let keys = keygen(2, 306);
     for round in 1..=2u16 {
         for seed in 0..4 {
+            // A fresh key per run: a failed check may ban the pairing.
+            let stores = stores(2, 306 + seed * 3 + u64::from(round));
             let mut sim = presign_sim(
-                &keys,
+                &stores,
                 1,
                 2,
                 &DerivationPath::root(),
@@ -350,27 +357,27 @@ fn presign_bit_flips_blame_the_sender() {
 
 #[test]
 fn presign_replayed_messages_of_another_session_are_rejected() {
-    let keys = keygen(2, 307);
-    let mut first = presign_sim(&keys, 1, 2, &DerivationPath::root(), 1);
-    presigs_of(first.run());
+    let stores = stores(2, 307);
+    let mut first = presign_sim(&stores, 1, 2, &DerivationPath::root(), 1);
+    let first_info = info_of(first.run());
     let captured = first.sent().to_vec();
-    let mut second = presign_sim(&keys, 1, 2, &DerivationPath::root(), 2);
+    let mut second = presign_sim(&stores, 1, 2, &DerivationPath::root(), 2);
     for env in &captured {
         if let Recipient::One(to) = env.recipient {
             second.inject(to, env.clone());
         }
     }
     let out = second.run();
-    let (p, q) = presigs_of(out);
-    assert_ne!(p.info().id, [0u8; 32]);
-    drop(q);
+    let info = info_of(out);
+    assert_ne!(info.id, first_info.id);
+    assert!(stores[&pid(1)].banned().unwrap().is_empty());
 }
 
 #[test]
 fn presign_parameters_are_checked() {
-    let keys = keygen(2, 308);
+    let stores = stores(2, 308);
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
-    let k = &keys[&pid(1)];
+    let k = &stores[&pid(1)];
     let s = SessionId([1; 32]);
     for other in [pid(1), pid(3)] {
         assert!(matches!(
@@ -384,12 +391,13 @@ fn presign_parameters_are_checked() {
 // Sign
 // ------------------------------------------------------------------------------------------
 
-fn sign_sim(seed: u64) -> Simulator<Sign> {
-    let keys = keygen(2, seed);
-    let (p, q) = presign(&keys, 1, 2, &DerivationPath::root(), seed);
-    let mut sim = Simulator::new(seed);
-    sim.add(Sign::new(p, [0x42; 32]).unwrap());
-    sim.add(Sign::new(q, [0x42; 32]).unwrap());
+fn sign_sim(seed: u64) -> Simulator<SignOn<'static>> {
+    let stores = leaked_stores(2, seed);
+    let info = presign(stores, 1, 2, &DerivationPath::root(), seed);
+    let mut sim = sign_simulator(seed);
+    for p in [1, 2] {
+        sim.add(Sign::new(&stores[&pid(p)], info.clone(), [0x42; 32]).unwrap());
+    }
     sim
 }
 
@@ -482,8 +490,8 @@ fn keygen_equivocating_dealer_makes_everyone_abort() {
 
 #[test]
 fn a_ban_ends_the_pairing_and_survives_storage() {
-    let mut keys = keygen(3, 309);
-    let mut sim = presign_sim(&keys, 1, 2, &DerivationPath::root(), 309);
+    let stores = stores(3, 309);
+    let mut sim = presign_sim(&stores, 1, 2, &DerivationPath::root(), 309);
     sim.rule(
         FaultRule::any(Fault::tamper_payload(|m: &mut PresignMessage| {
             if let PresignMessage::Round1(r) = m {
@@ -495,32 +503,30 @@ fn a_ban_ends_the_pairing_and_survives_storage() {
     );
     let out = sim.run();
     let e = &out.failures[&pid(1)];
-    let me = keys.get_mut(&pid(1)).unwrap();
-    for p in e.must_ban() {
-        assert!(me.ban(*p));
-    }
-    assert!(!me.ban(pid(2)), "already banned");
-    assert_eq!(me.banned().collect::<Vec<_>>(), vec![pid(2)]);
-    assert_eq!(me.paired().collect::<Vec<_>>(), vec![pid(3)]);
+    assert_eq!(e.must_ban(), &[pid(2)]);
+    // The machine recorded the ban in its store itself, before returning the error.
+    let me = &stores[&pid(1)];
+    assert_eq!(me.banned().unwrap(), vec![pid(2)]);
     // The ban is part of the stored share.
-    let stored = wallet_tss::ecdsa::KeyShare::from_bytes(me.to_secret_bytes().expose()).unwrap();
+    let stored = wallet_tss::ecdsa::KeyShare::from_bytes(me.encode_key().unwrap().expose()).unwrap();
     assert_eq!(stored.banned().collect::<Vec<_>>(), vec![pid(2)]);
-    keys.insert(pid(1), stored);
+    assert_eq!(stored.paired().collect::<Vec<_>>(), vec![pid(3)]);
+    let restored = wallet_tss::ecdsa::MemoryKeyStore::new(stored);
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
-    assert_eq!(
-        wallet_tss::ecdsa::Presign::new(
-            &keys[&pid(1)],
-            pid(2),
-            DerivationPath::root(),
-            SessionId([5; 32]),
-            &mut rng
-        )
-        .unwrap_err(),
-        Error::Params(wallet_types::ParamError::Mismatch)
-    );
+    for store in [me, &restored] {
+        assert_eq!(
+            wallet_tss::ecdsa::Presign::new(
+                store,
+                pid(2),
+                DerivationPath::root(),
+                SessionId([5; 32]),
+                &mut rng
+            )
+            .unwrap_err(),
+            Error::Banned { party: pid(2) }
+        );
+    }
     // Signing with the third party still works.
-    let (p, q) = presign(&keys, 1, 3, &DerivationPath::root(), 310);
-    let info = p.info().clone();
-    let h = [1u8; 32];
-    wallet_tss::ecdsa::combine(&info, &h, &p.sign(&h), &q.sign(&h)).unwrap();
+    let info = presign(&stores, 1, 3, &DerivationPath::root(), 310);
+    sign_both(&stores, &info, &[1u8; 32]);
 }

@@ -1004,6 +1004,45 @@ impl WireObject for PresignState {
     }
 }
 
+/// Attacks for the adversarial tests of the crates (feature `test-utils`; never in production).
+#[cfg(feature = "test-utils")]
+#[doc(hidden)]
+pub mod testing {
+    use super::*;
+
+    /// The round-1 message of a **malicious** `attacker` (its store's party) to `victim` in the
+    /// presign `session`: a random commitment and, as Bob, an OT-extension message whose
+    /// column `column` (1..=127) has one bit flipped in the first check row, with Bob's check
+    /// values computed honestly from the flipped columns. The victim's consistency check then
+    /// passes exactly when bit `column` of its `Δ` is 0: one session, one bit of `Δ`.
+    pub fn probe_round1<S: KeyStore, R: CryptoRng + ?Sized>(
+        attacker: &S,
+        victim: PartyId,
+        session: &SessionId,
+        column: usize,
+        rng: &mut R,
+    ) -> Result<PresignMessage, Error> {
+        let guard = attacker.lock_pairing(victim)?;
+        let key = guard.key();
+        let pair = key.pair(victim).ok_or(Error::Banned { party: victim })?;
+        let mul = mul_session(session, key.key_id(), victim, key.me());
+        let words = (crate::mul::XI + 192) / 64;
+        let word = (column.max(1) - 1) * words + crate::mul::XI / 64;
+        let flip = move |u: &mut [u64]| {
+            if let Some(w) = u.get_mut(word) {
+                *w ^= 1;
+            }
+        };
+        let msg1 = crate::mul::mul_receiver_round1_deviating(&pair.receiver, &mul, rng, &flip)?;
+        let mut commitment = [0u8; 32];
+        rng.fill_bytes(&mut commitment);
+        Ok(PresignMessage::Round1(PresignRound1 {
+            commitment,
+            mul: msg1,
+        }))
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {

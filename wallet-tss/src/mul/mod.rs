@@ -473,6 +473,28 @@ pub fn mul_receiver_round1<R: CryptoRng + ?Sized>(
     ))
 }
 
+/// A **malicious** Bob's first message, for the adversarial tests of the crates only (feature
+/// `test-utils`): `deviation` is applied to the extension columns `u_1..u_127` (words of
+/// `(n + 192) / 64` each) before Bob computes his check values honestly from his own view, as
+/// an attacker probing Alice's `Δ` would.
+#[cfg(feature = "test-utils")]
+#[doc(hidden)]
+pub fn mul_receiver_round1_deviating<R: CryptoRng + ?Sized>(
+    setup: &MulReceiverSetup,
+    session: &SessionId,
+    rng: &mut R,
+    deviation: &dyn Fn(&mut [u64]),
+) -> Result<MulMsg1, Error> {
+    let mut salt = [0u8; 32];
+    rng.fill_bytes(&mut salt);
+    let (_, ext) = ext::receive(setup, session, &salt, XI, Some(deviation))?;
+    Ok(MulMsg1 {
+        session: *session,
+        salt,
+        ext,
+    })
+}
+
 /// Round 2 (Alice, the VOLE sender): steps 4–8 with her inputs `a` (`1 ≤ ℓ ≤` [`MAX_ELL`]).
 /// Returns her additive shares `c` (one per `a_i`) and the message for Bob.
 ///

@@ -590,7 +590,7 @@ pub fn extend_receive(
 /// `u_1..u_127` before the check values are computed (honestly, from Bob's own view).
 type Deviation<'a> = Option<&'a dyn Fn(&mut [u64])>;
 
-fn receive(
+pub(crate) fn receive(
     setup: &MulReceiverSetup,
     session: &SessionId,
     salt: &[u8; 32],

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use ecdsa_common::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use wallet_tss::ecdsa::presign::testing::probe_round1;
+use wallet_tss::ecdsa::presign::testing::{delta_bit, probe_round1};
 use wallet_tss::ecdsa::{
     DerivationPath, KeyShare, KeyStore, MemoryKeyStore, Presign, PresignMessage,
     PresignatureInfo, Resetup, ResetupInput, Sign, combine, export_private_key, partial_sign,
@@ -127,6 +127,8 @@ fn parallel_sessions_cannot_read_delta_bit_by_bit() {
     let mut rng = ChaCha20Rng::seed_from_u64(1300);
     let stores = stores(2, 1300);
     let (victim, attacker) = (&stores[&pid(1)], &stores[&pid(2)]);
+    // The correlation the attacker is after (read before the attack: the ban erases it).
+    let delta: Vec<bool> = (0..128).map(|c| delta_bit(victim, pid(2), c).unwrap()).collect();
     let mut sessions = victim_sessions(victim, &mut rng);
     // Snapshots of the last 32 machines, taken before the attack (a server that persists every
     // session between requests).
@@ -146,6 +148,12 @@ fn parallel_sessions_cannot_read_delta_bit_by_bit() {
         "a session answered after the ban: {answers:?}"
     );
     assert_eq!(learned(&answers), first_failure + 1);
+    // The probe is real: each answer the attacker saw is the bit of Δ it probed.
+    for (k, a) in answers.iter().enumerate().take(first_failure + 1) {
+        assert_eq!(*a == Answer::Failed, delta[1 + k % 127], "session {k}");
+    }
+    // The ban dropped the setup: Δ is gone from the store.
+    assert_eq!(delta_bit(victim, pid(2), 1), None);
     assert!(first_failure < 20, "2^-20 event: {first_failure}");
     // The ban is in the store, and restored machines obey it too.
     assert_eq!(victim.banned().unwrap(), vec![pid(2)]);

@@ -1041,6 +1041,16 @@ pub mod testing {
             mul: msg1,
         }))
     }
+
+    /// Bit `column` of the victim's `Δ` with `attacker` — what the probe of [`probe_round1`]
+    /// reads — so that a test can count exactly what an attacker learnt. `None` once the
+    /// pairing is banned (its setup is gone).
+    pub fn delta_bit<S: KeyStore>(victim: &S, attacker: PartyId, column: usize) -> Option<bool> {
+        let guard = victim.lock_pairing(attacker).ok()?;
+        let pair = guard.key().pair(attacker)?;
+        let delta = pair.sender.delta_word();
+        Some((*delta >> column) & 1 == 1)
+    }
 }
 
 #[cfg(test)]

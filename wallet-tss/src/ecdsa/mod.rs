@@ -15,6 +15,7 @@
 //! | [`derive`](mod@derive) | BIP-32 `CKDpub` on the shared public key; Groth–Shoup 2022 on presignatures and derivation |
 //! | [`export`] | not in the paper: Lagrange interpolation of two shares |
 //! | [`resetup`] | not in the paper: fresh `F_RVOLE` setups for every ordered pair after a proactive refresh / reshare of the shares (`wallet-pss`), giving a key share of a new epoch |
+//! | [`store`] | not in the paper: the one owner of a party's key share, pairings, bans, epoch and presignatures ([`KeyStore`], [`MemoryKeyStore`]); DKLs18's rule that an abort ends "the pairing and all its concurrent sessions", enforced |
 //!
 //! Specialisation to two signers (the paper is written for `t` signers):
 //! * With one counterparty, `P_i`'s inversion mask `φ_i` *is* its random `F_RVOLE` input
@@ -33,14 +34,18 @@
 //! ## Flow
 //!
 //! ```text
-//! keygen (once, all n parties, 5 rounds)  ->  KeyShare per party (secret share, share commitments,
-//!                                              public key, chain code, OT setups with every other party)
-//! presign (any 2 parties, 2 rounds, no message)  ->  Presignature per signer (single use)
-//! sign (1 message each)  Presignature::sign(self, &hash) -> PartialSignature
+//! keygen (once, all n parties)  ->  KeyShare per party (secret share, share commitments,
+//!                                    public key, chain code, OT setups with every other party)
+//! MemoryKeyStore::new(key_share)  ->  the one owner of that share (or your own KeyStore)
+//! presign (any 2 parties, 2 rounds, no message; Presign::new(&store, ..))
+//!                                 ->  PresignatureInfo (public); each half sealed in its store
+//! sign (1 message each)  partial_sign(&store, &info, &hash) -> PartialSignature
+//!                                    (takes the half out of the store: single use)
 //! combine two partials  ->  (k256::ecdsa::Signature, RecoveryId), verified, low-S
 //! refresh / reshare (wallet-pss) + resetup (all parties of the new set, 6 rounds)
-//!                                         ->  KeyShare of epoch e+1: same public key and chain
-//!                                              code, new shares, new key id, fresh OT setups
+//!                                 ->  KeyShare of epoch e+1: same public key and chain
+//!                                     code, new shares, new key id, fresh OT setups;
+//!                                     store.install(next, &[]) ends epoch e for good
 //! ```
 //!
 //! Sizes (2-of-2, with the multiplication of [`crate::mul`]): key generation sends 10 messages,
@@ -68,18 +73,21 @@
 //! let (device, server) = (PartyId::new(1).unwrap(), PartyId::new(2).unwrap());
 //! let sid = SessionId::random(&mut rng); // agreed, fresh
 //! let machines = parties.iter().map(|p| Keygen::new(sid, p, parties.clone(), &mut rng)).collect::<Result<Vec<_>, _>>()?;
-//! let keys = run(machines, &mut rng); // move the messages over your transport
+//! let mut keys = run(machines, &mut rng); // move the messages over your transport
+//! // Each party hands its share to the store that owns it from now on.
+//! let server_store = MemoryKeyStore::new(keys.pop().unwrap());
+//! let device_store = MemoryKeyStore::new(keys.pop().unwrap());
 //! let path = DerivationPath::parse("m/0/1").unwrap();
 //! let sid = SessionId::random(&mut rng);
 //! let machines = vec![
-//!     Presign::new(&keys[0], server, path.clone(), sid, &mut rng)?,
-//!     Presign::new(&keys[1], device, path.clone(), sid, &mut rng)?,
+//!     Presign::new(&device_store, server, path.clone(), sid, &mut rng)?,
+//!     Presign::new(&server_store, device, path.clone(), sid, &mut rng)?,
 //! ];
-//! let mut presigs = run(machines, &mut rng);
-//! let (p, q) = (presigs.pop().unwrap(), presigs.pop().unwrap());
-//! let info = p.info().clone();
+//! let info = run(machines, &mut rng).pop().unwrap(); // public; the halves stay in the stores
 //! let hash = [7u8; 32];
-//! let (sig, recid) = combine(&info, &hash, &p.sign(&hash), &q.sign(&hash))?;
+//! let a = partial_sign(&device_store, &info, &hash)?;
+//! let b = partial_sign(&server_store, &info, &hash)?;
+//! let (sig, recid) = combine(&device_store.public_package()?, &info, &hash, &a, &b)?;
 //! let vk = k256::ecdsa::VerifyingKey::recover_from_prehash(&hash, &sig, recid).unwrap();
 //! assert_eq!(vk, info.verifying_key()?);
 //! # Ok::<(), wallet_types::Error>(())
@@ -91,17 +99,29 @@
 //! point-to-point traffic (the DKG's round 2 carries secret shares; the OT messages must not be
 //! seen by a third party). Key generation sends the broadcast part of each round point-to-point;
 //! its confirmation round detects a party that told different parties different things.
-//! Serialized machines, [`KeyShare`]s and sealed [`Presignature`]s hold secrets: store them
-//! encrypted (e.g. under a `wallet-kek` envelope).
+//! Serialized machines and [`KeyShare`]s hold secrets: store them encrypted (e.g. under a
+//! `wallet-kek` envelope). Presignatures never leave the [`KeyStore`]: they are sealed there
+//! under a key derived from the current share (AES-256-GCM, HKDF-SHA256) and taken out once.
+//!
+//! **What to erase, and when.** After [`KeyStore::install`] of a new epoch: every persisted
+//! copy of the old [`KeyShare`] (its bytes would let a party of the old epoch sign together with
+//! another party's old bytes); old presign / sign machine states may stay (the store refuses
+//! them, [`Error::WrongEpoch`](wallet_types::Error::WrongEpoch)) but are useless; sealed
+//! presignatures of the old epoch are erased by the store and, wherever a copy survived, cannot
+//! be opened without the old share.
 //!
 //! ## Cheating and bans
 //!
 //! Every failed check is an [`wallet_types::Error::Misbehaviour`] naming the counterparty. Checks
 //! that protect the *reusable* pairwise OT setup (base OT, OT-extension consistency, the
 //! multiplication's check, and — conservatively — the `Γ` checks on the multiplication's
-//! outputs) carry a reason for which [`wallet_types::Error::must_ban`] is non-empty: the caller
-//! must never run presign with that party on this key again — [`KeyShare::ban`] drops the
-//! pairing from the stored share, after which [`Presign::new`] refuses that party.
+//! outputs) carry a reason for which [`wallet_types::Error::must_ban`] is non-empty. The presign
+//! machine records that ban in its [`KeyStore`] itself, under the pairing's lock, before it
+//! returns the error: every other session with that party — live, restored from bytes, or in
+//! another worker sharing the store — is refused with
+//! [`Error::Banned`](wallet_types::Error::Banned) before the setup is used again, and so are
+//! [`Presign::new`] and [`partial_sign`]. A ban survives in the stored share and across refresh
+//! ([`KeyStore::install`] carries it over; lifting one is an explicit `lift_bans`).
 
 pub mod derive;
 pub mod export;

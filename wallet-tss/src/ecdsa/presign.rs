@@ -24,7 +24,17 @@
 //!    random linear combination (see [below](#the-step-8-checks-batched)).
 //! 4. (step 9, message-independent part) `R = R_i + R_j`,
 //!    `u_i = r_i·φ_i + c^u_{i,j} + d^u_{i,j}`, `v_i = sk_i·φ_i + c^v_{i,j} + d^v_{i,j}`, so
-//!    `u_i + u_j = r·φ` and `v_i + v_j = sk·φ`. The [`Presignature`] keeps `(R, φ_i, u_i, v_i)`.
+//!    `u_i + u_j = r·φ` and `v_i + v_j = sk·φ`. The presignature `(R, φ_i, u_i, v_i)` is sealed
+//!    into the signer's [`KeyStore`] under its id; the machine outputs its public
+//!    [`PresignatureInfo`].
+//!
+//! ## Who owns what
+//!
+//! The machine never holds the key share or the pairing's OT setups: steps 6, 7 and 8 borrow
+//! them from the [`KeyStore`] under the pairing's lock ([`super::store`]), so a ban recorded by
+//! any session, or a newer epoch installed since, stops this one before the setup is touched.
+//! `sk_i` is computed inside that lock and dropped there. The state holds only this session's
+//! ephemeral secrets (`r_i`, the salt, Bob's OT outputs, `c^u`, `c^v`).
 //!
 //! The session id given to [`Presign::new`] must be fresh for every presignature (agree on one
 //! with [`wallet_types::session_id`] or let the server pick a random one: the commitment of round

@@ -73,6 +73,7 @@ fn presignature_info_encoding_is_frozen() {
     let info = PresignatureInfo {
         id: [1; 32],
         key_id: [2; 32],
+        epoch: 3,
         signers: Parties::from_ids(&[1, 3]).unwrap(),
         path: DerivationPath::parse("m/0/1").unwrap(),
         public_key: g,
@@ -82,9 +83,10 @@ fn presignature_info_encoding_is_frozen() {
     assert_eq!(
         hex,
         concat!(
-            "01038801",
+            "01039401",
             "0101010101010101010101010101010101010101010101010101010101010101",
             "0202020202020202020202020202020202020202020202020202020202020202",
+            "0000000000000003",
             "000200010003",
             "020000000000000001",
             "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",
@@ -95,6 +97,55 @@ fn presignature_info_encoding_is_frozen() {
         PresignatureInfo::from_bytes(&info.to_bytes()).unwrap(),
         info
     );
+}
+
+#[test]
+fn public_key_package_encoding_is_frozen() {
+    use wallet_tss::ecdsa::PublicKeyPackage;
+    // A package from a real key (its fields have no public constructor), re-encoded by hand
+    // from SPEC.md and compared byte for byte.
+    let keys = {
+        use rand_core::SeedableRng;
+        use wallet_tss::ecdsa::Keygen;
+        use wallet_types::{Envelope, Protocol, Recipient, SessionId, Step};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        let parties = Parties::range(2).unwrap();
+        let mut m: Vec<Keygen> = parties
+            .iter()
+            .map(|p| Keygen::new(SessionId([9; 32]), p, parties.clone(), &mut rng).unwrap())
+            .collect();
+        let mut q: Vec<Envelope<_>> = Vec::new();
+        let mut out = Vec::new();
+        for x in m.iter_mut() {
+            if let Step::Continue(e) = x.start(&mut rng).unwrap() {
+                q.extend(e)
+            }
+        }
+        while let Some(env) = q.pop() {
+            let Recipient::One(to) = env.recipient else { panic!() };
+            let x = m.iter_mut().find(|x| x.me() == to).unwrap();
+            match x.handle(env, &mut rng).unwrap() {
+                Step::Continue(e) => q.extend(e),
+                Step::Done(e, o) => {
+                    q.extend(e);
+                    out.push(o)
+                }
+            }
+        }
+        out
+    };
+    let pkg = keys[0].public_package();
+    let mut expected = hex::decode("01039001").unwrap();
+    expected.extend_from_slice(pkg.key_id());
+    expected.extend_from_slice(&0u64.to_be_bytes());
+    expected.extend_from_slice(&hex::decode("000200010002").unwrap());
+    expected.extend_from_slice(&compressed(&pkg.public_key()));
+    let a1 = pkg.share_commitment(PartyId::new(1).unwrap()) - pkg.public_key();
+    expected.extend_from_slice(&compressed(&a1));
+    expected.extend_from_slice(pkg.chain_code());
+    assert_eq!(hex::encode(pkg.to_bytes()), hex::encode(&expected));
+    assert_eq!(PublicKeyPackage::from_bytes(&expected).unwrap(), pkg);
+    assert_eq!(keys[1].public_package(), pkg);
 }
 
 #[test]

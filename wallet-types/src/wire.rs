@@ -542,14 +542,26 @@ pub trait WireObject: Sized {
     const MAX_LEN: usize;
     /// Header curve (`None` for curve-independent objects).
     const CURVE: Option<CurveId>;
+    /// Whether the object holds secrets (a key share, a machine state, sealed one-time
+    /// material). For such an object [`WireObject::to_secret_bytes`] is the only encoding:
+    /// [`WireObject::to_bytes`] does not compile for it, so no plain, unzeroized copy of its
+    /// encoding can be made by accident.
+    const SECRET: bool = false;
 
     /// Writes the body (after the header).
     fn encode_body(&self, w: &mut Writer);
     /// Reads the body; must consume exactly what [`WireObject::encode_body`] wrote.
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError>;
 
-    /// `header || body`.
+    /// `header || body`, for public objects only (a compile-time error for a
+    /// [`WireObject::SECRET`] one).
     fn to_bytes(&self) -> Vec<u8> {
+        const {
+            assert!(
+                !Self::SECRET,
+                "a secret object is encoded with to_secret_bytes, never to_bytes"
+            )
+        };
         let mut w = Writer::new();
         w.bytes(&header_of::<Self>().to_bytes());
         self.encode_body(&mut w);

@@ -259,6 +259,18 @@ impl fmt::Debug for PairSetup {
 /// One party's output of key generation: its Shamir share of the key, the public share
 /// commitments of every party, the public key, the chain code and its OT setups with every other
 /// party. Holds secrets: serialize with [`WireObject::to_secret_bytes`] and store encrypted.
+/// Hand it to the [`KeyStore`](super::KeyStore) that owns it from then on
+/// ([`MemoryKeyStore::new`](super::MemoryKeyStore::new)): presigning and signing go through the
+/// store.
+///
+/// A plain, unzeroized encoding does not compile ([`WireObject::SECRET`]):
+///
+/// ```compile_fail
+/// use wallet_types::WireObject;
+/// fn leak(k: &wallet_tss::ecdsa::KeyShare) -> Vec<u8> { k.to_bytes() }
+/// let f: fn(&wallet_tss::ecdsa::KeyShare) -> Vec<u8> = leak;
+/// # let _ = f;
+/// ```
 pub struct KeyShare {
     key_id: [u8; 32],
     /// 0 after key generation; set by [`super::Resetup`] after a refresh or reshare.
@@ -493,6 +505,7 @@ const MAX_PAIR_SETUP: usize = 1 << 16;
 /// epoch 0). Secret: store encrypted.
 impl WireObject for KeyShare {
     const KIND: ObjectKind = kinds::KEY_SHARE;
+    const SECRET: bool = true;
     const MAX_LEN: usize = 1 << 26;
     const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
 

@@ -909,6 +909,7 @@ const MAX_OBJ: usize = 1 << 21;
 /// decode. Holds this session's secrets: store encrypted.
 impl WireObject for PresignState {
     const KIND: ObjectKind = kinds::PRESIGN_STATE;
+    const SECRET: bool = true;
     const MAX_LEN: usize = 1 << 23;
     const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
 

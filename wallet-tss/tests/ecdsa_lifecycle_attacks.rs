@@ -563,12 +563,12 @@ fn a_restart_from_a_pre_start_snapshot_bans_nobody() {
 fn old_wire_objects_decode_to_clear_errors() {
     use wallet_types::DecodeError;
     // Retired kinds of the earlier presign state, sealed presignature, sign state and info.
-    for (old, new) in [(0x0384u16, 0x0392u16), (0x0385, 0x0391), (0x0387, 0x0393), (0x0388, 0x0394)] {
+    for (old, new) in [(0x0384u16, 0x039au16), (0x0385, 0x0399), (0x0387, 0x039b), (0x0388, 0x039c)] {
         let bytes = [1u8, (old >> 8) as u8, old as u8, 1, 0, 0];
         let e = match new {
-            0x0392 => wallet_tss::ecdsa::PresignState::from_bytes(&bytes).map(|_| ()),
-            0x0393 => wallet_tss::ecdsa::SignState::from_bytes(&bytes).map(|_| ()),
-            0x0394 => PresignatureInfo::from_bytes(&bytes).map(|_| ()),
+            0x039a => wallet_tss::ecdsa::PresignState::from_bytes(&bytes).map(|_| ()),
+            0x039b => wallet_tss::ecdsa::SignState::from_bytes(&bytes).map(|_| ()),
+            0x039c => PresignatureInfo::from_bytes(&bytes).map(|_| ()),
             _ => continue,
         }
         .unwrap_err();

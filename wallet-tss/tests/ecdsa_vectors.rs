@@ -83,7 +83,7 @@ fn presignature_info_encoding_is_frozen() {
     assert_eq!(
         hex,
         concat!(
-            "01039401",
+            "01039c01",
             "0101010101010101010101010101010101010101010101010101010101010101",
             "0202020202020202020202020202020202020202020202020202020202020202",
             "0000000000000003",
@@ -135,7 +135,7 @@ fn public_key_package_encoding_is_frozen() {
         out
     };
     let pkg = keys[0].public_package();
-    let mut expected = hex::decode("01039001").unwrap();
+    let mut expected = hex::decode("01039801").unwrap();
     expected.extend_from_slice(pkg.key_id());
     expected.extend_from_slice(&0u64.to_be_bytes());
     expected.extend_from_slice(&hex::decode("000200010002").unwrap());

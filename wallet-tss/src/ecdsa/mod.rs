@@ -157,22 +157,22 @@ pub mod kinds {
     /// A presign message.
     pub const PRESIGN_MESSAGE: ObjectKind = ObjectKind(0x0383);
     /// A presign machine's state (version 2: no key material, epoch; `0x0384` retired).
-    pub const PRESIGN_STATE: ObjectKind = ObjectKind(0x0392);
+    pub const PRESIGN_STATE: ObjectKind = ObjectKind(0x039a);
     /// A sealed presignature (version 2: encrypted under the share's seal key; `0x0385`
     /// retired).
-    pub const PRESIGNATURE: ObjectKind = ObjectKind(0x0391);
+    pub const PRESIGNATURE: ObjectKind = ObjectKind(0x0399);
     /// A partial signature (the online message).
     pub const PARTIAL_SIGNATURE: ObjectKind = ObjectKind(0x0386);
     /// A sign machine's state (version 2: the presignature id only; `0x0387` retired).
-    pub const SIGN_STATE: ObjectKind = ObjectKind(0x0393);
+    pub const SIGN_STATE: ObjectKind = ObjectKind(0x039b);
     /// The public part of a presignature (version 2: with the epoch; `0x0388` retired).
-    pub const PRESIGNATURE_INFO: ObjectKind = ObjectKind(0x0394);
+    pub const PRESIGNATURE_INFO: ObjectKind = ObjectKind(0x039c);
     /// A resetup message (fresh OT setups after refresh / reshare).
     pub const RESETUP_MESSAGE: ObjectKind = ObjectKind(0x0389);
     /// A resetup machine's state.
     pub const RESETUP_STATE: ObjectKind = ObjectKind(0x038a);
     /// The public part of a key share ([`super::PublicKeyPackage`]).
-    pub const PUBLIC_KEY_PACKAGE: ObjectKind = ObjectKind(0x0390);
+    pub const PUBLIC_KEY_PACKAGE: ObjectKind = ObjectKind(0x0398);
 }
 
 /// Protocol names (transcript domain separation).

@@ -325,7 +325,7 @@ impl Presignature {
         (&self.phi, &self.u, &self.v)
     }
 
-    /// Seals the presignature under the seal key of `key` (the current share): kind `0x0391`,
+    /// Seals the presignature under the seal key of `key` (the current share): kind `0x0399`,
     /// `header || me u16 || info || nonce[12] || AES-256-GCM(φ[32] || u[32] || v[32]) || tag[16]`
     /// with everything before the nonce as associated data. A refresh replaces the share, and
     /// with it the seal key: copies of sealed presignatures of an earlier epoch, wherever they
@@ -545,7 +545,7 @@ pub struct Presign<S: KeyStore> {
     inner: PresignState,
 }
 
-/// The serialized form of a [`Presign`] machine (kind `0x0392`): everything but the store.
+/// The serialized form of a [`Presign`] machine (kind `0x039a`): everything but the store.
 /// Decoding it needs no key material; [`Presign::restore`] attaches it to a store again.
 pub struct PresignState {
     me: PartyId,
@@ -823,7 +823,7 @@ impl<S: KeyStore> Presign<S> {
         })
     }
 
-    /// The machine's serialized state (kind `0x0392`; ephemeral secrets of this session, no
+    /// The machine's serialized state (kind `0x039a`; ephemeral secrets of this session, no
     /// key material: store encrypted).
     pub fn save(&self) -> SecretVec {
         self.inner.to_secret_bytes()

@@ -236,7 +236,7 @@ pub struct Sign<S: KeyStore> {
     inner: SignState,
 }
 
-/// The serialized form of a [`Sign`] machine (kind `0x0393`): public data only.
+/// The serialized form of a [`Sign`] machine (kind `0x039b`): public data only.
 pub struct SignState {
     me: PartyId,
     life: Lifecycle<State>,

@@ -33,7 +33,7 @@
 //! ## Flow
 //!
 //! ```text
-//! keygen (once, all n parties, 5 rounds)  ->  KeyShare per party (secret share, share commitments,
+//! keygen (once, all n parties, 6 rounds)  ->  KeyShare per party (secret share, share commitments,
 //!                                              public key, chain code, OT setups with every other party)
 //! presign (any 2 parties, 2 rounds, no message)  ->  Presignature per signer (single use)
 //! sign (1 message each)  Presignature::sign(self, &hash) -> PartialSignature
@@ -43,8 +43,8 @@
 //!                                              code, new shares, new key id, fresh OT setups
 //! ```
 //!
-//! Sizes (2-of-2, with the multiplication of [`crate::mul`]): key generation sends 10 messages,
-//! 43 kB in all (2-of-3: 30 messages, 129 kB); a presignature takes 4 messages, 165 kB in all
+//! Sizes (2-of-2, with the multiplication of [`crate::mul`]): key generation sends 12 messages,
+//! 43 kB in all (2-of-3: 36 messages, 129 kB); a presignature takes 4 messages, 165 kB in all
 //! (14 kB in round 1 and 68 kB in round 2, each way); the online message is 102 bytes; a
 //! [`KeyShare`] of a 2-of-2 key is 12.6 kB.
 //!
@@ -90,7 +90,9 @@
 //! Messages must travel over channels that **authenticate the sender** and **encrypt**
 //! point-to-point traffic (the DKG's round 2 carries secret shares; the OT messages must not be
 //! seen by a third party). Key generation sends the broadcast part of each round point-to-point;
-//! its confirmation round detects a party that told different parties different things.
+//! its confirmation round detects a party that told different parties different things, and
+//! its last round makes the parties end together: no party outputs a [`KeyShare`] before every
+//! other party confirmed that all its OT setups completed.
 //! Serialized machines, [`KeyShare`]s and sealed [`Presignature`]s hold secrets: store them
 //! encrypted (e.g. under a `wallet-kek` envelope).
 //!
@@ -123,10 +125,13 @@ use wallet_types::ObjectKind;
 /// Wire object kinds of this module (range `0x0380..=0x03bf`; see `SPEC.md`).
 pub mod kinds {
     use super::ObjectKind;
-    /// A key-generation message.
-    pub const KEYGEN_MESSAGE: ObjectKind = ObjectKind(0x0380);
-    /// A key-generation machine's state.
-    pub const KEYGEN_STATE: ObjectKind = ObjectKind(0x0381);
+    /// A key-generation message (six rounds; the five-round protocol's `0x0380` is retired, so
+    /// a message of it is a decode error, [`wallet_types::DecodeError::WrongKind`]).
+    pub const KEYGEN_MESSAGE: ObjectKind = ObjectKind(0x0390);
+    /// A key-generation machine's state (six rounds; the five-round state's `0x0381` is retired:
+    /// such a state decodes to [`wallet_types::DecodeError::WrongKind`], never into a machine
+    /// that would run the old protocol against new peers).
+    pub const KEYGEN_STATE: ObjectKind = ObjectKind(0x0391);
     /// A party's key share (the output of key generation).
     pub const KEY_SHARE: ObjectKind = ObjectKind(0x0382);
     /// A presign message.

@@ -46,7 +46,7 @@ use wallet_types::{
 use crate::ot::{OtSetupMsg1, OtSetupMsg2, OtSetupMsg3, OtSetupMsg4, OtSetupMsg5};
 
 use super::keygen::KeyShare;
-use super::pairwise::PairwiseSetups;
+use super::pairwise::{PairwiseSetups, check_confirmations};
 use super::{RESETUP_PROTOCOL, THRESHOLD, VERSION, kinds};
 
 type Point = k256::ProjectivePoint;
@@ -282,28 +282,13 @@ impl State {
 
     /// The transcript of the public input and every setup id (after all setups completed).
     fn full_transcript(&self) -> Result<Transcript, Error> {
-        let me = self.inbox.me();
         let mut t = self.transcript();
-        let session = self.session();
-        // This party's own setups must all be complete and be those of this run.
-        for (a, b, id) in self.setups.setup_ids(me)? {
-            if id != super::pairwise::ot_session(&session, a, b) {
-                return Err(Error::Internal);
-            }
-        }
-        // Every party hashes the same list: all ordered pairs of the party set, in order.
-        let parties = self.inbox.parties();
-        let mut ids = Vec::new();
-        for a in parties.iter() {
-            for b in parties.others(a) {
-                ids.push((a, b, super::pairwise::ot_session(&session, a, b)));
-            }
-        }
-        for (a, b, id) in ids {
-            t.append_party("alice", a);
-            t.append_party("bob", b);
-            t.append("setup-id", id.as_bytes());
-        }
+        self.setups.append_setup_ids(
+            &mut t,
+            self.inbox.session(),
+            self.inbox.me(),
+            self.inbox.parties(),
+        )?;
         Ok(t)
     }
 
@@ -369,14 +354,13 @@ impl State {
             }
             if round == 6 {
                 let mine = self.confirmation.ok_or(Error::Internal)?;
-                let bad: Vec<PartyId> = msgs
-                    .iter()
-                    .filter(|(_, m)| !matches!(m, ResetupMessage::Round6(c) if *c == mine))
-                    .map(|(j, _)| *j)
-                    .collect();
-                if !bad.is_empty() {
-                    return Err(Error::blame_all(bad, Reason::ConfirmationMismatch));
-                }
+                check_confirmations(
+                    &mine,
+                    msgs.iter().map(|(j, m)| match m {
+                        ResetupMessage::Round6(c) => (*j, Some(*c)),
+                        _ => (*j, None),
+                    }),
+                )?;
                 return self.finish().map(|k| (out, Some(k)));
             }
             for (j, m) in msgs {

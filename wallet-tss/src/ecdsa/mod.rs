@@ -68,7 +68,8 @@
 //! let (device, server) = (PartyId::new(1).unwrap(), PartyId::new(2).unwrap());
 //! let sid = SessionId::random(&mut rng); // agreed, fresh
 //! let machines = parties.iter().map(|p| Keygen::new(sid, p, parties.clone(), &mut rng)).collect::<Result<Vec<_>, _>>()?;
-//! let keys = run(machines, &mut rng); // move the messages over your transport
+//! let mut keys = run(machines, &mut rng); // move the messages over your transport
+//! keys.sort_by_key(|k| k.me());
 //! let path = DerivationPath::parse("m/0/1").unwrap();
 //! let sid = SessionId::random(&mut rng);
 //! let machines = vec![
@@ -148,8 +149,9 @@ pub mod kinds {
     pub const PRESIGNATURE_INFO: ObjectKind = ObjectKind(0x0388);
     /// A resetup message (fresh OT setups after refresh / reshare).
     pub const RESETUP_MESSAGE: ObjectKind = ObjectKind(0x0389);
-    /// A resetup machine's state.
-    pub const RESETUP_STATE: ObjectKind = ObjectKind(0x038a);
+    /// A resetup machine's state (with the banned parties; the state without them, `0x038a`,
+    /// is retired and decodes to [`wallet_types::DecodeError::WrongKind`]).
+    pub const RESETUP_STATE: ObjectKind = ObjectKind(0x0392);
 }
 
 /// Protocol names (transcript domain separation).

@@ -239,15 +239,14 @@ pub fn reshare_input(
     chain_code: [u8; 32],
     old: Option<&EcdsaKeyShare>,
 ) -> Result<ResetupInput, Error> {
-    if let Some(old) = old {
-        if old.me() != new.me()
+    if let Some(old) = old
+        && (old.me() != new.me()
             || *old.key_id() != previous_key_id
             || *old.chain_code() != chain_code
             || old.public_key() != new.public_key()
-            || new.epoch() <= old.epoch()
-        {
-            return Err(ParamError::Mismatch.into());
-        }
+            || new.epoch() <= old.epoch())
+    {
+        return Err(ParamError::Mismatch.into());
     }
     let mut input = resetup_input(new, previous_key_id, chain_code)?;
     if let Some(old) = old {

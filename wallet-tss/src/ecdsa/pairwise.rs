@@ -175,7 +175,7 @@ impl PairwiseSetups {
         parties: &Parties,
     ) -> Result<(), Error> {
         let own = self.setup_ids(me)?;
-        if own.len() != 2 * (parties.len() - 1) {
+        if own.len() != 2 * parties.len().saturating_sub(1) {
             return Err(Error::Internal);
         }
         for (a, b, id) in own {

@@ -480,7 +480,8 @@ pub fn retire_nonces<C: Ciphersuite, S: OneTimeStore + ?Sized>(
 }
 
 /// Preprocesses `count` nonce pairs for `key` (the offline phase): returns the secret nonces
-/// (keep them, or seal them) and the commitments to publish to coordinators.
+/// (keep them in memory, or persist them with [`SigningNonces::seal_into`]) and the commitments
+/// to publish to coordinators.
 pub fn preprocess<C: Ciphersuite, R: CryptoRng + ?Sized>(
     key: &KeyPackage<C>,
     count: usize,

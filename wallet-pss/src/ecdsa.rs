@@ -24,6 +24,12 @@
 //! a new-epoch share (the first multiplication message is refused as belonging to another key).
 //! The public key, the chain code and hence every derived address stay the same.
 //!
+//! **Bans.** A party the old share banned ([`EcdsaKeyShare::ban`], after a failed check of the
+//! reusable OT setup) stays banned: [`resetup_after_refresh`] and [`resetup_after_reshare`]
+//! carry the old share's [`EcdsaKeyShare::banned`] parties into the [`ResetupInput`], and the new
+//! share has no pairing with them. Re-pairing is an explicit call: take the input from
+//! [`refresh_input`] / [`reshare_input`], [`ResetupInput::lift_ban`], then [`Resetup::new`].
+//!
 //! ```
 //! # use wallet_tss::ecdsa::{Keygen, KeyShare as EcdsaKeyShare};
 //! # use wallet_types::{Parties, Protocol, SessionId, Step, Envelope, Recipient};
@@ -45,7 +51,8 @@
 //! # let parties = Parties::range(2)?;
 //! # let sid = SessionId::random(&mut rng);
 //! # let machines = parties.iter().map(|p| Keygen::new(sid, p, parties.clone(), &mut rng)).collect::<Result<Vec<_>, _>>()?;
-//! let keys: Vec<EcdsaKeyShare> = run(machines, &mut rng); // epoch 0, from the DKG
+//! let mut keys: Vec<EcdsaKeyShare> = run(machines, &mut rng); // epoch 0, from the DKG
+//! keys.sort_by_key(|k| k.me());
 //! let session = SessionId::random(&mut rng); // fresh, agreed
 //! // 1. Zero-sharing refresh of the Shamir shares.
 //! let machines = keys.iter().map(|k| wallet_pss::ecdsa::refresh(session, k)).collect::<Result<Vec<_>, _>>()?;
@@ -133,7 +140,9 @@ pub fn reshare(
 }
 
 /// The [`ResetupInput`] of a new-epoch generic share of an ECDSA key whose previous key id and
-/// chain code are given. Errors: a threshold other than 2 ([`ParamError::InvalidThreshold`]).
+/// chain code are given, **without bans** (add them with [`ResetupInput::carry_bans`];
+/// [`resetup_after_refresh`] and [`resetup_after_reshare`] do). Errors: a threshold other than 2
+/// ([`ParamError::InvalidThreshold`]).
 pub fn resetup_input(
     new: KeyShare<Secp256k1>,
     previous_key_id: [u8; 32],
@@ -150,20 +159,25 @@ pub fn resetup_input(
             .into());
         }
     };
-    Ok(ResetupInput {
+    Ok(ResetupInput::new(
         me,
         parties,
         share,
-        commitments: [x, a1],
+        [x, a1],
         chain_code,
         epoch,
         previous_key_id,
-    })
+    ))
 }
 
 /// Step 2 of an ECDSA refresh: the [`Resetup`] machine turning the refreshed generic share `new`
 /// of `old`'s key into an ECDSA key share of the new epoch. Run it with every party in a fresh
 /// `session` (e.g. `refresh_session.derive(b"ecdsa-resetup")`).
+///
+/// **Bans carry over**: every party `old` banned ([`EcdsaKeyShare::banned`]) stays banned in the
+/// new share (no pairing with it). To re-pair a banned party, take the input from
+/// [`refresh_input`], call [`ResetupInput::lift_ban`] on it and build the machine with
+/// [`Resetup::new`].
 ///
 /// Errors ([`ParamError::Mismatch`]): `new` is not a later-epoch share of the same key, party
 /// and party set as `old`.
@@ -172,6 +186,13 @@ pub fn resetup_after_refresh(
     new: KeyShare<Secp256k1>,
     old: &EcdsaKeyShare,
 ) -> Result<Resetup, Error> {
+    Resetup::new(session, refresh_input(new, old)?)
+}
+
+/// The [`ResetupInput`] [`resetup_after_refresh`] runs on: `new`'s key material with `old`'s
+/// bans carried over. Lift a ban on it ([`ResetupInput::lift_ban`]) before [`Resetup::new`] to
+/// re-pair that party in the new epoch. Errors as [`resetup_after_refresh`].
+pub fn refresh_input(new: KeyShare<Secp256k1>, old: &EcdsaKeyShare) -> Result<ResetupInput, Error> {
     if new.me() != old.me()
         || new.parties() != old.parties()
         || new.public_key() != old.public_key()
@@ -179,23 +200,59 @@ pub fn resetup_after_refresh(
     {
         return Err(ParamError::Mismatch.into());
     }
-    Resetup::new(
-        session,
-        resetup_input(new, *old.key_id(), *old.chain_code())?,
-    )
+    let mut input = resetup_input(new, *old.key_id(), *old.chain_code())?;
+    input.carry_bans(old);
+    Ok(input)
 }
 
 /// Step 2 of an ECDSA reshare: the [`Resetup`] machine for a new party's reshared share `new`.
 /// Run it with every party of the new set in a fresh `session`. `previous_key_id` and
 /// `chain_code` are those of the old key (a new device gets them with the key's metadata; the
 /// confirmation of the resetup's first round checks that all parties agree on them).
+///
+/// `old` is this party's ECDSA share of the old key if it held one (`None` for a device the
+/// reshare adds): its bans of parties that are in the new set **carry over**, as in
+/// [`resetup_after_refresh`] (party ids name the same devices across the reshare; if an id is
+/// given to a new device, lift its ban explicitly with [`reshare_input`] and
+/// [`ResetupInput::lift_ban`]).
+///
+/// Errors ([`ParamError::Mismatch`]): `old` is not a share of this party of the key with
+/// `previous_key_id`, `chain_code` and `new`'s public key, or not of an earlier epoch.
 pub fn resetup_after_reshare(
     session: SessionId,
     new: KeyShare<Secp256k1>,
     previous_key_id: [u8; 32],
     chain_code: [u8; 32],
+    old: Option<&EcdsaKeyShare>,
 ) -> Result<Resetup, Error> {
-    Resetup::new(session, resetup_input(new, previous_key_id, chain_code)?)
+    Resetup::new(
+        session,
+        reshare_input(new, previous_key_id, chain_code, old)?,
+    )
+}
+
+/// The [`ResetupInput`] [`resetup_after_reshare`] runs on (bans of `old` carried over). Errors
+/// as [`resetup_after_reshare`].
+pub fn reshare_input(
+    new: KeyShare<Secp256k1>,
+    previous_key_id: [u8; 32],
+    chain_code: [u8; 32],
+    old: Option<&EcdsaKeyShare>,
+) -> Result<ResetupInput, Error> {
+    if let Some(old) = old
+        && (old.me() != new.me()
+            || *old.key_id() != previous_key_id
+            || *old.chain_code() != chain_code
+            || old.public_key() != new.public_key()
+            || new.epoch() <= old.epoch())
+    {
+        return Err(ParamError::Mismatch.into());
+    }
+    let mut input = resetup_input(new, previous_key_id, chain_code)?;
+    if let Some(old) = old {
+        input.carry_bans(old);
+    }
+    Ok(input)
 }
 
 /// The commitments `(X, A₁)` of an ECDSA key share as generic Feldman commitments (for a

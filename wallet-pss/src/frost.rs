@@ -6,6 +6,13 @@
 //! [`KeyShare`]), and a signer of an old epoch is caught anyway — its signature share fails
 //! verification against the new share commitments and the coordinator names it.
 //!
+//! **Stored nonces.** Nonce pairs persisted with `SigningNonces::seal_into` live under the key
+//! share's scope (`KeyPackage::nonce_scope`, a hash of the key id — party set, threshold, group
+//! key and verifying shares — and the party id). A refresh or reshare changes the verifying
+//! shares, so the new share has a new scope and the old nonces are unreachable through it; once
+//! the new share is stored, retire the old scope (`wallet_tss::frost::round1::retire_nonces`
+//! with the old key package) to erase them and refuse the old scope for good.
+//!
 //! ```
 //! # use rand_core::SeedableRng;
 //! # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 
 use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use wallet_pss::ecdsa::{
-    check_reshare_config, refresh, resetup_after_refresh, resetup_after_reshare, reshare,
-    to_key_share,
+    check_reshare_config, refresh, refresh_input, resetup_after_refresh, resetup_after_reshare,
+    reshare, reshare_input, to_key_share,
 };
 use wallet_pss::{KeyShare, ReshareConfig, ReshareOutput};
 use wallet_tss::ecdsa::{
@@ -118,7 +118,9 @@ fn ecdsa_reshare(
             ReshareOutput::Dealt => None,
         })
         .map(|k: KeyShare<Secp256k1>| {
-            resetup_after_reshare(sid(seed, b"resetup"), k, key_id, chain_code).unwrap()
+            // A holder of the old key carries its bans over; a new device has none.
+            let old = keys.get(&k.me());
+            resetup_after_reshare(sid(seed, b"resetup"), k, key_id, chain_code, old).unwrap()
         })
         .collect();
     run_resetup(machines, seed)
@@ -366,7 +368,8 @@ fn resetup_refuses_parties_that_disagree_on_the_key() {
             *old.key_id()
         };
         sim.add(
-            resetup_after_reshare(sid(13, b"resetup"), new, key_id, *old.chain_code()).unwrap(),
+            resetup_after_reshare(sid(13, b"resetup"), new, key_id, *old.chain_code(), None)
+                .unwrap(),
         );
     }
     let out = sim.run();
@@ -462,4 +465,194 @@ fn flipped(m: &OtSetupMsg4) -> OtSetupMsg4 {
         }
     }
     panic!("no decodable flip");
+}
+
+// ------------------------------------------------------------------------------------------
+// Bans carry over refresh and reshare
+// ------------------------------------------------------------------------------------------
+
+fn banned(k: &EcdsaKeyShare) -> Vec<PartyId> {
+    k.banned().collect()
+}
+
+/// 2-of-3 keys in which P1 banned P2 (as after a failed OT check, `Error::must_ban`).
+fn keys_with_ban(seed: u64) -> BTreeMap<PartyId, EcdsaKeyShare> {
+    let mut keys = keygen(3, seed);
+    assert!(keys.get_mut(&pid(1)).unwrap().ban(pid(2)));
+    assert_eq!(banned(&keys[&pid(1)]), vec![pid(2)]);
+    keys
+}
+
+#[test]
+fn a_ban_survives_refresh_and_resetup() {
+    let keys = keys_with_ban(30);
+    let epoch1 = ecdsa_refresh(&keys, 31);
+    same_key(&keys, &epoch1, 1);
+    // P1 still has no pairing with P2 (the fresh setup with it was run and dropped) …
+    assert_eq!(banned(&epoch1[&pid(1)]), vec![pid(2)]);
+    assert_eq!(epoch1[&pid(1)].paired().collect::<Vec<_>>(), vec![pid(3)]);
+    // … so presigning with P2 is refused on P1's side, while P1 + P3 and P2 + P3 sign.
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(32);
+    assert_eq!(
+        Presign::new(
+            &epoch1[&pid(1)],
+            pid(2),
+            DerivationPath::root(),
+            sid(32, b"presign"),
+            &mut rng
+        )
+        .unwrap_err(),
+        Error::Params(ParamError::Mismatch)
+    );
+    let vk = keys[&pid(1)].verifying_key().unwrap();
+    sign_and_verify(
+        &epoch1[&pid(1)],
+        &epoch1[&pid(3)],
+        &DerivationPath::root(),
+        &vk,
+        33,
+    );
+    sign_and_verify(
+        &epoch1[&pid(2)],
+        &epoch1[&pid(3)],
+        &DerivationPath::root(),
+        &vk,
+        34,
+    );
+    // Nobody else banned anybody.
+    assert!(banned(&epoch1[&pid(2)]).is_empty());
+    assert!(banned(&epoch1[&pid(3)]).is_empty());
+    // And a second refresh keeps it.
+    let epoch2 = ecdsa_refresh(&epoch1, 35);
+    assert_eq!(banned(&epoch2[&pid(1)]), vec![pid(2)]);
+}
+
+#[test]
+fn lift_ban_pairs_the_party_again() {
+    let keys = keys_with_ban(40);
+    let mut sim = Simulator::new(41);
+    for k in keys.values() {
+        sim.add(refresh(sid(41, b"refresh"), k).unwrap());
+    }
+    let refreshed = sim.run().outputs;
+    let machines = refreshed
+        .into_iter()
+        .map(|(p, new)| {
+            let mut input = refresh_input(new, &keys[&p]).unwrap();
+            if p == pid(1) {
+                assert_eq!(input.banned().collect::<Vec<_>>(), vec![pid(2)]);
+                assert!(input.lift_ban(pid(2)));
+                assert!(!input.lift_ban(pid(2)), "lifted once");
+            }
+            Resetup::new(sid(41, b"resetup"), input).unwrap()
+        })
+        .collect();
+    let epoch1 = run_resetup(machines, 42);
+    assert!(banned(&epoch1[&pid(1)]).is_empty());
+    assert_eq!(
+        epoch1[&pid(1)].paired().collect::<Vec<_>>(),
+        vec![pid(2), pid(3)]
+    );
+    let vk = keys[&pid(1)].verifying_key().unwrap();
+    sign_and_verify(
+        &epoch1[&pid(1)],
+        &epoch1[&pid(2)],
+        &DerivationPath::root(),
+        &vk,
+        43,
+    );
+}
+
+#[test]
+fn a_ban_survives_reshare_unless_the_party_leaves() {
+    // P1 banned P2. Reshare {1,2,3} → {1,2,4}: P2 stays, so P1 keeps the ban; the new device P4
+    // pairs with everybody.
+    let keys = keys_with_ban(50);
+    let new = ecdsa_reshare(&keys, &[1, 2], &[1, 2, 4], 51);
+    assert_eq!(banned(&new[&pid(1)]), vec![pid(2)]);
+    assert!(banned(&new[&pid(2)]).is_empty());
+    assert!(banned(&new[&pid(4)]).is_empty());
+    // Reshare {1,2,3} → {1,3,4}: P2 left, no ban is left to carry.
+    let new = ecdsa_reshare(&keys, &[1, 3], &[1, 3, 4], 52);
+    assert!(banned(&new[&pid(1)]).is_empty());
+    assert_eq!(new[&pid(1)].paired().count(), 2);
+}
+
+#[test]
+fn reshare_input_checks_the_old_share_and_carries_its_bans() {
+    let keys = keys_with_ban(60);
+    let old = &keys[&pid(1)];
+    let share = to_key_share(old).unwrap();
+    // Not a later epoch: refused.
+    assert_eq!(
+        reshare_input(share, *old.key_id(), *old.chain_code(), Some(old)).unwrap_err(),
+        Error::Params(ParamError::Mismatch)
+    );
+    let later = |k: &EcdsaKeyShare| {
+        let (me, t, parties, share, commitments, _) = to_key_share(k).unwrap().into_parts();
+        KeyShare::new(me, t, parties, share, commitments, k.epoch() + 1).unwrap()
+    };
+    // Another key id: refused.
+    assert_eq!(
+        reshare_input(later(old), [9; 32], *old.chain_code(), Some(old)).unwrap_err(),
+        Error::Params(ParamError::Mismatch)
+    );
+    let input = reshare_input(later(old), *old.key_id(), *old.chain_code(), Some(old)).unwrap();
+    assert_eq!(input.banned().collect::<Vec<_>>(), vec![pid(2)]);
+    let input = reshare_input(later(old), *old.key_id(), *old.chain_code(), None).unwrap();
+    assert_eq!(input.banned().count(), 0);
+    // A ban of a party outside the set, or of oneself, is refused by the machine.
+    let mut input = refresh_input(later(old), old).unwrap();
+    input.ban(pid(7));
+    assert_eq!(
+        Resetup::new(sid(61, b"resetup"), input).unwrap_err(),
+        Error::Params(ParamError::NotAMember(pid(7)))
+    );
+    let mut input = refresh_input(later(old), old).unwrap();
+    input.ban(pid(1));
+    assert_eq!(
+        Resetup::new(sid(61, b"resetup"), input).unwrap_err(),
+        Error::Params(ParamError::Mismatch)
+    );
+}
+
+#[test]
+fn resetup_state_keeps_the_bans_across_restores() {
+    let keys = keys_with_ban(70);
+    let mut sim = Simulator::new(71);
+    for k in keys.values() {
+        sim.add(refresh(sid(71, b"refresh"), k).unwrap());
+    }
+    let refreshed = sim.run().outputs;
+    let mut sim = Simulator::new(72);
+    sim.restore_every_step(true).reorder(true);
+    for (p, new) in refreshed {
+        sim.add(resetup_after_refresh(sid(72, b"resetup"), new, &keys[&p]).unwrap());
+    }
+    let out = sim.run();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    assert_eq!(banned(&out.outputs[&pid(1)]), vec![pid(2)]);
+    assert_eq!(out.outputs[&pid(2)].paired().count(), 2);
+}
+
+#[test]
+fn resetup_state_of_the_kind_without_bans_is_refused() {
+    let keys = keygen(2, 80);
+    let mut sim = Simulator::new(81);
+    for k in keys.values() {
+        sim.add(refresh(sid(81, b"refresh"), k).unwrap());
+    }
+    let (p, new) = sim.run().outputs.into_iter().next().unwrap();
+    let m = resetup_after_refresh(sid(82, b"resetup"), new, &keys[&p]).unwrap();
+    let mut bytes = m.to_secret_bytes().expose().to_vec();
+    assert_eq!(&bytes[1..3], &[0x03, 0x92]);
+    assert!(Resetup::from_bytes(&bytes).is_ok());
+    bytes[2] = 0x8a;
+    assert_eq!(
+        Resetup::from_bytes(&bytes).err(),
+        Some(wallet_types::DecodeError::WrongKind {
+            expected: 0x0392,
+            found: 0x038a
+        })
+    );
 }

@@ -163,3 +163,75 @@ fn frost_signs_after_refresh_and_reshare() {
     assert!(raised.iter().all(|k| k.threshold() == 3 && k.epoch() == 4));
     all_subsets_sign(&raised, 3, &group_key, &mut rng);
 }
+
+#[test]
+fn refresh_gives_nonces_a_new_scope_and_retiring_erases_the_old() {
+    use wallet_types::{MemoryOneTimeStore, StoreError};
+    let mut rng = ChaCha20Rng::seed_from_u64(41);
+    let kps = keys::split_secret(
+        SecretScalar::<Ed25519>::random(&mut rng),
+        2,
+        &Parties::range(3).unwrap(),
+        &mut rng,
+    )
+    .unwrap();
+    let store = MemoryOneTimeStore::new();
+    // Epoch 0: P1 and P2 each store a nonce pair for a package that is never signed.
+    let mut commitments = BTreeMap::new();
+    for k in &kps[..2] {
+        let n = round1::SigningNonces::new(k.secret_share(), &mut rng);
+        commitments.insert(k.id(), *n.commitments());
+        n.seal_into(&store, k).unwrap();
+    }
+    let old_package = round2::SigningPackage::new(commitments, b"epoch 0".to_vec()).unwrap();
+    // Refresh: every share, hence the key id and every nonce scope, changes.
+    let shares: Vec<KeyShare<Ed25519>> = kps.iter().map(|k| to_key_share(k, 0).unwrap()).collect();
+    let new: Vec<KeyPackage<Ed25519>> = refresh(shares, 42)
+        .iter()
+        .map(|k| from_key_share(k).unwrap())
+        .collect();
+    assert_ne!(new[0].public().key_id(), kps[0].public().key_id());
+    for (old, new) in kps.iter().zip(&new) {
+        assert_eq!(old.id(), new.id());
+        assert_ne!(old.nonce_scope(), new.nonce_scope());
+        // The old share's nonces are not reachable through the new share …
+        if old_package.commitments().contains_key(&old.id()) {
+            assert_eq!(
+                round2::sign_with_store(&old_package, &store, new).unwrap_err(),
+                Error::Store(StoreError::NotFound),
+                "{}",
+                old.id()
+            );
+        }
+        // … and retiring the old scope erases them.
+        round1::retire_nonces(&store, old).unwrap();
+        assert_eq!(store.count(&old.nonce_scope()).unwrap(), 0);
+    }
+    assert_eq!(
+        round2::sign_with_store(&old_package, &store, &kps[0]).unwrap_err(),
+        Error::Store(StoreError::Retired)
+    );
+    // The new epoch stores and signs under its own scope.
+    let mut commitments = BTreeMap::new();
+    for k in &new[..2] {
+        let n = round1::SigningNonces::new(k.secret_share(), &mut rng);
+        commitments.insert(k.id(), *n.commitments());
+        n.seal_into(&store, k).unwrap();
+    }
+    let package = round2::SigningPackage::new(commitments, b"epoch 1".to_vec()).unwrap();
+    let shares: BTreeMap<_, _> = new[..2]
+        .iter()
+        .map(|k| {
+            (
+                k.id(),
+                round2::sign_with_store(&package, &store, k).unwrap(),
+            )
+        })
+        .collect();
+    let sig = aggregate::aggregate(&package, &shares, new[0].public()).unwrap();
+    verify(
+        &new[0].public().group_key_bytes(),
+        b"epoch 1",
+        &sig.to_array(),
+    );
+}

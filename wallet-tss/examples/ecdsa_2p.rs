@@ -179,7 +179,7 @@ fn real_main() -> Result<(), String> {
     let pid = |n| PartyId::new(n).ok_or("bad id");
     let (device, server) = (pid(DEVICE)?, pid(SERVER)?);
 
-    // 1. Key generation: DKG + chain code + pairwise OT setups (5 rounds).
+    // 1. Key generation: DKG + chain code + pairwise OT setups + their confirmation (6 rounds).
     let session = SessionId::random(&mut rng);
     let mut machines = BTreeMap::new();
     for p in parties.iter() {

@@ -182,7 +182,7 @@ fn keygen_ot_setup_cheating_is_blamed_and_banned() {
 
 #[test]
 fn keygen_bit_flips_blame_the_sender() {
-    for round in 1..=5u16 {
+    for round in 1..=6u16 {
         for seed in 0..3 {
             let mut sim = keygen_sim(3, 200 + seed * 10 + u64::from(round));
             sim.rule(

@@ -8,7 +8,9 @@
 //! * presignatures, presign states and sign states of an earlier epoch after a refresh, and after
 //!   a reshare that removed their holder;
 //! * one presignature used twice through restores of presign and sign states;
-//! * a restart from a snapshot taken before `start` (the counterparty must not be banned).
+//! * a restart from a snapshot taken before `start` (the counterparty must not be banned);
+//! * key generation with one corrupted OT message: nobody outputs a share the others lack
+//!   (module `keygen`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,6 +20,9 @@
 )]
 
 mod ecdsa_common;
+
+#[path = "ecdsa_lifecycle/keygen.rs"]
+mod keygen;
 
 use std::collections::BTreeMap;
 
@@ -296,15 +301,15 @@ fn next_epoch(stores: &Stores, parties: &[u16], rng: &mut ChaCha20Rng) -> BTreeM
         .iter()
         .map(|p| {
             let share = SecretScalar::new(*sk.expose() + *slope.expose() * p.to_scalar::<Secp256k1>());
-            let input = ResetupInput {
-                me: p,
-                parties: parties.clone(),
+            let input = ResetupInput::new(
+                p,
+                parties.clone(),
                 share,
                 commitments,
-                chain_code: *old.chain_code(),
-                epoch: old.epoch() + 1,
-                previous_key_id: *old.key_id(),
-            };
+                *old.chain_code(),
+                old.epoch() + 1,
+                *old.key_id(),
+            );
             (p, Resetup::new(session, input).unwrap())
         })
         .collect();

@@ -102,9 +102,9 @@ proptest! {
         let n = nonces.remove(0);
         let id = n.id();
         prop_assert_eq!(id, commitments[0].id());
-        let sealed = n.seal();
-        prop_assert_eq!(sealed.id(), id);
-        let restored = SigningNonces::<Ed25519>::restore(sealed.bytes()).unwrap();
+        let store = wallet_types::MemoryOneTimeStore::new();
+        prop_assert_eq!(n.seal_into(&store, k).unwrap(), id);
+        let restored = SigningNonces::<Ed25519>::take_from(&store, k, &id).unwrap();
         prop_assert_eq!(restored.commitments(), &commitments[0]);
         let cb = commitments[1].to_bytes();
         prop_assert_eq!(wallet_tss::frost::SigningCommitments::<Ed25519>::from_bytes(&cb).unwrap(), commitments[1]);

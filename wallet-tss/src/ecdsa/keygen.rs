@@ -6,8 +6,9 @@
 //! Verified Simplest OT + SoftSpokenOT setup twice, once with each party as Alice.
 //!
 //! All rounds are point-to-point (each message to `P_j` carries the broadcast part, which is the
-//! same for every recipient, and the OT message of the pair). Five rounds, because each OT
-//! setup is a chain of five alternating messages; the DKG rides on the first three:
+//! same for every recipient, and the OT message of the pair). Six rounds: each OT setup is a
+//! chain of five alternating messages, the DKG rides on the first three, and the sixth confirms
+//! that every setup completed:
 //!
 //! 1. `P_i` samples `f_i(x) = a_{i,0} + a_{i,1}·x` (degree 1: threshold 2), publishes Feldman
 //!    commitments `C_i = (a_{i,0}·G, a_{i,1}·G)`, a Schnorr proof `σ_i = (R_i, z_i)` of
@@ -28,8 +29,21 @@
 //!    inherently ambiguous there (with three parties, the one shown the odd view cannot tell
 //!    which of the other two lied), so treat this reason as "abort and investigate", not as
 //!    proof against the named parties.
-//! 5. OT message 5; on receipt of all round-5 messages every setup is complete and the
-//!    [`KeyShare`] is output.
+//! 5. OT message 5; on receipt of all round-5 messages every setup of `P_i` is complete. `P_i`
+//!    sends every other party `T("confirm-setups")`: the transcript of round 4 (which fixes the
+//!    key id) extended by the setup id of every ordered pair.
+//! 6. On all round-6 messages: each must equal ours ([`Reason::ConfirmationMismatch`] naming
+//!    the sender). Only then is the [`KeyShare`] output.
+//!
+//! **Ending together.** No party outputs a [`KeyShare`] before every other party confirmed that
+//! all of *its* setups completed. A party whose setup fails (say, a corrupted OT message 5)
+//! aborts without confirming, so every other party waits in round 6 instead of storing a share
+//! that lists a pairing the failed party no longer has; the caller sees a stalled run (a
+//! timeout) and starts a new key generation. As with any last round, the confirmation itself is
+//! unconfirmed: a party that receives a wrong (or no) round-6 message has already sent its own,
+//! so the parties that did receive every confirmation may output while it aborts (a sender that
+//! equivocates in round 6 can cause this). Those that output agree on the key id, the public key
+//! and the chain code, and every one of them holds a complete pairing with every other party.
 //!
 //! OT failures carry [`Reason::BaseOt`] / [`Reason::OtConsistency`] naming the counterparty, for
 //! which [`wallet_types::Error::must_ban`] is non-empty.
@@ -57,7 +71,7 @@ use crate::ot::{
     OtSetupMsg5,
 };
 
-use super::pairwise::PairwiseSetups;
+use super::pairwise::{PairwiseSetups, check_confirmations};
 
 use super::derive::{Derivation, DerivationPath, DeriveError, derive_public};
 use super::{DKG_PROTOCOL, THRESHOLD, VERSION, kinds};
@@ -65,7 +79,7 @@ use super::{DKG_PROTOCOL, THRESHOLD, VERSION, kinds};
 type Point = k256::ProjectivePoint;
 type Scalar = k256::Scalar;
 
-const ROUNDS: u16 = 5;
+const ROUNDS: u16 = 6;
 
 fn rounds() -> Vec<RoundSpec> {
     (0..ROUNDS).map(|_| RoundSpec::p2p()).collect()
@@ -153,6 +167,8 @@ pub enum KeygenMessage {
     Round4(OtSetupMsg4),
     /// Round 5: OT setup message 5 (sender as Bob).
     Round5(OtSetupMsg5),
+    /// Round 6: the setup confirmation `T("confirm-setups")` (see the module docs).
+    Round6([u8; 32]),
 }
 
 impl RoundMessage for KeygenMessage {
@@ -163,6 +179,7 @@ impl RoundMessage for KeygenMessage {
             Self::Round3(_) => 3,
             Self::Round4(_) => 4,
             Self::Round5(_) => 5,
+            Self::Round6(_) => 6,
         }
     }
 }
@@ -181,8 +198,9 @@ fn put_secret_obj<T: WireObject>(w: &mut Writer, o: &T) {
 }
 
 /// Body: `round u8 || fields`; round 1: `C₀[33] C₁[33] R[33] z[32] h[32] ot`, round 2:
-/// `share[32] c[32] ot`, round 3: `confirmation[32] ot`, rounds 4–5: `ot`, where `ot` is
-/// `u32be(len) || OT setup message` (a full wire object of `crate::ot`). See `SPEC.md`.
+/// `share[32] c[32] ot`, round 3: `confirmation[32] ot`, rounds 4–5: `ot`, round 6:
+/// `setup_confirmation[32]`, where `ot` is `u32be(len) || OT setup message` (a full wire object
+/// of `crate::ot`). See `SPEC.md`.
 impl WireObject for KeygenMessage {
     const KIND: ObjectKind = kinds::KEYGEN_MESSAGE;
     const MAX_LEN: usize = 1 << 20;
@@ -210,6 +228,7 @@ impl WireObject for KeygenMessage {
             }
             Self::Round4(m) => put_obj(w, m),
             Self::Round5(m) => put_obj(w, m),
+            Self::Round6(c) => w.bytes(c),
         }
     }
 
@@ -233,6 +252,7 @@ impl WireObject for KeygenMessage {
             }),
             4 => Self::Round4(get_obj(r)?),
             5 => Self::Round5(get_obj(r)?),
+            6 => Self::Round6(r.array()?),
             t => return Err(DecodeError::InvalidTag(t)),
         })
     }
@@ -601,6 +621,8 @@ struct State {
     confirmation: Option<[u8; 32]>,
     /// Whether the confirmations were checked.
     confirmed: bool,
+    /// The setup confirmation `T("confirm-setups")`, once every setup is complete (round 5).
+    setup_confirmation: Option<[u8; 32]>,
     setups: PairwiseSetups,
 }
 
@@ -686,6 +708,7 @@ impl Keygen {
                 share: None,
                 confirmation: None,
                 confirmed: false,
+                setup_confirmation: None,
                 setups: PairwiseSetups::default(),
             }),
         })
@@ -756,7 +779,8 @@ impl State {
                 2 => self.round2(msgs, &mut out)?,
                 3 => self.round3(msgs, &mut out)?,
                 4 => self.round4(msgs, &mut out)?,
-                5 => return self.round5(msgs).map(|k| (out, Some(k))),
+                5 => self.round5(msgs, &mut out)?,
+                6 => return self.round6(msgs).map(|k| (out, Some(k))),
                 _ => return Err(Error::Internal),
             }
         }
@@ -939,14 +963,55 @@ impl State {
         Ok(())
     }
 
-    fn round5(&mut self, msgs: BTreeMap<PartyId, KeygenMessage>) -> Result<KeyShare, Error> {
+    fn round5(
+        &mut self,
+        msgs: BTreeMap<PartyId, KeygenMessage>,
+        out: &mut Vec<Envelope<KeygenMessage>>,
+    ) -> Result<(), Error> {
         for (j, m) in msgs {
             let KeygenMessage::Round5(m5) = m else {
                 return Err(Error::blame(j, Reason::MalformedMessage));
             };
             self.setups.finish_alice(j, &m5)?;
         }
+        // Every setup of this party is complete: confirm it to every other party.
+        let c = self.setup_transcript()?.output32("confirm-setups");
+        self.setup_confirmation = Some(c);
+        for j in self.inbox.parties().clone().others(self.inbox.me()) {
+            out.push(
+                self.inbox
+                    .envelope(6, Recipient::One(j), KeygenMessage::Round6(c)),
+            );
+        }
+        Ok(())
+    }
+
+    fn round6(&mut self, msgs: BTreeMap<PartyId, KeygenMessage>) -> Result<KeyShare, Error> {
+        let mine = self.setup_confirmation.ok_or(Error::Internal)?;
+        check_confirmations(
+            &mine,
+            msgs.iter().map(|(j, m)| match m {
+                KeygenMessage::Round6(c) => (*j, Some(*c)),
+                _ => (*j, None),
+            }),
+        )?;
         self.finish()
+    }
+
+    /// The DKG transcript extended by the setup id of every ordered pair (this party's setups
+    /// must all be complete).
+    fn setup_transcript(&self) -> Result<Transcript, Error> {
+        if !self.confirmed {
+            return Err(Error::Internal);
+        }
+        let mut t = self.transcript()?;
+        self.setups.append_setup_ids(
+            &mut t,
+            self.inbox.session(),
+            self.inbox.me(),
+            self.inbox.parties(),
+        )?;
+        Ok(t)
     }
 
     fn finish(&mut self) -> Result<KeyShare, Error> {
@@ -1016,8 +1081,10 @@ impl Protocol for Keygen {
 /// State body: `me u16 || lifecycle u8`; if created / running: `inbox || has_poly u8 ||
 /// [a₀[32] a₁[32]] || chain_code[32] || u16 n || n × (party, C₀, C₁, R, z, h) || u16 m ||
 /// m × (party, reveal[32]) || has_share u8 || [share[32]] || has_confirmation u8 ||
-/// [confirmation[32]] || confirmed u8 || u16 k || k × (party, bob tag u8, u32 len, state) ||
-/// u16 k || k × (party, alice tag u8, [u32 len, state])`. Holds secrets: store encrypted.
+/// [confirmation[32]] || confirmed u8 || has_setup_confirmation u8 || [setup_confirmation[32]]
+/// || u16 k || k × (party, bob tag u8, u32 len, state) || u16 k || k × (party, alice tag u8,
+/// [u32 len, state])`. Holds secrets: store encrypted. The kind is new with the sixth round
+/// (`0x0391`; the five-round state's `0x0381` is refused as [`DecodeError::WrongKind`]).
 impl WireObject for Keygen {
     const KIND: ObjectKind = kinds::KEYGEN_STATE;
     const MAX_LEN: usize = 1 << 26;
@@ -1069,6 +1136,13 @@ impl WireObject for Keygen {
             None => w.u8(0),
         }
         w.bool(s.confirmed);
+        match &s.setup_confirmation {
+            Some(c) => {
+                w.u8(1);
+                w.bytes(c);
+            }
+            None => w.u8(0),
+        }
         s.setups.encode(w);
     }
 
@@ -1121,6 +1195,7 @@ impl WireObject for Keygen {
                 };
                 let confirmation = if r.bool()? { Some(r.array()?) } else { None };
                 let confirmed = r.bool()?;
+                let setup_confirmation = if r.bool()? { Some(r.array()?) } else { None };
                 let setups = PairwiseSetups::decode(r, me, &parties)?;
                 let s = State {
                     inbox,
@@ -1131,6 +1206,7 @@ impl WireObject for Keygen {
                     share,
                     confirmation,
                     confirmed,
+                    setup_confirmation,
                     setups,
                 };
                 if tag == 0 {

@@ -34,7 +34,7 @@
 //! ## Flow
 //!
 //! ```text
-//! keygen (once, all n parties)  ->  KeyShare per party (secret share, share commitments,
+//! keygen (once, all n parties, 6 rounds)  ->  KeyShare per party (secret share, share commitments,
 //!                                    public key, chain code, OT setups with every other party)
 //! MemoryKeyStore::new(key_share)  ->  the one owner of that share (or your own KeyStore)
 //! presign (any 2 parties, 2 rounds, no message; Presign::new(&store, ..))
@@ -48,8 +48,8 @@
 //!                                     store.install(next, &[]) ends epoch e for good
 //! ```
 //!
-//! Sizes (2-of-2, with the multiplication of [`crate::mul`]): key generation sends 10 messages,
-//! 43 kB in all (2-of-3: 30 messages, 129 kB); a presignature takes 4 messages, 165 kB in all
+//! Sizes (2-of-2, with the multiplication of [`crate::mul`]): key generation sends 12 messages,
+//! 43 kB in all (2-of-3: 36 messages, 129 kB); a presignature takes 4 messages, 165 kB in all
 //! (14 kB in round 1 and 68 kB in round 2, each way); the online message is 102 bytes; a
 //! [`KeyShare`] of a 2-of-2 key is 12.6 kB.
 //!
@@ -74,6 +74,7 @@
 //! let sid = SessionId::random(&mut rng); // agreed, fresh
 //! let machines = parties.iter().map(|p| Keygen::new(sid, p, parties.clone(), &mut rng)).collect::<Result<Vec<_>, _>>()?;
 //! let mut keys = run(machines, &mut rng); // move the messages over your transport
+//! keys.sort_by_key(|k| k.me());
 //! // Each party hands its share to the store that owns it from now on.
 //! let server_store = MemoryKeyStore::new(keys.pop().unwrap());
 //! let device_store = MemoryKeyStore::new(keys.pop().unwrap());
@@ -98,7 +99,9 @@
 //! Messages must travel over channels that **authenticate the sender** and **encrypt**
 //! point-to-point traffic (the DKG's round 2 carries secret shares; the OT messages must not be
 //! seen by a third party). Key generation sends the broadcast part of each round point-to-point;
-//! its confirmation round detects a party that told different parties different things.
+//! its confirmation round detects a party that told different parties different things, and
+//! its last round makes the parties end together: no party outputs a [`KeyShare`] before every
+//! other party confirmed that all its OT setups completed.
 //! Serialized machines and [`KeyShare`]s hold secrets: store them encrypted (e.g. under a
 //! `wallet-kek` envelope). Presignatures never leave the [`KeyStore`]: they are sealed there
 //! under a key derived from the current share (AES-256-GCM, HKDF-SHA256) and taken out once.
@@ -148,10 +151,13 @@ use wallet_types::ObjectKind;
 /// Wire object kinds of this module (range `0x0380..=0x03bf`; see `SPEC.md`).
 pub mod kinds {
     use super::ObjectKind;
-    /// A key-generation message.
-    pub const KEYGEN_MESSAGE: ObjectKind = ObjectKind(0x0380);
-    /// A key-generation machine's state.
-    pub const KEYGEN_STATE: ObjectKind = ObjectKind(0x0381);
+    /// A key-generation message (six rounds; the five-round protocol's `0x0380` is retired, so
+    /// a message of it is a decode error, [`wallet_types::DecodeError::WrongKind`]).
+    pub const KEYGEN_MESSAGE: ObjectKind = ObjectKind(0x0390);
+    /// A key-generation machine's state (six rounds; the five-round state's `0x0381` is retired:
+    /// such a state decodes to [`wallet_types::DecodeError::WrongKind`], never into a machine
+    /// that would run the old protocol against new peers).
+    pub const KEYGEN_STATE: ObjectKind = ObjectKind(0x0391);
     /// A party's key share (the output of key generation).
     pub const KEY_SHARE: ObjectKind = ObjectKind(0x0382);
     /// A presign message.
@@ -169,8 +175,9 @@ pub mod kinds {
     pub const PRESIGNATURE_INFO: ObjectKind = ObjectKind(0x039c);
     /// A resetup message (fresh OT setups after refresh / reshare).
     pub const RESETUP_MESSAGE: ObjectKind = ObjectKind(0x0389);
-    /// A resetup machine's state.
-    pub const RESETUP_STATE: ObjectKind = ObjectKind(0x038a);
+    /// A resetup machine's state (with the banned parties; the state without them, `0x038a`,
+    /// is retired and decodes to [`wallet_types::DecodeError::WrongKind`]).
+    pub const RESETUP_STATE: ObjectKind = ObjectKind(0x0392);
     /// The public part of a key share ([`super::PublicKeyPackage`]).
     pub const PUBLIC_KEY_PACKAGE: ObjectKind = ObjectKind(0x0398);
 }

@@ -4,12 +4,19 @@
 //! embedding machine's session. In the embedding protocol's round `k` (1..=5) each party sends
 //! every counterparty the `k`-th setup message of the direction in which it is Bob (`k` odd) or
 //! Alice (`k` even).
+//!
+//! Both machines end with the same closing confirmation (their round 6): once all its setups
+//! are complete, each party sends every other party a hash of its protocol transcript extended by
+//! [`PairwiseSetups::append_setup_ids`], and outputs nothing before every other party sent the
+//! same value ([`check_confirmations`]).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use rand_core::CryptoRng;
-use wallet_types::{DecodeError, Error, Parties, PartyId, Reader, SessionId, WireObject, Writer};
+use wallet_types::{
+    DecodeError, Error, Parties, PartyId, Reader, Reason, SessionId, Transcript, WireObject, Writer,
+};
 
 use crate::ot::{
     MulReceiverSetup, MulSenderSetup, OtSetupMsg1, OtSetupMsg2, OtSetupMsg3, OtSetupMsg4,
@@ -155,6 +162,37 @@ impl PairwiseSetups {
         Ok(ids)
     }
 
+    /// Appends the setup id of every **ordered** pair of `parties` to `t` (`a` ascending, then `b`
+    /// ascending: `party "alice" a ‖ party "bob" b ‖ "setup-id" id`), after checking that every
+    /// setup of this party is complete and is the one of this run (`session`). Every party of an
+    /// honest run appends the same list, so the result is the input of the closing
+    /// confirmation.
+    pub(crate) fn append_setup_ids(
+        &self,
+        t: &mut Transcript,
+        session: &SessionId,
+        me: PartyId,
+        parties: &Parties,
+    ) -> Result<(), Error> {
+        let own = self.setup_ids(me)?;
+        if own.len() != 2 * parties.len().saturating_sub(1) {
+            return Err(Error::Internal);
+        }
+        for (a, b, id) in own {
+            if id != ot_session(session, a, b) {
+                return Err(Error::Internal);
+            }
+        }
+        for a in parties.iter() {
+            for b in parties.others(a) {
+                t.append_party("alice", a);
+                t.append_party("bob", b);
+                t.append("setup-id", ot_session(session, a, b).as_bytes());
+            }
+        }
+        Ok(())
+    }
+
     /// Takes the completed setups, one [`PairSetup`] per other party.
     pub(crate) fn take(
         &mut self,
@@ -250,5 +288,25 @@ impl PairwiseSetups {
             }
         }
         Ok(Self { bob, alice })
+    }
+}
+
+/// The closing confirmation's check: every other party's value (`received`, by sender, `None`
+/// for a message of another round) must equal `mine`; the senders of a different value are
+/// blamed with [`Reason::ConfirmationMismatch`]. An authenticated sender that sends a different
+/// value lies (every input of the hash is public and already agreed) or computed another run.
+pub(crate) fn check_confirmations(
+    mine: &[u8; 32],
+    received: impl IntoIterator<Item = (PartyId, Option<[u8; 32]>)>,
+) -> Result<(), Error> {
+    let bad: Vec<PartyId> = received
+        .into_iter()
+        .filter(|(_, c)| c.as_ref() != Some(mine))
+        .map(|(j, _)| j)
+        .collect();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::blame_all(bad, Reason::ConfirmationMismatch))
     }
 }

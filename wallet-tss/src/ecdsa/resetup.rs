@@ -31,7 +31,30 @@
 //!
 //! The run's session id must be fresh (e.g. `SessionId::derive("ecdsa-resetup")` of the
 //! refresh's own fresh session).
+//!
+//! ## Bans carry over
+//!
+//! A party this share banned ([`KeyShare::ban`], after a failed check of the reusable setup:
+//! [`Error::must_ban`]) stays banned in the new epoch: [`ResetupInput`] carries the banned
+//! parties ([`ResetupInput::carry_bans`], which `wallet-pss` calls with the previous share), and
+//! the output [`KeyShare`] has no pairing with them ([`KeyShare::banned`] lists them again).
+//!
+//! The setups with a banned party are still **run**, symmetrically, and then dropped (zeroized)
+//! when the new share is assembled. Skipping them would need both sides, and every other party,
+//! to know the ban — but a ban is a local decision: the banned party may never have learned of it
+//! (an honest victim of a corrupted message, or a cheater that will not say), so it would wait
+//! for setup messages that never come and the refresh would stall for everybody. Running the
+//! setup costs one pair's setup (a few milliseconds) and exposes nothing: its secrets are fresh
+//! and never used. The banned party may end with a share that lists a pairing with this party;
+//! [`super::Presign::new`] on this side refuses it, as before the refresh.
+//!
+//! Lifting a ban is explicit: [`ResetupInput::lift_ban`] before the resetup gives the new epoch a
+//! fresh pairing with that party. It is safe as far as the OT layer goes (the new setups share
+//! nothing with the one a failed check may have leaked), so lift a ban when the reason for it is
+//! gone — e.g. the device was re-provisioned, or the failure was traced to a broken transport —
+//! not by default: a counterparty that cheated once can probe the new setup the same way.
 
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -46,7 +69,7 @@ use wallet_types::{
 use crate::ot::{OtSetupMsg1, OtSetupMsg2, OtSetupMsg3, OtSetupMsg4, OtSetupMsg5};
 
 use super::keygen::KeyShare;
-use super::pairwise::PairwiseSetups;
+use super::pairwise::{PairwiseSetups, check_confirmations};
 use super::{RESETUP_PROTOCOL, THRESHOLD, VERSION, kinds};
 
 type Point = k256::ProjectivePoint;
@@ -57,7 +80,12 @@ fn rounds() -> Vec<RoundSpec> {
     (0..ROUNDS).map(|_| RoundSpec::p2p()).collect()
 }
 
-/// One party's key material of the new epoch (from `wallet-pss`'s refresh or reshare).
+/// One party's key material of the new epoch (from `wallet-pss`'s refresh or reshare), and the
+/// parties it stays banned with (see the [module docs](self#bans-carry-over)).
+///
+/// Build it with [`ResetupInput::new`] (no bans), then [`ResetupInput::carry_bans`] with the
+/// previous epoch's share; [`ResetupInput::lift_ban`] is the only way to re-pair a party that
+/// share had banned.
 pub struct ResetupInput {
     /// This party.
     pub me: PartyId,
@@ -73,6 +101,66 @@ pub struct ResetupInput {
     pub epoch: u64,
     /// The key id of the previous epoch ([`KeyShare::key_id`]).
     pub previous_key_id: [u8; 32],
+    /// The other parties the output share has no pairing with.
+    banned: BTreeSet<PartyId>,
+}
+
+impl ResetupInput {
+    /// The input for `me`'s new share `share` of the key with commitments `commitments` among
+    /// `parties`, at `epoch`, following the epoch with key id `previous_key_id`. No party is
+    /// banned: add the previous share's bans with [`ResetupInput::carry_bans`].
+    pub fn new(
+        me: PartyId,
+        parties: Parties,
+        share: SecretScalar<Secp256k1>,
+        commitments: [Point; 2],
+        chain_code: [u8; 32],
+        epoch: u64,
+        previous_key_id: [u8; 32],
+    ) -> Self {
+        Self {
+            me,
+            parties,
+            share,
+            commitments,
+            chain_code,
+            epoch,
+            previous_key_id,
+            banned: BTreeSet::new(),
+        }
+    }
+
+    /// Carries the bans of `previous` (this party's share of the previous epoch) over: every
+    /// party [`KeyShare::banned`] lists that is also in the new party set stays banned (a party
+    /// that left the set needs no ban). Returns how many bans were carried.
+    pub fn carry_bans(&mut self, previous: &KeyShare) -> usize {
+        let before = self.banned.len();
+        let carried: Vec<PartyId> = previous
+            .banned()
+            .filter(|p| *p != self.me && self.parties.contains(*p))
+            .collect();
+        self.banned.extend(carried);
+        self.banned.len() - before
+    }
+
+    /// Bans `p` in the new epoch (the output share has no pairing with it). Returns whether it
+    /// was not banned already. [`Resetup::new`] refuses a ban of a party outside the new set or
+    /// of this party.
+    pub fn ban(&mut self, p: PartyId) -> bool {
+        self.banned.insert(p)
+    }
+
+    /// **Lifts** the ban of `p`: the new epoch gets a fresh pairing with it. An explicit
+    /// decision of the caller (see the [module docs](self#bans-carry-over) for when it is
+    /// sound). Returns whether `p` was banned.
+    pub fn lift_ban(&mut self, p: PartyId) -> bool {
+        self.banned.remove(&p)
+    }
+
+    /// The parties the output share will have no pairing with, in id order.
+    pub fn banned(&self) -> impl Iterator<Item = PartyId> + '_ {
+        self.banned.iter().copied()
+    }
 }
 
 impl fmt::Debug for ResetupInput {
@@ -81,6 +169,7 @@ impl fmt::Debug for ResetupInput {
             .field("me", &self.me)
             .field("parties", &self.parties)
             .field("epoch", &self.epoch)
+            .field("banned", &self.banned)
             .finish_non_exhaustive()
     }
 }
@@ -188,6 +277,8 @@ struct State {
     chain_code: [u8; 32],
     epoch: u64,
     previous_key_id: [u8; 32],
+    /// Parties whose fresh pairing is dropped from the output (bans carried over).
+    banned: BTreeSet<PartyId>,
     /// The confirmation hash, once every setup is complete.
     confirmation: Option<[u8; 32]>,
     setups: PairwiseSetups,
@@ -213,7 +304,8 @@ impl Resetup {
     ///
     /// Errors: fewer than 2 parties ([`ParamError::TooFewParties`]), `me` not among them
     /// ([`ParamError::NotAMember`]), a share that does not match `X + me·A₁` or an identity
-    /// public key ([`ParamError::Mismatch`]).
+    /// public key ([`ParamError::Mismatch`]), a ban of a party outside the set
+    /// ([`ParamError::NotAMember`]) or of `me` ([`ParamError::Mismatch`]).
     pub fn new(session: SessionId, input: ResetupInput) -> Result<Self, Error> {
         let ResetupInput {
             me,
@@ -223,6 +315,7 @@ impl Resetup {
             chain_code,
             epoch,
             previous_key_id,
+            banned,
         } = input;
         if parties.len() < THRESHOLD {
             return Err(ParamError::TooFewParties {
@@ -238,6 +331,7 @@ impl Resetup {
         if bool::from(x.is_identity()) || share.public() != x + a1 * me.to_scalar::<Secp256k1>() {
             return Err(ParamError::Mismatch.into());
         }
+        check_bans(me, &parties, &banned)?;
         let inbox = Inbox::new(session, me, parties, rounds())?;
         Ok(Self {
             me,
@@ -248,11 +342,29 @@ impl Resetup {
                 chain_code,
                 epoch,
                 previous_key_id,
+                banned,
                 confirmation: None,
                 setups: PairwiseSetups::default(),
             }),
         })
     }
+}
+
+/// Every banned party is another party of the set.
+fn check_bans(
+    me: PartyId,
+    parties: &Parties,
+    banned: &BTreeSet<PartyId>,
+) -> Result<(), ParamError> {
+    for p in banned {
+        if *p == me {
+            return Err(ParamError::Mismatch);
+        }
+        if !parties.contains(*p) {
+            return Err(ParamError::NotAMember(*p));
+        }
+    }
+    Ok(())
 }
 
 impl State {
@@ -282,28 +394,13 @@ impl State {
 
     /// The transcript of the public input and every setup id (after all setups completed).
     fn full_transcript(&self) -> Result<Transcript, Error> {
-        let me = self.inbox.me();
         let mut t = self.transcript();
-        let session = self.session();
-        // This party's own setups must all be complete and be those of this run.
-        for (a, b, id) in self.setups.setup_ids(me)? {
-            if id != super::pairwise::ot_session(&session, a, b) {
-                return Err(Error::Internal);
-            }
-        }
-        // Every party hashes the same list: all ordered pairs of the party set, in order.
-        let parties = self.inbox.parties();
-        let mut ids = Vec::new();
-        for a in parties.iter() {
-            for b in parties.others(a) {
-                ids.push((a, b, super::pairwise::ot_session(&session, a, b)));
-            }
-        }
-        for (a, b, id) in ids {
-            t.append_party("alice", a);
-            t.append_party("bob", b);
-            t.append("setup-id", id.as_bytes());
-        }
+        self.setups.append_setup_ids(
+            &mut t,
+            self.inbox.session(),
+            self.inbox.me(),
+            self.inbox.parties(),
+        )?;
         Ok(t)
     }
 
@@ -369,14 +466,13 @@ impl State {
             }
             if round == 6 {
                 let mine = self.confirmation.ok_or(Error::Internal)?;
-                let bad: Vec<PartyId> = msgs
-                    .iter()
-                    .filter(|(_, m)| !matches!(m, ResetupMessage::Round6(c) if *c == mine))
-                    .map(|(j, _)| *j)
-                    .collect();
-                if !bad.is_empty() {
-                    return Err(Error::blame_all(bad, Reason::ConfirmationMismatch));
-                }
+                check_confirmations(
+                    &mine,
+                    msgs.iter().map(|(j, m)| match m {
+                        ResetupMessage::Round6(c) => (*j, Some(*c)),
+                        _ => (*j, None),
+                    }),
+                )?;
                 return self.finish().map(|k| (out, Some(k)));
             }
             for (j, m) in msgs {
@@ -405,7 +501,12 @@ impl State {
         let me = self.inbox.me();
         let parties = self.inbox.parties().clone();
         let key_id = self.full_transcript()?.output32("key-id");
-        let pairs = self.setups.take(me, &parties)?;
+        let mut pairs = self.setups.take(me, &parties)?;
+        // Bans carry over: the fresh setups with banned parties were run (so that the protocol
+        // completes for everybody) and are dropped here; their secrets are zeroized on drop.
+        for p in &self.banned {
+            pairs.remove(p);
+        }
         let share = core::mem::replace(&mut self.share, SecretScalar::zero());
         Ok(KeyShare::assemble(
             key_id,
@@ -450,9 +551,11 @@ impl Protocol for Resetup {
 }
 
 /// State body: `me u16 || lifecycle u8`; if created / running: `inbox || share[32] || X[33] ||
-/// A₁[33] || chain_code[32] || epoch u64 || previous_key_id[32] || has_confirmation u8 ||
-/// [confirmation[32]] || pairwise setups` (the same encoding as in the `Keygen` state). Holds
-/// secrets: store encrypted.
+/// A₁[33] || chain_code[32] || epoch u64 || previous_key_id[32] || u16 b || b × party` (the
+/// banned parties, strictly increasing) `|| has_confirmation u8 || [confirmation[32]] ||
+/// pairwise setups` (the same encoding as in the `Keygen` state). Holds secrets: store
+/// encrypted. The kind is new with the bans (`0x0392`; the state without them, `0x038a`, is
+/// refused as [`DecodeError::WrongKind`]).
 impl WireObject for Resetup {
     const KIND: ObjectKind = kinds::RESETUP_STATE;
     const MAX_LEN: usize = 1 << 26;
@@ -471,6 +574,10 @@ impl WireObject for Resetup {
         w.bytes(&s.chain_code);
         w.u64(s.epoch);
         w.bytes(&s.previous_key_id);
+        w.u16(s.banned.len() as u16);
+        for p in &s.banned {
+            w.party(*p);
+        }
         match &s.confirmation {
             Some(c) => {
                 w.u8(1);
@@ -496,6 +603,17 @@ impl WireObject for Resetup {
                 let chain_code = r.array()?;
                 let epoch = r.u64()?;
                 let previous_key_id = r.array()?;
+                let mut banned = BTreeSet::new();
+                let mut last = None;
+                for _ in 0..r.count16(parties.len(), 2)? {
+                    let p = r.party()?;
+                    if last >= Some(p) {
+                        return Err(DecodeError::NotSorted);
+                    }
+                    last = Some(p);
+                    banned.insert(p);
+                }
+                check_bans(me, &parties, &banned).map_err(|_| DecodeError::InvalidValue)?;
                 let confirmation = if r.bool()? { Some(r.array()?) } else { None };
                 let setups = PairwiseSetups::decode(r, me, &parties)?;
                 if share.public() != commitments[0] + commitments[1] * me.to_scalar::<Secp256k1>() {
@@ -508,6 +626,7 @@ impl WireObject for Resetup {
                     chain_code,
                     epoch,
                     previous_key_id,
+                    banned,
                     confirmation,
                     setups,
                 };

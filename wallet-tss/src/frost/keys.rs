@@ -27,7 +27,8 @@ use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use wallet_types::{
     Curve, DecodeError, Ed25519, Error, HEADER_LEN, MAX_PARTIES, NonIdentity, ObjectKind,
-    ParamError, Parties, PartyId, Reader, SecretBytes, SecretScalar, WireObject, Writer,
+    ParamError, Parties, PartyId, Reader, SecretBytes, SecretScalar, SessionId, Transcript,
+    WireObject, Writer,
 };
 
 use super::ciphersuite::Ciphersuite;
@@ -111,7 +112,29 @@ impl<C: Ciphersuite> PublicKeyPackage<C> {
     pub fn share_commitment(&self, id: PartyId) -> Option<&C::Point> {
         self.share_commitments.get(self.parties.index_of(id)?)
     }
+
+    /// The identifier of this sharing of the key: a hash of the party set, the threshold, the
+    /// group key and every party's verifying share `Y_i` (see `SPEC.md`). The same for every
+    /// party; it changes with every refresh and reshare (the verifying shares do — except for a
+    /// 1-of-n key, whose shares *are* the key and never change), so it names one epoch of the
+    /// key. Nonces are stored under it ([`KeyPackage::nonce_scope`]).
+    pub fn key_id(&self) -> [u8; 32] {
+        let mut t = Transcript::new(KEY_ID_PROTOCOL, 1, Some(C::ID), &SessionId([0; 32]));
+        let mut w = Writer::new();
+        w.parties(&self.parties);
+        t.append("parties", &w.finish());
+        t.append_u64("threshold", self.threshold() as u64);
+        t.append_point::<C>("group-key", self.group_key.get());
+        for (p, y) in self.parties.iter().zip(&self.share_commitments) {
+            t.append_party("party", p);
+            t.append_point::<C>("verifying-share", y);
+        }
+        t.output32("key-id")
+    }
 }
+
+/// Transcript protocol name of [`PublicKeyPackage::key_id`] and [`KeyPackage::nonce_scope`].
+const KEY_ID_PROTOCOL: &str = "wallet-tss/frost-key-id";
 
 /// Body: `parties || u16 t || SerializeElement(Φ₀) || … || SerializeElement(Φ_{t−1})`
 /// (`Φ₀` non-identity; later points may be the identity; `1 ≤ t ≤ n`).
@@ -221,6 +244,18 @@ impl<C: Ciphersuite> KeyPackage<C> {
             secret: self.secret.duplicate(),
             public: self.public.clone(),
         }
+    }
+
+    /// The [`wallet_types::store::OneTimeStore`] scope of this key share's sealed nonces:
+    /// `(T("wallet-tss/frost-key-id", 1, curve, 0³²) + a("key-id", key_id) + a("party", id))
+    /// .out("nonce-scope")` with [`PublicKeyPackage::key_id`]. One scope per party and epoch: a
+    /// refresh or reshare gives the new share another scope, and the caller retires the old one
+    /// ([`crate::frost::round1::retire_nonces`]), which erases every nonce of the old epoch.
+    pub fn nonce_scope(&self) -> [u8; 32] {
+        let mut t = Transcript::new(KEY_ID_PROTOCOL, 1, Some(C::ID), &SessionId([0; 32]));
+        t.append("key-id", &self.public.key_id());
+        t.append_party("party", self.id);
+        t.output32("nonce-scope")
     }
 }
 

@@ -60,7 +60,7 @@ pub use aggregate::{Signature, aggregate};
 pub use ciphersuite::Ciphersuite;
 pub use keys::{KeyPackage, PublicKeyPackage};
 pub use round1::{NonceId, NoncePool, SigningCommitments, SigningNonces};
-pub use round2::{SignatureShare, SigningPackage, sign};
+pub use round2::{SignatureShare, SigningPackage, sign, sign_with_store};
 
 /// [`PublicKeyPackage`].
 pub const KIND_PUBLIC_KEY_PACKAGE: ObjectKind = ObjectKind(0x0301);

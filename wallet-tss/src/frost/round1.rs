@@ -21,15 +21,49 @@
 //! # }
 //! ```
 //!
-//! ## Persisting nonces (the storage rule)
+//! ## Persisting nonces: through a one-time store
 //!
-//! Nonces that must outlive the process go through [`SigningNonces::seal`] /
-//! [`SigningNonces::restore`]. The sealed bytes are secret (store them encrypted, e.g. under a
-//! wallet-kek envelope) and, unlike the in-memory value, *can* be restored twice. Using one
-//! nonce pair for two different signing packages reveals the key share, so the rule is:
+//! Nonces that must outlive the process go into a [`OneTimeStore`] — never into storage the
+//! caller manages by hand, where a restored backup or a second worker could bring one back.
+//! Using one nonce pair for two different signing packages reveals the key share, so the
+//! library itself keeps persisted nonces single-use:
 //!
-//! > **Mark the nonce id ([`NonceId`]) used, durably, before releasing the signature share
-//! > computed with it**, and never restore a nonce whose id is marked used.
+//! * [`SigningNonces::seal_into`] consumes the pair and puts its sealed encoding into the store
+//!   under the key share's scope ([`KeyPackage::nonce_scope`]) and the pair's [`NonceId`];
+//! * [`crate::frost::round2::sign_with_store`] (or [`SigningNonces::take_from`]) **takes** the
+//!   pair out of the store — atomically and durably, recording its id as used — *before* the
+//!   signature share is computed. A second take of the same id, by a restored process or a
+//!   parallel worker, is `Error::Store(StoreError::AlreadyUsed)`;
+//! * a refresh or reshare gives the key share a new scope; [`retire_nonces`] with the old key
+//!   package erases every nonce of the old epoch and refuses the old scope from then on
+//!   (`StoreError::Retired`).
+//!
+//! ```
+//! # use rand_core::SeedableRng;
+//! use std::collections::BTreeMap;
+//! use wallet_tss::frost::{keys, round1::SigningNonces, round2};
+//! use wallet_types::{Ed25519, Error, MemoryOneTimeStore, Parties, SecretScalar, StoreError};
+//! # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+//! let keys = keys::split_secret(SecretScalar::<Ed25519>::random(&mut rng), 2, &Parties::range(2).unwrap(), &mut rng).unwrap();
+//! let store = MemoryOneTimeStore::new(); // a database table in production
+//! let n1 = SigningNonces::new(keys[0].secret_share(), &mut rng);
+//! let n2 = SigningNonces::new(keys[1].secret_share(), &mut rng);
+//! let commitments = BTreeMap::from([(keys[0].id(), *n1.commitments()), (keys[1].id(), *n2.commitments())]);
+//! n1.seal_into(&store, &keys[0])?; // offline: persisted, the in-memory pair is gone
+//! let package = round2::SigningPackage::new(commitments, b"msg".to_vec())?;
+//! let z1 = round2::sign_with_store(&package, &store, &keys[0])?;
+//! // A restored process (or another worker) trying again is refused:
+//! assert_eq!(
+//!     round2::sign_with_store(&package, &store, &keys[0]).unwrap_err(),
+//!     Error::Store(StoreError::AlreadyUsed)
+//! );
+//! # let _ = (z1, n2);
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! The sealed bytes are secret: a store that is not in the process's memory must encrypt them
+//! (e.g. under a wallet-kek envelope). In-memory [`SigningNonces`] (and [`NoncePool`]) stay
+//! single-use by the type system as above.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -37,9 +71,10 @@ use core::fmt;
 use ff::Field;
 use group::GroupEncoding;
 use rand_core::CryptoRng;
+use wallet_types::store::OneTimeStore;
 use wallet_types::{
-    DecodeError, HEADER_LEN, ObjectKind, Reader, SecretScalar, SessionId, Transcript, WireObject,
-    Writer,
+    DecodeError, Error, HEADER_LEN, ObjectKind, Reader, SecretScalar, SecretVec, SessionId,
+    Transcript, WireObject, Writer,
 };
 use zeroize::Zeroize;
 
@@ -276,23 +311,76 @@ impl<C: Ciphersuite> SigningNonces<C> {
         self.commitments.id()
     }
 
-    /// Seals the nonce pair for storage (consumes it). The result holds secrets: store it
-    /// encrypted, and follow the storage rule of this module.
-    pub fn seal(self) -> SealedNonces {
-        let mut w = Writer::new();
+    /// Seals the nonce pair (consuming it) into `store`, under `key`'s scope
+    /// ([`KeyPackage::nonce_scope`]) and the pair's id, which it returns. The only way to use
+    /// it afterwards is to take it out of the store again ([`SigningNonces::take_from`],
+    /// [`crate::frost::round2::sign_with_store`]), once.
+    ///
+    /// `key` must be the key share the nonces were made for ([`SigningNonces::new`] with its
+    /// secret share). Errors: [`Error::Store`] when the store refuses (an id stored or used
+    /// before: `StoreError::AlreadyUsed`; a retired scope: `StoreError::Retired`) or fails.
+    pub fn seal_into<S: OneTimeStore + ?Sized>(
+        self,
+        store: &S,
+        key: &KeyPackage<C>,
+    ) -> Result<NonceId, Error> {
+        let id = self.id();
+        store.put(&key.nonce_scope(), &id.0, self.sealed_bytes())?;
+        Ok(id)
+    }
+
+    /// Takes the nonce pair `id` of `key` out of `store`: atomically and durably (the id is
+    /// recorded as used) **before** anything is computed from it. Errors ([`Error::Store`]): a
+    /// second take of the same id is `StoreError::AlreadyUsed`, a retired scope
+    /// `StoreError::Retired`, an unknown id `StoreError::NotFound` (see
+    /// [`wallet_types::StoreError`]). A stored entry that does not decode to the pair `id` (a
+    /// corrupted store) is [`Error::Internal`], which blames nobody; either way the entry is
+    /// gone.
+    pub fn take_from<S: OneTimeStore + ?Sized>(
+        store: &S,
+        key: &KeyPackage<C>,
+        id: &NonceId,
+    ) -> Result<Self, Error> {
+        let sealed = store.take(&key.nonce_scope(), &id.0)?;
+        let nonces = Self::decode_sealed(sealed.expose()).map_err(|_| Error::Internal)?;
+        if nonces.id() != *id {
+            return Err(Error::Internal);
+        }
+        Ok(nonces)
+    }
+
+    /// The sealed encoding `header || SerializeScalar(d) || SerializeScalar(e)`, written
+    /// through the zeroizing writer.
+    fn sealed_bytes(&self) -> SecretVec {
+        let mut w = Writer::secret();
         w.bytes(&wallet_types::wire::header_of::<SealedNoncesBody<C>>().to_bytes());
         w.secret_scalar::<C>(&self.hiding);
         w.secret_scalar::<C>(&self.binding);
+        w.into_secret()
+    }
+
+    /// **Hazmat — outside the one-time store.** Seals the nonce pair into bytes the caller
+    /// stores itself. Nothing then stops the bytes from being restored twice (reusing a nonce
+    /// pair reveals the key share): use [`SigningNonces::seal_into`]. For format tests, fuzzing
+    /// and benchmarks only.
+    #[cfg(feature = "hazmat")]
+    pub fn seal(self) -> SealedNonces {
         SealedNonces {
             id: self.id(),
-            bytes: w.into_secret(),
+            bytes: self.sealed_bytes(),
         }
     }
 
-    /// Restores a nonce pair sealed by [`SigningNonces::seal`]. **The caller must have checked
-    /// that its id is not marked used** (and must mark it used, durably, before releasing the
-    /// share computed with it).
+    /// **Hazmat — outside the one-time store.** Restores a nonce pair from its sealed bytes
+    /// without marking anything used: the same bytes restore again. Use
+    /// [`SigningNonces::take_from`]. For format tests, fuzzing and benchmarks only.
+    #[cfg(feature = "hazmat")]
     pub fn restore(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode_sealed(bytes)
+    }
+
+    /// Decodes a sealed encoding (header, kind, curve, two non-zero scalars, nothing more).
+    fn decode_sealed(bytes: &[u8]) -> Result<Self, DecodeError> {
         if bytes.len() > SealedNoncesBody::<C>::MAX_LEN {
             return Err(DecodeError::TooLarge {
                 len: bytes.len(),
@@ -358,14 +446,17 @@ impl<C: Ciphersuite> WireObject for SealedNoncesBody<C> {
     }
 }
 
-/// A nonce pair sealed for storage: its public [`NonceId`] and its secret encoding
-/// (`header || SerializeScalar(d) || SerializeScalar(e)`, see `SPEC.md`).
+/// **Hazmat.** A nonce pair sealed outside the one-time store ([`SigningNonces::seal`]): its
+/// public [`NonceId`] and its secret encoding (`header || SerializeScalar(d) ||
+/// SerializeScalar(e)`, see `SPEC.md`).
+#[cfg(feature = "hazmat")]
 #[derive(Debug)]
 pub struct SealedNonces {
     id: NonceId,
     bytes: wallet_types::SecretVec,
 }
 
+#[cfg(feature = "hazmat")]
 impl SealedNonces {
     /// The id to mark used (durably) before releasing a share made with these nonces.
     pub fn id(&self) -> NonceId {
@@ -378,8 +469,19 @@ impl SealedNonces {
     }
 }
 
+/// Retires the nonce scope of `old` (a key share replaced by a refresh or reshare): every nonce
+/// sealed for it is erased and the scope refuses new ones. Call it once the new share is
+/// stored. Errors: [`Error::Store`] when the store fails.
+pub fn retire_nonces<C: Ciphersuite, S: OneTimeStore + ?Sized>(
+    store: &S,
+    old: &KeyPackage<C>,
+) -> Result<(), Error> {
+    store.retire(&old.nonce_scope()).map_err(Error::Store)
+}
+
 /// Preprocesses `count` nonce pairs for `key` (the offline phase): returns the secret nonces
-/// (keep them, or seal them) and the commitments to publish to coordinators.
+/// (keep them in memory, or persist them with [`SigningNonces::seal_into`]) and the commitments
+/// to publish to coordinators.
 pub fn preprocess<C: Ciphersuite, R: CryptoRng + ?Sized>(
     key: &KeyPackage<C>,
     count: usize,

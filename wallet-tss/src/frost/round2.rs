@@ -15,6 +15,7 @@ use super::keys::{KeyPackage, PublicKeyPackage};
 use super::round1::{SigningCommitments, SigningNonces};
 use super::{KIND_SIGNATURE_SHARE, KIND_SIGNING_PACKAGE};
 use wallet_sss::lagrange::lagrange_at_zero;
+use wallet_types::store::OneTimeStore;
 
 /// Largest message accepted in a signing package (1 MiB).
 pub const MAX_MESSAGE_LEN: usize = 1 << 20;
@@ -213,8 +214,8 @@ pub fn compute_challenge<C: Ciphersuite>(
 ///
 /// Checks first (and then refuses to sign, dropping the nonces): the package's commitments for
 /// this signer are exactly `nonces`' commitments, every signer belongs to the key, and there are
-/// at least `t` signers. If the nonces were restored from storage, their id must be marked used
-/// durably before the returned share leaves the process (see [`crate::frost::round1`]).
+/// at least `t` signers. Nonces persisted in a one-time store are signed with through
+/// [`sign_with_store`], which takes them out of the store first (see [`crate::frost::round1`]).
 pub fn sign<C: Ciphersuite>(
     package: &SigningPackage<C>,
     nonces: SigningNonces<C>,
@@ -237,6 +238,31 @@ pub fn sign<C: Ciphersuite>(
     let lambda = lagrange_at_zero::<C>(&ctx.ids, me).map_err(|_| Error::Internal)?;
     let z = *d.expose() + *e.expose() * rho + lambda * key.secret_share().expose() * ctx.challenge;
     Ok(SignatureShare(z))
+}
+
+/// RFC 9591 §5.2 `sign` with the nonce pair persisted in `store` ([`SigningNonces::seal_into`]):
+/// the pair named by this signer's commitments in `package` is **taken** out of the store —
+/// atomically and durably, its id recorded as used — before the share is computed, so the same
+/// pair never signs twice, across crashes, restores and parallel workers (see
+/// [`crate::frost::round1`]).
+///
+/// The package is checked first (this signer is in it, every signer belongs to the key, at
+/// least `t` signers): a package refused there leaves the nonces in the store. Errors beyond
+/// [`sign`]'s: [`Error::Store`] — [`wallet_types::StoreError::AlreadyUsed`] for a pair taken
+/// before, [`wallet_types::StoreError::Retired`] after a refresh or reshare retired the key
+/// share's scope, [`wallet_types::StoreError::NotFound`] for a pair this store never held.
+pub fn sign_with_store<C: Ciphersuite, S: OneTimeStore + ?Sized>(
+    package: &SigningPackage<C>,
+    store: &S,
+    key: &KeyPackage<C>,
+) -> Result<SignatureShare<C>, Error> {
+    let commitments = package
+        .commitments
+        .get(&key.id())
+        .ok_or(ParamError::NotAMember(key.id()))?;
+    check_signers(key.public(), package)?;
+    let nonces = SigningNonces::take_from(store, key, &commitments.id())?;
+    sign(package, nonces, key)
 }
 
 /// The signer set of `package` is a subset of the key's parties with at least `t` members.

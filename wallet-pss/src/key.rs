@@ -139,6 +139,7 @@ impl<C: Curve> WireObject for KeyShare<C> {
     const KIND: ObjectKind = KIND_KEY_SHARE;
     const MAX_LEN: usize = HEADER_LEN + 2 + 2 + 2 + 2 * MAX_PARTIES + 8 + 32 + 2 + 33 * MAX_PARTIES;
     const CURVE: Option<CurveId> = Some(C::ID);
+    const SECRET: bool = true;
 
     fn encode_body(&self, w: &mut Writer) {
         w.party(self.me);

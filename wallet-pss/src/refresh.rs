@@ -251,6 +251,7 @@ impl<C: Curve> WireObject for Refresh<C> {
     const KIND: ObjectKind = KIND_REFRESH_STATE;
     const MAX_LEN: usize = 1 << 22;
     const CURVE: Option<CurveId> = Some(C::ID);
+    const SECRET: bool = true;
 
     fn encode_body(&self, w: &mut Writer) {
         w.party(self.me);

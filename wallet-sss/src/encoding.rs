@@ -52,6 +52,7 @@ impl<C: Curve> WireObject for Share<C> {
     const KIND: ObjectKind = SHARE;
     const MAX_LEN: usize = HEADER_LEN + SHARE_SET_ID_LEN + 2 + 2 + C::SCALAR_LEN;
     const CURVE: Option<CurveId> = Some(C::ID);
+    const SECRET: bool = true;
 
     fn encode_body(&self, w: &mut Writer) {
         w.bytes(self.set_id().as_bytes());

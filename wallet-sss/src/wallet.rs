@@ -211,6 +211,7 @@ impl WireObject for WalletShare {
     const KIND: ObjectKind = WALLET_SHARE;
     const MAX_LEN: usize = HEADER_LEN + SHARE_SET_ID_LEN + 1 + 32 + 2 * 33;
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    const SECRET: bool = true;
 
     fn encode_body(&self, w: &mut Writer) {
         w.bytes(self.set_id().as_bytes());

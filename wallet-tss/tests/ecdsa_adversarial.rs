@@ -508,7 +508,8 @@ fn a_ban_ends_the_pairing_and_survives_storage() {
     let me = &stores[&pid(1)];
     assert_eq!(me.banned().unwrap(), vec![pid(2)]);
     // The ban is part of the stored share.
-    let stored = wallet_tss::ecdsa::KeyShare::from_bytes(me.encode_key().unwrap().expose()).unwrap();
+    let stored =
+        wallet_tss::ecdsa::KeyShare::from_bytes(me.encode_key().unwrap().expose()).unwrap();
     assert_eq!(stored.banned().collect::<Vec<_>>(), vec![pid(2)]);
     assert_eq!(stored.paired().collect::<Vec<_>>(), vec![pid(3)]);
     let restored = wallet_tss::ecdsa::MemoryKeyStore::new(stored);

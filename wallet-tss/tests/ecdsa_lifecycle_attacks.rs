@@ -31,12 +31,12 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use wallet_tss::ecdsa::presign::testing::{delta_bit, probe_round1};
 use wallet_tss::ecdsa::{
-    DerivationPath, KeyShare, KeyStore, MemoryKeyStore, Presign, PresignMessage,
-    PresignatureInfo, Resetup, ResetupInput, Sign, combine, export_private_key, partial_sign,
+    DerivationPath, KeyShare, KeyStore, MemoryKeyStore, Presign, PresignMessage, PresignatureInfo,
+    Resetup, ResetupInput, Sign, combine, export_private_key, partial_sign,
 };
 use wallet_types::{
-    Envelope, Error, Parties, PartyId, Protocol, Reason, Recipient, Secp256k1, SecretScalar, WireObject,
-    SessionId, Step, StoreError,
+    Envelope, Error, Parties, PartyId, Protocol, Reason, Recipient, Secp256k1, SecretScalar,
+    SessionId, Step, StoreError, WireObject,
 };
 
 const SESSIONS: usize = 128;
@@ -53,7 +53,12 @@ fn deliver<P: Protocol>(
     machines.get_mut(&to).unwrap().handle(env, rng)
 }
 
-fn envelope(session: SessionId, sender: PartyId, to: PartyId, m: PresignMessage) -> Envelope<PresignMessage> {
+fn envelope(
+    session: SessionId,
+    sender: PartyId,
+    to: PartyId,
+    m: PresignMessage,
+) -> Envelope<PresignMessage> {
     Envelope {
         session,
         round: 1,
@@ -87,7 +92,11 @@ fn classify(r: Result<Step<PresignMessage, PresignatureInfo>, Error>) -> Answer 
             Answer::Failed
         }
         Err(e) => {
-            assert_eq!(e, Error::Banned { party: pid(2) }, "refusal names the banned party");
+            assert_eq!(
+                e,
+                Error::Banned { party: pid(2) },
+                "refusal names the banned party"
+            );
             Answer::Refused
         }
     }
@@ -133,7 +142,9 @@ fn parallel_sessions_cannot_read_delta_bit_by_bit() {
     let stores = stores(2, 1300);
     let (victim, attacker) = (&stores[&pid(1)], &stores[&pid(2)]);
     // The correlation the attacker is after (read before the attack: the ban erases it).
-    let delta: Vec<bool> = (0..128).map(|c| delta_bit(victim, pid(2), c).unwrap()).collect();
+    let delta: Vec<bool> = (0..128)
+        .map(|c| delta_bit(victim, pid(2), c).unwrap())
+        .collect();
     let mut sessions = victim_sessions(victim, &mut rng);
     // Snapshots of the last 32 machines, taken before the attack (a server that persists every
     // session between requests).
@@ -147,9 +158,15 @@ fn parallel_sessions_cannot_read_delta_bit_by_bit() {
         answers.push(classify(m.handle(env, &mut rng)));
     }
     let first_failure = answers.iter().position(|a| *a == Answer::Failed).unwrap();
-    assert!(answers[..first_failure].iter().all(|a| *a == Answer::Passed));
     assert!(
-        answers[first_failure + 1..].iter().all(|a| *a == Answer::Refused),
+        answers[..first_failure]
+            .iter()
+            .all(|a| *a == Answer::Passed)
+    );
+    assert!(
+        answers[first_failure + 1..]
+            .iter()
+            .all(|a| *a == Answer::Refused),
         "a session answered after the ban: {answers:?}"
     );
     assert_eq!(learned(&answers), first_failure + 1);
@@ -169,8 +186,14 @@ fn parallel_sessions_cannot_read_delta_bit_by_bit() {
     }
     // So do new ones.
     assert_eq!(
-        Presign::new(victim, pid(2), DerivationPath::root(), SessionId([1; 32]), &mut rng)
-            .unwrap_err(),
+        Presign::new(
+            victim,
+            pid(2),
+            DerivationPath::root(),
+            SessionId([1; 32]),
+            &mut rng
+        )
+        .unwrap_err(),
         Error::Banned { party: pid(2) }
     );
 }
@@ -221,15 +244,27 @@ fn the_honest_party_keeps_a_working_key_after_a_ban() {
     let mut rng = ChaCha20Rng::seed_from_u64(1302);
     let stores = stores(3, 1302);
     let session = SessionId::random(&mut rng);
-    let mut m = Presign::new(&stores[&pid(1)], pid(2), DerivationPath::root(), session, &mut rng)
-        .unwrap();
+    let mut m = Presign::new(
+        &stores[&pid(1)],
+        pid(2),
+        DerivationPath::root(),
+        session,
+        &mut rng,
+    )
+    .unwrap();
     let _ = m.start(&mut rng).unwrap();
     let mut answer = Answer::Passed;
     for k in 1..127 {
         // One session per probe until one fails (fresh sessions, as the attacker would).
         let s = SessionId::random(&mut rng);
-        let mut v = Presign::new(&stores[&pid(1)], pid(2), DerivationPath::root(), s, &mut rng)
-            .unwrap();
+        let mut v = Presign::new(
+            &stores[&pid(1)],
+            pid(2),
+            DerivationPath::root(),
+            s,
+            &mut rng,
+        )
+        .unwrap();
         let _ = v.start(&mut rng).unwrap();
         answer = classify(v.handle(probe(&stores[&pid(2)], &s, k, &mut rng), &mut rng));
         if answer != Answer::Passed {
@@ -252,7 +287,10 @@ fn the_honest_party_keeps_a_working_key_after_a_ban() {
 // Epochs
 // ------------------------------------------------------------------------------------------
 
-fn run_all<P: Protocol>(mut machines: BTreeMap<PartyId, P>, rng: &mut ChaCha20Rng) -> BTreeMap<PartyId, P::Output> {
+fn run_all<P: Protocol>(
+    mut machines: BTreeMap<PartyId, P>,
+    rng: &mut ChaCha20Rng,
+) -> BTreeMap<PartyId, P::Output> {
     let mut queue = std::collections::VecDeque::new();
     let mut out = BTreeMap::new();
     let ids: Vec<PartyId> = machines.keys().copied().collect();
@@ -282,7 +320,11 @@ fn run_all<P: Protocol>(mut machines: BTreeMap<PartyId, P>, rng: &mut ChaCha20Rn
 
 /// New shares of the same key for `parties` (a dealer's sharing of the key of `stores`, as a
 /// reshare computes it without a dealer), then fresh OT setups: the key shares of the next epoch.
-fn next_epoch(stores: &Stores, parties: &[u16], rng: &mut ChaCha20Rng) -> BTreeMap<PartyId, KeyShare> {
+fn next_epoch(
+    stores: &Stores,
+    parties: &[u16],
+    rng: &mut ChaCha20Rng,
+) -> BTreeMap<PartyId, KeyShare> {
     let mut it = stores.keys();
     let (a, b) = (*it.next().unwrap(), *it.next().unwrap());
     let sk = stores[&a]
@@ -295,12 +337,16 @@ fn next_epoch(stores: &Stores, parties: &[u16], rng: &mut ChaCha20Rng) -> BTreeM
     let old = stores[&a].public_package().unwrap();
     let slope = SecretScalar::<Secp256k1>::random(rng);
     let parties = Parties::new(parties.iter().map(|p| pid(*p)).collect::<Vec<_>>()).unwrap();
-    let commitments = [old.public_key(), k256::ProjectivePoint::GENERATOR * slope.expose()];
+    let commitments = [
+        old.public_key(),
+        k256::ProjectivePoint::GENERATOR * slope.expose(),
+    ];
     let session = SessionId::random(rng);
     let machines = parties
         .iter()
         .map(|p| {
-            let share = SecretScalar::new(*sk.expose() + *slope.expose() * p.to_scalar::<Secp256k1>());
+            let share =
+                SecretScalar::new(*sk.expose() + *slope.expose() * p.to_scalar::<Secp256k1>());
             let input = ResetupInput::new(
                 p,
                 parties.clone(),
@@ -325,14 +371,22 @@ fn a_refresh_ends_every_path_by_which_an_old_presignature_could_sign() {
     // round 2, a sign state before start.
     let unused = presign(&stores, 1, 2, &DerivationPath::root(), 1311);
     let for_sign = presign(&stores, 1, 2, &DerivationPath::root(), 1312);
-    let sign_state = Sign::new(&stores[&pid(1)], for_sign.clone(), hash).unwrap().save();
+    let sign_state = Sign::new(&stores[&pid(1)], for_sign.clone(), hash)
+        .unwrap()
+        .save();
     let session = SessionId::random(&mut rng);
     let mut half = BTreeMap::new();
     for (me, other) in [(1, 2), (2, 1)] {
         half.insert(
             pid(me),
-            Presign::new(&stores[&pid(me)], pid(other), DerivationPath::root(), session, &mut rng)
-                .unwrap(),
+            Presign::new(
+                &stores[&pid(me)],
+                pid(other),
+                DerivationPath::root(),
+                session,
+                &mut rng,
+            )
+            .unwrap(),
         );
     }
     let mut queue = Vec::new();
@@ -358,18 +412,43 @@ fn a_refresh_ends_every_path_by_which_an_old_presignature_could_sign() {
         stores[&p].install(k, &[]).unwrap();
     }
     assert_eq!(stores[&pid(1)].epoch().unwrap(), 1);
-    assert_eq!(stores[&pid(1)].presignatures().unwrap(), 0, "old presignatures erased");
+    assert_eq!(
+        stores[&pid(1)].presignatures().unwrap(),
+        0,
+        "old presignatures erased"
+    );
 
     // 1. partial_sign with an old presignature.
     let e = partial_sign(&stores[&pid(1)], &unused, &hash).unwrap_err();
-    assert_eq!(e, Error::WrongEpoch { current: 1, found: 0 });
+    assert_eq!(
+        e,
+        Error::WrongEpoch {
+            current: 1,
+            found: 0
+        }
+    );
     // 2. A sign state of epoch 0, restored and started.
     let mut s = Sign::restore(&stores[&pid(1)], &sign_state).unwrap();
-    assert_eq!(s.start(&mut rng).unwrap_err(), Error::WrongEpoch { current: 1, found: 0 });
+    assert_eq!(
+        s.start(&mut rng).unwrap_err(),
+        Error::WrongEpoch {
+            current: 1,
+            found: 0
+        }
+    );
     // 3. A presign state of epoch 0, restored and given its round-2 answer.
     let mut p = Presign::restore(&stores[&pid(1)], saved_presign.expose()).unwrap();
-    let answer = round2.into_iter().find(|e| e.recipient == Recipient::One(pid(1))).unwrap();
-    assert_eq!(p.handle(answer, &mut rng).unwrap_err(), Error::WrongEpoch { current: 1, found: 0 });
+    let answer = round2
+        .into_iter()
+        .find(|e| e.recipient == Recipient::One(pid(1)))
+        .unwrap();
+    assert_eq!(
+        p.handle(answer, &mut rng).unwrap_err(),
+        Error::WrongEpoch {
+            current: 1,
+            found: 0
+        }
+    );
     // 4. A new presign with the old key share, re-installed: an older epoch is refused.
     let old = KeyShare::from_bytes(old_share_bytes.expose()).unwrap();
     assert_eq!(
@@ -378,13 +457,20 @@ fn a_refresh_ends_every_path_by_which_an_old_presignature_could_sign() {
     );
     // 5. Combining partials under the old public package: the current package refuses the old
     // presignature, and the old package is not the current one.
-    assert_ne!(old_public.key_id(), stores[&pid(1)].public_package().unwrap().key_id());
+    assert_ne!(
+        old_public.key_id(),
+        stores[&pid(1)].public_package().unwrap().key_id()
+    );
     // The new epoch signs, same public key.
     let info = presign(&stores, 1, 2, &DerivationPath::root(), 1313);
     assert_eq!(info.epoch, 1);
     assert_eq!(info.public_key, old_public.public_key());
     sign_both(&stores, &info, &hash);
-    let (a, b) = partials(&stores, &presign(&stores, 1, 2, &DerivationPath::root(), 1314), &hash);
+    let (a, b) = partials(
+        &stores,
+        &presign(&stores, 1, 2, &DerivationPath::root(), 1314),
+        &hash,
+    );
     assert!(matches!(
         combine(&old_public, &info, &hash, &a, &b),
         Err(Error::WrongEpoch { .. })
@@ -411,12 +497,21 @@ fn a_device_removed_by_reshare_cannot_co_sign_with_leftovers() {
     let removed = partial_sign(&stores[&pid(3)], &leftover, &hash).unwrap();
     assert_eq!(
         partial_sign(&stores[&pid(1)], &leftover, &hash).unwrap_err(),
-        Error::WrongEpoch { current: 1, found: 0 }
+        Error::WrongEpoch {
+            current: 1,
+            found: 0
+        }
     );
     // P3 cannot start a new presignature with the new epoch either: P1's machine (epoch 1)
     // rejects P3 as a party outside the key... and its epoch-0 share pairs with nobody new.
     assert!(matches!(
-        Presign::new(&stores[&pid(1)], pid(3), DerivationPath::root(), SessionId([3; 32]), &mut rng),
+        Presign::new(
+            &stores[&pid(1)],
+            pid(3),
+            DerivationPath::root(),
+            SessionId([3; 32]),
+            &mut rng
+        ),
         Err(Error::Params(_))
     ));
     drop(removed);
@@ -457,7 +552,10 @@ fn one_presignature_signs_once_through_every_restore() {
     let mut first = Sign::restore(store, &saved).unwrap();
     let mut second = Sign::restore(store, &saved).unwrap();
     let _ = first.start(&mut rng).unwrap();
-    assert_eq!(second.start(&mut rng).unwrap_err(), Error::Store(StoreError::AlreadyUsed));
+    assert_eq!(
+        second.start(&mut rng).unwrap_err(),
+        Error::Store(StoreError::AlreadyUsed)
+    );
     // Two workers racing to sign with one presignature: exactly one partial is released.
     let info = presign(&stores, 1, 2, &DerivationPath::root(), 1333);
     let results: Vec<bool> = std::thread::scope(|s| {
@@ -481,8 +579,14 @@ fn a_presign_state_restored_twice_finishes_once() {
     for (me, other) in [(1, 2), (2, 1)] {
         machines.insert(
             pid(me),
-            Presign::new(&stores[&pid(me)], pid(other), DerivationPath::root(), session, &mut rng)
-                .unwrap(),
+            Presign::new(
+                &stores[&pid(me)],
+                pid(other),
+                DerivationPath::root(),
+                session,
+                &mut rng,
+            )
+            .unwrap(),
         );
     }
     let mut queue = Vec::new();
@@ -499,7 +603,10 @@ fn a_presign_state_restored_twice_finishes_once() {
     }
     // P1's state before its round 2, saved; P2 finishes normally.
     let saved = machines[&pid(1)].save();
-    let to_p1 = round2.iter().position(|e| e.recipient == Recipient::One(pid(1))).unwrap();
+    let to_p1 = round2
+        .iter()
+        .position(|e| e.recipient == Recipient::One(pid(1)))
+        .unwrap();
     let answer_for_p1 = round2.remove(to_p1);
     let Step::Done(_, info) = deliver(&mut machines, round2.pop().unwrap(), &mut rng).unwrap()
     else {
@@ -532,29 +639,55 @@ fn a_restart_from_a_pre_start_snapshot_bans_nobody() {
     let mut rng = ChaCha20Rng::seed_from_u64(1350);
     let stores = stores(2, 1350);
     let session = SessionId::random(&mut rng);
-    let mut p1 = Presign::new(&stores[&pid(1)], pid(2), DerivationPath::root(), session, &mut rng)
-        .unwrap();
-    let mut p2 = Presign::new(&stores[&pid(2)], pid(1), DerivationPath::root(), session, &mut rng)
-        .unwrap();
+    let mut p1 = Presign::new(
+        &stores[&pid(1)],
+        pid(2),
+        DerivationPath::root(),
+        session,
+        &mut rng,
+    )
+    .unwrap();
+    let mut p2 = Presign::new(
+        &stores[&pid(2)],
+        pid(1),
+        DerivationPath::root(),
+        session,
+        &mut rng,
+    )
+    .unwrap();
     let snapshot = p1.save();
-    let Step::Continue(before_crash) = p1.start(&mut rng).unwrap() else { panic!() };
+    let Step::Continue(before_crash) = p1.start(&mut rng).unwrap() else {
+        panic!()
+    };
     // P1 crashes and restarts from the snapshot taken before `start`: a new round 1.
     let mut p1 = Presign::restore(&stores[&pid(1)], snapshot.expose()).unwrap();
-    let Step::Continue(after_restart) = p1.start(&mut rng).unwrap() else { panic!() };
-    let Step::Continue(p2_round1) = p2.start(&mut rng).unwrap() else { panic!() };
+    let Step::Continue(after_restart) = p1.start(&mut rng).unwrap() else {
+        panic!()
+    };
+    let Step::Continue(p2_round1) = p2.start(&mut rng).unwrap() else {
+        panic!()
+    };
     // P2 answers the round 1 sent before the crash.
-    let Step::Continue(p2_round2) = p2.handle(before_crash.into_iter().next().unwrap(), &mut rng).unwrap()
+    let Step::Continue(p2_round2) = p2
+        .handle(before_crash.into_iter().next().unwrap(), &mut rng)
+        .unwrap()
     else {
         panic!()
     };
     // P1 answers P2's round 1, then gets P2's answer to the message it no longer has.
-    let _ = p1.handle(p2_round1.into_iter().next().unwrap(), &mut rng).unwrap();
-    let e = p1.handle(p2_round2.into_iter().next().unwrap(), &mut rng).unwrap_err();
+    let _ = p1
+        .handle(p2_round1.into_iter().next().unwrap(), &mut rng)
+        .unwrap();
+    let e = p1
+        .handle(p2_round2.into_iter().next().unwrap(), &mut rng)
+        .unwrap_err();
     assert_eq!(e, Error::StaleAnswer { sender: pid(2) });
     assert!(e.must_ban().is_empty() && e.culprits().is_empty());
     // P2 sees P1's second round 1 as a second, different message: an equivocation that
     // aborts this session but bans nobody either.
-    let e2 = p2.handle(after_restart.into_iter().next().unwrap(), &mut rng).unwrap_err();
+    let e2 = p2
+        .handle(after_restart.into_iter().next().unwrap(), &mut rng)
+        .unwrap_err();
     assert!(e2.must_ban().is_empty(), "{e2:?}");
     for p in [1, 2] {
         assert!(stores[&pid(p)].banned().unwrap().is_empty());
@@ -568,7 +701,12 @@ fn a_restart_from_a_pre_start_snapshot_bans_nobody() {
 fn old_wire_objects_decode_to_clear_errors() {
     use wallet_types::DecodeError;
     // Retired kinds of the earlier presign state, sealed presignature, sign state and info.
-    for (old, new) in [(0x0384u16, 0x039au16), (0x0385, 0x0399), (0x0387, 0x039b), (0x0388, 0x039c)] {
+    for (old, new) in [
+        (0x0384u16, 0x039au16),
+        (0x0385, 0x0399),
+        (0x0387, 0x039b),
+        (0x0388, 0x039c),
+    ] {
         let bytes = [1u8, (old >> 8) as u8, old as u8, 1, 0, 0];
         let e = match new {
             0x039a => wallet_tss::ecdsa::PresignState::from_bytes(&bytes).map(|_| ()),
@@ -589,7 +727,13 @@ fn old_wire_objects_decode_to_clear_errors() {
         .to_vec();
     sealed[2] = 0x85; // the retired kind 0x0385
     let forged = stores_moved(store);
-    wallet_types::OneTimeStore::put(&forged, &info.key_id, &info.id, wallet_types::SecretVec::new(sealed)).unwrap();
+    wallet_types::OneTimeStore::put(
+        &forged,
+        &info.key_id,
+        &info.id,
+        wallet_types::SecretVec::new(sealed),
+    )
+    .unwrap();
     let e = partial_sign(&forged, &info, &[1; 32]).unwrap_err();
     assert_eq!(e, Error::Store(StoreError::Unavailable));
 }

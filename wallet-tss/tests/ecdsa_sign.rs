@@ -16,8 +16,8 @@ use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use wallet_tss::ecdsa::{
-    DerivationPath, ExportError, KeyShare, MemoryKeyStore, Sign, combine,
-    export_private_key, partial_sign,
+    DerivationPath, ExportError, KeyShare, MemoryKeyStore, Sign, combine, export_private_key,
+    partial_sign,
 };
 
 use rand_chacha::ChaCha20Rng;
@@ -36,9 +36,18 @@ fn check_signature(pk: &VerifyingKey, hash: &[u8; 32], sig: &Signature, recid: R
 }
 
 /// The private key (root or derived) of two parties' shares, for the tests' checks only.
-fn export(stores: &Stores, a: u16, b: u16, path: &DerivationPath) -> wallet_types::SecretScalar<wallet_types::Secp256k1> {
+fn export(
+    stores: &Stores,
+    a: u16,
+    b: u16,
+    path: &DerivationPath,
+) -> wallet_types::SecretScalar<wallet_types::Secp256k1> {
     stores[&pid(a)]
-        .with_key(|x| stores[&pid(b)].with_key(|y| export_private_key(x, y, path).unwrap()).unwrap())
+        .with_key(|x| {
+            stores[&pid(b)]
+                .with_key(|y| export_private_key(x, y, path).unwrap())
+                .unwrap()
+        })
         .unwrap()
 }
 
@@ -60,7 +69,9 @@ fn two_of_two_signs_and_recovers() {
 #[test]
 fn two_of_three_every_pair_signs() {
     let stores = stores(3, 2);
-    let pk = stores[&pid(1)].with_key(|k| k.verifying_key().unwrap()).unwrap();
+    let pk = stores[&pid(1)]
+        .with_key(|k| k.verifying_key().unwrap())
+        .unwrap();
     for (i, (a, b)) in [(1, 2), (1, 3), (2, 3), (3, 1)].into_iter().enumerate() {
         let info = presign(&stores, a, b, &DerivationPath::root(), 20 + i as u64);
         let hash = [i as u8 + 7; 32];
@@ -186,7 +197,11 @@ fn sealed_presignatures_open_only_under_the_current_share() {
     let last = corrupted.len() - 1;
     corrupted[last] ^= 1;
     // A store that hands back other bytes under the id: a local storage failure, nobody blamed.
-    let forged = MemoryKeyStore::new(store.with_key(|k| KeyShare::from_bytes(k.to_secret_bytes().expose()).unwrap()).unwrap());
+    let forged = MemoryKeyStore::new(
+        store
+            .with_key(|k| KeyShare::from_bytes(k.to_secret_bytes().expose()).unwrap())
+            .unwrap(),
+    );
     forged
         .put(&key_id, &info2.id, wallet_types::SecretVec::new(corrupted))
         .unwrap();
@@ -195,7 +210,10 @@ fn sealed_presignatures_open_only_under_the_current_share() {
     assert!(e.culprits().is_empty());
     // The sealed bytes under another info (another id, same store) do not open either.
     forged.put(&key_id, &[7; 32], sealed).unwrap();
-    let other = wallet_tss::ecdsa::PresignatureInfo { id: [7; 32], ..info.clone() };
+    let other = wallet_tss::ecdsa::PresignatureInfo {
+        id: [7; 32],
+        ..info.clone()
+    };
     assert_eq!(
         partial_sign(&forged, &other, &[1; 32]).unwrap_err(),
         Error::Params(wallet_types::ParamError::Mismatch)
@@ -336,8 +354,14 @@ fn no_party_holds_or_sends_the_private_key() {
         for (a, b) in [(1, 2), (2, 1)] {
             machines.insert(
                 pid(a),
-                wallet_tss::ecdsa::Presign::new(&stores[&pid(a)], pid(b), path.clone(), session, rng)
-                    .unwrap(),
+                wallet_tss::ecdsa::Presign::new(
+                    &stores[&pid(a)],
+                    pid(b),
+                    path.clone(),
+                    session,
+                    rng,
+                )
+                .unwrap(),
             );
         }
         let infos = drive_recording(machines, rng, blobs, |m| m.save().expose().to_vec());
@@ -354,7 +378,10 @@ fn no_party_holds_or_sends_the_private_key() {
     // The sign machines (states and messages).
     let mut machines = BTreeMap::new();
     for p in [1, 2] {
-        machines.insert(pid(p), Sign::new(&stores[&pid(p)], info.clone(), hash).unwrap());
+        machines.insert(
+            pid(p),
+            Sign::new(&stores[&pid(p)], info.clone(), hash).unwrap(),
+        );
     }
     let sigs = drive_recording(machines, &mut rng, &mut blobs, |m| m.save());
     let (sig, recid) = sigs[&pid(1)];

@@ -122,7 +122,9 @@ fn public_key_package_encoding_is_frozen() {
             }
         }
         while let Some(env) = q.pop() {
-            let Recipient::One(to) = env.recipient else { panic!() };
+            let Recipient::One(to) = env.recipient else {
+                panic!()
+            };
             let x = m.iter_mut().find(|x| x.me() == to).unwrap();
             match x.handle(env, &mut rng).unwrap() {
                 Step::Continue(e) => q.extend(e),

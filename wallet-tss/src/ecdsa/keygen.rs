@@ -1089,6 +1089,7 @@ impl WireObject for Keygen {
     const KIND: ObjectKind = kinds::KEYGEN_STATE;
     const MAX_LEN: usize = 1 << 26;
     const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
+    const SECRET: bool = true;
 
     fn encode_body(&self, w: &mut Writer) {
         w.party(self.me);

@@ -390,7 +390,8 @@ impl Presignature {
         let aad = bytes.get(..aad_len).ok_or_else(corrupt)?;
         let nonce: [u8; 12] = r.array().map_err(|_| corrupt())?;
         let rest = bytes.get(aad_len + 12..).ok_or_else(corrupt)?;
-        let plain = super::seal::open(&key.seal_key()?, &nonce, aad, rest).map_err(|_| corrupt())?;
+        let plain =
+            super::seal::open(&key.seal_key()?, &nonce, aad, rest).map_err(|_| corrupt())?;
         let mut p = Reader::new(plain.expose());
         let phi = p.secret_scalar::<Secp256k1>().map_err(|_| corrupt())?;
         let u = p.secret_scalar::<Secp256k1>().map_err(|_| corrupt())?;
@@ -736,7 +737,8 @@ impl State {
             if bool::from(info.instance_point.is_identity()) {
                 return Err(Error::blame(j, Reason::InvalidResult));
             }
-            let sk = SecretScalar::<Secp256k1>::new(lambda * (*key.secret_share().expose() + delta));
+            let sk =
+                SecretScalar::<Secp256k1>::new(lambda * (*key.secret_share().expose() + delta));
             let u = SecretScalar::<Secp256k1>::new(
                 *r.expose() * phi.expose() + c_u.expose() + d_u.expose(),
             );

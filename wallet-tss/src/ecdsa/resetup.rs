@@ -560,6 +560,7 @@ impl WireObject for Resetup {
     const KIND: ObjectKind = kinds::RESETUP_STATE;
     const MAX_LEN: usize = 1 << 26;
     const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
+    const SECRET: bool = true;
 
     fn encode_body(&self, w: &mut Writer) {
         w.party(self.me);

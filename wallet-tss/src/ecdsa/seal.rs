@@ -9,7 +9,7 @@ use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use hkdf::Hkdf;
 use sha2::Sha256;
-use wallet_types::{Error, SecretBytes, SecretScalar, SecretVec, Secp256k1};
+use wallet_types::{Error, Secp256k1, SecretBytes, SecretScalar, SecretVec};
 use zeroize::Zeroize;
 
 const TAG_LEN: usize = 16;
@@ -57,12 +57,8 @@ pub(crate) fn open(
     let tag = Tag::try_from(tag).map_err(|_| ())?;
     let cipher = Aes256Gcm::new(key.expose().into());
     let mut buf = SecretVec::from_slice(body);
-    let res = cipher.decrypt_inout_detached(
-        &Nonce::from(*nonce),
-        aad,
-        buf.expose_mut().into(),
-        &tag,
-    );
+    let res =
+        cipher.decrypt_inout_detached(&Nonce::from(*nonce), aad, buf.expose_mut().into(), &tag);
     res.map_err(|_| ())?;
     Ok(buf)
 }

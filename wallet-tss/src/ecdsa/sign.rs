@@ -356,8 +356,14 @@ impl<S: KeyStore> Protocol for Sign<S> {
             }
             let mine = s.mine.as_ref().ok_or(Error::Internal)?;
             let key = store.lock_pairing(other)?.key().public_package();
-            let out =
-                combine_blaming(&key, &s.info, &s.msg_hash, mine, &theirs, alloc::vec![other])?;
+            let out = combine_blaming(
+                &key,
+                &s.info,
+                &s.msg_hash,
+                mine,
+                &theirs,
+                alloc::vec![other],
+            )?;
             Ok((Step::Done(Vec::new(), out), true))
         })
     }

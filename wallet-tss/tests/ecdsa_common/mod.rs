@@ -92,8 +92,14 @@ pub fn presign_sim<'a>(
     let mut sim = presign_simulator(seed);
     let session = SessionId([seed as u8; 32]).derive(b"presign-test");
     for (me, other) in [(a, b), (b, a)] {
-        let m = Presign::new(&stores[&pid(me)], pid(other), path.clone(), session, sim.rng())
-            .unwrap();
+        let m = Presign::new(
+            &stores[&pid(me)],
+            pid(other),
+            path.clone(),
+            session,
+            sim.rng(),
+        )
+        .unwrap();
         sim.add(m);
     }
     sim
@@ -134,7 +140,11 @@ pub fn partials(
 }
 
 /// Both signers sign `hash` with `info` and the partials are combined (in both orders).
-pub fn sign_both(stores: &Stores, info: &PresignatureInfo, hash: &[u8; 32]) -> (Signature, RecoveryId) {
+pub fn sign_both(
+    stores: &Stores,
+    info: &PresignatureInfo,
+    hash: &[u8; 32],
+) -> (Signature, RecoveryId) {
     let (a, b) = partials(stores, info, hash);
     let key = stores[&a.signer].public_package().unwrap();
     let r1 = combine(&key, info, hash, &a, &b).unwrap();

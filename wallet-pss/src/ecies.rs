@@ -153,13 +153,30 @@ pub fn seal<C: Curve, R: CryptoRng + ?Sized>(
         return Err(PssError::InvalidInput);
     }
     let eph = SecretScalar::<C>::random(rng);
-    seal_with_ephemeral(recipient_key, ctx, plaintext, &eph)
+    seal_ephemeral(recipient_key, ctx, plaintext, &eph)
 }
 
-/// [`seal`] with a caller-chosen ephemeral key: for known-answer tests only. Reusing an
-/// ephemeral key for two plaintexts to the same recipient reuses the AES-GCM key and nonce.
-#[doc(hidden)]
+/// [`seal`] with a caller-chosen ephemeral key, for known-answer tests only (feature
+/// `hazmat`).
+///
+/// <div class="warning">
+///
+/// Reusing an ephemeral key for two plaintexts to the same recipient reuses the AES-GCM key
+/// and nonce, which reveals the XOR of the plaintexts and lets anyone forge ciphertexts. Never
+/// enable `hazmat` in production.
+///
+/// </div>
+#[cfg(any(test, feature = "hazmat"))]
 pub fn seal_with_ephemeral<C: Curve>(
+    recipient_key: &C::Point,
+    ctx: &Context,
+    plaintext: &[u8],
+    eph: &SecretScalar<C>,
+) -> Result<Ciphertext<C>, PssError> {
+    seal_ephemeral(recipient_key, ctx, plaintext, eph)
+}
+
+fn seal_ephemeral<C: Curve>(
     recipient_key: &C::Point,
     ctx: &Context,
     plaintext: &[u8],

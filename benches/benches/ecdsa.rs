@@ -99,7 +99,14 @@ fn ours_presign(
     for (a, b) in [(1, 2), (2, 1)] {
         machines.insert(
             pid(a),
-            Presign::new(&stores[&pid(a)], pid(b), DerivationPath::root(), session, rng).unwrap(),
+            Presign::new(
+                &stores[&pid(a)],
+                pid(b),
+                DerivationPath::root(),
+                session,
+                rng,
+            )
+            .unwrap(),
         );
     }
     let mut out = run(machines, rng);

@@ -213,7 +213,10 @@ fn real_main() -> Result<(), String> {
     let t = std::time::Instant::now();
     let session = SessionId::random(&mut rng);
     let mut machines = BTreeMap::new();
-    for (me, other, store) in [(device, server, device_store), (server, device, server_store)] {
+    for (me, other, store) in [
+        (device, server, device_store),
+        (server, device, server_store),
+    ] {
         machines.insert(
             me,
             Presign::new(store, other, args.path.clone(), session, &mut rng)

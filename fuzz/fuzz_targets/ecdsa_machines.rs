@@ -93,14 +93,22 @@ fn feed<P: Protocol>(
     }
 }
 
-/// A presign machine restored from its bytes onto its store (a crash).
+/// A presign machine restored from its bytes onto its store (a crash); the state's encoding
+/// is stable across the round trip.
 fn restore_presign<'a>(m: &Presign<&'a MemoryKeyStore>) -> Presign<&'a MemoryKeyStore> {
-    Presign::restore(*m.store(), m.save().expose()).unwrap()
+    let bytes = m.save();
+    let r = Presign::restore(*m.store(), bytes.expose()).unwrap();
+    assert_eq!(r.save().expose(), bytes.expose(), "unstable presign state");
+    r
 }
 
-/// A sign machine restored from its bytes onto its store (a crash).
+/// A sign machine restored from its bytes onto its store (a crash); the state's encoding is
+/// stable across the round trip.
 fn restore_sign<'a>(m: &Sign<&'a MemoryKeyStore>) -> Sign<&'a MemoryKeyStore> {
-    Sign::restore(*m.store(), &m.save()).unwrap()
+    let bytes = m.save();
+    let r = Sign::restore(*m.store(), &bytes).unwrap();
+    assert_eq!(r.save(), bytes, "unstable sign state");
+    r
 }
 
 /// An honest presign run between the two stores; the presignature stays in them.

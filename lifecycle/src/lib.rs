@@ -19,7 +19,10 @@ use wallet_kek::{Argon2Params, Credential, Envelope, NewSlot, PrfOutput, PrfSalt
 use wallet_pss::frost::{from_key_share, to_key_share};
 use wallet_pss::{KeyShare, Reshare, ReshareConfig, ReshareOutput};
 use wallet_sss::wallet as sss;
-use wallet_tss::ecdsa::{self, DerivationPath, Keygen, Presign, Presignature};
+use wallet_tss::ecdsa::{
+    self, DerivationPath, KeyStore, Keygen, MemoryKeyStore, Presign, PresignatureInfo,
+    PublicKeyPackage, partial_sign,
+};
 use wallet_tss::frost::dkg::DkgParty;
 use wallet_tss::frost::{KeyPackage, aggregate, round1, round2};
 use wallet_types::sim::Simulator;
@@ -174,7 +177,14 @@ fn run<P: Protocol + WireObject>(
     machines: Vec<P>,
     seed: u64,
 ) -> Res<(BTreeMap<PartyId, P::Output>, usize, usize)> {
-    let mut sim = Simulator::new(seed);
+    run_in(Simulator::new(seed), machines)
+}
+
+/// [`run`] in a given simulator (for machines restored with a store handle).
+fn run_in<P: Protocol>(
+    mut sim: Simulator<P>,
+    machines: Vec<P>,
+) -> Res<(BTreeMap<PartyId, P::Output>, usize, usize)> {
     for m in machines {
         sim.add(m);
     }
@@ -418,28 +428,83 @@ fn tx(amount: u64, memo: &str) -> Vec<u8> {
     t
 }
 
+/// One key store per party: from here on each key share is used only through its store,
+/// which owns its pairings' OT setups, its bans and its presignatures.
+fn key_stores(keys: BTreeMap<PartyId, ecdsa::KeyShare>) -> BTreeMap<PartyId, MemoryKeyStore> {
+    keys.into_iter()
+        .map(|(p, k)| (p, MemoryKeyStore::new(k)))
+        .collect()
+}
+
+fn store(stores: &BTreeMap<PartyId, MemoryKeyStore>, p: PartyId) -> Res<&MemoryKeyStore> {
+    stores
+        .get(&p)
+        .ok_or_else(|| format!("no key store for {p}"))
+}
+
+fn public_package(s: &MemoryKeyStore) -> Res<PublicKeyPackage> {
+    s.public_package().map_err(err("public package"))
+}
+
+fn verifying_key(p: &k256::ProjectivePoint) -> Res<VerifyingKey> {
+    VerifyingKey::from_sec1_bytes(&ecdsa::derive::compressed(p)).map_err(err("verifying key"))
+}
+
+/// One presignature between `a` and `b`: each party's secret half is sealed into its store;
+/// the output is the public part both agree on.
 fn presign_pair(
-    keys: &BTreeMap<PartyId, ecdsa::KeyShare>,
+    stores: &BTreeMap<PartyId, MemoryKeyStore>,
     a: PartyId,
     b: PartyId,
     path: &DerivationPath,
     rng: &mut ChaCha20Rng,
     seed: u64,
-) -> Res<(Presignature, Presignature, usize, usize)> {
+) -> Res<(PresignatureInfo, usize, usize)> {
     let session = SessionId::random(rng);
-    let ka = keys.get(&a).ok_or("key a")?;
-    let kb = keys.get(&b).ok_or("key b")?;
-    let ma = Presign::new(ka, b, path.clone(), session, rng).map_err(err("presign a"))?;
-    let mb = Presign::new(kb, a, path.clone(), session, rng).map_err(err("presign b"))?;
-    let (mut out, m, by) = run(vec![ma, mb], seed)?;
-    let pa = out.remove(&a).ok_or("presig a")?;
-    let pb = out.remove(&b).ok_or("presig b")?;
-    Ok((pa, pb, m, by))
+    let (sa, sb) = (store(stores, a)?, store(stores, b)?);
+    let ma = Presign::new(sa, b, path.clone(), session, rng).map_err(err("presign a"))?;
+    let mb = Presign::new(sb, a, path.clone(), session, rng).map_err(err("presign b"))?;
+    // A crashed machine is restored from its bytes on its store again (never copied in memory).
+    let sim = Simulator::with_restore(
+        seed,
+        Box::new(|m: &Presign<&MemoryKeyStore>| Presign::restore(*m.store(), m.save().expose())),
+    );
+    let (mut out, m, by) = run_in(sim, vec![ma, mb])?;
+    let ia = out.remove(&a).ok_or("presignature a")?;
+    let ib = out.remove(&b).ok_or("presignature b")?;
+    if ia != ib {
+        return Err("the signers disagree on the presignature".into());
+    }
+    Ok((ia, m, by))
+}
+
+/// The online phase between `a` and `b`: each takes its presignature of `info` out of its
+/// store (single use) and releases its partial; the partials combine (verified) under the
+/// current public package. Returns the signature, its recovery id and the online bytes.
+fn sign_pair(
+    stores: &BTreeMap<PartyId, MemoryKeyStore>,
+    a: PartyId,
+    b: PartyId,
+    info: &PresignatureInfo,
+    hash: &[u8; 32],
+) -> Res<(EcdsaSig, RecoveryId, usize)> {
+    let (sa, sb) = (store(stores, a)?, store(stores, b)?);
+    // `b` (the server, when there is one) decides first: the policy gate is before this call.
+    let pb = partial_sign(sb, info, hash).map_err(err("partial sign b"))?;
+    let pa = partial_sign(sa, info, hash).map_err(err("partial sign a"))?;
+    let online_bytes = pa.to_bytes().len() + pb.to_bytes().len();
+    let (sig, recid) =
+        ecdsa::combine(&public_package(sa)?, info, hash, &pa, &pb).map_err(err("combine"))?;
+    Ok((sig, recid, online_bytes))
 }
 
 /// Two-party ECDSA: DKG (device / server, and 2-of-3 with a backup), a batch of presignatures
 /// offline, online signing behind a server policy that refuses one over-limit request, a derived
 /// child address, a proactive refresh (new shares and OT setups, same address), export.
+///
+/// Each party's key share lives in its own [`MemoryKeyStore`] from the DKG on: presign seals
+/// the secret halves into the stores, signing takes them out (once), the refresh reads the
+/// share from the store and installs the next epoch's into it.
 pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     const F: &str = "tss-ecdsa";
     let pid = |n: u16| PartyId::new(n).ok_or_else(|| "id".to_string());
@@ -455,8 +520,9 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(err("keygen"))?;
     let (keys, m, b) = run(machines, 11)?;
-    let root = keys.get(&device).ok_or("device key")?;
-    let vk = root.verifying_key().map_err(err("vk"))?;
+    let stores = key_stores(keys);
+    let root = public_package(store(&stores, device)?)?;
+    let vk = verifying_key(&root.public_key())?;
     report.step(
         F,
         "DKG 2-of-2 device/server (+ chain code, OT setups)",
@@ -471,33 +537,42 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     let mut batch = Vec::new();
     let (mut msgs, mut bytes) = (0, 0);
     for i in 0..3 {
-        let (pd, ps, m, b) =
-            presign_pair(&keys, device, server, &DerivationPath::root(), rng, 20 + i)?;
-        batch.push((pd, ps));
+        let (info, m, b) = presign_pair(
+            &stores,
+            device,
+            server,
+            &DerivationPath::root(),
+            rng,
+            20 + i,
+        )?;
+        batch.push(info);
         msgs += m;
         bytes += b;
     }
+    let held = store(&stores, server)?
+        .presignatures()
+        .map_err(err("count"))?;
     report.step(
         F,
         "presign a batch of 3 (offline)",
         t0,
         msgs,
         bytes,
-        "3 presignature pairs".into(),
+        format!("3 presignature pairs (sealed in the stores; the server holds {held})"),
     );
 
     // Online: within the limit.
     let t0 = Instant::now();
-    let (pd, ps) = batch.pop().ok_or("batch")?;
-    let info = pd.info().clone();
+    let info = batch.pop().ok_or("batch")?;
     let request = tx(40, "coffee");
     let hash = server_policy(&request, 100)?;
-    // (The server marks its presignature id used durably here, then releases its share.)
-    let server_partial = ps.sign(&hash);
-    let device_partial = pd.sign(&hash);
-    let online_bytes = server_partial.to_bytes().len() + device_partial.to_bytes().len();
-    let (sig, recid) =
-        ecdsa::combine(&info, &hash, &device_partial, &server_partial).map_err(err("combine"))?;
+    // The server's store marks the presignature used before its partial is released.
+    let (sig, recid, online_bytes) = sign_pair(&stores, device, server, &info, &hash)?;
+    // Single use: the same presignature is refused a second time, for any message.
+    match partial_sign(store(&stores, server)?, &info, &hash) {
+        Err(wallet_types::Error::Store(wallet_types::StoreError::AlreadyUsed)) => {}
+        other => return Err(format!("a presignature was taken twice: {other:?}")),
+    }
     record_ecdsa(
         report,
         F,
@@ -534,13 +609,10 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     let t0 = Instant::now();
     let path = DerivationPath::parse("m/0/1").map_err(err("path"))?;
     let child = root.derive(&path).map_err(err("derive"))?;
-    let child_vk = VerifyingKey::from_sec1_bytes(&ecdsa::derive::compressed(&child.public_key))
-        .map_err(err("child vk"))?;
-    let (pd, ps, m, b) = presign_pair(&keys, device, server, &path, rng, 30)?;
-    let cinfo = pd.info().clone();
+    let child_vk = verifying_key(&child.public_key)?;
+    let (cinfo, m, b) = presign_pair(&stores, device, server, &path, rng, 30)?;
     let hash = server_policy(&tx(5, "child"), 100)?;
-    let (sig, recid) = ecdsa::combine(&cinfo, &hash, &pd.sign(&hash), &ps.sign(&hash))
-        .map_err(err("combine child"))?;
+    let (sig, recid, _) = sign_pair(&stores, device, server, &cinfo, &hash)?;
     record_ecdsa(
         report,
         F,
@@ -561,37 +633,44 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     // Proactive refresh: a sharing of zero re-randomises both shares (wallet-pss), then fresh
     // pairwise OT setups (a device compromised in epoch 0 leaked its OT-extension secrets; kept
     // setups would expose later multiplications). Same key, same chain code, same addresses.
+    // Each party reads its share from its store and installs the epoch-1 share into it.
     let t0 = Instant::now();
     let rsession = SessionId::random(rng);
-    let machines = keys
+    let machines = stores
         .values()
-        .map(|k| wallet_pss::ecdsa::refresh(rsession, k))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(err("refresh"))?;
+        .map(|s| {
+            s.with_key(|k| wallet_pss::ecdsa::refresh(rsession, k))
+                .map_err(err("store"))?
+                .map_err(err("refresh"))
+        })
+        .collect::<Res<Vec<_>>>()?;
     let (refreshed, m1, b1) = run(machines, 13)?;
     let resetup_session = rsession.derive(b"ecdsa-resetup");
     let machines = refreshed
         .into_iter()
         .map(|(p, new)| {
-            let old = keys.get(&p).ok_or_else(|| "old key".to_string())?;
-            wallet_pss::ecdsa::resetup_after_refresh(resetup_session, new, old)
+            store(&stores, p)?
+                .with_key(|old| wallet_pss::ecdsa::resetup_after_refresh(resetup_session, new, old))
+                .map_err(err("store"))?
                 .map_err(err("resetup"))
         })
         .collect::<Res<Vec<_>>>()?;
     let (new_keys, m2, b2) = run(machines, 14)?;
-    let new_root = new_keys.get(&device).ok_or("new device key")?;
-    if new_root.verifying_key().map_err(err("new vk"))? != vk
-        || new_root.chain_code() != root.chain_code()
-        || new_root.epoch() != 1
-    {
-        return Err("refresh changed the key or the chain code".into());
+    for (p, new) in new_keys {
+        if new.public_key() != root.public_key()
+            || new.chain_code() != root.chain_code()
+            || new.epoch() != 1
+        {
+            return Err("refresh changed the key or the chain code".into());
+        }
+        // Refuses an older or same epoch and another key; retires epoch 0's presignatures.
+        store(&stores, p)?
+            .install(new, &[])
+            .map_err(err("install"))?;
     }
-    let (pd, ps, m3, b3) = presign_pair(&new_keys, device, server, &path, rng, 31)?;
-    let ninfo = pd.info().clone();
+    let (ninfo, m3, b3) = presign_pair(&stores, device, server, &path, rng, 31)?;
     let hash = server_policy(&tx(7, "after refresh"), 100)?;
-    let server_partial = ps.sign(&hash);
-    let (sig, recid) = ecdsa::combine(&ninfo, &hash, &pd.sign(&hash), &server_partial)
-        .map_err(err("combine after refresh"))?;
+    let (sig, recid, _) = sign_pair(&stores, device, server, &ninfo, &hash)?;
     record_ecdsa(
         report,
         F,
@@ -600,12 +679,13 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         &sig.to_bytes().into(),
         recid.to_byte(),
     )?;
-    // A leftover epoch-0 presignature of the device does not combine with the server's
-    // epoch-1 one: presignatures are bound to the key id, which the refresh renewed.
-    let (old_pd, _old_ps) = batch.pop().ok_or("batch")?;
-    let refused = match ecdsa::combine(&ninfo, &hash, &old_pd.sign(&hash), &server_partial) {
-        Ok(_) => return Err("an epoch-0 presignature combined with an epoch-1 one".into()),
-        Err(e) => e,
+    // A leftover epoch-0 presignature can no longer sign: the store holds the epoch-1 share,
+    // so taking it is refused before anything is computed from it.
+    let old_info = batch.pop().ok_or("batch")?;
+    let refused = match partial_sign(store(&stores, device)?, &old_info, &hash) {
+        Ok(_) => return Err("an epoch-0 presignature signed after the refresh".into()),
+        Err(e @ wallet_types::Error::WrongEpoch { .. }) => e,
+        Err(e) => return Err(format!("epoch-0 presignature: unexpected error {e}")),
     };
     report.step(
         F,
@@ -619,11 +699,17 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         ),
     );
 
-    // Export (end of the threshold guarantee): both shares give the key of the address.
+    // Export (end of the threshold guarantee): both (current) shares give the key of the
+    // address.
     let t0 = Instant::now();
-    let server_key = keys.get(&server).ok_or("server key")?;
-    let sk = ecdsa::export_private_key(root, server_key, &DerivationPath::root())
-        .map_err(err("export"))?;
+    let sk = store(&stores, device)?
+        .with_key(|d| {
+            store(&stores, server)?
+                .with_key(|s| ecdsa::export_private_key(d, s, &DerivationPath::root()))
+                .map_err(err("store"))?
+                .map_err(err("export"))
+        })
+        .map_err(err("store"))??;
     let exported =
         k256::ecdsa::SigningKey::from_bytes(&wallet_types::Secp256k1::encode_scalar(sk.expose()))
             .map_err(err("exported key"))?;
@@ -649,16 +735,11 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(err("keygen 3"))?;
     let (keys3, m, b) = run(machines, 12)?;
-    let vk3 = keys3
-        .get(&device)
-        .ok_or("k")?
-        .verifying_key()
-        .map_err(err("vk3"))?;
-    let (pd, pb, m2, b2) = presign_pair(&keys3, device, backup, &DerivationPath::root(), rng, 40)?;
-    let info3 = pd.info().clone();
+    let stores3 = key_stores(keys3);
+    let vk3 = verifying_key(&public_package(store(&stores3, device)?)?.public_key())?;
+    let (info3, m2, b2) = presign_pair(&stores3, device, backup, &DerivationPath::root(), rng, 40)?;
     let hash: [u8; 32] = Keccak256::digest(b"signed with the backup").into();
-    let (sig, recid) = ecdsa::combine(&info3, &hash, &pd.sign(&hash), &pb.sign(&hash))
-        .map_err(err("combine 3"))?;
+    let (sig, recid, _) = sign_pair(&stores3, device, backup, &info3, &hash)?;
     record_ecdsa(
         report,
         F,

@@ -24,14 +24,28 @@
 //! a new-epoch share (the first multiplication message is refused as belonging to another key).
 //! The public key, the chain code and hence every derived address stay the same.
 //!
-//! **Bans.** A party the old share banned ([`EcdsaKeyShare::ban`], after a failed check of the
-//! reusable OT setup) stays banned: [`resetup_after_refresh`] and [`resetup_after_reshare`]
+//! **Bans.** A party the old share banned (recorded by the presign machine in its key store after a failed
+//! check of the reusable OT setup) stays banned: [`resetup_after_refresh`] and [`resetup_after_reshare`]
 //! carry the old share's [`EcdsaKeyShare::banned`] parties into the [`ResetupInput`], and the new
 //! share has no pairing with them. Re-pairing is an explicit call: take the input from
-//! [`refresh_input`] / [`reshare_input`], [`ResetupInput::lift_ban`], then [`Resetup::new`].
+//! [`refresh_input`] / [`reshare_input`], [`ResetupInput::lift_ban`], then [`Resetup::new`];
+//! a key store re-bans on install unless the party is named in `install`'s `lift_bans` too.
+//!
+//! **Key stores.** A signing party keeps its share in a [`KeyStore`] (e.g. wallet-tss's
+//! `MemoryKeyStore`, feature `std`), which owns its pairings, bans and presignatures. The
+//! machines here read the current share from it (`store.with_key(|k| refresh(session, k))`);
+//! the resetup's output is then installed into the same store with [`KeyStore::install`],
+//! which refuses a share of an older or the same epoch or of another key, carries the bans over
+//! and retires the previous epoch: its presignatures are erased, and [`partial_sign`] with one
+//! of them is refused ([`Error::WrongEpoch`]). A device added by a reshare starts a new store
+//! with its first share.
+//!
+//! [`KeyStore`]: wallet_tss::ecdsa::KeyStore
+//! [`KeyStore::install`]: wallet_tss::ecdsa::KeyStore::install
+//! [`partial_sign`]: wallet_tss::ecdsa::partial_sign
 //!
 //! ```
-//! # use wallet_tss::ecdsa::{Keygen, KeyShare as EcdsaKeyShare};
+//! # use wallet_tss::ecdsa::{Keygen, KeyShare as EcdsaKeyShare, KeyStore, MemoryKeyStore};
 //! # use wallet_types::{Parties, Protocol, SessionId, Step, Envelope, Recipient};
 //! # use rand_core::SeedableRng;
 //! # fn run<P: Protocol>(mut m: Vec<P>, rng: &mut rand_chacha::ChaCha20Rng) -> Vec<P::Output> {
@@ -53,19 +67,32 @@
 //! # let machines = parties.iter().map(|p| Keygen::new(sid, p, parties.clone(), &mut rng)).collect::<Result<Vec<_>, _>>()?;
 //! let mut keys: Vec<EcdsaKeyShare> = run(machines, &mut rng); // epoch 0, from the DKG
 //! keys.sort_by_key(|k| k.me());
+//! // Each party's share lives in its key store (sorted by party, as `keys` is).
+//! let stores: Vec<MemoryKeyStore> = keys.into_iter().map(MemoryKeyStore::new).collect();
+//! let old = stores[0].public_package()?;
 //! let session = SessionId::random(&mut rng); // fresh, agreed
-//! // 1. Zero-sharing refresh of the Shamir shares.
-//! let machines = keys.iter().map(|k| wallet_pss::ecdsa::refresh(session, k)).collect::<Result<Vec<_>, _>>()?;
+//! // 1. Zero-sharing refresh of the Shamir shares, read from the stores.
+//! let machines = stores.iter()
+//!     .map(|s| s.with_key(|k| wallet_pss::ecdsa::refresh(session, k))?)
+//!     .collect::<Result<Vec<_>, _>>()?;
 //! let mut refreshed = run(machines, &mut rng);
 //! refreshed.sort_by_key(|k| k.me());
 //! // 2. Fresh OT setups: new ECDSA key shares of epoch 1.
 //! let resetup = session.derive(b"ecdsa-resetup");
-//! let machines = refreshed.into_iter().zip(&keys)
-//!     .map(|(new, old)| wallet_pss::ecdsa::resetup_after_refresh(resetup, new, old))
+//! let machines = refreshed.into_iter().zip(&stores)
+//!     .map(|(new, s)| {
+//!         s.with_key(|old| wallet_pss::ecdsa::resetup_after_refresh(resetup, new, old))?
+//!     })
 //!     .collect::<Result<Vec<_>, _>>()?;
-//! let new_keys = run(machines, &mut rng);
-//! assert!(new_keys.iter().all(|k| k.epoch() == 1 && k.public_key() == keys[0].public_key()
-//!     && k.chain_code() == keys[0].chain_code() && k.key_id() != keys[0].key_id()));
+//! let mut new_keys = run(machines, &mut rng);
+//! new_keys.sort_by_key(|k| k.me());
+//! assert!(new_keys.iter().all(|k| k.epoch() == 1 && k.public_key() == old.public_key()
+//!     && k.chain_code() == old.chain_code() && k.key_id() != old.key_id()));
+//! // 3. Each party installs its new share: epoch 0 is retired (its presignatures erased).
+//! for (s, new) in stores.iter().zip(new_keys) {
+//!     s.install(new, &[])?;
+//! }
+//! assert_eq!(stores[1].epoch()?, 1);
 //! # Ok::<(), wallet_types::Error>(())
 //! ```
 //!
@@ -103,7 +130,8 @@ fn mismatch(_: PssError) -> Error {
 }
 
 /// Step 1 of an ECDSA refresh: the generic refresh machine for `key` (run it with every party
-/// of the key in a fresh `session`).
+/// of the key in a fresh `session`). With the share in a key store:
+/// `store.with_key(|k| refresh(session, k))`.
 pub fn refresh(session: SessionId, key: &EcdsaKeyShare) -> Result<Refresh<Secp256k1>, Error> {
     Refresh::new(session, to_key_share(key).map_err(mismatch)?)
 }
@@ -172,7 +200,8 @@ pub fn resetup_input(
 
 /// Step 2 of an ECDSA refresh: the [`Resetup`] machine turning the refreshed generic share `new`
 /// of `old`'s key into an ECDSA key share of the new epoch. Run it with every party in a fresh
-/// `session` (e.g. `refresh_session.derive(b"ecdsa-resetup")`).
+/// `session` (e.g. `refresh_session.derive(b"ecdsa-resetup")`), then install its output into
+/// the party's key store (`wallet_tss::ecdsa::KeyStore::install`), which retires `old`'s epoch.
 ///
 /// **Bans carry over**: every party `old` banned ([`EcdsaKeyShare::banned`]) stays banned in the
 /// new share (no pairing with it). To re-pair a banned party, take the input from
@@ -206,7 +235,9 @@ pub fn refresh_input(new: KeyShare<Secp256k1>, old: &EcdsaKeyShare) -> Result<Re
 }
 
 /// Step 2 of an ECDSA reshare: the [`Resetup`] machine for a new party's reshared share `new`.
-/// Run it with every party of the new set in a fresh `session`. `previous_key_id` and
+/// Run it with every party of the new set in a fresh `session`; a party that had a share
+/// installs the output into its key store (`wallet_tss::ecdsa::KeyStore::install`), a party
+/// new to the key starts a store with it. `previous_key_id` and
 /// `chain_code` are those of the old key (a new device gets them with the key's metadata; the
 /// confirmation of the resetup's first round checks that all parties agree on them).
 ///

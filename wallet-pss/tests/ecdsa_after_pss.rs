@@ -1,7 +1,9 @@
 //! Two-party ECDSA (DKLs23) keys of wallet-tss keep signing under the same public key and the
 //! same derived addresses after refresh and after reshare (add a device, remove one), with
 //! fresh pairwise OT setups; shares and presignatures of different epochs do not mix; a cheating
-//! OT setup in the resetup is named and banned.
+//! OT setup in the resetup is named and banned. Signing parties keep their share in a
+//! `MemoryKeyStore`: the refresh reads it from there, and the next epoch's share is installed
+//! into it.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,14 +21,17 @@ use wallet_pss::ecdsa::{
 };
 use wallet_pss::{KeyShare, ReshareConfig, ReshareOutput};
 use wallet_tss::ecdsa::{
-    DerivationPath, KeyShare as EcdsaKeyShare, Keygen, Presign, Presignature, Resetup,
-    ResetupMessage, combine,
+    DerivationPath, KeyShare as EcdsaKeyShare, KeyStore, Keygen, MemoryKeyStore, Presign,
+    PresignatureInfo, PublicKeyPackage, Resetup, ResetupMessage, combine, partial_sign,
 };
 use wallet_tss::ot::OtSetupMsg4;
 use wallet_types::sim::{Fault, FaultRule, Simulator};
 use wallet_types::{
-    Error, ErrorKind, ParamError, Parties, PartyId, Reason, Secp256k1, SessionId, WireObject,
+    Error, ErrorKind, ParamError, Parties, PartyId, Reason, Secp256k1, SessionId, StoreError,
+    WireObject,
 };
+
+type Stores = BTreeMap<PartyId, MemoryKeyStore>;
 
 fn pid(n: u16) -> PartyId {
     PartyId::new(n).unwrap()
@@ -49,6 +54,41 @@ fn keygen(n: u16, seed: u64) -> BTreeMap<PartyId, EcdsaKeyShare> {
     out.outputs
 }
 
+/// One store per party, owning its share.
+fn stores(keys: BTreeMap<PartyId, EcdsaKeyShare>) -> Stores {
+    keys.into_iter()
+        .map(|(p, k)| (p, MemoryKeyStore::new(k)))
+        .collect()
+}
+
+fn me(store: &MemoryKeyStore) -> PartyId {
+    store.with_key(|k| k.me()).unwrap()
+}
+
+/// A copy of the store's current share as it would come back from a backup (bytes), in a
+/// store of its own: what a stale backup of an earlier epoch gives.
+fn backup(store: &MemoryKeyStore) -> MemoryKeyStore {
+    MemoryKeyStore::new(EcdsaKeyShare::from_bytes(store.encode_key().unwrap().expose()).unwrap())
+}
+
+/// Installs the next epoch's shares: into the party's store if it has one, else (a device
+/// added by a reshare) into a new store; the stores of parties not in `new` are returned.
+fn install(stores: &mut Stores, new: BTreeMap<PartyId, EcdsaKeyShare>) -> Stores {
+    let mut left = std::mem::take(stores);
+    for (p, k) in new {
+        match left.remove(&p) {
+            Some(s) => {
+                s.install(k, &[]).unwrap();
+                stores.insert(p, s);
+            }
+            None => {
+                stores.insert(p, MemoryKeyStore::new(k));
+            }
+        }
+    }
+    left
+}
+
 fn run_resetup(machines: Vec<Resetup>, seed: u64) -> BTreeMap<PartyId, EcdsaKeyShare> {
     let n = machines.len();
     let mut sim = Simulator::new(seed);
@@ -61,37 +101,50 @@ fn run_resetup(machines: Vec<Resetup>, seed: u64) -> BTreeMap<PartyId, EcdsaKeyS
     out.outputs
 }
 
-/// Refresh (zero-sharing) then fresh OT setups, for every party of the key.
-fn ecdsa_refresh(
-    keys: &BTreeMap<PartyId, EcdsaKeyShare>,
-    seed: u64,
-) -> BTreeMap<PartyId, EcdsaKeyShare> {
+/// Refresh (zero-sharing) then fresh OT setups, for every party of the key, each reading its
+/// current share from its store; returns the next epoch's shares (not installed yet).
+fn ecdsa_refresh(stores: &Stores, seed: u64) -> BTreeMap<PartyId, EcdsaKeyShare> {
     let mut sim = Simulator::new(seed);
-    for k in keys.values() {
-        sim.add(refresh(sid(seed, b"refresh"), k).unwrap());
+    for s in stores.values() {
+        sim.add(
+            s.with_key(|k| refresh(sid(seed, b"refresh"), k))
+                .unwrap()
+                .unwrap(),
+        );
     }
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     let machines = out
         .outputs
         .into_iter()
-        .map(|(p, new)| resetup_after_refresh(sid(seed, b"resetup"), new, &keys[&p]).unwrap())
+        .map(|(p, new)| {
+            stores[&p]
+                .with_key(|old| resetup_after_refresh(sid(seed, b"resetup"), new, old))
+                .unwrap()
+                .unwrap()
+        })
         .collect();
     run_resetup(machines, seed)
 }
 
-/// Reshare to `new` (2-of-|new|) dealt by `dealers`, then fresh OT setups among `new`.
+/// Reshare to `new` (2-of-|new|) dealt by `dealers` (reading their shares from their stores),
+/// then fresh OT setups among `new`; returns the next epoch's shares (not installed yet).
 fn ecdsa_reshare(
-    keys: &BTreeMap<PartyId, EcdsaKeyShare>,
+    stores: &Stores,
     dealers: &[u16],
     new: &[u16],
     seed: u64,
 ) -> BTreeMap<PartyId, EcdsaKeyShare> {
-    let any = keys.values().next().unwrap();
+    let (old_commitments, old_parties, old_epoch) = stores
+        .values()
+        .next()
+        .unwrap()
+        .with_key(|k| (k.commitments().unwrap(), k.parties().clone(), k.epoch()))
+        .unwrap();
     let cfg = ReshareConfig {
-        old_commitments: any.commitments().unwrap(),
-        old_parties: any.parties().clone(),
-        old_epoch: any.epoch(),
+        old_commitments,
+        old_parties,
+        old_epoch,
         dealers: Parties::from_ids(dealers).unwrap(),
         new_parties: Parties::from_ids(new).unwrap(),
         new_threshold: 2,
@@ -100,15 +153,17 @@ fn ecdsa_reshare(
         cfg.dealers.iter().chain(cfg.new_parties.iter()).collect();
     let mut sim = Simulator::new(seed);
     for p in everyone {
-        let old = if cfg.dealers.contains(p) {
-            keys.get(&p)
-        } else {
-            None
+        let machine = match stores.get(&p).filter(|_| cfg.dealers.contains(p)) {
+            Some(s) => s
+                .with_key(|old| reshare(sid(seed, b"reshare"), cfg.clone(), p, Some(old)))
+                .unwrap(),
+            None => reshare(sid(seed, b"reshare"), cfg.clone(), p, None),
         };
-        sim.add(reshare(sid(seed, b"reshare"), cfg.clone(), p, old).unwrap());
+        sim.add(machine.unwrap());
     }
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
+    let any = stores.values().next().unwrap().public_package().unwrap();
     let (key_id, chain_code) = (*any.key_id(), *any.chain_code());
     let machines = out
         .outputs
@@ -127,71 +182,94 @@ fn ecdsa_reshare(
 }
 
 fn presign_run(
-    a: &EcdsaKeyShare,
-    b: &EcdsaKeyShare,
+    a: &MemoryKeyStore,
+    b: &MemoryKeyStore,
     path: &DerivationPath,
     seed: u64,
-) -> wallet_types::sim::Outcome<Presignature> {
-    let mut sim = Simulator::new(seed);
+) -> wallet_types::sim::Outcome<PresignatureInfo> {
+    presign_run_in(presign_sim(seed), a, b, path, seed)
+}
+
+/// A simulator for presign machines: a crash restores a machine from its bytes onto its store.
+fn presign_sim<'a>(seed: u64) -> Simulator<Presign<&'a MemoryKeyStore>> {
+    Simulator::with_restore(
+        seed,
+        Box::new(|m: &Presign<&MemoryKeyStore>| Presign::restore(*m.store(), m.save().expose())),
+    )
+}
+
+fn presign_run_in<'a>(
+    mut sim: Simulator<Presign<&'a MemoryKeyStore>>,
+    a: &'a MemoryKeyStore,
+    b: &'a MemoryKeyStore,
+    path: &DerivationPath,
+    seed: u64,
+) -> wallet_types::sim::Outcome<PresignatureInfo> {
     let session = sid(seed, b"presign");
-    let ma = Presign::new(a, b.me(), path.clone(), session, sim.rng()).unwrap();
-    let mb = Presign::new(b, a.me(), path.clone(), session, sim.rng()).unwrap();
+    let ma = Presign::new(a, me(b), path.clone(), session, sim.rng()).unwrap();
+    let mb = Presign::new(b, me(a), path.clone(), session, sim.rng()).unwrap();
     sim.add(ma);
     sim.add(mb);
     sim.run()
 }
 
 fn presign(
-    a: &EcdsaKeyShare,
-    b: &EcdsaKeyShare,
+    a: &MemoryKeyStore,
+    b: &MemoryKeyStore,
     path: &DerivationPath,
     seed: u64,
-) -> (Presignature, Presignature) {
+) -> PresignatureInfo {
     let out = presign_run(a, b, path, seed);
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     let mut it = out.outputs.into_values();
-    (it.next().unwrap(), it.next().unwrap())
+    let info = it.next().unwrap();
+    assert_eq!(it.next().as_ref(), Some(&info));
+    info
 }
 
 /// Signs with the pair and checks the signature under `expected` (the derived key of `path`).
 fn sign_and_verify(
-    a: &EcdsaKeyShare,
-    b: &EcdsaKeyShare,
+    a: &MemoryKeyStore,
+    b: &MemoryKeyStore,
     path: &DerivationPath,
     expected: &k256::ecdsa::VerifyingKey,
     seed: u64,
 ) {
-    let (p, q) = presign(a, b, path, seed);
-    let info = p.info().clone();
+    let info = presign(a, b, path, seed);
     let hash = [seed as u8 ^ 0x5a; 32];
-    let (sig, recid) = combine(&info, &hash, &p.sign(&hash), &q.sign(&hash)).unwrap();
+    let (pa, pb) = (
+        partial_sign(a, &info, &hash).unwrap(),
+        partial_sign(b, &info, &hash).unwrap(),
+    );
+    // Single use, in every epoch.
+    assert_eq!(
+        partial_sign(a, &info, &hash).unwrap_err(),
+        Error::Store(StoreError::AlreadyUsed)
+    );
+    let (sig, recid) = combine(&a.public_package().unwrap(), &info, &hash, &pa, &pb).unwrap();
     expected.verify_prehash(&hash, &sig).unwrap();
     let recovered = k256::ecdsa::VerifyingKey::recover_from_prehash(&hash, &sig, recid).unwrap();
     assert_eq!(&recovered, expected);
 }
 
 fn all_pairs_sign(
-    keys: &BTreeMap<PartyId, EcdsaKeyShare>,
+    stores: &Stores,
     path: &DerivationPath,
     expected: &k256::ecdsa::VerifyingKey,
     seed: u64,
 ) {
-    let ks: Vec<&EcdsaKeyShare> = keys.values().collect();
+    let ss: Vec<&MemoryKeyStore> = stores.values().collect();
     let mut s = seed;
-    for i in 0..ks.len() {
-        for j in i + 1..ks.len() {
+    for i in 0..ss.len() {
+        for j in i + 1..ss.len() {
             s += 1;
-            sign_and_verify(ks[i], ks[j], path, expected, s);
+            sign_and_verify(ss[i], ss[j], path, expected, s);
         }
     }
 }
 
-fn same_key(
-    old: &BTreeMap<PartyId, EcdsaKeyShare>,
-    new: &BTreeMap<PartyId, EcdsaKeyShare>,
-    epoch: u64,
-) {
-    let o = old.values().next().unwrap();
+/// The new shares are of the key of `o` (the previous epoch's public package), epoch `epoch`.
+fn same_key(o: &PublicKeyPackage, new: &BTreeMap<PartyId, EcdsaKeyShare>, epoch: u64) {
     let first = new.values().next().unwrap();
     for k in new.values() {
         assert_eq!(k.epoch(), epoch);
@@ -213,40 +291,79 @@ fn same_key(
 
 #[test]
 fn ecdsa_refresh_keeps_key_and_addresses_and_refuses_mixed_epochs() {
-    let keys = keygen(3, 1);
+    let mut stores = stores(keygen(3, 1));
     let path = DerivationPath::parse("m/44/60/0/0/7").unwrap();
-    let any = keys.values().next().unwrap();
-    assert_eq!(any.epoch(), 0);
-    let derived = any.derive(&path).unwrap();
+    let old = stores[&pid(1)].public_package().unwrap();
+    assert_eq!(old.epoch(), 0);
+    let derived = old.derive(&path).unwrap();
     let expected = k256::ecdsa::VerifyingKey::from_affine(derived.public_key.to_affine()).unwrap();
 
-    let new = ecdsa_refresh(&keys, 2);
-    same_key(&keys, &new, 1);
+    // Epoch-0 material left over at the refresh: a presignature never used, one whose partial
+    // was released, and a backup of party 1's share.
+    let unused = presign(&stores[&pid(1)], &stores[&pid(2)], &path, 20);
+    let released = presign(&stores[&pid(1)], &stores[&pid(2)], &path, 21);
+    let hash = [9u8; 32];
+    let old_partial = partial_sign(&stores[&pid(1)], &released, &hash).unwrap();
+    let stale = backup(&stores[&pid(1)]);
+    assert_eq!(stores[&pid(2)].presignatures().unwrap(), 2);
+
+    let new = ecdsa_refresh(&stores, 2);
+    same_key(&old, &new, 1);
     for (p, k) in &new {
         // The share itself is new.
-        assert_ne!(k.share_commitment(*p), keys[p].share_commitment(*p));
+        assert_ne!(k.share_commitment(*p), old.share_commitment(*p));
         assert_eq!(k.secret_share().public(), k.share_commitment(*p));
         assert_eq!(k.derive(&path).unwrap().public_key, derived.public_key);
     }
-    all_pairs_sign(&new, &path, &expected, 10);
+    assert!(install(&mut stores, new).is_empty());
+    for s in stores.values() {
+        assert_eq!(s.epoch().unwrap(), 1);
+        assert_eq!(s.presignatures().unwrap(), 0);
+    }
+    all_pairs_sign(&stores, &path, &expected, 10);
 
-    // An old-epoch presignature and a new-epoch one do not combine.
-    let (old_p, _old_q) = presign(&keys[&pid(1)], &keys[&pid(2)], &path, 20);
-    let (new_p, new_q) = presign(&new[&pid(1)], &new[&pid(2)], &path, 21);
-    assert_ne!(old_p.info().key_id, new_p.info().key_id);
-    let hash = [9u8; 32];
-    let info = new_p.info().clone();
-    let new_other = if new_p.info().signers.iter().next() == Some(pid(1)) {
-        new_q
-    } else {
-        new_p
-    };
-    let err = combine(&info, &hash, &old_p.sign(&hash), &new_other.sign(&hash)).unwrap_err();
+    // The epoch-0 presignatures cannot sign any more: the stores refuse them by epoch before
+    // anything is taken or computed.
+    for (s, info) in [(pid(1), &unused), (pid(2), &unused), (pid(2), &released)] {
+        let err = partial_sign(&stores[&s], info, &hash).unwrap_err();
+        assert_eq!(
+            err,
+            Error::WrongEpoch {
+                current: 1,
+                found: 0
+            }
+        );
+    }
+    // The partial released in epoch 0 does not combine: not under epoch 0's info against the
+    // current key, nor with a new-epoch partial under the new info.
+    let current = stores[&pid(1)].public_package().unwrap();
+    assert_eq!(
+        combine(&current, &released, &hash, &old_partial, &old_partial).unwrap_err(),
+        Error::WrongEpoch {
+            current: 1,
+            found: 0
+        }
+    );
+    let info = presign(&stores[&pid(1)], &stores[&pid(2)], &path, 22);
+    assert_ne!(info.key_id, released.key_id);
+    let new_partial = partial_sign(&stores[&pid(2)], &info, &hash).unwrap();
+    let err = combine(&current, &info, &hash, &old_partial, &new_partial).unwrap_err();
     assert_eq!(err, Error::Params(ParamError::Mismatch));
 
-    // An old-epoch share cannot presign with a new-epoch share: each side refuses the other's
-    // first multiplication message as one of another key — nobody is banned.
-    let out = presign_run(&keys[&pid(1)], &new[&pid(2)], &path, 22);
+    // A stale epoch-0 share cannot come back: the store refuses to install it...
+    assert_eq!(
+        stores[&pid(1)]
+            .install(
+                EcdsaKeyShare::from_bytes(stale.encode_key().unwrap().expose()).unwrap(),
+                &[]
+            )
+            .unwrap_err(),
+        Error::Params(ParamError::Mismatch)
+    );
+    // ...and, restored into a store of its own, it cannot presign with a new-epoch share:
+    // each side refuses the other's first multiplication message as one of another key —
+    // nobody is banned.
+    let out = presign_run(&stale, &stores[&pid(2)], &path, 23);
     assert!(out.outputs.is_empty());
     assert_eq!(out.failures.len(), 2, "{:?}", out.failures);
     for (p, e) in &out.failures {
@@ -254,35 +371,47 @@ fn ecdsa_refresh_keeps_key_and_addresses_and_refuses_mixed_epochs() {
         assert_eq!(e, &Error::blame(other, Reason::Replay));
         assert!(e.must_ban().is_empty());
     }
+    assert!(stores.values().all(|s| s.banned().unwrap().is_empty()));
 
     // A second refresh moves on to epoch 2; epoch-1 shares are then stale too.
-    let newer = ecdsa_refresh(&new, 3);
-    same_key(&new, &newer, 2);
-    sign_and_verify(&newer[&pid(2)], &newer[&pid(3)], &path, &expected, 30);
+    let epoch1 = stores[&pid(1)].public_package().unwrap();
+    let newer = ecdsa_refresh(&stores, 3);
+    same_key(&epoch1, &newer, 2);
+    install(&mut stores, newer);
+    sign_and_verify(&stores[&pid(2)], &stores[&pid(3)], &path, &expected, 30);
 }
 
 #[test]
 fn ecdsa_reshare_adds_and_removes_a_device() {
-    let keys = keygen(2, 4);
+    let mut stores = stores(keygen(2, 4));
     let root = DerivationPath::root();
-    let vk = keys[&pid(1)].verifying_key().unwrap();
+    let vk = stores[&pid(1)]
+        .with_key(|k| k.verifying_key())
+        .unwrap()
+        .unwrap();
 
-    // 2-of-2 → 2-of-3: add device 3.
-    let added = ecdsa_reshare(&keys, &[1, 2], &[1, 2, 3], 5);
-    same_key(&keys, &added, 1);
+    // 2-of-2 → 2-of-3: add device 3 (a new store), 1 and 2 install epoch 1.
+    let epoch0 = stores[&pid(1)].public_package().unwrap();
+    let added = ecdsa_reshare(&stores, &[1, 2], &[1, 2, 3], 5);
+    same_key(&epoch0, &added, 1);
     assert_eq!(added.len(), 3);
-    all_pairs_sign(&added, &root, &vk, 40);
+    assert!(install(&mut stores, added).is_empty());
+    all_pairs_sign(&stores, &root, &vk, 40);
 
     // Remove device 1: 2-of-2 over {2, 3}, dealt by 1 and 3.
-    let removed = ecdsa_reshare(&added, &[1, 3], &[2, 3], 6);
-    same_key(&added, &removed, 2);
+    let epoch1 = stores[&pid(1)].public_package().unwrap();
+    let stale3 = backup(&stores[&pid(3)]);
+    let removed = ecdsa_reshare(&stores, &[1, 3], &[2, 3], 6);
+    same_key(&epoch1, &removed, 2);
     assert_eq!(removed.len(), 2);
-    all_pairs_sign(&removed, &root, &vk, 50);
+    let gone = install(&mut stores, removed);
+    assert_eq!(gone.keys().copied().collect::<Vec<_>>(), vec![pid(1)]);
+    all_pairs_sign(&stores, &root, &vk, 50);
     // The removed device is no longer a party: a new share refuses to presign with it, and
-    // its old (epoch-1) share cannot presign with a new-epoch share of a remaining device.
+    // an old (epoch-1) share of a remaining device cannot presign with a new-epoch share.
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(55);
     let err = Presign::new(
-        &removed[&pid(2)],
+        &stores[&pid(2)],
         pid(1),
         root.clone(),
         sid(55, b"p"),
@@ -290,7 +419,7 @@ fn ecdsa_reshare_adds_and_removes_a_device() {
     )
     .unwrap_err();
     assert_eq!(err, Error::Params(ParamError::NotAMember(pid(1))));
-    let out = presign_run(&added[&pid(3)], &removed[&pid(2)], &root, 56);
+    let out = presign_run(&stale3, &stores[&pid(2)], &root, 56);
     assert!(out.outputs.is_empty());
     assert!(
         out.failures
@@ -299,11 +428,13 @@ fn ecdsa_reshare_adds_and_removes_a_device() {
     );
 
     // Thresholds other than 2 are refused with a clear error.
-    let any = removed.values().next().unwrap();
+    let (old_commitments, old_parties, old_epoch) = stores[&pid(2)]
+        .with_key(|k| (k.commitments().unwrap(), k.parties().clone(), k.epoch()))
+        .unwrap();
     let cfg = ReshareConfig {
-        old_commitments: any.commitments().unwrap(),
-        old_parties: any.parties().clone(),
-        old_epoch: any.epoch(),
+        old_commitments,
+        old_parties,
+        old_epoch,
         dealers: Parties::from_ids(&[2, 3]).unwrap(),
         new_parties: Parties::from_ids(&[2, 3, 4]).unwrap(),
         new_threshold: 3,
@@ -315,9 +446,19 @@ fn ecdsa_reshare_adds_and_removes_a_device() {
             parties: 3
         }))
     );
-    assert!(reshare(sid(7, b"x"), cfg, pid(2), Some(any)).is_err());
+    assert!(
+        stores[&pid(2)]
+            .with_key(|k| reshare(sid(7, b"x"), cfg, pid(2), Some(k)))
+            .unwrap()
+            .is_err()
+    );
     // The generic view carries the epoch.
-    assert_eq!(to_key_share(any).unwrap().epoch(), 2);
+    assert_eq!(
+        stores[&pid(2)]
+            .with_key(|k| to_key_share(k).unwrap().epoch())
+            .unwrap(),
+        2
+    );
 }
 
 #[test]
@@ -396,11 +537,28 @@ fn resetup_survives_crash_restore_and_reordering() {
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     assert_eq!(out.outputs.len(), 2);
-    same_key(&keys, &out.outputs, 1);
+    same_key(&keys[&pid(1)].public_package(), &out.outputs, 1);
     let vk = keys[&pid(1)].verifying_key().unwrap();
+    // Hand the epoch-0 shares to their stores, then install the epoch-1 shares over them.
+    let mut stores = stores(keys);
+    install(&mut stores, out.outputs);
+    // Presign on the new shares survives crashes too (each restore goes back to the store).
+    let mut sim = presign_sim(18);
+    sim.restore_every_step(true).reorder(true);
+    let out = presign_run_in(
+        sim,
+        &stores[&pid(1)],
+        &stores[&pid(2)],
+        &DerivationPath::root(),
+        18,
+    );
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    let info = out.outputs.into_values().next().unwrap();
+    assert_eq!(info.epoch, 1);
+    assert!(partial_sign(&stores[&pid(1)], &info, &[1; 32]).is_ok());
     sign_and_verify(
-        &out.outputs[&pid(1)],
-        &out.outputs[&pid(2)],
+        &stores[&pid(1)],
+        &stores[&pid(2)],
         &DerivationPath::root(),
         &vk,
         17,
@@ -452,7 +610,7 @@ fn replayed_old_epoch_resetup_messages_are_refused() {
             .iter()
             .all(|(_, e)| matches!(e, Error::WrongSession { .. }))
     );
-    same_key(&epoch1, &out.outputs, 2);
+    same_key(&epoch1[&pid(1)].public_package(), &out.outputs, 2);
 }
 
 fn flipped(m: &OtSetupMsg4) -> OtSetupMsg4 {

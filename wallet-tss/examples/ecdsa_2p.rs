@@ -20,7 +20,9 @@ use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use sha3::{Digest, Keccak256};
-use wallet_tss::ecdsa::{DerivationPath, Keygen, Presign, Presignature, combine};
+use wallet_tss::ecdsa::{
+    DerivationPath, Keygen, MemoryKeyStore, Presign, PresignatureInfo, combine, partial_sign,
+};
 use wallet_types::{Envelope, Parties, PartyId, Protocol, Recipient, SessionId, Step};
 
 const DEVICE: u16 = 1;
@@ -195,35 +197,55 @@ fn real_main() -> Result<(), String> {
         args.parties,
         t.elapsed().as_secs_f64() * 1e3
     );
-    let root = keys.get(&device).ok_or("no device key")?;
+    // Each party hands its key share to its own store once; from here on it is used only
+    // through the store (which owns the pairings' OT setups, the bans and the presignatures).
+    let stores: BTreeMap<PartyId, MemoryKeyStore> = keys
+        .into_iter()
+        .map(|(p, k)| (p, MemoryKeyStore::new(k)))
+        .collect();
+    let device_store = stores.get(&device).ok_or("no device key")?;
+    let server_store = stores.get(&server).ok_or("no server key")?;
+    let root = device_store.public_package().map_err(|e| e.to_string())?;
     let derivation = root.derive(&args.path).map_err(|e| e.to_string())?;
 
     // 2. Presign (offline, message-independent) between device and server, bound to the path.
+    //    Each party's secret half is sealed into its store; the output is the public part.
     let t = std::time::Instant::now();
     let session = SessionId::random(&mut rng);
     let mut machines = BTreeMap::new();
-    for (me, other) in [(device, server), (server, device)] {
-        let k = keys.get(&me).ok_or("missing key")?;
+    for (me, other, store) in [
+        (device, server, device_store),
+        (server, device, server_store),
+    ] {
         machines.insert(
             me,
-            Presign::new(k, other, args.path.clone(), session, &mut rng)
+            Presign::new(store, other, args.path.clone(), session, &mut rng)
                 .map_err(|e| e.to_string())?,
         );
     }
-    let mut presigs: BTreeMap<PartyId, Presignature> = run(machines, &mut rng)?;
+    let mut infos: BTreeMap<PartyId, PresignatureInfo> = run(machines, &mut rng)?;
     eprintln!("presign: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
-    let device_presig = presigs.remove(&device).ok_or("no device presignature")?;
-    let server_presig = presigs.remove(&server).ok_or("no server presignature")?;
-    let info = device_presig.info().clone();
+    let info = infos.remove(&device).ok_or("no device presignature")?;
+    if infos.remove(&server).as_ref() != Some(&info) {
+        return Err("the signers disagree on the presignature".into());
+    }
 
-    // 3. Online: the device asks the server to sign `message`. The server sees the hash first.
+    // 3. Online: the device asks the server to sign `message`. The server sees the hash first,
+    //    and only then takes its presignature out of its store (single use).
     let t = std::time::Instant::now();
     server_policy(&args.message)?;
-    // (Storage rule: a server marks `server_presig.id()` used durably right here.)
-    let server_partial = server_presig.sign(&args.message);
-    let device_partial = device_presig.sign(&args.message);
-    let (sig, recid) = combine(&info, &args.message, &device_partial, &server_partial)
-        .map_err(|e| e.to_string())?;
+    let server_partial =
+        partial_sign(server_store, &info, &args.message).map_err(|e| e.to_string())?;
+    let device_partial =
+        partial_sign(device_store, &info, &args.message).map_err(|e| e.to_string())?;
+    let (sig, recid) = combine(
+        &root,
+        &info,
+        &args.message,
+        &device_partial,
+        &server_partial,
+    )
+    .map_err(|e| e.to_string())?;
     eprintln!(
         "sign (both partials + combine + verify): {:.2} ms",
         t.elapsed().as_secs_f64() * 1e3

@@ -184,10 +184,10 @@ pub(crate) fn with_pairing<S: KeyStore + ?Sized, T>(
         let pair = key.pair(other).ok_or(Error::Banned { party: other })?;
         f(key, pair)
     };
-    if let Err(e) = &result {
-        if e.must_ban().contains(&other) {
-            guard.ban()?;
-        }
+    if let Err(e) = &result
+        && e.must_ban().contains(&other)
+    {
+        guard.ban()?;
     }
     result
 }

@@ -174,8 +174,16 @@ fn ecdsa_reshare(
         })
         .map(|k: KeyShare<Secp256k1>| {
             // A holder of the old key carries its bans over; a new device has none.
-            let old = keys.get(&k.me());
-            resetup_after_reshare(sid(seed, b"resetup"), k, key_id, chain_code, old).unwrap()
+            let session = sid(seed, b"resetup");
+            match stores.get(&k.me()) {
+                Some(s) => s
+                    .with_key(|old| {
+                        resetup_after_reshare(session, k, key_id, chain_code, Some(old))
+                    })
+                    .unwrap(),
+                None => resetup_after_reshare(session, k, key_id, chain_code, None),
+            }
+            .unwrap()
         })
         .collect();
     run_resetup(machines, seed)
@@ -633,7 +641,8 @@ fn banned(k: &EcdsaKeyShare) -> Vec<PartyId> {
     k.banned().collect()
 }
 
-/// 2-of-3 keys in which P1 banned P2 (as after a failed OT check, `Error::must_ban`).
+/// 2-of-3 keys in which P1 banned P2 (as after a failed OT check, `Error::must_ban`), each
+/// share in its store.
 fn keys_with_ban(seed: u64) -> BTreeMap<PartyId, EcdsaKeyShare> {
     let mut keys = keygen(3, seed);
     assert!(keys.get_mut(&pid(1)).unwrap().ban(pid(2)));
@@ -641,62 +650,81 @@ fn keys_with_ban(seed: u64) -> BTreeMap<PartyId, EcdsaKeyShare> {
     keys
 }
 
+fn vk_of(stores: &Stores) -> k256::ecdsa::VerifyingKey {
+    stores
+        .values()
+        .next()
+        .unwrap()
+        .with_key(|k| k.verifying_key().unwrap())
+        .unwrap()
+}
+
 #[test]
 fn a_ban_survives_refresh_and_resetup() {
-    let keys = keys_with_ban(30);
-    let epoch1 = ecdsa_refresh(&keys, 31);
-    same_key(&keys, &epoch1, 1);
+    let mut stores = stores(keys_with_ban(30));
+    let old = stores[&pid(1)].public_package().unwrap();
+    let epoch1 = ecdsa_refresh(&stores, 31);
+    same_key(&old, &epoch1, 1);
     // P1 still has no pairing with P2 (the fresh setup with it was run and dropped) …
     assert_eq!(banned(&epoch1[&pid(1)]), vec![pid(2)]);
     assert_eq!(epoch1[&pid(1)].paired().collect::<Vec<_>>(), vec![pid(3)]);
+    install(&mut stores, epoch1);
+    assert_eq!(stores[&pid(1)].banned().unwrap(), vec![pid(2)]);
     // … so presigning with P2 is refused on P1's side, while P1 + P3 and P2 + P3 sign.
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(32);
     assert_eq!(
         Presign::new(
-            &epoch1[&pid(1)],
+            &stores[&pid(1)],
             pid(2),
             DerivationPath::root(),
             sid(32, b"presign"),
             &mut rng
         )
         .unwrap_err(),
-        Error::Params(ParamError::Mismatch)
+        Error::Banned { party: pid(2) }
     );
-    let vk = keys[&pid(1)].verifying_key().unwrap();
+    let vk = vk_of(&stores);
     sign_and_verify(
-        &epoch1[&pid(1)],
-        &epoch1[&pid(3)],
+        &stores[&pid(1)],
+        &stores[&pid(3)],
         &DerivationPath::root(),
         &vk,
         33,
     );
     sign_and_verify(
-        &epoch1[&pid(2)],
-        &epoch1[&pid(3)],
+        &stores[&pid(2)],
+        &stores[&pid(3)],
         &DerivationPath::root(),
         &vk,
         34,
     );
     // Nobody else banned anybody.
-    assert!(banned(&epoch1[&pid(2)]).is_empty());
-    assert!(banned(&epoch1[&pid(3)]).is_empty());
+    assert!(stores[&pid(2)].banned().unwrap().is_empty());
+    assert!(stores[&pid(3)].banned().unwrap().is_empty());
     // And a second refresh keeps it.
-    let epoch2 = ecdsa_refresh(&epoch1, 35);
+    let epoch2 = ecdsa_refresh(&stores, 35);
     assert_eq!(banned(&epoch2[&pid(1)]), vec![pid(2)]);
 }
 
 #[test]
 fn lift_ban_pairs_the_party_again() {
-    let keys = keys_with_ban(40);
+    let stores = stores(keys_with_ban(40));
     let mut sim = Simulator::new(41);
-    for k in keys.values() {
-        sim.add(refresh(sid(41, b"refresh"), k).unwrap());
+    for s in stores.values() {
+        sim.add(
+            s.with_key(|k| refresh(sid(41, b"refresh"), k))
+                .unwrap()
+                .unwrap(),
+        );
     }
     let refreshed = sim.run().outputs;
     let machines = refreshed
         .into_iter()
         .map(|(p, new)| {
-            let mut input = refresh_input(new, &keys[&p]).unwrap();
+            let mut input = stores[&p]
+                .with_key(|k| refresh_input(new, k))
+                .unwrap()
+                .unwrap();
             if p == pid(1) {
                 assert_eq!(input.banned().collect::<Vec<_>>(), vec![pid(2)]);
                 assert!(input.lift_ban(pid(2)));
@@ -711,10 +739,22 @@ fn lift_ban_pairs_the_party_again() {
         epoch1[&pid(1)].paired().collect::<Vec<_>>(),
         vec![pid(2), pid(3)]
     );
-    let vk = keys[&pid(1)].verifying_key().unwrap();
+    // The store re-bans on install unless the lift is named there too.
+    let mut next = epoch1;
+    let p1 = next.remove(&pid(1)).unwrap();
+    let copy = EcdsaKeyShare::from_bytes(p1.to_secret_bytes().expose()).unwrap();
+    let probe = backup(&stores[&pid(1)]);
+    probe.install(copy, &[]).unwrap();
+    assert_eq!(probe.banned().unwrap(), vec![pid(2)]);
+    stores[&pid(1)].install(p1, &[pid(2)]).unwrap();
+    assert!(stores[&pid(1)].banned().unwrap().is_empty());
+    for (p, k) in next {
+        stores[&p].install(k, &[]).unwrap();
+    }
+    let vk = vk_of(&stores);
     sign_and_verify(
-        &epoch1[&pid(1)],
-        &epoch1[&pid(2)],
+        &stores[&pid(1)],
+        &stores[&pid(2)],
         &DerivationPath::root(),
         &vk,
         43,
@@ -725,13 +765,13 @@ fn lift_ban_pairs_the_party_again() {
 fn a_ban_survives_reshare_unless_the_party_leaves() {
     // P1 banned P2. Reshare {1,2,3} → {1,2,4}: P2 stays, so P1 keeps the ban; the new device P4
     // pairs with everybody.
-    let keys = keys_with_ban(50);
-    let new = ecdsa_reshare(&keys, &[1, 2], &[1, 2, 4], 51);
+    let stores = stores(keys_with_ban(50));
+    let new = ecdsa_reshare(&stores, &[1, 2], &[1, 2, 4], 51);
     assert_eq!(banned(&new[&pid(1)]), vec![pid(2)]);
     assert!(banned(&new[&pid(2)]).is_empty());
     assert!(banned(&new[&pid(4)]).is_empty());
     // Reshare {1,2,3} → {1,3,4}: P2 left, no ban is left to carry.
-    let new = ecdsa_reshare(&keys, &[1, 3], &[1, 3, 4], 52);
+    let new = ecdsa_reshare(&stores, &[1, 3], &[1, 3, 4], 52);
     assert!(banned(&new[&pid(1)]).is_empty());
     assert_eq!(new[&pid(1)].paired().count(), 2);
 }

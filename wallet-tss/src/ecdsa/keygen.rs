@@ -479,6 +479,14 @@ impl PublicKeyPackage {
     pub fn derive(&self, path: &DerivationPath) -> Result<Derivation, DeriveError> {
         derive_public(&self.public_key(), &self.chain_code, path)
     }
+    /// The public key as a `k256` verifying key.
+    pub fn verifying_key(&self) -> Result<k256::ecdsa::VerifyingKey, Error> {
+        verifying_key(&self.public_key())
+    }
+    /// The aggregated Feldman commitments `(X, A₁)` (e.g. a reshare's old commitments).
+    pub fn commitments(&self) -> Result<Commitments<Secp256k1>, ParamError> {
+        Commitments::new(self.commitments.to_vec()).map_err(|_| ParamError::Mismatch)
+    }
 }
 
 /// Body: `key_id[32] || epoch u64 || parties || X[33] || A₁[33] || chain_code[32]`.

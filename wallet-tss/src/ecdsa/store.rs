@@ -255,6 +255,11 @@ mod memory {
             self.key.lock().map_err(|_| StoreError::Unavailable)
         }
 
+        /// This store's party.
+        pub fn me(&self) -> Result<PartyId, StoreError> {
+            Ok(self.lock()?.me())
+        }
+
         /// The public part of the current key share.
         pub fn public_package(&self) -> Result<PublicKeyPackage, StoreError> {
             Ok(self.lock()?.public_package())

@@ -282,9 +282,17 @@ impl WireObject for PresignatureInfo {
 /// One signer's presignature `(φ_i, u_i, v_i)`, inside the crate only: the presign machine
 /// seals it into the key store, [`super::partial_sign`] takes it out once and consumes it.
 /// Signing twice with one presignature (two messages, same `R`) reveals the key.
+///
+/// It keeps of the [`PresignatureInfo`] what signing needs — the id, the key id and epoch it
+/// belongs to, the signers and `r_x = R.x mod q` — all of it authenticated by the seal, so the
+/// online step never decodes a point and never trusts the caller's copy of the info.
 pub(crate) struct Presignature {
-    info: PresignatureInfo,
+    id: [u8; 32],
+    key_id: [u8; 32],
+    epoch: u64,
+    signers: Parties,
     me: PartyId,
+    r_x: k256::Scalar,
     phi: SecretScalar<Secp256k1>,
     u: SecretScalar<Secp256k1>,
     v: SecretScalar<Secp256k1>,
@@ -293,7 +301,7 @@ pub(crate) struct Presignature {
 impl fmt::Debug for Presignature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Presignature")
-            .field("info", &self.info)
+            .field("id", &self.id)
             .field("me", &self.me)
             .finish_non_exhaustive()
     }
@@ -305,14 +313,45 @@ const SEALED_HEADER: wallet_types::Header = wallet_types::Header {
     curve: Some(wallet_types::CurveId::Secp256k1),
 };
 
+/// The largest sealed presignature: header, me, id, key id, epoch, a two-party set, `r_x`,
+/// nonce, three scalars and the tag.
+const SEALED_MAX: usize = 4 + 2 + 32 + 32 + 8 + 6 + 32 + 12 + 96 + 16;
+
 impl Presignature {
-    /// The public part.
-    pub(crate) fn info(&self) -> &PresignatureInfo {
-        &self.info
+    /// The presignature for `info` with the secrets of signer `me`.
+    fn new(
+        info: &PresignatureInfo,
+        me: PartyId,
+        phi: SecretScalar<Secp256k1>,
+        u: SecretScalar<Secp256k1>,
+        v: SecretScalar<Secp256k1>,
+    ) -> Self {
+        use wallet_types::EcdsaCurve;
+        let (r_x, _, _) = Secp256k1::x_scalar(&info.instance_point);
+        Self {
+            id: info.id,
+            key_id: info.key_id,
+            epoch: info.epoch,
+            signers: info.signers.clone(),
+            me,
+            r_x,
+            phi,
+            u,
+            v,
+        }
+    }
+
+    /// The presignature's id.
+    pub(crate) fn id(&self) -> &[u8; 32] {
+        &self.id
     }
     /// This signer.
     pub(crate) fn me(&self) -> PartyId {
         self.me
+    }
+    /// `r_x = R.x mod q` (the signature's `r`).
+    pub(crate) fn r_x(&self) -> &k256::Scalar {
+        &self.r_x
     }
 
     pub(crate) fn parts(
@@ -325,21 +364,31 @@ impl Presignature {
         (&self.phi, &self.u, &self.v)
     }
 
+    /// The authenticated public part: `header || me u16 || id[32] || key_id[32] || epoch u64 ||
+    /// signers || r_x[32]`.
+    fn public_part(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.bytes(&SEALED_HEADER.to_bytes());
+        w.party(self.me);
+        w.bytes(&self.id);
+        w.bytes(&self.key_id);
+        w.u64(self.epoch);
+        w.parties(&self.signers);
+        w.scalar::<Secp256k1>(&self.r_x);
+        w.finish()
+    }
+
     /// Seals the presignature under the seal key of `key` (the current share): kind `0x0399`,
-    /// `header || me u16 || info || nonce[12] || AES-256-GCM(φ[32] || u[32] || v[32]) || tag[16]`
-    /// with everything before the nonce as associated data. A refresh replaces the share, and
-    /// with it the seal key: copies of sealed presignatures of an earlier epoch, wherever they
-    /// were kept, can no longer be opened.
+    /// `public part || nonce[12] || AES-256-GCM(φ[32] || u[32] || v[32]) || tag[16]` with the
+    /// public part as associated data. A refresh replaces the share, and with it the seal key:
+    /// copies of sealed presignatures of an earlier epoch, wherever they were kept, can no
+    /// longer be opened.
     pub(crate) fn seal<R: CryptoRng + ?Sized>(
         self,
         key: &KeyShare,
         rng: &mut R,
     ) -> Result<SecretVec, Error> {
-        let mut aad = Writer::new();
-        aad.bytes(&SEALED_HEADER.to_bytes());
-        aad.party(self.me);
-        self.info.encode(&mut aad);
-        let aad = aad.finish();
+        let aad = self.public_part();
         let mut plain = Writer::secret();
         plain.secret_scalar(&self.phi);
         plain.secret_scalar(&self.u);
@@ -356,17 +405,17 @@ impl Presignature {
     }
 
     /// Opens a presignature sealed by [`Presignature::seal`] under `key`'s seal key, expecting
-    /// `info`. A presignature of another epoch or key is [`Error::WrongEpoch`]; bytes that do
-    /// not open (corrupted by the store) are [`Error::Store`]`(`[`StoreError::Unavailable`]`)`
-    /// — a local storage failure, never blamed on a counterparty.
+    /// `info`'s id. A presignature of another epoch or key is [`Error::WrongEpoch`]; another id
+    /// or a presignature of another party is [`ParamError::Mismatch`]; bytes that do not open
+    /// (corrupted by the store) are [`Error::Store`]`(`[`StoreError::Unavailable`]`)` — a local
+    /// storage failure, never blamed on a counterparty.
     pub(crate) fn unseal(
         key: &KeyShare,
         info: &PresignatureInfo,
         bytes: &[u8],
     ) -> Result<Self, Error> {
-        const MAX: usize = PresignatureInfo::MAX_LEN + 2 + 12 + 96 + 16;
         let corrupt = || Error::Store(StoreError::Unavailable);
-        if bytes.len() > MAX {
+        if bytes.len() > SEALED_MAX {
             return Err(corrupt());
         }
         let mut r = Reader::new(bytes);
@@ -376,14 +425,18 @@ impl Presignature {
             return Err(corrupt());
         }
         let me = r.party().map_err(|_| corrupt())?;
-        let stored = PresignatureInfo::decode(&mut r).map_err(|_| corrupt())?;
-        if stored.key_id != *key.key_id() {
+        let id: [u8; 32] = r.array().map_err(|_| corrupt())?;
+        let key_id: [u8; 32] = r.array().map_err(|_| corrupt())?;
+        let epoch = r.u64().map_err(|_| corrupt())?;
+        let signers = r.parties().map_err(|_| corrupt())?;
+        let r_x = r.scalar::<Secp256k1>().map_err(|_| corrupt())?;
+        if key_id != *key.key_id() {
             return Err(Error::WrongEpoch {
                 current: key.epoch(),
-                found: stored.epoch,
+                found: epoch,
             });
         }
-        if stored != *info || me != key.me() {
+        if id != info.id || me != key.me() || signers.len() != 2 || !signers.contains(me) {
             return Err(ParamError::Mismatch.into());
         }
         let aad_len = bytes.len() - r.remaining();
@@ -398,8 +451,12 @@ impl Presignature {
         let v = p.secret_scalar::<Secp256k1>().map_err(|_| corrupt())?;
         p.finish().map_err(|_| corrupt())?;
         Ok(Self {
-            info: stored,
+            id,
+            key_id,
+            epoch,
+            signers,
             me,
+            r_x,
             phi,
             u,
             v,
@@ -745,14 +802,7 @@ impl State {
             let v = SecretScalar::<Secp256k1>::new(
                 *sk.expose() * phi.expose() + c_v.expose() + d_v.expose(),
             );
-            Presignature {
-                info: info.clone(),
-                me,
-                phi,
-                u,
-                v,
-            }
-            .seal(key, rng)
+            Presignature::new(&info, me, phi, u, v).seal(key, rng)
         })?;
         // Single use across restores: a state restored from before this round cannot store a
         // second copy under the same id (the store refuses a known id).

@@ -87,11 +87,10 @@ fn hash_scalar(msg_hash: &[u8; 32]) -> k256::Scalar {
 impl Presignature {
     /// Step 9: the online share for `msg_hash`, consuming the presignature (single use).
     fn sign(self, msg_hash: &[u8; 32]) -> PartialSignature {
-        let (r_x, _, _) = Secp256k1::x_scalar(&self.info().instance_point);
         let (phi, u, v) = self.parts();
-        let w = hash_scalar(msg_hash) * phi.expose() + r_x * v.expose();
+        let w = hash_scalar(msg_hash) * phi.expose() + self.r_x() * v.expose();
         PartialSignature {
-            presignature_id: self.info().id,
+            presignature_id: *self.id(),
             signer: self.me(),
             u: *u.expose(),
             w,

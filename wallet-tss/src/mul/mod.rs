@@ -321,7 +321,9 @@ fn gadget(t: &Transcript) -> Vec<Limbs> {
         .collect()
 }
 
-/// `n` consecutive 32-byte pieces of the AES-256-CTR keystream under `key` (zero IV).
+/// `n` consecutive 32-byte pieces of the AES-256-CTR keystream under `key`, from the all-zero
+/// counter block by design: `key` is a fresh transcript output (the gadget key, the `χ` key)
+/// that keys this one stream only.
 fn keystream32(key: &[u8; 32], n: usize) -> Vec<[u8; 32]> {
     let mut out = alloc::vec![[0u8; 32]; n];
     crate::sym::keystream(key, &[0u8; 16], out.as_flattened_mut());
@@ -343,8 +345,11 @@ struct Pads {
 
 impl Pads {
     fn new(key: &[u8; 32], width: usize) -> Self {
+        // π's key is the first 16 bytes of `key`.
         let mut k = [0u8; 16];
-        k.copy_from_slice(key.get(..16).unwrap_or(&[0u8; 16]));
+        for (d, s) in k.iter_mut().zip(key.iter()) {
+            *d = *s;
+        }
         let hash = crate::sym::Tccr::new(&k);
         k.zeroize();
         Self {
@@ -355,20 +360,22 @@ impl Pads {
     }
 
     /// The pads of the OTs `(row, j)` in `rows` (at most [`BATCH`]), `out.len() / rows.len()`
-    /// scalars each, into `out` (row-major).
-    fn fill(&mut self, rows: &[(u128, u64)], out: &mut [Limbs]) {
-        let Some(blocks) = self.blocks.get_mut(..2 * out.len()) else {
-            return;
-        };
-        self.hash.hash(rows, &mut self.sigma, blocks);
-        for (o, pair) in out.iter_mut().zip(blocks.chunks_exact(2)) {
+    /// scalars each, into `out` (row-major). `Error::Internal` (never pads left unfilled) if
+    /// `out` is larger than the batch or not a multiple of `rows.len()`.
+    fn fill(&mut self, rows: &[(u128, u64)], out: &mut [Limbs]) -> Result<(), Error> {
+        let blocks = self
+            .blocks
+            .get_mut(..2 * out.len())
+            .ok_or(Error::Internal)?;
+        self.hash.hash(rows, &mut self.sigma, blocks)?;
+        let (pairs, _) = blocks.as_chunks::<2>();
+        for (o, [hi, lo]) in out.iter_mut().zip(pairs) {
             // The 32 bytes H(·, 2c) ‖ H(·, 2c + 1), read as a big-endian integer.
-            if let [hi, lo] = pair {
-                let hi = u128::from_be_bytes((*hi).into());
-                let lo = u128::from_be_bytes((*lo).into());
-                *o = [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64];
-            }
+            let hi = u128::from_be_bytes((*hi).into());
+            let lo = u128::from_be_bytes((*lo).into());
+            *o = [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64];
         }
+        Ok(())
     }
 }
 
@@ -386,25 +393,18 @@ fn pad_key(t: &Transcript, salt_alice: &[u8; 32]) -> Zeroizing<[u8; 32]> {
     Zeroizing::new(t.output32("pad-key"))
 }
 
-/// `⟨χ, v⟩` for `χ = (χ_1, …, χ_ℓ, 1)`: the mask column's coefficient is fixed to 1 (as in the
-/// literature's `χ = (χ_1, χ_2, 1)`): `â` is uniform, so `u` still hides `a`, and an error
-/// confined to the mask column changes the check value with certainty.
-fn dot(chi: &[Scalar], v: &[Scalar]) -> Scalar {
-    match v.split_last() {
-        Some((mask, data)) => data.iter().zip(chi).fold(*mask, |acc, (x, c)| acc + *c * x),
-        None => Scalar::ZERO,
-    }
-}
-
-/// `⟨χ, v⟩` on unreduced integers (`v` has `ℓ + 1` entries, the last with coefficient 1),
-/// accumulated without reduction.
+/// `⟨χ, v⟩` on unreduced integers (`v` has `ℓ + 1` entries, the last with coefficient 1: see
+/// [`chi`]), accumulated without reduction.
 fn dot_limbs(chi: &[Limbs], v: &[Limbs]) -> Acc {
     let mut acc = Acc::default();
     acc.add_dot(chi, v);
     acc
 }
 
-/// `χ_1, …, χ_ℓ` (step 7) from the transcript and the corrections.
+/// `χ_1, …, χ_ℓ` (step 7) from the transcript and the corrections. The mask column's
+/// coefficient `χ_{ℓ+1}` is fixed to 1 (as in the literature's `χ = (χ_1, χ_2, 1)`): `â` is
+/// uniform, so `u` still hides `a`, and an error confined to the mask column changes the check
+/// value with certainty.
 fn chi(t: &Transcript, salt_alice: &[u8; 32], tau: &[[u8; 32]], ell: usize) -> Vec<Scalar> {
     let mut t = t.clone();
     t.append("salt-alice", salt_alice);
@@ -454,9 +454,12 @@ pub fn mul_receiver_round1<R: CryptoRng + ?Sized>(
         &digest,
     );
     let g = gadget(&t);
+    if out.len() != XI {
+        return Err(Error::Internal);
+    }
     let mut acc = Acc::default();
-    for (j, gj) in g.iter().enumerate() {
-        acc.add(&arith::masked(gj, arith::mask(out.choice(j))));
+    for (gj, bj) in g.iter().zip(out.choice_bits()) {
+        acc.add(&arith::masked(gj, arith::mask(bj)));
     }
     let b = SecretScalar::<Secp256k1>::new(acc.reduce());
     // 3. Send.
@@ -517,6 +520,9 @@ fn sender_round2<R: CryptoRng + ?Sized>(
     }
     // 4. OT extension sender with its consistency check.
     let ext_out: ExtSenderOutput = ext::extend_send(setup, session, &msg1.salt, XI, &msg1.ext)?;
+    if ext_out.len() != XI {
+        return Err(Error::Internal);
+    }
     let digest = msg1_digest(session, msg1);
     let t = base_transcript(setup.setup_id(), setup.me(), counterparty, session, &digest);
     let g = gadget(&t);
@@ -529,28 +535,32 @@ fn sender_round2<R: CryptoRng + ?Sized>(
     // 6. α = (a, â); τ_j = P⁰_j − P¹_j + α; Alice's COTe share is z_j = −P⁰_j (kept as P⁰_j,
     //    the signs are folded into steps 7 and 8).
     let a_hat = SecretScalar::<Secp256k1>::random(rng);
-    let mut alpha = Zeroizing::new(Vec::with_capacity(width));
-    alpha.extend(a.iter().map(|x| *x.expose()));
-    alpha.push(*a_hat.expose());
-    let alpha_limbs: Zeroizing<Vec<Limbs>> =
-        Zeroizing::new(alpha.iter().map(arith::from_scalar).collect());
+    let alpha_limbs: Zeroizing<Vec<Limbs>> = Zeroizing::new(
+        a.iter()
+            .chain(core::iter::once(&a_hat))
+            .map(|x| arith::from_scalar(x.expose()))
+            .collect(),
+    );
     let mut tau: Vec<[u8; 32]> = Vec::with_capacity(XI * width);
     let mut p0 = Zeroizing::new(alloc::vec![[0u64; 4]; XI * width]);
     let mut p1 = Zeroizing::new(alloc::vec![[0u64; 4]; BATCH * width]);
     let mut rows = Zeroizing::new([(0u128, 0u64); BATCH]);
-    for (batch, p0b) in p0.chunks_mut(BATCH * width).enumerate() {
-        let count = p0b.len() / width;
-        let rows = rows.get_mut(..count).unwrap_or(&mut []);
-        for (k, r) in rows.iter_mut().enumerate() {
-            let j = batch * BATCH + k;
-            *r = (ext_out.row(j), j as u64);
+    for (batch, (p0b, wb)) in p0
+        .chunks_mut(BATCH * width)
+        .zip(ext_out.rows().chunks(BATCH))
+        .enumerate()
+    {
+        let count = wb.len();
+        let rows = rows.get_mut(..count).ok_or(Error::Internal)?;
+        for (k, (r, w)) in rows.iter_mut().zip(wb).enumerate() {
+            *r = (*w, (batch * BATCH + k) as u64);
         }
-        pads.fill(rows, p0b);
+        pads.fill(rows, p0b)?;
         for r in rows.iter_mut() {
             r.0 ^= *delta;
         }
-        let p1b = p1.get_mut(..count * width).unwrap_or(&mut []);
-        pads.fill(rows, p1b);
+        let p1b = p1.get_mut(..count * width).ok_or(Error::Internal)?;
+        pads.fill(rows, p1b)?;
         for (k, (x0s, x1s)) in p0b
             .chunks_exact(width)
             .zip(p1b.chunks_exact(width))
@@ -574,7 +584,10 @@ fn sender_round2<R: CryptoRng + ?Sized>(
     // 7. χ, u = ⟨χ, α⟩, r_j = −⟨χ, z_j⟩ = ⟨χ, P⁰_j⟩.
     let chi = chi(&t, &salt, &tau, ell);
     let chi_limbs: Vec<Limbs> = chi.iter().map(arith::from_scalar).collect();
-    let u = dot(&chi, &alpha);
+    let u = a
+        .iter()
+        .zip(&chi)
+        .fold(*a_hat.expose(), |acc, (x, c)| acc + *c * x.expose());
     let mut r = Zeroizing::new(Vec::with_capacity(XI));
     for p0j in p0.chunks_exact(width) {
         r.push(dot_limbs(&chi_limbs, p0j).reduce_bytes());
@@ -648,6 +661,9 @@ impl MulReceiverState {
             return Err(Error::blame(counterparty, Reason::MalformedMessage));
         }
         let out = &self.ot;
+        if out.len() != XI {
+            return Err(Error::Internal);
+        }
         let t = base_transcript(
             setup.setup_id(),
             counterparty,
@@ -668,27 +684,25 @@ impl MulReceiverState {
         let mut rows = Zeroizing::new([(0u128, 0u64); BATCH]);
         let mut r = Zeroizing::new(Vec::with_capacity(XI));
         let mut acc_d = Zeroizing::new(alloc::vec![Acc::default(); ell]);
-        for (batch, (taub, gb)) in msg2
+        // τ has ξ rows of `width` (checked), g and the OT output ξ entries each: the zips are
+        // exact.
+        let mut beta = out.choice_bits();
+        for (batch, ((taub, gb), vb)) in msg2
             .tau
             .chunks(BATCH * width)
             .zip(g.chunks(BATCH))
+            .zip(out.rows().chunks(BATCH))
             .enumerate()
         {
-            let count = gb.len();
-            let rows = rows.get_mut(..count).unwrap_or(&mut []);
-            for (k, row) in rows.iter_mut().enumerate() {
-                let j = batch * BATCH + k;
-                *row = (out.row(j), j as u64);
+            let count = vb.len();
+            let rows = rows.get_mut(..count).ok_or(Error::Internal)?;
+            for (k, (row, v)) in rows.iter_mut().zip(vb).enumerate() {
+                *row = (*v, (batch * BATCH + k) as u64);
             }
-            let pb = p.get_mut(..count * width).unwrap_or(&mut []);
-            pads.fill(rows, pb);
-            for (k, ((pj, tau_j), gj)) in pb
-                .chunks_exact(width)
-                .zip(taub.chunks_exact(width))
-                .zip(gb)
-                .enumerate()
-            {
-                let m = arith::mask(out.choice(batch * BATCH + k));
+            let pb = p.get_mut(..count * width).ok_or(Error::Internal)?;
+            pads.fill(rows, pb)?;
+            for ((pj, tau_j), gj) in pb.chunks_exact(width).zip(taub.chunks_exact(width)).zip(gb) {
+                let m = arith::mask(beta.next().ok_or(Error::Internal)?);
                 // z'_j, reduced (a sum of two 256-bit terms: the short reduction).
                 for ((z, x), pi) in zb.iter_mut().zip(tau_j).zip(pj.iter()) {
                     let mut acc = Acc::default();
@@ -747,7 +761,7 @@ mod tests {
             let session = SessionId::random(&mut rng);
             let a: Vec<_> = (0..2).map(|_| SecretScalar::random(&mut rng)).collect();
             let (state, m1) = mul_receiver_round1(&sb, &session, &mut rng).unwrap();
-            let beta_j = state.ot.choice(j);
+            let beta_j = state.ot.choice_bits().nth(j).unwrap();
             let dev = move |jj: usize, i: usize| {
                 if jj == j && i == j % 3 {
                     Scalar::from(5u64)
@@ -807,7 +821,7 @@ mod tests {
         let row = 0x1111_2222_3333_4444_5555_6666_7777_8888u128;
         // A batch of two OTs: (row ⊕ 1, j = 4) and (row, j = 5).
         let mut both = [[0u64; 4]; 6];
-        pads.fill(&[(row ^ 1, 4), (row, 5)], &mut both);
+        pads.fill(&[(row ^ 1, 4), (row, 5)], &mut both).unwrap();
         let (other, out) = both.split_at(3);
         let pi = aes::Aes128::new(&<[u8; 16]>::try_from(&key[..16]).unwrap().into());
         let h = |k: u64| {

@@ -321,7 +321,8 @@ fn presign_vole_check_fires_and_bans() {
     // P2 as Alice sends a corrupted correction vector: P1 (Bob) runs the multiplication check.
     let out = presign_attack(305, 2, |m| {
         if let PresignMessage::Round2(r) = m {
-            r.mul = flipped(&r.mul, 4 + 32 + 32 + 1 + 31);
+            // The last byte of τ_{0,0} (after header, session, digest echo, salt, ℓ).
+            r.mul = flipped(&r.mul, 4 + 32 + 32 + 32 + 1 + 31);
         }
     });
     only_blames(&out, 2, Some(Reason::MultiplicationCheck));

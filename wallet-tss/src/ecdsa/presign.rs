@@ -544,7 +544,8 @@ impl State {
         let commitment = self.cache.commitment;
         // Step 6: as Bob (input χ = φ_i sampled inside the multiplication).
         let session = mul_session(self.inbox.session(), &self.key_id, self.other, me);
-        let (state, msg1) = crate::mul::mul_receiver_round1(&self.receiver_setup, &session, rng)?;
+        let (state, msg1) =
+            crate::mul::mul_receiver_round1(&self.receiver_setup, &session, 2, rng)?;
         self.mul = Some(state);
         Ok(alloc::vec![self.inbox.envelope(
             1,

@@ -12,12 +12,21 @@
 //! ```text
 //! // once per ordered pair: crate::ot setup (5 messages) → MulSenderSetup (Alice), MulReceiverSetup (Bob)
 //! // per multiplication, with a fresh `session` agreed by both (e.g. presign session ‖ pair ‖ index):
-//! mul_receiver_round1(&bob_setup, &session, rng)                 -> Result<(MulReceiverState, MulMsg1), Error>
+//! mul_receiver_round1(&bob_setup, &session, ell, rng)            -> Result<(MulReceiverState, MulMsg1), Error>
 //! mul_sender_round2(&alice_setup, &session, &a, &msg1, bob, rng) -> Result<(Vec<SecretScalar> /* c */, MulMsg2), Error>
+//! MulReceiverState::check_answers(&self, &msg2, alice)          -> Result<(), Error>   // optional, keeps the state
 //! MulReceiverState::finish(self, &bob_setup, &session, &msg2, alice)
 //!                                                               -> Result<(SecretScalar /* b */, Vec<SecretScalar> /* d */), Error>
 //! MulReceiverState::b(&self) -> &SecretScalar   // Bob's b is fixed by round 1 (DKLs23 uses it in its round 2)
 //! ```
+//!
+//! Bob fixes the vector length `ℓ` in round 1 (Alice's `a` must have that length). Alice's
+//! [`MulMsg2`] names the [`MulMsg1`] it answers (by its digest), so that Bob can tell an answer
+//! to a first message he sent before a restart (restored from a snapshot taken before round 1,
+//! he sent a new one) from a wrong answer: the former is [`Error::StaleAnswer`], a rejection
+//! that blames nobody and leaves his state usable; only the latter can fail the check and ban
+//! Alice. [`MulReceiverState::check_answers`] runs every check that does not depend on Bob's
+//! secrets without consuming the state.
 //!
 //! ```
 //! use wallet_tss::{mul, ot};
@@ -37,8 +46,9 @@
 //! // One multiplication (ℓ = 2), with a fresh session.
 //! let session = SessionId::random(&mut rng);
 //! let a = [SecretScalar::<Secp256k1>::random(&mut rng), SecretScalar::random(&mut rng)];
-//! let (state, msg1) = mul::mul_receiver_round1(&bob_setup, &session, &mut rng).unwrap();
+//! let (state, msg1) = mul::mul_receiver_round1(&bob_setup, &session, 2, &mut rng).unwrap();
 //! let (c, msg2) = mul::mul_sender_round2(&alice_setup, &session, &a, &msg1, bob, &mut rng).unwrap();
+//! state.check_answers(&msg2, alice).unwrap();
 //! let (b, d) = state.finish(&bob_setup, &session, &msg2, alice).unwrap();
 //! for i in 0..2 {
 //!     assert_eq!(c[i].expose() + d[i].expose(), a[i].expose() * b.expose());
@@ -63,10 +73,13 @@
 //!   6. `â ← Z_q`, `α = (a_1..a_ℓ, â)`; correction `τ_j = P⁰_j − P¹_j + α`; her COTe share
 //!   `z_j = −P⁰_j` (so that `z_j + z'_j = β_j·α`);
 //!   7. check: `χ = (H_χ(transcript, τ) ∈ Z_q^ℓ, 1)`, `u = ⟨χ, α⟩`, `r_j = −⟨χ, z_j⟩`; send `u`
-//!   and a hash of `r` ([`MulMsg2`]);
+//!   and a hash of `r`, with the digest of Bob's message she answers ([`MulMsg2`]);
 //!   8. output `c_i = Σ_j g_j·z_{j,i}` for `i ≤ ℓ`.
 //! * **Round 3 (Bob)**
-//!   9. pads `P^{β_j}_j` from `V_j`; `z'_j = P^{β_j}_j + β_j·τ_j`;
+//!   9. first, before anything that depends on `β`: the echoed digest is his message's
+//!   (otherwise [`Error::StaleAnswer`]: not an answer to this state, nobody blamed) and `ℓ` is
+//!   the one he fixed in round 1 (otherwise [`Reason::MalformedMessage`], blame Alice);
+//!   pads `P^{β_j}_j` from `V_j`; `z'_j = P^{β_j}_j + β_j·τ_j`;
 //!   10. check `r_j = ⟨χ, z'_j⟩ − β_j·u` for all `j` via the hash (failure:
 //!   [`Reason::MultiplicationCheck`], blame Alice);
 //!   11. output `d_i = Σ_j g_j·z'_{j,i}`.
@@ -92,10 +105,10 @@
 //! # Privacy of the states
 //!
 //! Alice's [`crate::ot::MulSenderSetup`] holds `Δ` and one seed per base OT, nothing of Bob's
-//! choice bits or `b`; Bob's [`MulReceiverState`] holds `b`, his OT choice bits and rows and a
-//! digest of his message, nothing of `a`. No function of this module returns one party's secret
-//! to the other;
-//! the tests encode each side's state and check that the other side's secrets are absent.
+//! choice bits or `b`; Bob's [`MulReceiverState`] holds `b`, his OT choice bits and rows, `ℓ`
+//! and a digest of his message, nothing of `a`. No function of this module returns one party's
+//! secret to the other; the tests encode each side's state and check that the other side's
+//! secrets are absent.
 //!
 //! `session` must be fresh for every multiplication (Alice must never answer two first messages
 //! under one session): both parties mix their fresh salts into the pads, so even a replayed
@@ -140,11 +153,14 @@ pub struct MulMsg1 {
     ext: ExtMessage,
 }
 
-/// Round-2 message, Alice → Bob: the corrections `τ_j ∈ Z_q^{ℓ+1}`, the check value `u` and a
-/// hash of the check vector `r`, and Alice's fresh salt.
+/// Round-2 message, Alice → Bob: the digest of the [`MulMsg1`] it answers, the corrections
+/// `τ_j ∈ Z_q^{ℓ+1}`, the check value `u` and a hash of the check vector `r`, and Alice's fresh
+/// salt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MulMsg2 {
     session: SessionId,
+    /// [`MulMsg1::digest`] of the message answered (the `msg1` value of Alice's transcript).
+    msg1_digest: [u8; 32],
     salt: [u8; 32],
     /// `ξ` rows of `ℓ + 1` scalars, row-major, as their canonical big-endian encodings (checked
     /// `< q` on decode).
@@ -155,13 +171,15 @@ pub struct MulMsg2 {
 }
 
 /// Bob's secret state between round 1 and round 3: his `b`, his OT choice bits and rows (the
-/// extension receiver's output) and the digest of his first message. Consumed by
-/// [`MulReceiverState::finish`]; serialize with [`WireObject::to_secret_bytes`] (about 11 KiB)
-/// and store encrypted.
+/// extension receiver's output), the vector length `ℓ` he expects and the digest of his first
+/// message. Consumed by [`MulReceiverState::finish`] (checked without consuming it by
+/// [`MulReceiverState::check_answers`]); serialize with [`WireObject::to_secret_bytes`] (about
+/// 11 KiB) and store encrypted.
 pub struct MulReceiverState {
     session: SessionId,
     setup_id: SessionId,
     counterparty: PartyId,
+    ell: usize,
     msg1_digest: [u8; 32],
     b: SecretScalar<Secp256k1>,
     ot: ExtReceiverOutput,
@@ -182,12 +200,21 @@ impl MulMsg1 {
     pub fn session(&self) -> &SessionId {
         &self.session
     }
+    /// The digest that names this message (`SPEC.md`: `digest`): what a [`MulMsg2`] answering
+    /// it carries ([`MulMsg2::answers`]).
+    pub fn digest(&self) -> [u8; 32] {
+        msg1_digest(&self.session, self)
+    }
 }
 
 impl MulMsg2 {
     /// The multiplication session this message belongs to.
     pub fn session(&self) -> &SessionId {
         &self.session
+    }
+    /// The [`MulMsg1::digest`] of the first message this message answers.
+    pub fn answers(&self) -> &[u8; 32] {
+        &self.msg1_digest
     }
     /// The vector length `ℓ`.
     pub fn len(&self) -> usize {
@@ -222,10 +249,11 @@ impl WireObject for MulMsg1 {
 impl WireObject for MulMsg2 {
     const KIND: ObjectKind = kinds::MUL_MSG2;
     const MAX_LEN: usize =
-        wallet_types::HEADER_LEN + 32 + 32 + 1 + 32 * XI * (MAX_ELL + 1) + 32 + 32;
+        wallet_types::HEADER_LEN + 32 + 32 + 32 + 1 + 32 * XI * (MAX_ELL + 1) + 32 + 32;
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
     fn encode_body(&self, w: &mut Writer) {
         w.session(&self.session);
+        w.bytes(&self.msg1_digest);
         w.bytes(&self.salt);
         w.u8(self.ell as u8);
         w.bytes(self.tau.as_flattened());
@@ -234,6 +262,7 @@ impl WireObject for MulMsg2 {
     }
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let session = r.session()?;
+        let msg1_digest = r.array::<32>()?;
         let salt = r.array::<32>()?;
         let ell = usize::from(r.u8()?);
         if ell == 0 || ell > MAX_ELL {
@@ -253,6 +282,7 @@ impl WireObject for MulMsg2 {
         }
         Ok(Self {
             session,
+            msg1_digest,
             salt,
             tau,
             ell,
@@ -265,21 +295,30 @@ impl WireObject for MulMsg2 {
 impl WireObject for MulReceiverState {
     const KIND: ObjectKind = kinds::MUL_RECEIVER_STATE;
     const MAX_LEN: usize =
-        wallet_types::HEADER_LEN + 32 + 32 + 2 + 32 + 32 + ExtReceiverOutput::encoded_len(XI);
+        wallet_types::HEADER_LEN + 32 + 32 + 2 + 1 + 32 + 32 + ExtReceiverOutput::encoded_len(XI);
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
     fn encode_body(&self, w: &mut Writer) {
         w.session(&self.session);
         w.session(&self.setup_id);
         w.party(self.counterparty);
+        w.u8(self.ell as u8);
         w.bytes(&self.msg1_digest);
         w.secret_scalar(&self.b);
         self.ot.encode(w);
     }
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let session = r.session()?;
+        let setup_id = r.session()?;
+        let counterparty = r.party()?;
+        let ell = usize::from(r.u8()?);
+        if ell == 0 || ell > MAX_ELL {
+            return Err(DecodeError::InvalidValue);
+        }
         Ok(Self {
-            session: r.session()?,
-            setup_id: r.session()?,
-            counterparty: r.party()?,
+            session,
+            setup_id,
+            counterparty,
+            ell,
             msg1_digest: r.array::<32>()?,
             b: r.secret_scalar::<Secp256k1>()?,
             ot: ExtReceiverOutput::decode(r, XI)?,
@@ -427,14 +466,21 @@ fn r_hash(t: &Transcript, r: &[[u8; 32]]) -> [u8; 32] {
 // Rounds
 // ---------------------------------------------------------------------------------------------
 
-/// Round 1 (Bob, the VOLE receiver): steps 1–3. Bob's random `b` is sampled here (it is
-/// `⟨g, β⟩` for his OT choice bits `β`) and is available right away through
+/// Round 1 (Bob, the VOLE receiver): steps 1–3 for a multiplication of length `ell`
+/// (`1 ≤ ℓ ≤` [`MAX_ELL`]: the number of inputs Alice must use). Bob's random `b` is sampled
+/// here (it is `⟨g, β⟩` for his OT choice bits `β`) and is available right away through
 /// [`MulReceiverState::b`].
+///
+/// Errors: `Params(OutOfRange)` for a bad `ell`.
 pub fn mul_receiver_round1<R: CryptoRng + ?Sized>(
     setup: &MulReceiverSetup,
     session: &SessionId,
+    ell: usize,
     rng: &mut R,
 ) -> Result<(MulReceiverState, MulMsg1), Error> {
+    if ell == 0 || ell > MAX_ELL {
+        return Err(Error::Params(ParamError::OutOfRange));
+    }
     // 1. Fresh salt; OT extension receiver for ξ OTs.
     let mut salt = [0u8; 32];
     rng.fill_bytes(&mut salt);
@@ -468,6 +514,7 @@ pub fn mul_receiver_round1<R: CryptoRng + ?Sized>(
             session: *session,
             setup_id: *setup.setup_id(),
             counterparty: setup.counterparty(),
+            ell,
             msg1_digest: digest,
             b,
             ot: out,
@@ -476,8 +523,9 @@ pub fn mul_receiver_round1<R: CryptoRng + ?Sized>(
     ))
 }
 
-/// Round 2 (Alice, the VOLE sender): steps 4–8 with her inputs `a` (`1 ≤ ℓ ≤` [`MAX_ELL`]).
-/// Returns her additive shares `c` (one per `a_i`) and the message for Bob.
+/// Round 2 (Alice, the VOLE sender): steps 4–8 with her inputs `a` (`1 ≤ ℓ ≤` [`MAX_ELL`]; Bob
+/// expects the `ℓ` he chose in round 1). Returns her additive shares `c` (one per `a_i`) and the
+/// message for Bob, which names `msg1` by its digest ([`MulMsg2::answers`]).
 ///
 /// Errors: `WrongSession { sender: counterparty }` (state unchanged: nothing is consumed),
 /// `Misbehaviour { [counterparty], OtConsistency }` (**ban**: never use this setup with Bob
@@ -523,6 +571,8 @@ fn sender_round2<R: CryptoRng + ?Sized>(
     if ext_out.len() != XI {
         return Err(Error::Internal);
     }
+    // The digest of the message received: it goes into the transcript (so χ and r_hash are
+    // bound to it) and, as is, into MulMsg2 as the name of the message answered.
     let digest = msg1_digest(session, msg1);
     let t = base_transcript(setup.setup_id(), setup.me(), counterparty, session, &digest);
     let g = gadget(&t);
@@ -608,6 +658,7 @@ fn sender_round2<R: CryptoRng + ?Sized>(
         c,
         MulMsg2 {
             session: *session,
+            msg1_digest: digest,
             salt,
             tau,
             ell,
@@ -628,14 +679,55 @@ impl MulReceiverState {
         &self.session
     }
 
+    /// The vector length `ℓ` fixed in round 1.
+    pub fn ell(&self) -> usize {
+        self.ell
+    }
+
+    /// The checks of `msg2` that come before anything depends on Bob's secrets, **without
+    /// consuming the state**: a caller that must keep the state on a rejection (a machine that
+    /// answers a stale message with "unchanged") calls this before [`MulReceiverState::finish`],
+    /// which runs the same checks first. In this order:
+    ///
+    /// * `Params(Mismatch)`: `counterparty` is not the one of round 1;
+    /// * `WrongSession { sender: counterparty }`: a message of another multiplication session;
+    /// * `StaleAnswer { sender: counterparty }`: the message answers another first message
+    ///   ([`MulMsg2::answers`] is not this state's [`MulMsg1::digest`]) — typically one this
+    ///   party sent before it was restored from an older snapshot and sent a new one. A
+    ///   rejection: nobody is blamed or banned (the digest is public; comparing it reveals
+    ///   nothing about `β`, so an Alice who forges it learns nothing either);
+    /// * `Misbehaviour { [counterparty], MalformedMessage }`: `ℓ` is not the one fixed in
+    ///   round 1 (no ban: nothing that depends on `β` was computed).
+    pub fn check_answers(&self, msg2: &MulMsg2, counterparty: PartyId) -> Result<(), Error> {
+        if counterparty != self.counterparty {
+            return Err(Error::Params(ParamError::Mismatch));
+        }
+        if msg2.session != self.session {
+            return Err(Error::WrongSession {
+                sender: counterparty,
+            });
+        }
+        // Both digests are of Bob's (public) first message: a plain comparison.
+        if msg2.msg1_digest != self.msg1_digest {
+            return Err(Error::StaleAnswer {
+                sender: counterparty,
+            });
+        }
+        if msg2.ell != self.ell || msg2.tau.len() != XI * (self.ell + 1) {
+            return Err(Error::blame(counterparty, Reason::MalformedMessage));
+        }
+        Ok(())
+    }
+
     /// Round 3 (Bob): steps 9–11. Returns `(b, d)` with `c_i + d_i = a_i·b`.
     ///
-    /// Errors: `WrongSession { sender: counterparty }` for a message of another session (this
-    /// consumes the state: compare [`MulMsg2::session`] with [`MulReceiverState::session`] first,
-    /// or keep its serialized form, if a stray message must not end the multiplication),
+    /// Errors: `Params(Mismatch)` for a setup, session or counterparty that is not the one of
+    /// round 1; then those of [`MulReceiverState::check_answers`] (`WrongSession`,
+    /// `StaleAnswer`, `Misbehaviour { MalformedMessage }`) — `finish` consumes the state even
+    /// then, so call `check_answers` first (or keep the serialized state) if a stray or stale
+    /// message must not end the multiplication; finally
     /// `Misbehaviour { [counterparty], MultiplicationCheck }` when Alice's corrections are
-    /// inconsistent (ban her: the setup must not be used with her again),
-    /// `Params(Mismatch)` for a setup or counterparty that is not the one of round 1.
+    /// inconsistent (ban her: the setup must not be used with her again).
     pub fn finish(
         self,
         setup: &MulReceiverSetup,
@@ -650,16 +742,10 @@ impl MulReceiverState {
         {
             return Err(Error::Params(ParamError::Mismatch));
         }
-        if msg2.session != *session {
-            return Err(Error::WrongSession {
-                sender: counterparty,
-            });
-        }
-        let ell = msg2.ell;
+        // 9. First the checks that do not depend on β (the digest echo, ℓ).
+        self.check_answers(msg2, counterparty)?;
+        let ell = self.ell;
         let width = ell + 1;
-        if ell == 0 || ell > MAX_ELL || msg2.tau.len() != XI * width {
-            return Err(Error::blame(counterparty, Reason::MalformedMessage));
-        }
         let out = &self.ot;
         if out.len() != XI {
             return Err(Error::Internal);
@@ -760,7 +846,7 @@ mod tests {
         for j in 0..16usize {
             let session = SessionId::random(&mut rng);
             let a: Vec<_> = (0..2).map(|_| SecretScalar::random(&mut rng)).collect();
-            let (state, m1) = mul_receiver_round1(&sb, &session, &mut rng).unwrap();
+            let (state, m1) = mul_receiver_round1(&sb, &session, 2, &mut rng).unwrap();
             let beta_j = state.ot.choice_bits().nth(j).unwrap();
             let dev = move |jj: usize, i: usize| {
                 if jj == j && i == j % 3 {
@@ -797,7 +883,7 @@ mod tests {
         for col in 0..3usize {
             let session = SessionId::random(&mut rng);
             let a: Vec<_> = (0..2).map(|_| SecretScalar::random(&mut rng)).collect();
-            let (state, m1) = mul_receiver_round1(&sb, &session, &mut rng).unwrap();
+            let (state, m1) = mul_receiver_round1(&sb, &session, 2, &mut rng).unwrap();
             let dev = move |jj: usize, i: usize| {
                 if i == col {
                     Scalar::from(jj as u64 + 1)

@@ -627,6 +627,12 @@ impl State {
         }
         // Step 8: finish the multiplication as Bob.
         let session = mul_session(self.inbox.session(), &self.key_id, j, me);
+        // An answer to a first message sent before a restart is `StaleAnswer` (a rejection):
+        // checked before the state is taken, so the machine keeps it.
+        let state = self.mul.as_ref().ok_or(Error::Internal)?;
+        state
+            .check_answers(&m.mul, j)
+            .map_err(super::attribute(j))?;
         let state = self.mul.take().ok_or(Error::Internal)?;
         let (phi, d) = state
             .finish(&self.receiver_setup, &session, &m.mul, j)

@@ -98,7 +98,8 @@ fn bench(c: &mut Criterion) {
     g.bench_function("multiplication l=2 (3 rounds, both sides)", |b| {
         b.iter(|| {
             let session = SessionId::random(&mut rng);
-            let Ok((st, m1)) = mul::mul_receiver_round1(&bob_setup, &session, &mut rng) else {
+            let Ok((st, m1)) = mul::mul_receiver_round1(&bob_setup, &session, a.len(), &mut rng)
+            else {
                 return false;
             };
             let Ok((_c, m2)) =

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use wallet_tss::mul::{MulMsg1, MulMsg2, MulReceiverState};
 use wallet_tss::ot::{
     MulReceiverSetup, MulSenderSetup, OtSetupMsg1, OtSetupMsg2, OtSetupMsg3, OtSetupMsg4,
-    OtSetupMsg5, SetupAlice2, SetupAlice4, SetupBob1, SetupBob3,
+    OtSetupMsg5, SetupAlice2, SetupAlice4, SetupBob1, SetupBob3, kinds,
 };
 use wallet_types::WireObject;
 
@@ -37,8 +37,24 @@ fuzz_target!(|data: &[u8]| {
     secret::<MulSenderSetup>(data);
     secret::<MulReceiverSetup>(data);
     secret::<MulReceiverState>(data);
-    // With a valid header, so the fuzzer reaches the bodies quickly.
-    for kind in [0x0340u16, 0x0341, 0x0342, 0x0343, 0x0344, 0x0348, 0x0349, 0x034a, 0x034b, 0x0350, 0x0351, 0x0360, 0x0361, 0x0362] {
+    // With a valid header, so the fuzzer reaches the bodies quickly (the multiplication kinds
+    // from the crate, so that they follow its revisions).
+    for kind in [
+        0x0340u16,
+        0x0341,
+        0x0342,
+        0x0343,
+        0x0344,
+        0x0348,
+        0x0349,
+        0x034a,
+        0x034b,
+        0x0350,
+        0x0351,
+        kinds::MUL_MSG1.0,
+        kinds::MUL_MSG2.0,
+        kinds::MUL_RECEIVER_STATE.0,
+    ] {
         let mut v = Vec::with_capacity(data.len() + 4);
         v.push(1);
         v.extend_from_slice(&kind.to_be_bytes());

@@ -20,33 +20,50 @@
 
 use aes::cipher::{BlockCipherEncrypt, KeyInit, KeyIvInit, StreamCipher};
 use aes::{Aes128Enc, Block};
+use wallet_types::Error;
 use zeroize::Zeroize;
 
 type Ctr = ctr::Ctr128BE<aes::Aes256Enc>;
 
 /// Fills `out` with the AES-256-CTR keystream under `key` from the initial counter block `iv`
 /// (incremented as a 128-bit big-endian integer).
+///
+/// The all-zero `iv` is for keys that are fresh hash outputs, each keying one stream only (the
+/// gadget, the check challenge `χ`, the check matrix): a counter block is then never repeated
+/// under one key, which is all CTR mode needs. A key that keys several streams (a base-OT seed)
+/// must come with a fresh `iv` per stream.
 pub(crate) fn keystream(key: &[u8; 32], iv: &[u8; 16], out: &mut [u8]) {
     out.fill(0);
     let mut cipher = Ctr::new(&(*key).into(), &(*iv).into());
     cipher.apply_keystream(out);
 }
 
-/// [`keystream`] read as little-endian 64-bit words.
+/// [`keystream`] read as little-endian 64-bit words (the same IV rule).
 pub(crate) fn keystream_u64(key: &[u8; 32], iv: &[u8; 16], out: &mut [u64]) {
+    const WORDS: usize = 16;
     let mut cipher = Ctr::new(&(*key).into(), &(*iv).into());
-    let mut buf = [0u8; 128];
-    for chunk in out.chunks_mut(16) {
-        let bytes = buf.get_mut(..chunk.len() * 8).unwrap_or(&mut []);
-        bytes.fill(0);
-        cipher.apply_keystream(bytes);
-        for (o, c) in chunk.iter_mut().zip(bytes.chunks_exact(8)) {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(c);
-            *o = u64::from_le_bytes(b);
-        }
+    let mut buf = [[0u8; 8]; WORDS];
+    let mut chunks = out.chunks_exact_mut(WORDS);
+    for chunk in &mut chunks {
+        words_of(&mut cipher, &mut buf, chunk);
     }
+    // The last, shorter chunk: a prefix of the buffer, so the keystream is not advanced past
+    // what `out` takes (the same bytes as one call over all of `out`).
+    let rest = chunks.into_remainder();
+    let (head, _) = buf.split_at_mut(rest.len().min(WORDS));
+    words_of(&mut cipher, head, rest);
     buf.zeroize();
+}
+
+/// `out[i]` = the next 8 keystream bytes as a little-endian word, through the scratch space
+/// `buf` of `out.len()` words (one call of the cipher for all of them).
+fn words_of(cipher: &mut Ctr, buf: &mut [[u8; 8]], out: &mut [u64]) {
+    let bytes = buf.as_flattened_mut();
+    bytes.fill(0);
+    cipher.apply_keystream(bytes);
+    for (o, b) in out.iter_mut().zip(buf.iter()) {
+        *o = u64::from_le_bytes(*b);
+    }
 }
 
 /// The tweakable correlation-robust hash `H(x, (j, k)) = π(π(x) ⊕ T(j, k)) ⊕ π(x)`, with `π` =
@@ -67,13 +84,23 @@ impl Tccr {
     /// For every input `(x_i, j_i)`: `out[i·per + k] = H(x_i, (j_i, k))`, `k < per`, where
     /// `per = out.len() / inputs.len()`. `sigma` is scratch space of at least `inputs.len()`
     /// blocks. Two batched calls of `π` (so that AES-NI pipelines them).
-    pub(crate) fn hash(&self, inputs: &[(u128, u64)], sigma: &mut [Block], out: &mut [Block]) {
-        let Some(sigma) = sigma.get_mut(..inputs.len()) else {
-            return;
-        };
-        let per = out.len().checked_div(inputs.len()).unwrap_or(0);
-        if per == 0 {
-            return;
+    ///
+    /// `Error::Internal` (and `out` untouched) unless `out.len()` is a non-zero multiple of
+    /// `inputs.len()` and `sigma` is long enough: a caller's sizing bug must not leave pads
+    /// uncomputed. No inputs and no outputs is a no-op.
+    pub(crate) fn hash(
+        &self,
+        inputs: &[(u128, u64)],
+        sigma: &mut [Block],
+        out: &mut [Block],
+    ) -> Result<(), Error> {
+        if inputs.is_empty() && out.is_empty() {
+            return Ok(());
+        }
+        let sigma = sigma.get_mut(..inputs.len()).ok_or(Error::Internal)?;
+        let per = out.len().checked_div(inputs.len()).ok_or(Error::Internal)?;
+        if per == 0 || per * inputs.len() != out.len() {
+            return Err(Error::Internal);
         }
         for (s, (x, _)) in sigma.iter_mut().zip(inputs) {
             *s = Block::from(x.to_le_bytes());
@@ -96,6 +123,7 @@ impl Tccr {
         for s in sigma.iter_mut() {
             s.zeroize();
         }
+        Ok(())
     }
 }
 
@@ -166,7 +194,8 @@ mod tests {
         let x = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128;
         let mut sigma = [Block::default(); 2];
         let mut both = [Block::default(); 12];
-        h.hash(&[(x ^ 1, 77), (x, 77)], &mut sigma, &mut both);
+        h.hash(&[(x ^ 1, 77), (x, 77)], &mut sigma, &mut both)
+            .unwrap();
         let out = &both[6..];
         let mut sigma = Block::from(x.to_le_bytes());
         pi.encrypt_block(&mut sigma);
@@ -186,5 +215,27 @@ mod tests {
         // Distinct tweaks give distinct outputs; so do x and x ⊕ Δ.
         assert_ne!(out[0], out[1]);
         assert_ne!(both[0], out[0]);
+    }
+
+    /// A sizing bug of the caller is an error, never pads left at their old value.
+    #[test]
+    fn tccr_refuses_mis_sized_buffers() {
+        let h = Tccr::new(&[7u8; 16]);
+        let inputs = [(1u128, 0u64), (2, 1)];
+        let marker = Block::from([0xa5u8; 16]);
+        for (sigma_len, out_len) in [(1usize, 4usize), (2, 3), (2, 1), (2, 0)] {
+            let mut sigma = [Block::default(); 2];
+            let mut out = [marker; 4];
+            let out = &mut out[..out_len];
+            assert_eq!(
+                h.hash(&inputs, &mut sigma[..sigma_len], out),
+                Err(Error::Internal),
+                "{sigma_len} {out_len}"
+            );
+            assert!(out.iter().all(|b| *b == marker));
+        }
+        let mut out = [marker; 1];
+        assert_eq!(h.hash(&[], &mut [], &mut out), Err(Error::Internal));
+        assert_eq!(h.hash(&[], &mut [], &mut []), Ok(()));
     }
 }

@@ -327,7 +327,8 @@ fn presign_vole_check_fires_and_bans() {
     // P2 as Alice sends a corrupted correction vector: P1 (Bob) runs the multiplication check.
     let out = presign_attack(305, 2, |m| {
         if let PresignMessage::Round2(r) = m {
-            r.mul = flipped(&r.mul, 4 + 32 + 32 + 1 + 31);
+            // The last byte of τ_{0,0} (after header, session, digest echo, salt, ℓ).
+            r.mul = flipped(&r.mul, 4 + 32 + 32 + 32 + 1 + 31);
         }
     });
     only_blames(&out, 2, Some(Reason::MultiplicationCheck));
@@ -530,4 +531,67 @@ fn a_ban_ends_the_pairing_and_survives_storage() {
     // Signing with the third party still works.
     let info = presign(&stores, 1, 3, &DerivationPath::root(), 310);
     sign_both(&stores, &info, &[1u8; 32]);
+}
+
+#[test]
+fn presign_multiplication_of_another_length_is_malformed_not_internal() {
+    // P2 as Alice answers with ℓ = 3 where the presign multiplication has ℓ = 2 (τ widened by a
+    // zero column). P1 fixed ℓ in its round 1: blame P2 (no ban: nothing that depends on P1's
+    // choice bits was computed), never an internal error.
+    let out = presign_attack(311, 2, |m| {
+        if let PresignMessage::Round2(r) = m {
+            let b = r.mul.to_bytes();
+            let tau = 4 + 32 + 32 + 32 + 1;
+            assert_eq!(b[tau - 1], 2);
+            let mut wide = b[..tau].to_vec();
+            wide[tau - 1] = 3;
+            for row in b[tau..b.len() - 64].chunks_exact(3 * 32) {
+                wide.extend_from_slice(row);
+                wide.extend_from_slice(&[0u8; 32]);
+            }
+            wide.extend_from_slice(&b[b.len() - 64..]);
+            r.mul = wallet_tss::mul::MulMsg2::from_bytes(&wide).unwrap();
+        }
+    });
+    only_blames(&out, 2, Some(Reason::MalformedMessage));
+    assert!(out.failures[&pid(1)].must_ban().is_empty());
+}
+
+#[test]
+fn presign_answer_to_a_first_message_sent_before_a_restart_is_stale() {
+    // P1 is restored from a snapshot taken before `start` after it sent its round 1, and starts
+    // again (a new first multiplication message). P2's answer to the old one is a rejection
+    // that blames nobody, and P1's machine does not abort.
+    use rand_core::SeedableRng;
+    use wallet_tss::ecdsa::Presign;
+    use wallet_types::{Protocol, Step};
+    fn sent(
+        step: Step<PresignMessage, wallet_tss::ecdsa::PresignatureInfo>,
+    ) -> Envelope<PresignMessage> {
+        match step {
+            Step::Continue(mut out) if out.len() == 1 => out.remove(0),
+            _ => panic!("expected one message"),
+        }
+    }
+    let stores = stores(2, 312);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(312);
+    let session = SessionId([0x31; 32]);
+    let path = DerivationPath::parse("m/7").unwrap();
+    let mut p1 = Presign::new(&stores[&pid(1)], pid(2), path.clone(), session, &mut rng).unwrap();
+    let mut p2 = Presign::new(&stores[&pid(2)], pid(1), path, session, &mut rng).unwrap();
+    let snapshot = p1.save();
+    let old = sent(p1.start(&mut rng).unwrap());
+    let mut p1 = Presign::restore(&stores[&pid(1)], snapshot.expose()).unwrap();
+    let _new = sent(p1.start(&mut rng).unwrap());
+    let p2_round1 = sent(p2.start(&mut rng).unwrap());
+    let p2_round2 = sent(p2.handle(old, &mut rng).unwrap());
+    let _p1_round2 = sent(p1.handle(p2_round1, &mut rng).unwrap());
+    let err = p1.handle(p2_round2, &mut rng).unwrap_err();
+    assert_eq!(err, Error::StaleAnswer { sender: pid(2) });
+    assert!(err.must_ban().is_empty() && err.culprits().is_empty());
+    // Still running (state tag 1 after the header and `me`), not aborted, and the
+    // multiplication state is still there (an embedded object of kind 0x0368).
+    let state = p1.save();
+    assert_eq!(state.expose()[4 + 2], 1);
+    assert!(state.expose().windows(4).any(|w| w == [1, 0x03, 0x68, 1]));
 }

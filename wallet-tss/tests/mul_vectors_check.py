@@ -10,8 +10,15 @@ From the two setups, the session ids and Alice's inputs it recomputes, byte for 
 * Alice's rows W_j from her setup and u, and her consistency check (Ṽ' hashes to check_hash);
 * the gadget g, Bob's b, the TCCR pads P⁰/P¹ (Alice) and P^β (Bob), τ, χ, u, r, r_hash and the
   whole MulMsg2 encoding except the random salt_a (taken from the message) and Alice's random
-  mask â (recovered as τ_{j,ℓ} − P⁰_{j,ℓ} + P¹_{j,ℓ}, which must be the same for every j);
-* Bob's r_hash check, the outputs c_i, d_i, and c_i + d_i = a_i·b mod q.
+  mask â (recovered as τ_{j,ℓ} − P⁰_{j,ℓ} + P¹_{j,ℓ}, which must be the same for every j),
+  including the digest of the MulMsg1 it answers (the `digest` of SPEC.md, recomputed from
+  MulMsg1);
+* Bob's checks in SPEC order: the digest echo first (a mismatch is a stale answer), ℓ, then
+  r_hash; the outputs c_i, d_i, and c_i + d_i = a_i·b mod q.
+
+Then it mutates the vector file (the digest echo, salt_a, one τ entry, u, r_hash) and checks
+that each mutation is caught — the echo by Bob's first check — so that the checks above are not
+vacuous.
 
 Standard library plus the `cryptography` package (AES-128 ECB, AES-256 CTR).
 Run: python3 wallet-tss/tests/mul_vectors_check.py   (exit status 1 and a message on mismatch)
@@ -198,9 +205,7 @@ def pads(key16, rows_and_j, ell):
     return out
 
 
-def main():
-    here = pathlib.Path(__file__).parent
-    vec = json.loads((here / "vectors" / "mul_v2.json").read_text())
+def verify(vec):
     H = bytes.fromhex
     setup_session, session = H(vec["setup_session"]), H(vec["session"])
     alice, bob = vec["alice"], vec["bob"]
@@ -287,15 +292,18 @@ def main():
 
     # --- MulMsg2 layout
     msg2 = H(vec["mul_msg2"])
-    r = Reader(msg2, 0x0365, "MulMsg2")
-    m2_session, salt_a, m2_ell = r.take(32), r.take(32), r.u8()
+    r = Reader(msg2, 0x0367, "MulMsg2")
+    m2_session, m2_answers, salt_a, m2_ell = r.take(32), r.take(32), r.take(32), r.u8()
     check(m2_session == session, "MulMsg2 session")
+    # Bob's first check: the message names his MulMsg1 (else a stale answer, nobody blamed).
+    check(m2_answers == digest, "MulMsg2 answers another MulMsg1 (digest echo differs): stale")
+    # Then ℓ is the one Bob fixed in round 1 (here: the number of Alice's inputs).
     check(m2_ell == ell and 1 <= ell <= 8, "MulMsg2 ℓ")
     tau_msg = [[r.scalar() for _ in range(ell + 1)] for _ in range(N_OT)]
     u_m2, rhash_msg = r.scalar(), r.take(32)
     r.end()
     if ell == 2:
-        check(len(msg2) == 67717, "MulMsg2 (ℓ = 2) is 67 717 bytes")
+        check(len(msg2) == 67749, "MulMsg2 (ℓ = 2) is 67 749 bytes")
 
     # --- pads
     key = tm.append(b"salt-alice", salt_a).output32(b"pad-key")[:16]
@@ -323,8 +331,8 @@ def main():
     rs = [sum(c * p for c, p in zip(chi, p0[j])) % Q for j in range(N_OT)]
     r_hash = tm.append(b"r-sha256", hashlib.sha256(b"".join(sc(v) for v in rs)).digest()).output32(b"r-hash")
     check(r_hash == rhash_msg, "MulMsg2 r_hash differs")
-    rebuilt2 = (bytes([1]) + (0x0365).to_bytes(2, "big") + bytes([SECP256K1]) + session + salt_a
-                + bytes([ell]) + tau_bytes + sc(u) + r_hash)
+    rebuilt2 = (bytes([1]) + (0x0367).to_bytes(2, "big") + bytes([SECP256K1]) + session + digest
+                + salt_a + bytes([ell]) + tau_bytes + sc(u) + r_hash)
     check(rebuilt2 == msg2, "MulMsg2 re-encoding differs")
     z = [[(-p) % Q for p in p0[j]] for j in range(N_OT)]
     c_out = [sum(g[j] * z[j][i] for j in range(N_OT)) % Q for i in range(ell)]
@@ -341,9 +349,49 @@ def main():
     for i in range(ell):
         check((c_out[i] + d_out[i]) % Q == a_in[i] * b % Q, f"c_{i + 1} + d_{i + 1} ≠ a_{i + 1}·b")
 
-    print(f"mul_v2.json: MulMsg1 ({len(msg1)} B) and MulMsg2 ({len(msg2)} B, ℓ = {ell}) re-derived "
-          f"from SPEC.md (salt_a, salt_b and â taken from the messages); Alice's OT check and Bob's "
-          f"r_hash check pass; b, c, d equal the Rust outputs and c_i + d_i = a_i·b")
+    return len(msg1), len(msg2), ell
+
+
+# MulMsg2 offsets (header 4, session 32, digest echo 32, salt_a 32, ℓ 1, τ, u 32, r_hash 32).
+M2_ECHO, M2_SALT, M2_TAU = 4 + 32, 4 + 64, 4 + 96 + 1
+
+
+def flip_msg2(vec, offset, mask=0x01):
+    """A copy of the vector file with byte `offset` of MulMsg2 (negative: from the end) XOR mask."""
+    b = bytearray(bytes.fromhex(vec["mul_msg2"]))
+    b[offset] ^= mask
+    out = dict(vec)
+    out["mul_msg2"] = b.hex()
+    return out
+
+
+# (what, mutated vector file, text the first failing check must contain; None: any check)
+MUTATIONS = [
+    ("digest echo, first byte", lambda v: flip_msg2(v, M2_ECHO, 0x80), "stale"),
+    ("digest echo, last byte", lambda v: flip_msg2(v, M2_ECHO + 31), "stale"),
+    ("salt_a", lambda v: flip_msg2(v, M2_SALT + 3), None),
+    ("τ_(0,0), last byte", lambda v: flip_msg2(v, M2_TAU + 31), None),
+    ("u, last byte", lambda v: flip_msg2(v, -33), None),
+    ("r_hash, last byte", lambda v: flip_msg2(v, -1), None),
+]
+
+
+def main():
+    here = pathlib.Path(__file__).parent
+    vec = json.loads((here / "vectors" / "mul_v2.json").read_text())
+    n1, n2, ell = verify(vec)
+    for what, mutate, expect in MUTATIONS:
+        try:
+            verify(mutate(vec))
+        except Mismatch as e:
+            if expect is not None and expect not in str(e):
+                raise Mismatch(f"mutation of {what}: caught by the wrong check ({e})")
+            continue
+        raise Mismatch(f"mutation of {what} was not caught")
+    print(f"mul_v2.json: MulMsg1 ({n1} B) and MulMsg2 ({n2} B, ℓ = {ell}) re-derived "
+          f"from SPEC.md (salt_a, salt_b and â taken from the messages); the digest echo names "
+          f"MulMsg1; Alice's OT check and Bob's checks pass; b, c, d equal the Rust outputs and "
+          f"c_i + d_i = a_i·b; {len(MUTATIONS)} mutations of MulMsg2 caught (the echo as stale)")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ use rand_core::SeedableRng;
 use wallet_tss::mul::*;
 use wallet_tss::ot::*;
 use wallet_types::{
-    Error, ParamError, PartyId, Reason, Secp256k1, SecretScalar, SessionId, WireObject,
+    Error, ErrorKind, ParamError, PartyId, Reason, Secp256k1, SecretScalar, SessionId, WireObject,
 };
 
 const ALICE: PartyId = PartyId::new(1).unwrap();
@@ -65,7 +65,7 @@ fn shares_sum_to_the_product_over_many_inputs() {
         if round == 5 {
             a[0] = SecretScalar::zero();
         }
-        let (state, m1) = mul_receiver_round1(sb, &session, &mut rng).unwrap();
+        let (state, m1) = mul_receiver_round1(sb, &session, ell, &mut rng).unwrap();
         let b_early = enc(state.b());
         // Every state and message through its encoding.
         let state = MulReceiverState::from_bytes(state.to_secret_bytes().expose()).unwrap();
@@ -99,7 +99,7 @@ struct Run {
 
 fn round1(rng: &mut ChaCha20Rng, bob_setup: &MulReceiverSetup) -> Run {
     let session = SessionId::random(rng);
-    let (state, m1) = mul_receiver_round1(bob_setup, &session, rng).unwrap();
+    let (state, m1) = mul_receiver_round1(bob_setup, &session, 2, rng).unwrap();
     Run {
         session,
         state,
@@ -112,8 +112,10 @@ fn round1(rng: &mut ChaCha20Rng, bob_setup: &MulReceiverSetup) -> Run {
 const M1_U: usize = 4 + 32 + 32;
 const M1_CHECK_U: usize = M1_U + 127 * 896 / 8;
 const M1_CHECK_HASH: usize = M1_CHECK_U + 24;
-// Offsets in MulMsg2: header 4, session 32, salt 32, ℓ (1), τ (ξ·(ℓ+1)·32), u (32), hash (32).
-const M2_TAU: usize = 4 + 32 + 32 + 1;
+// Offsets in MulMsg2: header 4, session 32, digest of the MulMsg1 answered (32), salt 32, ℓ (1),
+// τ (ξ·(ℓ+1)·32), u (32), hash (32).
+const M2_DIGEST: usize = 4 + 32;
+const M2_TAU: usize = M2_DIGEST + 32 + 32 + 1;
 
 #[test]
 fn tampered_extension_message_is_an_ot_consistency_failure_that_bans_bob() {
@@ -238,11 +240,133 @@ fn replayed_and_misrouted_messages_are_rejected() {
     assert_eq!(err, Error::WrongSession { sender: ALICE });
     let mut bytes = old_m2.to_bytes();
     bytes[4..36].copy_from_slice(new.session.as_bytes());
+    // (With the session alone relabelled it still names the old first message: StaleAnswer,
+    // see `stale_answers_are_rejections_that_keep_the_state`. Relabel that too.)
+    bytes[M2_DIGEST..M2_DIGEST + 32].copy_from_slice(&new.m1.digest());
     let relabelled = MulMsg2::from_bytes(&bytes).unwrap();
     let err = state
         .finish(&bob_setup, &new.session, &relabelled, ALICE)
         .unwrap_err();
     assert_eq!(err, Error::blame(ALICE, Reason::MultiplicationCheck));
+}
+
+/// Bob sent a first message, was restored from a snapshot taken before round 1 and ran it again
+/// (fresh salt, fresh choice bits) under the same session; Alice's answer to the *old* message
+/// then arrives. It names the old message, so Bob rejects it as stale — nobody is blamed or
+/// banned — and, since the check does not consume his state, the answer to his new message
+/// still finishes the multiplication.
+#[test]
+fn stale_answers_are_rejections_that_keep_the_state() {
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let (alice_setup, bob_setup) = setup(&mut rng, ALICE, BOB);
+    let session = SessionId::random(&mut rng);
+    let a = randoms(&mut rng, 2);
+    let (_lost, old_m1) = mul_receiver_round1(&bob_setup, &session, 2, &mut rng).unwrap();
+    let (_, old_m2) =
+        mul_sender_round2(&alice_setup, &session, &a, &old_m1, BOB, &mut rng).unwrap();
+    let (state, new_m1) = mul_receiver_round1(&bob_setup, &session, 2, &mut rng).unwrap();
+    assert_eq!(old_m2.answers(), &old_m1.digest());
+    assert_ne!(old_m1.digest(), new_m1.digest());
+    // Through the encodings, as a restored machine would see them.
+    let old_m2 = MulMsg2::from_bytes(&old_m2.to_bytes()).unwrap();
+    let state = MulReceiverState::from_bytes(state.to_secret_bytes().expose()).unwrap();
+    let err = state.check_answers(&old_m2, ALICE).unwrap_err();
+    assert_eq!(err, Error::StaleAnswer { sender: ALICE });
+    assert_eq!(err.kind(), ErrorKind::Rejected);
+    assert!(err.must_ban().is_empty());
+    assert!(err.culprits().is_empty());
+    // `finish` runs the same check first (and consumes its copy of the state).
+    let copy = MulReceiverState::from_bytes(state.to_secret_bytes().expose()).unwrap();
+    assert_eq!(
+        copy.finish(&bob_setup, &session, &old_m2, ALICE)
+            .unwrap_err(),
+        Error::StaleAnswer { sender: ALICE }
+    );
+    // The state is unchanged: Alice's answer to the new message finishes it.
+    let (c, new_m2) =
+        mul_sender_round2(&alice_setup, &session, &a, &new_m1, BOB, &mut rng).unwrap();
+    assert_eq!(new_m2.answers(), &new_m1.digest());
+    state.check_answers(&new_m2, ALICE).unwrap();
+    let (b, d) = state.finish(&bob_setup, &session, &new_m2, ALICE).unwrap();
+    for i in 0..2 {
+        assert_eq!(c[i].expose() + d[i].expose(), a[i].expose() * b.expose());
+    }
+}
+
+/// A changed digest field (in transit, or by Alice) makes the message an answer to some other
+/// first message: a stale answer, never a failed check that bans. The field is compared before
+/// anything that depends on Bob's choice bits, so a τ that would fail the check behind it is
+/// not looked at either: forging the field teaches Alice nothing about β.
+#[test]
+fn a_tampered_digest_echo_is_a_stale_answer_not_a_ban() {
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    let (alice_setup, bob_setup) = setup(&mut rng, ALICE, BOB);
+    for (byte, also_tau) in [(0usize, false), (17, false), (31, false), (5, true)] {
+        let run = round1(&mut rng, &bob_setup);
+        let (_, m2) =
+            mul_sender_round2(&alice_setup, &run.session, &run.a, &run.m1, BOB, &mut rng).unwrap();
+        let mut bytes = m2.to_bytes();
+        bytes[M2_DIGEST + byte] ^= 0x40;
+        if also_tau {
+            for j in 0..XI {
+                bytes[M2_TAU + 32 * 3 * j + 31] ^= 1;
+            }
+        }
+        let m2 = MulMsg2::from_bytes(&bytes).unwrap();
+        let err = run.state.check_answers(&m2, ALICE).unwrap_err();
+        assert_eq!(err, Error::StaleAnswer { sender: ALICE }, "byte {byte}");
+        assert!(err.must_ban().is_empty());
+        let err = run
+            .state
+            .finish(&bob_setup, &run.session, &m2, ALICE)
+            .unwrap_err();
+        assert_eq!(err, Error::StaleAnswer { sender: ALICE }, "byte {byte}");
+        assert!(err.must_ban().is_empty());
+    }
+}
+
+/// Bob fixes ℓ in round 1. An answer of another length (even one that is otherwise honest and
+/// would pass the check for its own ℓ) is malformed: Alice is blamed, before anything that
+/// depends on β, so there is nothing to ban her for.
+#[test]
+fn a_length_other_than_bobs_is_malformed_and_blames_alice() {
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let (alice_setup, bob_setup) = setup(&mut rng, ALICE, BOB);
+    for ell in [1usize, 3, MAX_ELL] {
+        let run = round1(&mut rng, &bob_setup);
+        assert_eq!(run.state.ell(), 2);
+        let a = randoms(&mut rng, ell);
+        let (_, m2) =
+            mul_sender_round2(&alice_setup, &run.session, &a, &run.m1, BOB, &mut rng).unwrap();
+        assert_eq!(m2.len(), ell);
+        let err = run.state.check_answers(&m2, ALICE).unwrap_err();
+        assert_eq!(
+            err,
+            Error::Misbehaviour {
+                culprits: vec![ALICE],
+                reason: Reason::MalformedMessage
+            },
+            "ℓ = {ell}"
+        );
+        assert!(err.must_ban().is_empty());
+        let err = run
+            .state
+            .finish(&bob_setup, &run.session, &m2, ALICE)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::blame(ALICE, Reason::MalformedMessage),
+            "ℓ = {ell}"
+        );
+    }
+    // Bob's own ℓ must be in range.
+    for ell in [0usize, MAX_ELL + 1] {
+        let session = SessionId::random(&mut rng);
+        assert_eq!(
+            mul_receiver_round1(&bob_setup, &session, ell, &mut rng).unwrap_err(),
+            Error::Params(ParamError::OutOfRange)
+        );
+    }
 }
 
 #[test]
@@ -289,8 +413,8 @@ fn neither_side_holds_the_others_secrets() {
     let run = round1(&mut rng, &bob_setup);
     let b = enc(run.state.b());
     let bob_state = run.state.to_secret_bytes();
-    // Bob's choice bits: the 88 bytes after header, session, setup id, party, digest and b.
-    let choice_off = 4 + 32 + 32 + 2 + 32 + 32;
+    // Bob's choice bits: the 88 bytes after header, session, setup id, party, ℓ, digest and b.
+    let choice_off = 4 + 32 + 32 + 2 + 1 + 32 + 32;
     let choices = bob_state.expose()[choice_off..choice_off + XI / 8].to_vec();
     let (c, m2) =
         mul_sender_round2(&alice_setup, &run.session, &run.a, &run.m1, BOB, &mut rng).unwrap();
@@ -370,6 +494,27 @@ fn decoders_are_strict() {
         assert!(
             matches!(e, Some(wallet_types::DecodeError::WrongKind { found, .. }) if found == old)
         );
+    }
+    // The version-2 objects without the digest echo (MulMsg2 0x0365) and without ℓ
+    // (MulReceiverState 0x0366) are decode errors too: a peer that does not name the first
+    // message it answers is never checked (and never banned) as if it did.
+    let mut v2 = m2.clone();
+    v2[1..3].copy_from_slice(&0x0365u16.to_be_bytes());
+    assert!(matches!(
+        MulMsg2::from_bytes(&v2).err(),
+        Some(wallet_types::DecodeError::WrongKind { found: 0x0365, .. })
+    ));
+    let mut v2 = st.to_vec();
+    v2[1..3].copy_from_slice(&0x0366u16.to_be_bytes());
+    assert!(matches!(
+        MulReceiverState::from_bytes(&v2).err(),
+        Some(wallet_types::DecodeError::WrongKind { found: 0x0366, .. })
+    ));
+    // The state's ℓ (after session, setup id and party) is in 1..=MAX_ELL.
+    for bad_ell in [0u8, MAX_ELL as u8 + 1] {
+        let mut bad = st.to_vec();
+        bad[4 + 32 + 32 + 2] = bad_ell;
+        assert!(MulReceiverState::from_bytes(&bad).is_err());
     }
     // ℓ = 0 and ℓ > MAX_ELL are refused; a τ entry ≥ q is refused.
     let mut bad = m2.clone();

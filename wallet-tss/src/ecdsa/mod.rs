@@ -205,11 +205,15 @@ pub(crate) fn pair_lagrange(
 /// Maps an error of a sub-protocol step fed with `sender`'s message: a *rejection* there (e.g.
 /// an embedded session id of another run) is misbehaviour here, because the envelope was
 /// authenticated and already accepted for this round — the machine cannot stay unchanged.
+/// Except [`wallet_types::Error::StaleAnswer`]: an honest sender's answer to what this party
+/// sent before it was restored; it stays a rejection that blames nobody.
 pub(crate) fn attribute(
     sender: wallet_types::PartyId,
 ) -> impl Fn(wallet_types::Error) -> wallet_types::Error {
     move |e| {
-        if e.kind() == wallet_types::ErrorKind::Rejected {
+        if e.kind() == wallet_types::ErrorKind::Rejected
+            && !matches!(e, wallet_types::Error::StaleAnswer { .. })
+        {
             wallet_types::Error::blame(sender, wallet_types::Reason::Replay)
         } else {
             e

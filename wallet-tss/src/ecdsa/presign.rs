@@ -646,7 +646,7 @@ impl State {
         // Step 6: as Bob (input χ = φ_i sampled inside the multiplication).
         let session = mul_session(self.inbox.session(), &self.key_id, self.other, me);
         let (state, msg1) = self.with_pairing(store, |_, pair| {
-            crate::mul::mul_receiver_round1(&pair.receiver, &session, rng)
+            crate::mul::mul_receiver_round1(&pair.receiver, &session, 2, rng)
         })?;
         self.mul = Some(state);
         Ok(alloc::vec![self.inbox.envelope(
@@ -733,6 +733,12 @@ impl State {
             return Err(Error::blame(j, Reason::CommitmentMismatch));
         }
         let session = mul_session(self.inbox.session(), &self.key_id, j, me);
+        // An answer to a first message sent before a restart is `StaleAnswer` (a rejection):
+        // checked before the state is taken, so the machine keeps it.
+        let state = self.mul.as_ref().ok_or(Error::Internal)?;
+        state
+            .check_answers(&m.mul, j)
+            .map_err(super::attribute(j))?;
         let state = self.mul.take().ok_or(Error::Internal)?;
         let (R_i, c_u, c_v) = (
             self.cache.instance_point,

@@ -146,8 +146,10 @@ pub(crate) fn scalar_of(bytes: &[u8; 32]) -> Scalar {
 pub(crate) struct Acc([u64; 9]);
 
 impl Acc {
-    /// `self += a·b`.
-    #[inline]
+    /// `self += a·b`. Always inlined: the innermost step of every inner product and gadget sum
+    /// (left to the heuristics, it was outlined once the callers grew their error paths, and a
+    /// multiplication took 2–3 % longer).
+    #[inline(always)]
     pub(crate) fn mac(&mut self, a: &Limbs, b: &Limbs) {
         let [a0, a1, a2, a3] = *a;
         let [b0, b1, b2, b3] = *b;
@@ -176,6 +178,10 @@ impl Acc {
         self.add_limbs(a);
     }
 
+    /// `self += x` for an `x` of at most as many limbs as the accumulator. The limbs of `x`
+    /// past its length are 0 by definition (zero extension, then the carry runs through the
+    /// top): `unwrap_or(0)` is that, not a fallback. Kept as an index loop because it is the
+    /// innermost step of every sum here (the constant-length loop unrolls).
     #[inline(always)]
     fn add_limbs(&mut self, x: &[u64]) {
         let mut carry = 0;
@@ -187,7 +193,8 @@ impl Acc {
     }
 
     /// `self += ⟨χ, v⟩` for `χ = (χ_1, …, χ_ℓ, 1)`: `v` has one more entry than `chi`, taken
-    /// with coefficient 1.
+    /// with coefficient 1. (Every caller passes a row of `ℓ + 1` pads or values, cut by
+    /// `chunks_exact(ℓ + 1)`, with the `ℓ` entries of `χ`.)
     #[inline]
     pub(crate) fn add_dot(&mut self, chi: &[Limbs], v: &[Limbs]) {
         for (c, x) in chi.iter().zip(v) {
@@ -203,6 +210,7 @@ impl Acc {
     pub(crate) fn add_neg(&mut self, x: &Limbs) {
         let mut d = [0u64; 5];
         let mut borrow = 0;
+        // x has 4 limbs, 2q has 5: the fifth limb of x is 0 (zero extension, as in add_limbs).
         for (i, (o, t)) in d.iter_mut().zip(TWO_Q.iter()).enumerate() {
             let (s, b) = sbb(*t, x.get(i).copied().unwrap_or(0), borrow);
             *o = s;

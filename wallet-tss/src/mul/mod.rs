@@ -12,12 +12,21 @@
 //! ```text
 //! // once per ordered pair: crate::ot setup (5 messages) → MulSenderSetup (Alice), MulReceiverSetup (Bob)
 //! // per multiplication, with a fresh `session` agreed by both (e.g. presign session ‖ pair ‖ index):
-//! mul_receiver_round1(&bob_setup, &session, rng)                 -> Result<(MulReceiverState, MulMsg1), Error>
+//! mul_receiver_round1(&bob_setup, &session, ell, rng)            -> Result<(MulReceiverState, MulMsg1), Error>
 //! mul_sender_round2(&alice_setup, &session, &a, &msg1, bob, rng) -> Result<(Vec<SecretScalar> /* c */, MulMsg2), Error>
+//! MulReceiverState::check_answers(&self, &msg2, alice)          -> Result<(), Error>   // optional, keeps the state
 //! MulReceiverState::finish(self, &bob_setup, &session, &msg2, alice)
 //!                                                               -> Result<(SecretScalar /* b */, Vec<SecretScalar> /* d */), Error>
 //! MulReceiverState::b(&self) -> &SecretScalar   // Bob's b is fixed by round 1 (DKLs23 uses it in its round 2)
 //! ```
+//!
+//! Bob fixes the vector length `ℓ` in round 1 (Alice's `a` must have that length). Alice's
+//! [`MulMsg2`] names the [`MulMsg1`] it answers (by its digest), so that Bob can tell an answer
+//! to a first message he sent before a restart (restored from a snapshot taken before round 1,
+//! he sent a new one) from a wrong answer: the former is [`Error::StaleAnswer`], a rejection
+//! that blames nobody and leaves his state usable; only the latter can fail the check and ban
+//! Alice. [`MulReceiverState::check_answers`] runs every check that does not depend on Bob's
+//! secrets without consuming the state.
 //!
 //! ```
 //! use wallet_tss::{mul, ot};
@@ -37,8 +46,9 @@
 //! // One multiplication (ℓ = 2), with a fresh session.
 //! let session = SessionId::random(&mut rng);
 //! let a = [SecretScalar::<Secp256k1>::random(&mut rng), SecretScalar::random(&mut rng)];
-//! let (state, msg1) = mul::mul_receiver_round1(&bob_setup, &session, &mut rng).unwrap();
+//! let (state, msg1) = mul::mul_receiver_round1(&bob_setup, &session, 2, &mut rng).unwrap();
 //! let (c, msg2) = mul::mul_sender_round2(&alice_setup, &session, &a, &msg1, bob, &mut rng).unwrap();
+//! state.check_answers(&msg2, alice).unwrap();
 //! let (b, d) = state.finish(&bob_setup, &session, &msg2, alice).unwrap();
 //! for i in 0..2 {
 //!     assert_eq!(c[i].expose() + d[i].expose(), a[i].expose() * b.expose());
@@ -63,10 +73,13 @@
 //!   6. `â ← Z_q`, `α = (a_1..a_ℓ, â)`; correction `τ_j = P⁰_j − P¹_j + α`; her COTe share
 //!   `z_j = −P⁰_j` (so that `z_j + z'_j = β_j·α`);
 //!   7. check: `χ = (H_χ(transcript, τ) ∈ Z_q^ℓ, 1)`, `u = ⟨χ, α⟩`, `r_j = −⟨χ, z_j⟩`; send `u`
-//!   and a hash of `r` ([`MulMsg2`]);
+//!   and a hash of `r`, with the digest of Bob's message she answers ([`MulMsg2`]);
 //!   8. output `c_i = Σ_j g_j·z_{j,i}` for `i ≤ ℓ`.
 //! * **Round 3 (Bob)**
-//!   9. pads `P^{β_j}_j` from `V_j`; `z'_j = P^{β_j}_j + β_j·τ_j`;
+//!   9. first, before anything that depends on `β`: the echoed digest is his message's
+//!   (otherwise [`Error::StaleAnswer`]: not an answer to this state, nobody blamed) and `ℓ` is
+//!   the one he fixed in round 1 (otherwise [`Reason::MalformedMessage`], blame Alice);
+//!   pads `P^{β_j}_j` from `V_j`; `z'_j = P^{β_j}_j + β_j·τ_j`;
 //!   10. check `r_j = ⟨χ, z'_j⟩ − β_j·u` for all `j` via the hash (failure:
 //!   [`Reason::MultiplicationCheck`], blame Alice);
 //!   11. output `d_i = Σ_j g_j·z'_{j,i}`.
@@ -92,10 +105,10 @@
 //! # Privacy of the states
 //!
 //! Alice's [`crate::ot::MulSenderSetup`] holds `Δ` and one seed per base OT, nothing of Bob's
-//! choice bits or `b`; Bob's [`MulReceiverState`] holds `b`, his OT choice bits and rows and a
-//! digest of his message, nothing of `a`. No function of this module returns one party's secret
-//! to the other;
-//! the tests encode each side's state and check that the other side's secrets are absent.
+//! choice bits or `b`; Bob's [`MulReceiverState`] holds `b`, his OT choice bits and rows, `ℓ`
+//! and a digest of his message, nothing of `a`. No function of this module returns one party's
+//! secret to the other; the tests encode each side's state and check that the other side's
+//! secrets are absent.
 //!
 //! `session` must be fresh for every multiplication (Alice must never answer two first messages
 //! under one session): both parties mix their fresh salts into the pads, so even a replayed
@@ -140,11 +153,14 @@ pub struct MulMsg1 {
     ext: ExtMessage,
 }
 
-/// Round-2 message, Alice → Bob: the corrections `τ_j ∈ Z_q^{ℓ+1}`, the check value `u` and a
-/// hash of the check vector `r`, and Alice's fresh salt.
+/// Round-2 message, Alice → Bob: the digest of the [`MulMsg1`] it answers, the corrections
+/// `τ_j ∈ Z_q^{ℓ+1}`, the check value `u` and a hash of the check vector `r`, and Alice's fresh
+/// salt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MulMsg2 {
     session: SessionId,
+    /// [`MulMsg1::digest`] of the message answered (the `msg1` value of Alice's transcript).
+    msg1_digest: [u8; 32],
     salt: [u8; 32],
     /// `ξ` rows of `ℓ + 1` scalars, row-major, as their canonical big-endian encodings (checked
     /// `< q` on decode).
@@ -155,13 +171,15 @@ pub struct MulMsg2 {
 }
 
 /// Bob's secret state between round 1 and round 3: his `b`, his OT choice bits and rows (the
-/// extension receiver's output) and the digest of his first message. Consumed by
-/// [`MulReceiverState::finish`]; serialize with [`WireObject::to_secret_bytes`] (about 11 KiB)
-/// and store encrypted.
+/// extension receiver's output), the vector length `ℓ` he expects and the digest of his first
+/// message. Consumed by [`MulReceiverState::finish`] (checked without consuming it by
+/// [`MulReceiverState::check_answers`]); serialize with [`WireObject::to_secret_bytes`] (about
+/// 11 KiB) and store encrypted.
 pub struct MulReceiverState {
     session: SessionId,
     setup_id: SessionId,
     counterparty: PartyId,
+    ell: usize,
     msg1_digest: [u8; 32],
     b: SecretScalar<Secp256k1>,
     ot: ExtReceiverOutput,
@@ -182,12 +200,21 @@ impl MulMsg1 {
     pub fn session(&self) -> &SessionId {
         &self.session
     }
+    /// The digest that names this message (`SPEC.md`: `digest`): what a [`MulMsg2`] answering
+    /// it carries ([`MulMsg2::answers`]).
+    pub fn digest(&self) -> [u8; 32] {
+        msg1_digest(&self.session, self)
+    }
 }
 
 impl MulMsg2 {
     /// The multiplication session this message belongs to.
     pub fn session(&self) -> &SessionId {
         &self.session
+    }
+    /// The [`MulMsg1::digest`] of the first message this message answers.
+    pub fn answers(&self) -> &[u8; 32] {
+        &self.msg1_digest
     }
     /// The vector length `ℓ`.
     pub fn len(&self) -> usize {
@@ -222,10 +249,11 @@ impl WireObject for MulMsg1 {
 impl WireObject for MulMsg2 {
     const KIND: ObjectKind = kinds::MUL_MSG2;
     const MAX_LEN: usize =
-        wallet_types::HEADER_LEN + 32 + 32 + 1 + 32 * XI * (MAX_ELL + 1) + 32 + 32;
+        wallet_types::HEADER_LEN + 32 + 32 + 32 + 1 + 32 * XI * (MAX_ELL + 1) + 32 + 32;
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
     fn encode_body(&self, w: &mut Writer) {
         w.session(&self.session);
+        w.bytes(&self.msg1_digest);
         w.bytes(&self.salt);
         w.u8(self.ell as u8);
         w.bytes(self.tau.as_flattened());
@@ -234,6 +262,7 @@ impl WireObject for MulMsg2 {
     }
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let session = r.session()?;
+        let msg1_digest = r.array::<32>()?;
         let salt = r.array::<32>()?;
         let ell = usize::from(r.u8()?);
         if ell == 0 || ell > MAX_ELL {
@@ -253,6 +282,7 @@ impl WireObject for MulMsg2 {
         }
         Ok(Self {
             session,
+            msg1_digest,
             salt,
             tau,
             ell,
@@ -265,21 +295,30 @@ impl WireObject for MulMsg2 {
 impl WireObject for MulReceiverState {
     const KIND: ObjectKind = kinds::MUL_RECEIVER_STATE;
     const MAX_LEN: usize =
-        wallet_types::HEADER_LEN + 32 + 32 + 2 + 32 + 32 + ExtReceiverOutput::encoded_len(XI);
+        wallet_types::HEADER_LEN + 32 + 32 + 2 + 1 + 32 + 32 + ExtReceiverOutput::encoded_len(XI);
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
     fn encode_body(&self, w: &mut Writer) {
         w.session(&self.session);
         w.session(&self.setup_id);
         w.party(self.counterparty);
+        w.u8(self.ell as u8);
         w.bytes(&self.msg1_digest);
         w.secret_scalar(&self.b);
         self.ot.encode(w);
     }
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let session = r.session()?;
+        let setup_id = r.session()?;
+        let counterparty = r.party()?;
+        let ell = usize::from(r.u8()?);
+        if ell == 0 || ell > MAX_ELL {
+            return Err(DecodeError::InvalidValue);
+        }
         Ok(Self {
-            session: r.session()?,
-            setup_id: r.session()?,
-            counterparty: r.party()?,
+            session,
+            setup_id,
+            counterparty,
+            ell,
             msg1_digest: r.array::<32>()?,
             b: r.secret_scalar::<Secp256k1>()?,
             ot: ExtReceiverOutput::decode(r, XI)?,
@@ -321,7 +360,9 @@ fn gadget(t: &Transcript) -> Vec<Limbs> {
         .collect()
 }
 
-/// `n` consecutive 32-byte pieces of the AES-256-CTR keystream under `key` (zero IV).
+/// `n` consecutive 32-byte pieces of the AES-256-CTR keystream under `key`, from the all-zero
+/// counter block by design: `key` is a fresh transcript output (the gadget key, the `χ` key)
+/// that keys this one stream only.
 fn keystream32(key: &[u8; 32], n: usize) -> Vec<[u8; 32]> {
     let mut out = alloc::vec![[0u8; 32]; n];
     crate::sym::keystream(key, &[0u8; 16], out.as_flattened_mut());
@@ -343,8 +384,11 @@ struct Pads {
 
 impl Pads {
     fn new(key: &[u8; 32], width: usize) -> Self {
+        // π's key is the first 16 bytes of `key`.
         let mut k = [0u8; 16];
-        k.copy_from_slice(key.get(..16).unwrap_or(&[0u8; 16]));
+        for (d, s) in k.iter_mut().zip(key.iter()) {
+            *d = *s;
+        }
         let hash = crate::sym::Tccr::new(&k);
         k.zeroize();
         Self {
@@ -355,20 +399,22 @@ impl Pads {
     }
 
     /// The pads of the OTs `(row, j)` in `rows` (at most [`BATCH`]), `out.len() / rows.len()`
-    /// scalars each, into `out` (row-major).
-    fn fill(&mut self, rows: &[(u128, u64)], out: &mut [Limbs]) {
-        let Some(blocks) = self.blocks.get_mut(..2 * out.len()) else {
-            return;
-        };
-        self.hash.hash(rows, &mut self.sigma, blocks);
-        for (o, pair) in out.iter_mut().zip(blocks.chunks_exact(2)) {
+    /// scalars each, into `out` (row-major). `Error::Internal` (never pads left unfilled) if
+    /// `out` is larger than the batch or not a multiple of `rows.len()`.
+    fn fill(&mut self, rows: &[(u128, u64)], out: &mut [Limbs]) -> Result<(), Error> {
+        let blocks = self
+            .blocks
+            .get_mut(..2 * out.len())
+            .ok_or(Error::Internal)?;
+        self.hash.hash(rows, &mut self.sigma, blocks)?;
+        let (pairs, _) = blocks.as_chunks::<2>();
+        for (o, [hi, lo]) in out.iter_mut().zip(pairs) {
             // The 32 bytes H(·, 2c) ‖ H(·, 2c + 1), read as a big-endian integer.
-            if let [hi, lo] = pair {
-                let hi = u128::from_be_bytes((*hi).into());
-                let lo = u128::from_be_bytes((*lo).into());
-                *o = [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64];
-            }
+            let hi = u128::from_be_bytes((*hi).into());
+            let lo = u128::from_be_bytes((*lo).into());
+            *o = [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64];
         }
+        Ok(())
     }
 }
 
@@ -386,25 +432,18 @@ fn pad_key(t: &Transcript, salt_alice: &[u8; 32]) -> Zeroizing<[u8; 32]> {
     Zeroizing::new(t.output32("pad-key"))
 }
 
-/// `⟨χ, v⟩` for `χ = (χ_1, …, χ_ℓ, 1)`: the mask column's coefficient is fixed to 1 (as in the
-/// literature's `χ = (χ_1, χ_2, 1)`): `â` is uniform, so `u` still hides `a`, and an error
-/// confined to the mask column changes the check value with certainty.
-fn dot(chi: &[Scalar], v: &[Scalar]) -> Scalar {
-    match v.split_last() {
-        Some((mask, data)) => data.iter().zip(chi).fold(*mask, |acc, (x, c)| acc + *c * x),
-        None => Scalar::ZERO,
-    }
-}
-
-/// `⟨χ, v⟩` on unreduced integers (`v` has `ℓ + 1` entries, the last with coefficient 1),
-/// accumulated without reduction.
+/// `⟨χ, v⟩` on unreduced integers (`v` has `ℓ + 1` entries, the last with coefficient 1: see
+/// [`chi`]), accumulated without reduction.
 fn dot_limbs(chi: &[Limbs], v: &[Limbs]) -> Acc {
     let mut acc = Acc::default();
     acc.add_dot(chi, v);
     acc
 }
 
-/// `χ_1, …, χ_ℓ` (step 7) from the transcript and the corrections.
+/// `χ_1, …, χ_ℓ` (step 7) from the transcript and the corrections. The mask column's
+/// coefficient `χ_{ℓ+1}` is fixed to 1 (as in the literature's `χ = (χ_1, χ_2, 1)`): `â` is
+/// uniform, so `u` still hides `a`, and an error confined to the mask column changes the check
+/// value with certainty.
 fn chi(t: &Transcript, salt_alice: &[u8; 32], tau: &[[u8; 32]], ell: usize) -> Vec<Scalar> {
     let mut t = t.clone();
     t.append("salt-alice", salt_alice);
@@ -427,14 +466,21 @@ fn r_hash(t: &Transcript, r: &[[u8; 32]]) -> [u8; 32] {
 // Rounds
 // ---------------------------------------------------------------------------------------------
 
-/// Round 1 (Bob, the VOLE receiver): steps 1–3. Bob's random `b` is sampled here (it is
-/// `⟨g, β⟩` for his OT choice bits `β`) and is available right away through
+/// Round 1 (Bob, the VOLE receiver): steps 1–3 for a multiplication of length `ell`
+/// (`1 ≤ ℓ ≤` [`MAX_ELL`]: the number of inputs Alice must use). Bob's random `b` is sampled
+/// here (it is `⟨g, β⟩` for his OT choice bits `β`) and is available right away through
 /// [`MulReceiverState::b`].
+///
+/// Errors: `Params(OutOfRange)` for a bad `ell`.
 pub fn mul_receiver_round1<R: CryptoRng + ?Sized>(
     setup: &MulReceiverSetup,
     session: &SessionId,
+    ell: usize,
     rng: &mut R,
 ) -> Result<(MulReceiverState, MulMsg1), Error> {
+    if ell == 0 || ell > MAX_ELL {
+        return Err(Error::Params(ParamError::OutOfRange));
+    }
     // 1. Fresh salt; OT extension receiver for ξ OTs.
     let mut salt = [0u8; 32];
     rng.fill_bytes(&mut salt);
@@ -454,9 +500,12 @@ pub fn mul_receiver_round1<R: CryptoRng + ?Sized>(
         &digest,
     );
     let g = gadget(&t);
+    if out.len() != XI {
+        return Err(Error::Internal);
+    }
     let mut acc = Acc::default();
-    for (j, gj) in g.iter().enumerate() {
-        acc.add(&arith::masked(gj, arith::mask(out.choice(j))));
+    for (gj, bj) in g.iter().zip(out.choice_bits()) {
+        acc.add(&arith::masked(gj, arith::mask(bj)));
     }
     let b = SecretScalar::<Secp256k1>::new(acc.reduce());
     // 3. Send.
@@ -465,6 +514,7 @@ pub fn mul_receiver_round1<R: CryptoRng + ?Sized>(
             session: *session,
             setup_id: *setup.setup_id(),
             counterparty: setup.counterparty(),
+            ell,
             msg1_digest: digest,
             b,
             ot: out,
@@ -495,8 +545,9 @@ pub fn mul_receiver_round1_deviating<R: CryptoRng + ?Sized>(
     })
 }
 
-/// Round 2 (Alice, the VOLE sender): steps 4–8 with her inputs `a` (`1 ≤ ℓ ≤` [`MAX_ELL`]).
-/// Returns her additive shares `c` (one per `a_i`) and the message for Bob.
+/// Round 2 (Alice, the VOLE sender): steps 4–8 with her inputs `a` (`1 ≤ ℓ ≤` [`MAX_ELL`]; Bob
+/// expects the `ℓ` he chose in round 1). Returns her additive shares `c` (one per `a_i`) and the
+/// message for Bob, which names `msg1` by its digest ([`MulMsg2::answers`]).
 ///
 /// Errors: `WrongSession { sender: counterparty }` (state unchanged: nothing is consumed),
 /// `Misbehaviour { [counterparty], OtConsistency }` (**ban**: never use this setup with Bob
@@ -539,6 +590,11 @@ fn sender_round2<R: CryptoRng + ?Sized>(
     }
     // 4. OT extension sender with its consistency check.
     let ext_out: ExtSenderOutput = ext::extend_send(setup, session, &msg1.salt, XI, &msg1.ext)?;
+    if ext_out.len() != XI {
+        return Err(Error::Internal);
+    }
+    // The digest of the message received: it goes into the transcript (so χ and r_hash are
+    // bound to it) and, as is, into MulMsg2 as the name of the message answered.
     let digest = msg1_digest(session, msg1);
     let t = base_transcript(setup.setup_id(), setup.me(), counterparty, session, &digest);
     let g = gadget(&t);
@@ -551,28 +607,32 @@ fn sender_round2<R: CryptoRng + ?Sized>(
     // 6. α = (a, â); τ_j = P⁰_j − P¹_j + α; Alice's COTe share is z_j = −P⁰_j (kept as P⁰_j,
     //    the signs are folded into steps 7 and 8).
     let a_hat = SecretScalar::<Secp256k1>::random(rng);
-    let mut alpha = Zeroizing::new(Vec::with_capacity(width));
-    alpha.extend(a.iter().map(|x| *x.expose()));
-    alpha.push(*a_hat.expose());
-    let alpha_limbs: Zeroizing<Vec<Limbs>> =
-        Zeroizing::new(alpha.iter().map(arith::from_scalar).collect());
+    let alpha_limbs: Zeroizing<Vec<Limbs>> = Zeroizing::new(
+        a.iter()
+            .chain(core::iter::once(&a_hat))
+            .map(|x| arith::from_scalar(x.expose()))
+            .collect(),
+    );
     let mut tau: Vec<[u8; 32]> = Vec::with_capacity(XI * width);
     let mut p0 = Zeroizing::new(alloc::vec![[0u64; 4]; XI * width]);
     let mut p1 = Zeroizing::new(alloc::vec![[0u64; 4]; BATCH * width]);
     let mut rows = Zeroizing::new([(0u128, 0u64); BATCH]);
-    for (batch, p0b) in p0.chunks_mut(BATCH * width).enumerate() {
-        let count = p0b.len() / width;
-        let rows = rows.get_mut(..count).unwrap_or(&mut []);
-        for (k, r) in rows.iter_mut().enumerate() {
-            let j = batch * BATCH + k;
-            *r = (ext_out.row(j), j as u64);
+    for (batch, (p0b, wb)) in p0
+        .chunks_mut(BATCH * width)
+        .zip(ext_out.rows().chunks(BATCH))
+        .enumerate()
+    {
+        let count = wb.len();
+        let rows = rows.get_mut(..count).ok_or(Error::Internal)?;
+        for (k, (r, w)) in rows.iter_mut().zip(wb).enumerate() {
+            *r = (*w, (batch * BATCH + k) as u64);
         }
-        pads.fill(rows, p0b);
+        pads.fill(rows, p0b)?;
         for r in rows.iter_mut() {
             r.0 ^= *delta;
         }
-        let p1b = p1.get_mut(..count * width).unwrap_or(&mut []);
-        pads.fill(rows, p1b);
+        let p1b = p1.get_mut(..count * width).ok_or(Error::Internal)?;
+        pads.fill(rows, p1b)?;
         for (k, (x0s, x1s)) in p0b
             .chunks_exact(width)
             .zip(p1b.chunks_exact(width))
@@ -596,7 +656,10 @@ fn sender_round2<R: CryptoRng + ?Sized>(
     // 7. χ, u = ⟨χ, α⟩, r_j = −⟨χ, z_j⟩ = ⟨χ, P⁰_j⟩.
     let chi = chi(&t, &salt, &tau, ell);
     let chi_limbs: Vec<Limbs> = chi.iter().map(arith::from_scalar).collect();
-    let u = dot(&chi, &alpha);
+    let u = a
+        .iter()
+        .zip(&chi)
+        .fold(*a_hat.expose(), |acc, (x, c)| acc + *c * x.expose());
     let mut r = Zeroizing::new(Vec::with_capacity(XI));
     for p0j in p0.chunks_exact(width) {
         r.push(dot_limbs(&chi_limbs, p0j).reduce_bytes());
@@ -617,6 +680,7 @@ fn sender_round2<R: CryptoRng + ?Sized>(
         c,
         MulMsg2 {
             session: *session,
+            msg1_digest: digest,
             salt,
             tau,
             ell,
@@ -637,14 +701,55 @@ impl MulReceiverState {
         &self.session
     }
 
+    /// The vector length `ℓ` fixed in round 1.
+    pub fn ell(&self) -> usize {
+        self.ell
+    }
+
+    /// The checks of `msg2` that come before anything depends on Bob's secrets, **without
+    /// consuming the state**: a caller that must keep the state on a rejection (a machine that
+    /// answers a stale message with "unchanged") calls this before [`MulReceiverState::finish`],
+    /// which runs the same checks first. In this order:
+    ///
+    /// * `Params(Mismatch)`: `counterparty` is not the one of round 1;
+    /// * `WrongSession { sender: counterparty }`: a message of another multiplication session;
+    /// * `StaleAnswer { sender: counterparty }`: the message answers another first message
+    ///   ([`MulMsg2::answers`] is not this state's [`MulMsg1::digest`]) — typically one this
+    ///   party sent before it was restored from an older snapshot and sent a new one. A
+    ///   rejection: nobody is blamed or banned (the digest is public; comparing it reveals
+    ///   nothing about `β`, so an Alice who forges it learns nothing either);
+    /// * `Misbehaviour { [counterparty], MalformedMessage }`: `ℓ` is not the one fixed in
+    ///   round 1 (no ban: nothing that depends on `β` was computed).
+    pub fn check_answers(&self, msg2: &MulMsg2, counterparty: PartyId) -> Result<(), Error> {
+        if counterparty != self.counterparty {
+            return Err(Error::Params(ParamError::Mismatch));
+        }
+        if msg2.session != self.session {
+            return Err(Error::WrongSession {
+                sender: counterparty,
+            });
+        }
+        // Both digests are of Bob's (public) first message: a plain comparison.
+        if msg2.msg1_digest != self.msg1_digest {
+            return Err(Error::StaleAnswer {
+                sender: counterparty,
+            });
+        }
+        if msg2.ell != self.ell || msg2.tau.len() != XI * (self.ell + 1) {
+            return Err(Error::blame(counterparty, Reason::MalformedMessage));
+        }
+        Ok(())
+    }
+
     /// Round 3 (Bob): steps 9–11. Returns `(b, d)` with `c_i + d_i = a_i·b`.
     ///
-    /// Errors: `WrongSession { sender: counterparty }` for a message of another session (this
-    /// consumes the state: compare [`MulMsg2::session`] with [`MulReceiverState::session`] first,
-    /// or keep its serialized form, if a stray message must not end the multiplication),
+    /// Errors: `Params(Mismatch)` for a setup, session or counterparty that is not the one of
+    /// round 1; then those of [`MulReceiverState::check_answers`] (`WrongSession`,
+    /// `StaleAnswer`, `Misbehaviour { MalformedMessage }`) — `finish` consumes the state even
+    /// then, so call `check_answers` first (or keep the serialized state) if a stray or stale
+    /// message must not end the multiplication; finally
     /// `Misbehaviour { [counterparty], MultiplicationCheck }` when Alice's corrections are
-    /// inconsistent (ban her: the setup must not be used with her again),
-    /// `Params(Mismatch)` for a setup or counterparty that is not the one of round 1.
+    /// inconsistent (ban her: the setup must not be used with her again).
     pub fn finish(
         self,
         setup: &MulReceiverSetup,
@@ -659,17 +764,14 @@ impl MulReceiverState {
         {
             return Err(Error::Params(ParamError::Mismatch));
         }
-        if msg2.session != *session {
-            return Err(Error::WrongSession {
-                sender: counterparty,
-            });
-        }
-        let ell = msg2.ell;
+        // 9. First the checks that do not depend on β (the digest echo, ℓ).
+        self.check_answers(msg2, counterparty)?;
+        let ell = self.ell;
         let width = ell + 1;
-        if ell == 0 || ell > MAX_ELL || msg2.tau.len() != XI * width {
-            return Err(Error::blame(counterparty, Reason::MalformedMessage));
-        }
         let out = &self.ot;
+        if out.len() != XI {
+            return Err(Error::Internal);
+        }
         let t = base_transcript(
             setup.setup_id(),
             counterparty,
@@ -690,27 +792,25 @@ impl MulReceiverState {
         let mut rows = Zeroizing::new([(0u128, 0u64); BATCH]);
         let mut r = Zeroizing::new(Vec::with_capacity(XI));
         let mut acc_d = Zeroizing::new(alloc::vec![Acc::default(); ell]);
-        for (batch, (taub, gb)) in msg2
+        // τ has ξ rows of `width` (checked), g and the OT output ξ entries each: the zips are
+        // exact.
+        let mut beta = out.choice_bits();
+        for (batch, ((taub, gb), vb)) in msg2
             .tau
             .chunks(BATCH * width)
             .zip(g.chunks(BATCH))
+            .zip(out.rows().chunks(BATCH))
             .enumerate()
         {
-            let count = gb.len();
-            let rows = rows.get_mut(..count).unwrap_or(&mut []);
-            for (k, row) in rows.iter_mut().enumerate() {
-                let j = batch * BATCH + k;
-                *row = (out.row(j), j as u64);
+            let count = vb.len();
+            let rows = rows.get_mut(..count).ok_or(Error::Internal)?;
+            for (k, (row, v)) in rows.iter_mut().zip(vb).enumerate() {
+                *row = (*v, (batch * BATCH + k) as u64);
             }
-            let pb = p.get_mut(..count * width).unwrap_or(&mut []);
-            pads.fill(rows, pb);
-            for (k, ((pj, tau_j), gj)) in pb
-                .chunks_exact(width)
-                .zip(taub.chunks_exact(width))
-                .zip(gb)
-                .enumerate()
-            {
-                let m = arith::mask(out.choice(batch * BATCH + k));
+            let pb = p.get_mut(..count * width).ok_or(Error::Internal)?;
+            pads.fill(rows, pb)?;
+            for ((pj, tau_j), gj) in pb.chunks_exact(width).zip(taub.chunks_exact(width)).zip(gb) {
+                let m = arith::mask(beta.next().ok_or(Error::Internal)?);
                 // z'_j, reduced (a sum of two 256-bit terms: the short reduction).
                 for ((z, x), pi) in zb.iter_mut().zip(tau_j).zip(pj.iter()) {
                     let mut acc = Acc::default();
@@ -768,8 +868,8 @@ mod tests {
         for j in 0..16usize {
             let session = SessionId::random(&mut rng);
             let a: Vec<_> = (0..2).map(|_| SecretScalar::random(&mut rng)).collect();
-            let (state, m1) = mul_receiver_round1(&sb, &session, &mut rng).unwrap();
-            let beta_j = state.ot.choice(j);
+            let (state, m1) = mul_receiver_round1(&sb, &session, 2, &mut rng).unwrap();
+            let beta_j = state.ot.choice_bits().nth(j).unwrap();
             let dev = move |jj: usize, i: usize| {
                 if jj == j && i == j % 3 {
                     Scalar::from(5u64)
@@ -805,7 +905,7 @@ mod tests {
         for col in 0..3usize {
             let session = SessionId::random(&mut rng);
             let a: Vec<_> = (0..2).map(|_| SecretScalar::random(&mut rng)).collect();
-            let (state, m1) = mul_receiver_round1(&sb, &session, &mut rng).unwrap();
+            let (state, m1) = mul_receiver_round1(&sb, &session, 2, &mut rng).unwrap();
             let dev = move |jj: usize, i: usize| {
                 if i == col {
                     Scalar::from(jj as u64 + 1)
@@ -829,7 +929,7 @@ mod tests {
         let row = 0x1111_2222_3333_4444_5555_6666_7777_8888u128;
         // A batch of two OTs: (row ⊕ 1, j = 4) and (row, j = 5).
         let mut both = [[0u64; 4]; 6];
-        pads.fill(&[(row ^ 1, 4), (row, 5)], &mut both);
+        pads.fill(&[(row ^ 1, 4), (row, 5)], &mut both).unwrap();
         let (other, out) = both.split_at(3);
         let pi = aes::Aes128::new(&<[u8; 16]>::try_from(&key[..16]).unwrap().into());
         let h = |k: u64| {

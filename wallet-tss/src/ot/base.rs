@@ -50,7 +50,9 @@ use super::{BASE_OTS, kinds};
 const PROTOCOL: &str = "wallet-tss/ot-vsot";
 const VERSION: u16 = 1;
 
-/// Bit `j` of a packed choice vector (little-endian bit order inside each byte).
+/// Bit `j` of a packed choice vector (little-endian bit order inside each byte). Every caller
+/// passes an OT index `j < BASE_OTS` (loops over the 128 base OTs), so the byte exists; the
+/// `map_or` is there for the no-indexing lint, not as a fallback.
 fn bit(bits: &[u8; BASE_OTS / 8], j: usize) -> u8 {
     bits.get(j / 8).map_or(0, |b| (b >> (j % 8)) & 1)
 }
@@ -115,14 +117,17 @@ impl FixedBaseTable {
     fn mul(&self, s: &Scalar) -> ProjectivePoint {
         let bytes = Zeroizing::new(s.to_bytes());
         let mut acc = ProjectivePoint::IDENTITY;
-        for (w, row) in self.0.iter().enumerate() {
-            let byte = bytes.get(31 - w / 2).copied().unwrap_or(0);
-            let nibble = (byte >> (4 * (w % 2))) & 0x0f;
-            let mut sel = ProjectivePoint::IDENTITY;
-            for (d, entry) in row.iter().enumerate() {
-                sel.conditional_assign(entry, (d as u8).ct_eq(&nibble));
+        // Windows 2k and 2k + 1 are the low and high nibble of byte k from the end (big-endian
+        // encoding): 32 bytes, 64 windows.
+        for (byte, rows) in bytes.iter().rev().zip(self.0.chunks_exact(2)) {
+            for (half, row) in rows.iter().enumerate() {
+                let nibble = (byte >> (4 * half)) & 0x0f;
+                let mut sel = ProjectivePoint::IDENTITY;
+                for (d, entry) in row.iter().enumerate() {
+                    sel.conditional_assign(entry, (d as u8).ct_eq(&nibble));
+                }
+                acc += sel;
             }
-            acc += sel;
         }
         acc
     }

@@ -54,6 +54,8 @@ use super::{BASE_OTS, kinds};
 /// Number of extra OTs that mask the consistency check (and the check's output width in bits):
 /// the check's soundness error is `2^-M_C` per attempt (Roy, Theorem 4.5 with `p = 2`).
 pub const M_C: usize = 192;
+// ũ is packed into whole words, and the check's row blocks are whole words.
+const _: () = assert!(M_C.is_multiple_of(64));
 
 const PROTOCOL: &str = "wallet-tss/ot-ext";
 const VERSION: u16 = 2;
@@ -309,15 +311,17 @@ pub struct ExtSenderOutput {
 }
 
 impl ExtReceiverOutput {
-    /// Choice bit `j` (0 or 1) as a `u8`, for constant-time masking.
-    pub(crate) fn choice(&self, j: usize) -> u8 {
+    /// The choice bits `x_0, x_1, …` (0 or 1 as a `u8`, for constant-time masking), one per
+    /// row.
+    pub(crate) fn choice_bits(&self) -> impl Iterator<Item = u8> + '_ {
         self.choices
-            .get(j / 64)
-            .map_or(0, |w| ((w >> (j % 64)) & 1) as u8)
+            .iter()
+            .flat_map(|w| (0..64).map(move |i| ((w >> i) & 1) as u8))
+            .take(self.rows.len())
     }
-    /// Row `V_j`.
-    pub(crate) fn row(&self, j: usize) -> u128 {
-        self.rows.get(j).copied().unwrap_or(0)
+    /// The rows `V_0, V_1, …`.
+    pub(crate) fn rows(&self) -> &[u128] {
+        &self.rows
     }
     /// Number of usable OTs.
     pub fn len(&self) -> usize {
@@ -367,9 +371,9 @@ impl ExtReceiverOutput {
 }
 
 impl ExtSenderOutput {
-    /// Row `W_j`.
-    pub(crate) fn row(&self, j: usize) -> u128 {
-        self.rows.get(j).copied().unwrap_or(0)
+    /// The rows `W_0, W_1, …`.
+    pub(crate) fn rows(&self) -> &[u128] {
+        &self.rows
     }
     /// Number of usable OTs.
     pub fn len(&self) -> usize {
@@ -444,7 +448,9 @@ fn ext_transcript(
 fn column_iv(t: &Transcript) -> [u8; 16] {
     let ctx = t.output32("prg");
     let mut iv = [0u8; 16];
-    iv.copy_from_slice(ctx.get(..16).unwrap_or(&[0u8; 16]));
+    for (d, c) in iv.iter_mut().zip(ctx.iter()) {
+        *d = *c;
+    }
     iv
 }
 
@@ -475,16 +481,19 @@ fn transpose64(a: &mut [u64; 64]) {
 }
 
 /// Rows of the `L × 128` bit matrix whose columns are `cols` (128 columns of `words` words).
-fn transpose(cols: &[u64], words: usize) -> Zeroizing<Vec<u128>> {
+/// `Error::Internal` unless `cols` holds exactly the 128 columns.
+fn transpose(cols: &[u64], words: usize) -> Result<Zeroizing<Vec<u128>>, Error> {
+    if words == 0 || cols.len() != BASE_OTS * words {
+        return Err(Error::Internal);
+    }
     let mut rows = Zeroizing::new(vec![0u128; words * 64]);
     let mut block = Zeroizing::new([0u64; 64]);
-    for w in 0..words {
-        let Some(out) = rows.get_mut(w * 64..w * 64 + 64) else {
-            continue;
-        };
+    for (w, out) in rows.chunks_exact_mut(64).enumerate() {
         for half in 0..2 {
-            for (r, b) in block.iter_mut().enumerate() {
-                *b = cols.get((half * 64 + r) * words + w).copied().unwrap_or(0);
+            // Word `w` of the columns `64·half .. 64·half + 63` (all 64 exist: length checked).
+            let column_words = cols.iter().skip(half * 64 * words + w).step_by(words);
+            for (b, c) in block.iter_mut().zip(column_words) {
+                *b = *c;
             }
             transpose64(&mut block);
             for (row, b) in out.iter_mut().zip(block.iter()) {
@@ -492,7 +501,7 @@ fn transpose(cols: &[u64], words: usize) -> Zeroizing<Vec<u128>> {
             }
         }
     }
-    rows
+    Ok(rows)
 }
 
 /// The check matrix `X ∈ F_2^{M_C × n}` (row-major, `n/64` words per row) from the Fiat–Shamir
@@ -501,6 +510,7 @@ fn check_matrix(t: &Transcript, msg: &ExtMessage, n: usize) -> Vec<u64> {
     let mut t = t.clone();
     t.append("u-sha256", Sha256::digest(msg.u_bytes()).as_slice());
     let mut x = vec![0u64; M_C * n / 64];
+    // Zero IV: the key is a fresh transcript output that keys this one stream.
     crate::sym::keystream_u64(&t.output32("check-matrix"), &[0u8; 16], &mut x);
     x
 }
@@ -510,14 +520,17 @@ fn check_matrix(t: &Transcript, msg: &ExtMessage, n: usize) -> Vec<u64> {
 /// Method of the four Russians: for each group of 8 rows, a table of the 256 XOR combinations,
 /// indexed by the matching byte of each row of `X`. `X` is public (a Fiat–Shamir challenge), so
 /// the secret table is read at public indices.
-fn apply_check(x: &[u64], n: usize, rows: &[u128]) -> Zeroizing<Vec<u128>> {
+///
+/// `Error::Internal` unless `rows` holds the `n + M_C` rows and `x` the `M_C` rows of `X`.
+fn apply_check(x: &[u64], n: usize, rows: &[u128]) -> Result<Zeroizing<Vec<u128>>, Error> {
     let words = n / 64;
-    let mut out = Zeroizing::new(vec![0u128; M_C]);
-    for (k, o) in out.iter_mut().enumerate() {
-        *o = rows.get(n + k).copied().unwrap_or(0);
+    if rows.len() != n + M_C || x.len() != M_C * words {
+        return Err(Error::Internal);
     }
+    let (data, extra) = rows.split_at(n);
+    let mut out = Zeroizing::new(extra.to_vec());
     let mut table = Zeroizing::new([0u128; 256]);
-    for (group, chunk) in rows.get(..n).unwrap_or(&[]).chunks_exact(8).enumerate() {
+    for (group, chunk) in data.chunks_exact(8).enumerate() {
         // table[s] = ⊕_{b: bit b of s} chunk[b], built by doubling: the entries with top bit
         // b are the entries below 2^b, each XOR chunk[b].
         for (b, row) in chunk.iter().enumerate() {
@@ -527,32 +540,38 @@ fn apply_check(x: &[u64], n: usize, rows: &[u128]) -> Zeroizing<Vec<u128>> {
             }
         }
         let (word, shift) = (group / 8, 8 * (group % 8));
-        for (k, o) in out.iter_mut().enumerate() {
-            let byte = x.get(k * words + word).map_or(0, |w| (w >> shift) as u8);
+        // Word `word` of every row of X, row k after row k − 1 (all M_C exist: length checked).
+        for (o, xw) in out.iter_mut().zip(x.iter().skip(word).step_by(words)) {
+            let byte = (xw >> shift) as u8;
+            // A u8 into a 256-entry table: always in range (`get` only for the lint; the
+            // compiler drops the check).
             *o ^= table.get(usize::from(byte)).copied().unwrap_or(0);
         }
     }
-    out
+    Ok(out)
 }
 
-fn apply_check_bits(x: &[u64], n: usize, choices: &[u64]) -> [u64; M_C / 64] {
+/// `ũ = R·x`: bit `k` is `x_{n+k} ⊕ parity(X_k ∧ x_{0..n})`. `Error::Internal` unless `x`
+/// holds the `M_C` rows of `X` and `choices` the `n + M_C` bits.
+fn apply_check_bits(x: &[u64], n: usize, choices: &[u64]) -> Result<[u64; M_C / 64], Error> {
     let words = n / 64;
+    if words == 0 || x.len() != M_C * words || choices.len() != (n + M_C) / 64 {
+        return Err(Error::Internal);
+    }
+    let (data, extra) = choices.split_at(words);
     let mut out = [0u64; M_C / 64];
-    for k in 0..M_C {
-        let extra = n + k;
-        let mut parity = choices
-            .get(extra / 64)
-            .map_or(0, |w| (w >> (extra % 64)) & 1);
-        if let Some(xrow) = x.get(k * words..(k + 1) * words) {
-            for (a, b) in xrow.iter().zip(choices) {
+    // n and M_C are multiples of 64: the extra bits x_{n..n+M_C} are the words after the
+    // data, and word `o` of ũ takes the 64 rows of X from row 64·o on.
+    for ((o, e), xrows) in out.iter_mut().zip(extra).zip(x.chunks_exact(64 * words)) {
+        for (bit, xrow) in xrows.chunks_exact(words).enumerate() {
+            let mut parity = (e >> bit) & 1;
+            for (a, b) in xrow.iter().zip(data) {
                 parity ^= u64::from((a & b).count_ones() & 1);
             }
-        }
-        if let Some(o) = out.get_mut(k / 64) {
-            *o |= parity << (k % 64);
+            *o |= parity << bit;
         }
     }
-    out
+    Ok(out)
 }
 
 fn check_hash(t: &Transcript, v: &[u128]) -> [u8; 32] {
@@ -598,6 +617,9 @@ pub(crate) fn receive(
     deviation: Deviation<'_>,
 ) -> Result<(ExtReceiverOutput, ExtMessage), Error> {
     check_n(n)?;
+    if setup.seeds0.len() != BASE_OTS || setup.seeds1.len() != BASE_OTS {
+        return Err(Error::Internal);
+    }
     let words = (n + M_C) / 64;
     let t = ext_transcript(&setup.setup_id, setup.counterparty, setup.me, session, salt);
     let iv = column_iv(&t);
@@ -605,36 +627,37 @@ pub(crate) fn receive(
     let mut t1 = Zeroizing::new(vec![0u64; words]);
     let mut x = Zeroizing::new(vec![0u64; words]);
     let mut u = vec![0u64; (BASE_OTS - 1) * words];
-    for (i, (c0, (s0, s1))) in t0
-        .chunks_exact_mut(words)
-        .zip(setup.seeds0.iter().zip(&setup.seeds1))
-        .enumerate()
-    {
+    let mut cols = t0.chunks_exact_mut(words);
+    let mut seeds = setup.seeds0.iter().zip(&setup.seeds1);
+    // Column 0: x = t⁰_0 ⊕ t¹_0 (Fig. 8 with the repetition code).
+    let (Some(c0), Some((s0, s1))) = (cols.next(), seeds.next()) else {
+        return Err(Error::Internal);
+    };
+    prg_column(&iv, s0, c0);
+    prg_column(&iv, s1, &mut t1);
+    for ((xw, a), b) in x.iter_mut().zip(c0.iter()).zip(t1.iter()) {
+        *xw = a ^ b;
+    }
+    // Columns 1..127: u_i = t⁰_i ⊕ t¹_i ⊕ x (the counts match: checked above).
+    for ((c0, (s0, s1)), ucol) in cols.zip(seeds).zip(u.chunks_exact_mut(words)) {
         prg_column(&iv, s0, c0);
         prg_column(&iv, s1, &mut t1);
-        if i == 0 {
-            // x = t⁰_0 ⊕ t¹_0 (Fig. 8 with the repetition code).
-            for ((xw, a), b) in x.iter_mut().zip(c0.iter()).zip(t1.iter()) {
-                *xw = a ^ b;
-            }
-        } else if let Some(ucol) = u.get_mut((i - 1) * words..i * words) {
-            for (((uw, a), b), xw) in ucol.iter_mut().zip(c0.iter()).zip(t1.iter()).zip(x.iter()) {
-                *uw = a ^ b ^ xw;
-            }
+        for (((uw, a), b), xw) in ucol.iter_mut().zip(c0.iter()).zip(t1.iter()).zip(x.iter()) {
+            *uw = a ^ b ^ xw;
         }
     }
     if let Some(f) = deviation {
         f(&mut u);
     }
-    let rows = transpose(&t0, words);
+    let rows = transpose(&t0, words)?;
     let mut msg = ExtMessage {
         u,
         check_u: [0u64; M_C / 64],
         check_hash: [0u8; 32],
     };
     let xmat = check_matrix(&t, &msg, n);
-    msg.check_u = apply_check_bits(&xmat, n, &x);
-    let v_tilde = apply_check(&xmat, n, &rows);
+    msg.check_u = apply_check_bits(&xmat, n, &x)?;
+    let v_tilde = apply_check(&xmat, n, &rows)?;
     msg.check_hash = check_hash(&t, &v_tilde);
     let mut rows = rows;
     rows.truncate(n);
@@ -659,27 +682,36 @@ pub fn extend_send(
     if msg.u.len() != (BASE_OTS - 1) * words {
         return Err(Error::blame(setup.counterparty, Reason::MalformedMessage));
     }
+    if setup.seeds.len() != BASE_OTS {
+        return Err(Error::Internal);
+    }
     let t = ext_transcript(&setup.setup_id, setup.me, setup.counterparty, session, salt);
     let iv = column_iv(&t);
     let delta = setup.delta();
     let mut q = Zeroizing::new(vec![0u64; BASE_OTS * words]);
-    for (i, (col, seed)) in q.chunks_exact_mut(words).zip(&setup.seeds).enumerate() {
+    let mut cols = q.chunks_exact_mut(words).zip(&setup.seeds);
+    // Column 0 (u_0 = 0 implicitly).
+    let Some((col, seed)) = cols.next() else {
+        return Err(Error::Internal);
+    };
+    prg_column(&iv, seed, col);
+    // Columns 1..127: q_i = PRG(s^{Δ_i}_i) ⊕ Δ_i·u_i (u's length checked above).
+    for (i, ((col, seed), ucol)) in cols.zip(msg.u.chunks_exact(words)).enumerate() {
         prg_column(&iv, seed, col);
-        if i > 0
-            && let Some(ucol) = msg.u.get((i - 1) * words..i * words)
-        {
-            let mask = 0u64.wrapping_sub(((delta >> i) & 1) as u64);
-            for (c, uw) in col.iter_mut().zip(ucol) {
-                *c ^= uw & mask;
-            }
+        let mask = 0u64.wrapping_sub(((delta >> (i + 1)) & 1) as u64);
+        for (c, uw) in col.iter_mut().zip(ucol) {
+            *c ^= uw & mask;
         }
     }
-    let rows = transpose(&q, words);
+    let rows = transpose(&q, words)?;
     let xmat = check_matrix(&t, msg, n);
-    let mut expect = apply_check(&xmat, n, &rows);
-    for (k, e) in expect.iter_mut().enumerate() {
-        let bit = msg.check_u.get(k / 64).map_or(0, |w| (w >> (k % 64)) & 1);
-        *e ^= delta & 0u128.wrapping_sub(u128::from(bit as u8));
+    let mut expect = apply_check(&xmat, n, &rows)?;
+    // Ṽ'_k ⊕= ũ_k·Δ; ũ is packed in 64-bit words, 64 check rows per word.
+    for (es, w) in expect.chunks_mut(64).zip(msg.check_u.iter()) {
+        for (k, e) in es.iter_mut().enumerate() {
+            let bit = (w >> k) & 1;
+            *e ^= delta & 0u128.wrapping_sub(u128::from(bit));
+        }
     }
     if !bool::from(check_hash(&t, &expect).ct_eq(&msg.check_hash)) {
         return Err(Error::blame(setup.counterparty, Reason::OtConsistency));
@@ -759,7 +791,7 @@ mod tests {
             .map(|_| (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64()))
             .collect();
         let x: Vec<u64> = (0..M_C * n / 64).map(|_| rng.next_u64()).collect();
-        let fast = apply_check(&x, n, &rows);
+        let fast = apply_check(&x, n, &rows).unwrap();
         for k in 0..M_C {
             let mut acc = rows[n + k];
             for j in 0..n {
@@ -778,7 +810,7 @@ mod tests {
         for (k, c) in cols.iter_mut().enumerate() {
             *c = (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         }
-        let rows = transpose(&cols, words);
+        let rows = transpose(&cols, words).unwrap();
         for j in 0..words * 64 {
             for i in 0..BASE_OTS {
                 let col_bit = (cols[i * words + j / 64] >> (j % 64)) & 1;

@@ -114,8 +114,8 @@ pub mod kinds {
     pub const MUL_RECEIVER_SETUP: ObjectKind = ObjectKind(0x0351);
     /// [`crate::mul::MulMsg1`].
     pub const MUL_MSG1: ObjectKind = ObjectKind(0x0364);
-    /// [`crate::mul::MulMsg2`].
-    pub const MUL_MSG2: ObjectKind = ObjectKind(0x0365);
-    /// [`crate::mul::MulReceiverState`].
-    pub const MUL_RECEIVER_STATE: ObjectKind = ObjectKind(0x0366);
+    /// [`crate::mul::MulMsg2`] (since it names the `MulMsg1` it answers; `0x0365` without).
+    pub const MUL_MSG2: ObjectKind = ObjectKind(0x0367);
+    /// [`crate::mul::MulReceiverState`] (since it records `ℓ`; `0x0366` without).
+    pub const MUL_RECEIVER_STATE: ObjectKind = ObjectKind(0x0368);
 }

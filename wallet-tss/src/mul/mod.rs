@@ -297,6 +297,7 @@ impl WireObject for MulReceiverState {
     const MAX_LEN: usize =
         wallet_types::HEADER_LEN + 32 + 32 + 2 + 1 + 32 + 32 + ExtReceiverOutput::encoded_len(XI);
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    const SECRET: bool = true;
     fn encode_body(&self, w: &mut Writer) {
         w.session(&self.session);
         w.session(&self.setup_id);

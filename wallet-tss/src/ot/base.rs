@@ -421,6 +421,7 @@ impl WireObject for SetupBob1 {
     const KIND: ObjectKind = kinds::SETUP_BOB1;
     const MAX_LEN: usize = STATE_HEAD + 32 + 33;
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    const SECRET: bool = true;
     fn encode_body(&self, w: &mut Writer) {
         w.session(&self.session);
         w.party(self.me);
@@ -451,6 +452,7 @@ impl WireObject for SetupAlice2 {
     const KIND: ObjectKind = kinds::SETUP_ALICE2;
     const MAX_LEN: usize = STATE_HEAD + BASE_OTS / 8 + 32 * BASE_OTS;
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    const SECRET: bool = true;
     fn encode_body(&self, w: &mut Writer) {
         w.session(&self.session);
         w.party(self.me);
@@ -484,6 +486,7 @@ impl WireObject for SetupBob3 {
     const KIND: ObjectKind = kinds::SETUP_BOB3;
     const MAX_LEN: usize = STATE_HEAD + 64 * BASE_OTS;
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    const SECRET: bool = true;
     fn encode_body(&self, w: &mut Writer) {
         w.session(&self.session);
         w.party(self.me);
@@ -520,6 +523,7 @@ impl WireObject for SetupAlice4 {
     const KIND: ObjectKind = kinds::SETUP_ALICE4;
     const MAX_LEN: usize = STATE_HEAD + BASE_OTS / 8 + 64 * BASE_OTS;
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    const SECRET: bool = true;
     fn encode_body(&self, w: &mut Writer) {
         w.session(&self.session);
         w.party(self.me);

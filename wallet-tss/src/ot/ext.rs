@@ -214,6 +214,7 @@ impl WireObject for MulSenderSetup {
     const KIND: ObjectKind = kinds::MUL_SENDER_SETUP;
     const MAX_LEN: usize = wallet_types::HEADER_LEN + 32 + 4 + BASE_OTS / 8 + 32 * BASE_OTS;
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    const SECRET: bool = true;
     fn encode_body(&self, w: &mut Writer) {
         w.session(&self.setup_id);
         w.party(self.me);
@@ -251,6 +252,7 @@ impl WireObject for MulReceiverSetup {
     const KIND: ObjectKind = kinds::MUL_RECEIVER_SETUP;
     const MAX_LEN: usize = wallet_types::HEADER_LEN + 32 + 4 + 64 * BASE_OTS;
     const CURVE: Option<CurveId> = Some(CurveId::Secp256k1);
+    const SECRET: bool = true;
     fn encode_body(&self, w: &mut Writer) {
         w.session(&self.setup_id);
         w.party(self.me);

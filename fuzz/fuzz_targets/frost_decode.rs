@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use wallet_tss::frost::dkg::{DkgMessage, DkgParty};
-use wallet_tss::frost::signing::{Coordinator, Signer, SigningMessage, SigningParty};
+use wallet_tss::frost::signing::{Coordinator, SignerState, SigningMessage, SigningPartyState};
 use wallet_tss::frost::{
     KeyPackage, PublicKeyPackage, Signature, SignatureShare, SigningCommitments, SigningNonces,
     SigningPackage,
@@ -42,9 +42,9 @@ fn all(data: &[u8]) {
     public::<SigningMessage<Ed25519>>(data);
     secret::<DkgMessage<Ed25519>>(data);
     state::<DkgParty<Ed25519>>(data);
-    state::<Signer<Ed25519>>(data);
+    state::<SignerState<Ed25519>>(data);
     state::<Coordinator<Ed25519>>(data);
-    state::<SigningParty<Ed25519>>(data);
+    state::<SigningPartyState<Ed25519>>(data);
     if let Ok(n) = SigningNonces::<Ed25519>::restore(data) {
         assert_eq!(n.seal().bytes(), data);
     }
@@ -58,7 +58,7 @@ fn all(data: &[u8]) {
 fuzz_target!(|data: &[u8]| {
     all(data);
     // With a valid header, so the fuzzer reaches the bodies quickly.
-    for kind in [0x0301u16, 0x0302, 0x0303, 0x0304, 0x0305, 0x0306, 0x0310, 0x0311, 0x0320, 0x0321, 0x0322, 0x0323] {
+    for kind in [0x0301u16, 0x0302, 0x0303, 0x0304, 0x0305, 0x0306, 0x0310, 0x0311, 0x0320, 0x0322, 0x0324, 0x0325] {
         let mut v = Vec::with_capacity(data.len() + 4);
         v.push(1);
         v.extend_from_slice(&kind.to_be_bytes());

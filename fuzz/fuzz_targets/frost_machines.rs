@@ -12,10 +12,10 @@ use rand_core::SeedableRng;
 use wallet_tss::frost::dkg::{DkgMessage, DkgParty};
 use wallet_tss::frost::keys::split_secret;
 use wallet_tss::frost::signing::{Coordinator, Signer, SigningMessage};
-use wallet_tss::frost::{KeyPackage, NoncePool, SigningPackage, round1};
+use wallet_tss::frost::{KeyPackage, SigningPackage, round1};
 use wallet_types::{
-    Ed25519, Envelope, Error, Parties, PartyId, Protocol, Recipient, SecretScalar, SessionId,
-    WireObject,
+    Ed25519, Envelope, Error, MemoryOneTimeStore, Parties, PartyId, Protocol, Recipient, SecretScalar,
+    SessionId, WireObject,
 };
 
 const SID: SessionId = SessionId([7; 32]);
@@ -57,7 +57,11 @@ fn envelopes(mut data: &[u8]) -> Vec<(u8, Envelope<Vec<u8>>)> {
     out
 }
 
-fn drive<P: Protocol + WireObject>(mut m: P, input: &[(u8, Envelope<Vec<u8>>)], rng: &mut ChaCha20Rng) {
+fn drive<P: Protocol + WireObject>(m: P, input: &[(u8, Envelope<Vec<u8>>)], rng: &mut ChaCha20Rng) {
+    drive_with(m, input, rng, |m| P::from_bytes(m.to_secret_bytes().expose()).expect("a machine's own state decodes"));
+}
+
+fn drive_with<P: Protocol>(mut m: P, input: &[(u8, Envelope<Vec<u8>>)], rng: &mut ChaCha20Rng, reload: impl Fn(&P) -> P) {
     let _ = m.start(rng);
     let mut aborted = false;
     for (flags, env) in input {
@@ -72,8 +76,7 @@ fn drive<P: Protocol + WireObject>(mut m: P, input: &[(u8, Envelope<Vec<u8>>)], 
             }
         }
         if flags & 8 == 8 {
-            let bytes = m.to_secret_bytes();
-            m = P::from_bytes(bytes.expose()).expect("a machine's own state decodes");
+            m = reload(&m);
         }
     }
 }
@@ -101,9 +104,10 @@ fuzz_target!(|data: &[u8]| {
     let k = keys();
     let signers = Parties::from_ids(&[1, 2]).unwrap();
     let coord = PartyId::new(4).unwrap();
-    let (n1, c1) = round1::preprocess(&k[0], 1, &mut rng);
+    let store = MemoryOneTimeStore::new();
+    let c1 = round1::preprocess_into(&store, &k[0], 1, &mut rng).unwrap();
     let (_n2, c2) = round1::preprocess(&k[1], 1, &mut rng);
-    let signer = Signer::new(SID, k[0].duplicate(), coord, signers.clone(), NoncePool::new(n1)).unwrap();
+    let signer = Signer::new(&store, SID, k[0].duplicate(), coord, signers.clone(), c1.iter().map(|c| c.id())).unwrap();
     let package = SigningPackage::new(
         BTreeMap::from([(k[0].id(), c1[0]), (k[1].id(), c2[0])]),
         b"fuzz".to_vec(),
@@ -123,7 +127,9 @@ fuzz_target!(|data: &[u8]| {
         with_package.clear();
     }
     with_package.extend(input.iter().cloned());
-    drive(signer, &with_package, &mut rng);
+    drive_with(signer, &with_package, &mut rng, |m| {
+        Signer::restore(*m.store(), m.save().expose()).expect("a machine's own state decodes")
+    });
     let coordinator = Coordinator::new(SID, coord, k[0].public().clone(), package).unwrap();
     drive(coordinator, &input, &mut rng);
 });

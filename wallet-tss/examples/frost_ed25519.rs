@@ -20,8 +20,10 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use wallet_tss::frost::dkg::DkgParty;
 use wallet_tss::frost::signing::{Coordinator, Signer, SigningOutput, SigningParty};
-use wallet_tss::frost::{KeyPackage, NoncePool, SigningPackage, round1};
-use wallet_types::{Ed25519, Envelope, Parties, PartyId, Protocol, Recipient, SessionId, Step};
+use wallet_tss::frost::{KeyPackage, SigningPackage, round1};
+use wallet_types::{
+    Ed25519, Envelope, MemoryOneTimeStore, Parties, PartyId, Protocol, Recipient, SessionId, Step,
+};
 
 struct Args {
     threshold: u16,
@@ -193,22 +195,28 @@ fn main() -> Result<(), String> {
         }
     };
     let coordinator = PartyId::new(args.parties.saturating_add(1)).ok_or("too many parties")?;
+    // Each signer's nonces are sealed into its one-time store (one in-memory store serves all
+    // here: scopes are per key share); the machines hold only their public ids.
+    let store = MemoryOneTimeStore::new();
     let mut commitments = BTreeMap::new();
-    let mut machines: BTreeMap<PartyId, SigningParty<Ed25519>> = BTreeMap::new();
+    let mut machines: BTreeMap<PartyId, SigningParty<Ed25519, &MemoryOneTimeStore>> =
+        BTreeMap::new();
     for p in signers.iter() {
         let key = keys
             .get(&p)
             .ok_or(format!("{p} is not a party"))?
             .duplicate();
-        let (nonces, published) = round1::preprocess(&key, 4, &mut rng);
+        let published =
+            round1::preprocess_into(&store, &key, 4, &mut rng).map_err(|e| e.to_string())?;
         let first = *published.first().ok_or("no nonce")?;
         commitments.insert(p, first);
         let signer = Signer::new(
+            &store,
             sid.derive(b"sign"),
             key,
             coordinator,
             signers.clone(),
-            NoncePool::new(nonces),
+            published.iter().map(|c| c.id()),
         )
         .map_err(|e| e.to_string())?
         .expect_message(args.message.clone());

@@ -16,9 +16,11 @@ use frost_common::*;
 use wallet_tss::frost::signing::{
     Coordinator, Signer, SigningMessage, SigningOutput, SigningParty,
 };
-use wallet_tss::frost::{NoncePool, SignatureShare, SigningPackage, round1};
+use wallet_tss::frost::{SignatureShare, SigningPackage, round1};
 use wallet_types::sim::{Fault, FaultRule};
-use wallet_types::{Ed25519, Envelope, Error, Parties, Reason, Recipient, SessionId, WireObject};
+use wallet_types::{
+    Ed25519, Envelope, Error, MemoryOneTimeStore, Parties, Reason, Recipient, SessionId, WireObject,
+};
 
 const MSG: &[u8] = b"transfer 1 SOL to alice";
 
@@ -30,14 +32,19 @@ fn clean_signing_after_dkg() {
         (3, 5, vec![1, 2, 3, 4, 5]),
     ] {
         let keys = run_dkg(t, n, 21);
-        let out = signing_sim(&keys, &signers, MSG, 3).run();
+        let store = MemoryOneTimeStore::new();
+        let out = signing_sim(&store, &keys, &signers, MSG, 3).run();
         assert!(out.failures.is_empty(), "{:?}", out.failures);
         let sig = signature_of(&out).unwrap();
         verify_strict(&keys, MSG, &sig);
-        // Every signer reports the nonce it used and keeps no other (pool of one).
+        // Every signer reports the nonce it used, which the store no longer holds.
         for p in &signers {
             match &out.outputs[&pid(*p)] {
-                SigningOutput::Signer(o) => assert!(o.pool.is_empty()),
+                SigningOutput::Signer(o) => {
+                    let key = &keys[&pid(*p)];
+                    assert_ne!(o.used, wallet_tss::frost::NonceId([0; 32]));
+                    assert_eq!(store.count(&key.nonce_scope()).unwrap(), 0);
+                }
                 SigningOutput::Coordinator(_) => panic!(),
             }
         }
@@ -47,20 +54,51 @@ fn clean_signing_after_dkg() {
 #[test]
 fn restore_every_step_and_reorder() {
     let keys = run_dkg(2, 3, 22);
-    let mut s = signing_sim(&keys, &[1, 2], MSG, 4);
+    let store = MemoryOneTimeStore::new();
+    let mut s = signing_sim(&store, &keys, &[1, 2], MSG, 4);
     s.restore_every_step(true);
     verify_strict(&keys, MSG, &signature_of(&s.run()).unwrap());
-    let mut s = signing_sim(&keys, &[2, 3], MSG, 5);
+    let mut s = signing_sim(&store, &keys, &[2, 3], MSG, 5);
     s.reorder(true);
     s.rule(FaultRule::any(Fault::Duplicate).times(4));
     verify_strict(&keys, MSG, &signature_of(&s.run()).unwrap());
 }
 
 #[test]
+fn crash_and_restore_at_every_step_completes() {
+    // Every party crashes after each message it handles and is restored from its bytes (a
+    // signer onto the same store): the session still completes, and every nonce is used once.
+    let keys = run_dkg(3, 5, 30);
+    let signers = [1u16, 3, 4];
+    let mut steps: Vec<(u16, usize)> = signers.iter().map(|p| (*p, 1)).collect();
+    steps.extend((1..=signers.len()).map(|n| (COORD, n)));
+    for (i, (party, n)) in steps.into_iter().enumerate() {
+        let store = MemoryOneTimeStore::new();
+        let mut s = signing_sim(&store, &keys, &signers, MSG, 40 + i as u64);
+        s.crash_after(pid(party), n);
+        s.rule(FaultRule::any(Fault::Duplicate).times(2));
+        let out = s.run();
+        assert!(
+            out.failures.is_empty(),
+            "{party} after {n}: {:?}",
+            out.failures
+        );
+        verify_strict(&keys, MSG, &signature_of(&out).unwrap());
+        for p in signers {
+            assert_eq!(store.count(&keys[&pid(p)].nonce_scope()).unwrap(), 0);
+        }
+    }
+}
+
+#[test]
 fn wrong_signature_share_is_blamed() {
     let keys = run_dkg(3, 5, 23);
+    let store = MemoryOneTimeStore::new();
     for culprit in [1u16, 3] {
-        let mut s = signing_sim(&keys, &[1, 3, 4], MSG, 6);
+        // The same seed draws the same nonces: a store of their own (the shared one would
+        // refuse a second copy of a known nonce id).
+        let store = MemoryOneTimeStore::new();
+        let mut s = signing_sim(&store, &keys, &[1, 3, 4], MSG, 6);
         s.rule(
             FaultRule::any(Fault::tamper_payload(|m: &mut SigningMessage<Ed25519>| {
                 if let SigningMessage::Share(z) = m {
@@ -77,7 +115,7 @@ fn wrong_signature_share_is_blamed() {
         assert!(signature_of(&out).is_none());
     }
     // Two cheaters are both named.
-    let mut s = signing_sim(&keys, &[1, 3, 4], MSG, 7);
+    let mut s = signing_sim(&store, &keys, &[1, 3, 4], MSG, 7);
     s.rule(
         FaultRule::any(Fault::tamper_payload(|m: &mut SigningMessage<Ed25519>| {
             if let SigningMessage::Share(z) = m {
@@ -107,7 +145,8 @@ fn wrong_signature_share_is_blamed() {
 #[test]
 fn package_omitting_a_signer_is_blamed_on_the_coordinator() {
     let keys = run_dkg(2, 3, 24);
-    let mut s = signing_sim(&keys, &[1, 2, 3], MSG, 8);
+    let store = MemoryOneTimeStore::new();
+    let mut s = signing_sim(&store, &keys, &[1, 2, 3], MSG, 8);
     s.rule(
         FaultRule::any(Fault::tamper_payload(|m: &mut SigningMessage<Ed25519>| {
             if let SigningMessage::Package(p) = m {
@@ -131,7 +170,8 @@ fn package_omitting_a_signer_is_blamed_on_the_coordinator() {
 #[test]
 fn package_duplicating_a_signer_is_blamed_on_the_coordinator() {
     let keys = run_dkg(2, 3, 25);
-    let mut s = signing_sim(&keys, &[1, 2], MSG, 9);
+    let store = MemoryOneTimeStore::new();
+    let mut s = signing_sim(&store, &keys, &[1, 2], MSG, 9);
     // Duplicate signer 1's entry on the wire (the typed package cannot even hold a duplicate).
     s.rule(
         FaultRule::any(Fault::Tamper(Box::new(|m, _| {
@@ -165,10 +205,11 @@ fn package_duplicating_a_signer_is_blamed_on_the_coordinator() {
 #[test]
 fn substituted_commitment_is_blamed_on_the_coordinator() {
     let keys = run_dkg(2, 3, 26);
+    let store = MemoryOneTimeStore::new();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
     let (_n, other) = round1::preprocess(&keys[&pid(2)], 1, &mut rng);
     let other = other[0];
-    let mut s = signing_sim(&keys, &[1, 2], MSG, 10);
+    let mut s = signing_sim(&store, &keys, &[1, 2], MSG, 10);
     s.rule(
         FaultRule::any(Fault::tamper_payload(
             move |m: &mut SigningMessage<Ed25519>| {
@@ -193,20 +234,13 @@ fn substituted_commitment_is_blamed_on_the_coordinator() {
 fn unexpected_message_is_refused() {
     let keys = run_dkg(2, 3, 27);
     let set = Parties::from_ids(&[1, 3]).unwrap();
-    let mut sim = wallet_types::sim::Simulator::new(11);
+    let store = MemoryOneTimeStore::new();
+    let mut sim = store_simulator(11);
     let mut commitments = BTreeMap::new();
     for p in set.iter() {
-        let (nonces, c) = round1::preprocess(&keys[&p], 1, sim.rng());
+        let c = round1::preprocess_into(&store, &keys[&p], 1, sim.rng()).unwrap();
         commitments.insert(p, c[0]);
-        let signer = Signer::new(
-            SID,
-            keys[&p].duplicate(),
-            pid(COORD),
-            set.clone(),
-            NoncePool::new(nonces),
-        )
-        .unwrap()
-        .expect_message(MSG.to_vec());
+        let signer = signer_on(&store, keys[&p].duplicate(), &set, &c).expect_message(MSG.to_vec());
         sim.add(SigningParty::Signer(signer));
     }
     let package = SigningPackage::new(commitments, b"something else".to_vec()).unwrap();
@@ -226,7 +260,8 @@ fn unexpected_message_is_refused() {
 #[test]
 fn message_for_another_session_is_rejected() {
     let keys = run_dkg(2, 3, 28);
-    let mut s = signing_sim(&keys, &[1, 2], MSG, 12);
+    let store = MemoryOneTimeStore::new();
+    let mut s = signing_sim(&store, &keys, &[1, 2], MSG, 12);
     // A share of another session arrives at the coordinator first: rejected, no state change;
     // the real run completes.
     s.inject(
@@ -266,16 +301,18 @@ fn message_for_another_session_is_rejected() {
 #[test]
 fn too_few_signers_are_refused() {
     let keys = run_dkg(3, 5, 29);
+    let store = MemoryOneTimeStore::new();
     let set = Parties::from_ids(&[1, 2]).unwrap();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
-    let (nonces, c) = round1::preprocess(&keys[&pid(1)], 1, &mut rng);
+    let c = round1::preprocess_into(&store, &keys[&pid(1)], 1, &mut rng).unwrap();
     assert!(
         Signer::new(
+            &store,
             SID,
             keys[&pid(1)].duplicate(),
             pid(COORD),
             set,
-            NoncePool::new(nonces)
+            c.iter().map(|c| c.id())
         )
         .is_err()
     );

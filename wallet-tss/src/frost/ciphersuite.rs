@@ -43,13 +43,15 @@ pub trait Ciphersuite: Curve {
         Self::mul_base(s)
     }
 
-    /// `Σ sᵢ·Pᵢ` in variable time over public data. Defaults to [`Curve::msm_vartime`].
+    /// `Σ sᵢ·Pᵢ` in variable time over public data. Defaults to [`Curve::msm_vartime`]. A term
+    /// whose scalar depends on a secret never goes in here: multiply it with
+    /// [`Ciphersuite::base_mul`] (constant time) and combine the results.
     fn msm(scalars: &[Self::Scalar], points: &[Self::Point]) -> Self::Point {
         Self::msm_vartime(scalars, points)
     }
 
-    /// Whether `Σ sᵢ·Pᵢ` is the identity (variable time, public data): the batch verification
-    /// primitive.
+    /// Whether `Σ sᵢ·Pᵢ` is the identity (variable time, public data only, as
+    /// [`Ciphersuite::msm`]): the batch verification primitive.
     fn msm_is_identity(scalars: &[Self::Scalar], points: &[Self::Point]) -> bool {
         use group::Group;
         bool::from(Self::msm(scalars, points).is_identity())

@@ -34,6 +34,7 @@ use core::fmt;
 
 use group::Group;
 use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
 use wallet_sss::{Commitments, Polynomial};
 use wallet_types::{
     DecodeError, Envelope, Error, HEADER_LEN, Inbox, Lifecycle, MAX_PARTIES, ObjectKind,
@@ -349,7 +350,8 @@ impl<C: Ciphersuite> State<C> {
         let session = self.session();
         let parties = self.inbox.parties().clone();
         let t = self.threshold;
-        // Shape first, then all proofs in one batch: Σ wⱼ·(μⱼ·G − cⱼ·Φⱼ₀ − Rⱼ) = 0.
+        // Shape first, then all proofs in one batch: Σ wⱼ·(μⱼ·G − cⱼ·Φⱼ₀ − Rⱼ) = 0. Every
+        // scalar here (responses μⱼ, challenges cⱼ, weights) is public: variable time is fine.
         let mut proofs = Vec::with_capacity(msgs.len());
         for (p, m) in &msgs {
             let DkgMessage::Commit { commitment, R, mu } = m else {
@@ -423,21 +425,28 @@ impl<C: Ciphersuite> State<C> {
             };
             shares.push((p, s.0));
         }
-        // Feldman, batched: Σⱼ wⱼ·(sⱼ·G − Fⱼ(me)) = 0 with Fⱼ(me) = Σₖ meᵏ·Φⱼ,ₖ evaluated by
+        // Feldman, batched: (Σⱼ wⱼ·sⱼ)·G = Σⱼ wⱼ·Fⱼ(me) with Fⱼ(me) = Σₖ meᵏ·Φⱼ,ₖ evaluated by
         // Horner's rule on the small integer `me`.
-        let mut scalars = Vec::with_capacity(shares.len() + 1);
-        let mut points = Vec::with_capacity(shares.len() + 1);
-        let mut g = C::Scalar::from(0u64);
+        //
+        // The two sides are computed apart on purpose: `g = Σⱼ wⱼ·sⱼ` depends on the secret
+        // shares we received (their sum, with our own, is our key share), so by the rule of
+        // `wallet_types::Curve` it goes through the constant-time fixed-base multiplication and
+        // never into the variable-time MSM, whose running time depends on its scalars. The other
+        // side has public points and weights that depend on no secret (fresh local randomness):
+        // it stays variable time.
+        let mut weights = Vec::with_capacity(shares.len());
+        let mut points = Vec::with_capacity(shares.len());
+        let mut g = SecretScalar::<C>::zero();
         for (p, s) in &shares {
             let phi = self.commitments.get(p).ok_or(Error::Internal)?;
             let w = random_weight::<C, R>(rng);
-            g += w * s.expose();
-            scalars.push(-w);
+            *g.expose_mut() += w * s.expose();
+            weights.push(w);
             points.push(share_commitment::<C>(phi, me));
         }
-        scalars.push(g);
-        points.push(C::Point::generator());
-        if !C::msm_is_identity(&scalars, &points) {
+        let lhs = C::base_mul(g.expose());
+        drop(g);
+        if !bool::from(lhs.ct_eq(&C::msm(&weights, &points))) {
             let mut bad = Vec::new();
             for (p, s) in &shares {
                 let phi = self.commitments.get(p).ok_or(Error::Internal)?;

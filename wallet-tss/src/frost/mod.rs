@@ -80,9 +80,13 @@ pub const KIND_DKG_MESSAGE: ObjectKind = ObjectKind(0x0310);
 pub const KIND_DKG_STATE: ObjectKind = ObjectKind(0x0311);
 /// [`signing::SigningMessage`].
 pub const KIND_SIGNING_MESSAGE: ObjectKind = ObjectKind(0x0320);
-/// [`signing::Signer`] state (secret).
-pub const KIND_SIGNER_STATE: ObjectKind = ObjectKind(0x0321);
+/// [`signing::SignerState`] (secret: the key share; version 2 holds nonce ids, never nonces).
+/// The first version, `0x0321`, held the nonce pairs and is retired: it decodes to
+/// [`wallet_types::DecodeError::WrongKind`].
+pub const KIND_SIGNER_STATE: ObjectKind = ObjectKind(0x0324);
 /// [`signing::Coordinator`] state (public).
 pub const KIND_COORDINATOR_STATE: ObjectKind = ObjectKind(0x0322);
-/// [`signing::SigningParty`] state (either role).
-pub const KIND_SIGNING_STATE: ObjectKind = ObjectKind(0x0323);
+/// [`signing::SigningPartyState`] (either role; version 2 embeds a version-2 signer state).
+/// The first version, `0x0323`, is retired: it decodes to
+/// [`wallet_types::DecodeError::WrongKind`].
+pub const KIND_SIGNING_STATE: ObjectKind = ObjectKind(0x0325);

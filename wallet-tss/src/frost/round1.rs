@@ -63,7 +63,9 @@
 //!
 //! The sealed bytes are secret: a store that is not in the process's memory must encrypt them
 //! (e.g. under a wallet-kek envelope). In-memory [`SigningNonces`] (and [`NoncePool`]) stay
-//! single-use by the type system as above.
+//! single-use by the type system as above; they never go into a machine state. The signing
+//! machine ([`crate::frost::signing::Signer`]) works on the store: [`preprocess_into`] seals
+//! fresh pairs straight into it, and the machine's serialized state names them by id only.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -413,11 +415,6 @@ impl<C: Ciphersuite> SigningNonces<C> {
         (self.hiding, self.binding, self.commitments)
     }
 
-    pub(crate) fn encode_secret(&self, w: &mut Writer) {
-        w.secret_scalar::<C>(&self.hiding);
-        w.secret_scalar::<C>(&self.binding);
-    }
-
     pub(crate) fn decode_secret(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let hiding = nonzero_secret::<C>(r)?;
         let binding = nonzero_secret::<C>(r)?;
@@ -494,6 +491,29 @@ pub fn preprocess<C: Ciphersuite, R: CryptoRng + ?Sized>(
     (nonces, commitments)
 }
 
+/// Preprocesses `count` nonce pairs for `key` straight into `store` (the offline phase for the
+/// [`crate::frost::signing::Signer`] machine, or for [`crate::frost::round2::sign_with_store`]):
+/// each pair is sealed under `key`'s scope ([`SigningNonces::seal_into`]) as soon as it is
+/// drawn, and only the commitments to publish are returned — no secret nonce leaves this call.
+///
+/// Errors: [`Error::Store`] when the store refuses or fails; pairs sealed before the failure
+/// stay in the store unused (retiring the scope erases them).
+pub fn preprocess_into<C: Ciphersuite, S: OneTimeStore + ?Sized, R: CryptoRng + ?Sized>(
+    store: &S,
+    key: &KeyPackage<C>,
+    count: usize,
+    rng: &mut R,
+) -> Result<Vec<SigningCommitments<C>>, Error> {
+    (0..count)
+        .map(|_| {
+            let nonces = SigningNonces::new(key.secret_share(), rng);
+            let commitments = *nonces.commitments();
+            nonces.seal_into(store, key)?;
+            Ok(commitments)
+        })
+        .collect()
+}
+
 /// A set of preprocessed nonce pairs held by a signer, looked up by commitment when a signing
 /// package arrives. Taking a pair removes it.
 #[derive(Default)]
@@ -532,21 +552,5 @@ impl<C: Ciphersuite> NoncePool<C> {
     /// Adds a pair.
     pub fn push(&mut self, n: SigningNonces<C>) {
         self.nonces.push(n);
-    }
-
-    pub(crate) fn encode_secret(&self, w: &mut Writer) {
-        w.u32(self.nonces.len() as u32);
-        for n in &self.nonces {
-            n.encode_secret(w);
-        }
-    }
-
-    pub(crate) fn decode_secret(r: &mut Reader<'_>, max: usize) -> Result<Self, DecodeError> {
-        let k = r.count(max, 2 * C::SCALAR_LEN)?;
-        let mut nonces = Vec::with_capacity(k);
-        for _ in 0..k {
-            nonces.push(SigningNonces::decode_secret(r)?);
-        }
-        Ok(Self { nonces })
     }
 }

@@ -1,38 +1,47 @@
 //! The online signing round as [`Protocol`] machines: a [`Coordinator`] and the [`Signer`]s
 //! (RFC 9591 §5: the coordinator sends the signing package, each signer answers with one
 //! share, the coordinator aggregates). Nonce preprocessing happened before (offline, see
-//! [`crate::frost::round1`]): the coordinator starts with the signers' published commitments.
+//! [`crate::frost::round1`]): each signer's nonce pairs are sealed in its one-time store and
+//! the coordinator starts with the signers' published commitments.
 //!
 //! Rounds of session `sid`, among the coordinator `C` and the signers `S`:
 //! 1. `C` → all (broadcast): [`SigningMessage::Package`].
 //! 2. each signer → `C` (point-to-point): [`SigningMessage::Share`].
 //!
-//! A signer checks the package (exactly the agreed signers, its own commitment is one of its
-//! unused nonce pairs, the message is the expected one if set) before consuming the nonce
-//! pair; the coordinator verifies every share and names the culprits of invalid ones.
+//! A signer checks the package (exactly the agreed signers, its own commitment names one of the
+//! nonce pairs this session may use, the message is the expected one if set) before it takes
+//! the nonce pair out of its store; the coordinator verifies every share and names the culprits
+//! of invalid ones.
 //!
-//! **Storage rule.** When a [`Signer`] returns [`Step::Done`], its output holds the nonce pool
-//! *without* the pair just used. Persist that pool (or mark [`SignerOutput::used`] used)
-//! durably **before** sending the share; a signer state saved before the share was computed
-//! still holds the nonce pair and must never be restored after the share was released.
+//! **Single use across restores.** A [`Signer`] never holds a nonce: its state ([`SignerState`],
+//! what [`Signer::save`] writes) names the pairs by their public [`NonceId`]s, and the pairs
+//! stay sealed in a [`OneTimeStore`] until the package arrives. Then the signer **takes** the
+//! pair — atomically and durably, the id recorded as used — and only afterwards computes the
+//! share. A state saved before the share was computed may be restored any number of times, by
+//! a crashed process or by parallel workers: at most one of them signs, every other gets
+//! `Error::Store(StoreError::AlreadyUsed)` (two shares with one nonce pair and different
+//! messages would reveal the key share). Nothing needs persisting when a signer is done.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::CryptoRng;
+use wallet_types::store::OneTimeStore;
 use wallet_types::{
     DecodeError, Delivery, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError, Parties,
-    PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, SessionId, Step,
-    WireObject, Writer,
+    PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, SecretVec, SessionId,
+    Step, WireObject, Writer,
 };
 
 use super::aggregate::{Signature, aggregate};
 use super::ciphersuite::Ciphersuite;
 use super::keys::{KeyPackage, PublicKeyPackage};
-use super::round1::{NonceId, NoncePool};
-use super::round2::{MAX_MESSAGE_LEN, SignatureShare, SigningPackage, check_signers, sign};
+use super::round1::NonceId;
+use super::round2::{
+    MAX_MESSAGE_LEN, SignatureShare, SigningPackage, check_signers, sign_with_store,
+};
 use super::{KIND_COORDINATOR_STATE, KIND_SIGNER_STATE, KIND_SIGNING_MESSAGE, KIND_SIGNING_STATE};
 
 /// A message of the signing round.
@@ -104,33 +113,56 @@ fn all_parties(coordinator: PartyId, signers: &Parties) -> Result<Parties, Param
 // Signer
 // ---------------------------------------------------------------------------------------------
 
-struct SignerState<C: Ciphersuite> {
+/// Largest number of nonce pairs one signer machine may choose from.
+const MAX_NONCES: usize = 1 << 16;
+
+struct State<C: Ciphersuite> {
     inbox: Inbox<SigningMessage<C>>,
     coordinator: PartyId,
     signers: Parties,
     key: KeyPackage<C>,
-    pool: NoncePool<C>,
+    /// The public ids of the nonce pairs (in the store) this session may use.
+    nonces: BTreeSet<NonceId>,
     message: Option<Vec<u8>>,
 }
 
 /// What a signer ends with.
 #[derive(Debug)]
 pub struct SignerOutput<C: Ciphersuite> {
-    /// The nonce pair consumed (mark it used).
+    /// The nonce pair consumed: already taken out of the store (recorded as used) before the
+    /// share was computed.
     pub used: NonceId,
-    /// The unused nonce pairs (persist before sending the share).
-    pub pool: NoncePool<C>,
     /// The share sent.
     pub share: SignatureShare<C>,
 }
 
-/// A signer of one signing session.
-pub struct Signer<C: Ciphersuite> {
-    me: PartyId,
-    life: Lifecycle<SignerState<C>>,
+/// A signer of one signing session, working on the [`OneTimeStore`] `S` that holds its sealed
+/// nonce pairs (e.g. `&MemoryOneTimeStore` or `Arc<MemoryOneTimeStore>`; pairs go in with
+/// [`preprocess_into`](super::round1::preprocess_into) or [`SigningNonces::seal_into`](super::SigningNonces::seal_into)).
+///
+/// The machine holds no nonce: only the public ids of the pairs it may use. When the package
+/// arrives it **takes** the named pair out of the store — atomically and durably, the id
+/// recorded as used — before the share is computed. Restoring a saved state twice (a crash
+/// and a retry, two workers) therefore signs at most once: the second take is
+/// `Error::Store(StoreError::AlreadyUsed)` and that machine aborts. After a refresh or reshare
+/// retired the key share's scope ([`retire_nonces`](super::round1::retire_nonces)), a state of the old epoch is
+/// refused the same way (`StoreError::Retired`).
+///
+/// Persist it between calls with [`Signer::save`] and [`Signer::restore`]; the bytes hold the
+/// key share (not the nonces): store them encrypted.
+pub struct Signer<C: Ciphersuite, S: OneTimeStore> {
+    store: S,
+    inner: SignerState<C>,
 }
 
-impl<C: Ciphersuite> fmt::Debug for Signer<C> {
+/// The serialized form of a [`Signer`] (kind `0x0324`): the key share and public data, no
+/// nonce. Decoding needs no store; [`Signer::restore`] attaches it to one again.
+pub struct SignerState<C: Ciphersuite> {
+    me: PartyId,
+    life: Lifecycle<State<C>>,
+}
+
+impl<C: Ciphersuite> fmt::Debug for SignerState<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signer")
             .field("me", &self.me)
@@ -139,16 +171,28 @@ impl<C: Ciphersuite> fmt::Debug for Signer<C> {
     }
 }
 
-impl<C: Ciphersuite> Signer<C> {
+impl<C: Ciphersuite, S: OneTimeStore> fmt::Debug for Signer<C, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl<C: Ciphersuite, S: OneTimeStore> Signer<C, S> {
     /// A signer with `key` in `session`, expecting a package from `coordinator` naming exactly
-    /// `signers` (which include this party, not the coordinator), signing with one pair of
-    /// `pool`.
+    /// `signers` (which include this party, not the coordinator), signing with one of the nonce
+    /// pairs `nonces` (their public ids; the pairs themselves must be sealed in `store` under
+    /// `key`'s scope). A package naming any other pair is refused, blaming the coordinator.
+    ///
+    /// Errors: this party is not a signer ([`ParamError::NotAMember`]); the signers are not
+    /// parties of the key or fewer than its threshold ([`ParamError::TooFewParties`]); more
+    /// than 2¹⁶ nonce ids ([`ParamError::OutOfRange`]).
     pub fn new(
+        store: S,
         session: SessionId,
         key: KeyPackage<C>,
         coordinator: PartyId,
         signers: Parties,
-        pool: NoncePool<C>,
+        nonces: impl IntoIterator<Item = NonceId>,
     ) -> Result<Self, Error> {
         let me = key.id();
         if !signers.contains(me) {
@@ -162,33 +206,63 @@ impl<C: Ciphersuite> Signer<C> {
             }
             .into());
         }
+        let nonces: BTreeSet<NonceId> = nonces.into_iter().collect();
+        if nonces.len() > MAX_NONCES {
+            return Err(ParamError::OutOfRange.into());
+        }
         let parties = all_parties(coordinator, &signers)?;
         let inbox = Inbox::new(session, me, parties, rounds(coordinator, &signers))?;
         Ok(Self {
-            me,
-            life: Lifecycle::Created(SignerState {
-                inbox,
-                coordinator,
-                signers,
-                key,
-                pool,
-                message: None,
-            }),
+            store,
+            inner: SignerState {
+                me,
+                life: Lifecycle::Created(State {
+                    inbox,
+                    coordinator,
+                    signers,
+                    key,
+                    nonces,
+                    message: None,
+                }),
+            },
         })
     }
 
     /// Sign only this message (the package is refused, blaming the coordinator, otherwise).
     pub fn expect_message(mut self, message: Vec<u8>) -> Self {
-        if let Lifecycle::Created(s) = &mut self.life {
+        if let Lifecycle::Created(s) = &mut self.inner.life {
             s.message = Some(message);
         }
         self
     }
+
+    /// The machine's serialized state (kind `0x0324`: the key share, no nonce; store it
+    /// encrypted).
+    pub fn save(&self) -> SecretVec {
+        self.inner.to_secret_bytes()
+    }
+
+    /// A machine restored from [`Signer::save`]'s bytes, working on `store` again. Restoring
+    /// the same bytes any number of times signs at most once: the store decides.
+    pub fn restore(store: S, bytes: &[u8]) -> Result<Self, DecodeError> {
+        Ok(Self::from_state(store, SignerState::from_bytes(bytes)?))
+    }
+
+    /// Attaches a decoded state to `store`.
+    pub fn from_state(store: S, inner: SignerState<C>) -> Self {
+        Self { store, inner }
+    }
+
+    /// The store the machine works on.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
 }
 
-impl<C: Ciphersuite> SignerState<C> {
-    fn on_package(
+impl<C: Ciphersuite> State<C> {
+    fn on_package<S: OneTimeStore + ?Sized>(
         &mut self,
+        store: &S,
         msgs: BTreeMap<PartyId, SigningMessage<C>>,
     ) -> Result<(Envelope<SigningMessage<C>>, SignerOutput<C>), Error> {
         let coord = self.coordinator;
@@ -212,37 +286,39 @@ impl<C: Ciphersuite> SignerState<C> {
             return Err(Error::blame(coord, Reason::MalformedMessage));
         }
         let me = self.key.id();
-        let mine = package.commitments().get(&me).ok_or(Error::Internal)?;
-        let nonces = self
-            .pool
-            .take(mine)
-            .ok_or(Error::blame(coord, Reason::CommitmentMismatch))?;
-        let used = nonces.id();
-        let share = sign(package, nonces, &self.key).map_err(|e| match e {
+        let used = package.commitments().get(&me).ok_or(Error::Internal)?.id();
+        if !self.nonces.contains(&used) {
+            return Err(Error::blame(coord, Reason::CommitmentMismatch));
+        }
+        // Every check that can refuse the package is above: from here the pair is taken out of
+        // the store (atomically, recorded as used) before the share is computed from it.
+        let share = sign_with_store(package, store, &self.key).map_err(|e| match e {
             Error::Params(_) => Error::blame(coord, Reason::MalformedMessage),
             e => e,
         })?;
+        self.nonces.remove(&used);
         let env = self
             .inbox
             .envelope(2, Recipient::One(coord), SigningMessage::Share(share));
-        let pool = core::mem::take(&mut self.pool);
-        Ok((env, SignerOutput { used, pool, share }))
+        Ok((env, SignerOutput { used, share }))
     }
 }
 
-impl<C: Ciphersuite> Protocol for Signer<C> {
+impl<C: Ciphersuite, S: OneTimeStore> Protocol for Signer<C, S> {
     type Message = SigningMessage<C>;
     type Output = SignerOutput<C>;
 
     fn me(&self) -> PartyId {
-        self.me
+        self.inner.me
     }
 
     fn start<R: CryptoRng + ?Sized>(
         &mut self,
         _rng: &mut R,
     ) -> Result<Step<SigningMessage<C>, SignerOutput<C>>, Error> {
-        self.life.start(|_| Ok((Step::Continue(Vec::new()), false)))
+        self.inner
+            .life
+            .start(|_| Ok((Step::Continue(Vec::new()), false)))
     }
 
     fn handle<R: CryptoRng + ?Sized>(
@@ -250,11 +326,12 @@ impl<C: Ciphersuite> Protocol for Signer<C> {
         incoming: Envelope<SigningMessage<C>>,
         _rng: &mut R,
     ) -> Result<Step<SigningMessage<C>, SignerOutput<C>>, Error> {
-        self.life.run(|s| {
+        let store = &self.store;
+        self.inner.life.run(|s| {
             s.inbox.receive(incoming)?;
             match s.inbox.take_current() {
                 Some(msgs) => {
-                    let (env, out) = s.on_package(msgs)?;
+                    let (env, out) = s.on_package(store, msgs)?;
                     Ok((Step::Done(vec![env], out), true))
                 }
                 None => Ok((Step::Continue(Vec::new()), false)),
@@ -264,12 +341,15 @@ impl<C: Ciphersuite> Protocol for Signer<C> {
 }
 
 /// State body: `me u16 || tag u8`; if created / running: `coordinator u16 || signers ||
-/// inbox || KeyPackage body || u32 k || k × (d || e) || has_message u8 || [u32 len ||
-/// message]`. Holds the key share and the nonces: store encrypted.
-impl<C: Ciphersuite> WireObject for Signer<C> {
+/// inbox || KeyPackage body || u32 k || k × nonce id[32] (strictly increasing, k ≤ 2¹⁶) ||
+/// has_message u8 || [u32 len || message]`. Holds the key share (store encrypted), never a
+/// nonce: the nonce pairs stay in the one-time store. The first version (kind `0x0321`, which
+/// held the nonce pairs) is retired and decodes to [`DecodeError::WrongKind`].
+impl<C: Ciphersuite> WireObject for SignerState<C> {
     const KIND: ObjectKind = KIND_SIGNER_STATE;
     const MAX_LEN: usize = 1 << 24;
     const CURVE: Option<wallet_types::CurveId> = Some(C::ID);
+    const SECRET: bool = true;
 
     fn encode_body(&self, w: &mut Writer) {
         w.party(self.me);
@@ -279,7 +359,10 @@ impl<C: Ciphersuite> WireObject for Signer<C> {
         w.parties(&s.signers);
         s.inbox.encode(w);
         s.key.encode_body(w);
-        s.pool.encode_secret(w);
+        w.u32(s.nonces.len() as u32);
+        for id in &s.nonces {
+            w.bytes(&id.0);
+        }
         match &s.message {
             Some(m) => {
                 w.u8(1);
@@ -306,18 +389,26 @@ impl<C: Ciphersuite> WireObject for Signer<C> {
                 if key.id() != me {
                     return Err(DecodeError::InvalidValue);
                 }
-                let pool = NoncePool::decode_secret(r, 1 << 16)?;
+                let k = r.count(MAX_NONCES, 32)?;
+                let mut nonces = BTreeSet::new();
+                for _ in 0..k {
+                    let id = NonceId(r.array()?);
+                    if nonces.last().is_some_and(|last| *last >= id) {
+                        return Err(DecodeError::NotSorted);
+                    }
+                    nonces.insert(id);
+                }
                 let message = if r.bool()? {
                     Some(r.var_bytes(MAX_MESSAGE_LEN)?.to_vec())
                 } else {
                     None
                 };
-                let s = SignerState {
+                let s = State {
                     inbox,
                     coordinator,
                     signers,
                     key,
-                    pool,
+                    nonces,
                     message,
                 };
                 if tag == 0 {
@@ -489,12 +580,67 @@ impl<C: Ciphersuite> WireObject for Coordinator<C> {
 
 /// Either role of a signing session, so that one simulator (or one dispatch table) can run
 /// all parties.
-#[derive(Debug)]
-pub enum SigningParty<C: Ciphersuite> {
+pub enum SigningParty<C: Ciphersuite, S: OneTimeStore> {
     /// A signer.
-    Signer(Signer<C>),
+    Signer(Signer<C, S>),
     /// The coordinator.
     Coordinator(Coordinator<C>),
+}
+
+/// The serialized form of a [`SigningParty`] (kind `0x0325`).
+#[derive(Debug)]
+pub enum SigningPartyState<C: Ciphersuite> {
+    /// A signer's state.
+    Signer(SignerState<C>),
+    /// The coordinator's state.
+    Coordinator(Coordinator<C>),
+}
+
+impl<C: Ciphersuite, S: OneTimeStore> fmt::Debug for SigningParty<C, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Signer(s) => f.debug_tuple("Signer").field(s).finish(),
+            Self::Coordinator(c) => f.debug_tuple("Coordinator").field(c).finish(),
+        }
+    }
+}
+
+impl<C: Ciphersuite, S: OneTimeStore> SigningParty<C, S> {
+    /// The machine's serialized state (secret when it is a signer's: store it encrypted).
+    pub fn save(&self) -> SecretVec {
+        let mut w = Writer::secret();
+        w.bytes(&wallet_types::wire::header_of::<SigningPartyState<C>>().to_bytes());
+        match self {
+            Self::Signer(s) => encode_party(&mut w, PartyRef::Signer(&s.inner)),
+            Self::Coordinator(c) => encode_party(&mut w, PartyRef::Coordinator(c)),
+        }
+        w.into_secret()
+    }
+
+    /// A machine restored from [`SigningParty::save`]'s bytes; a signer works on `store` again
+    /// (a coordinator needs no store: `store` is dropped).
+    pub fn restore(store: S, bytes: &[u8]) -> Result<Self, DecodeError> {
+        Ok(Self::from_state(
+            store,
+            SigningPartyState::from_bytes(bytes)?,
+        ))
+    }
+
+    /// Attaches a decoded state to `store` (unused for a coordinator).
+    pub fn from_state(store: S, state: SigningPartyState<C>) -> Self {
+        match state {
+            SigningPartyState::Signer(s) => Self::Signer(Signer::from_state(store, s)),
+            SigningPartyState::Coordinator(c) => Self::Coordinator(c),
+        }
+    }
+
+    /// A signer's store (`None` for the coordinator).
+    pub fn store(&self) -> Option<&S> {
+        match self {
+            Self::Signer(s) => Some(s.store()),
+            Self::Coordinator(_) => None,
+        }
+    }
 }
 
 /// Output of a [`SigningParty`].
@@ -513,7 +659,7 @@ fn map_step<M, A, B>(s: Step<M, A>, f: impl FnOnce(A) -> B) -> Step<M, B> {
     }
 }
 
-impl<C: Ciphersuite> Protocol for SigningParty<C> {
+impl<C: Ciphersuite, S: OneTimeStore> Protocol for SigningParty<C, S> {
     type Message = SigningMessage<C>;
     type Output = SigningOutput<C>;
 
@@ -546,29 +692,45 @@ impl<C: Ciphersuite> Protocol for SigningParty<C> {
     }
 }
 
+enum PartyRef<'a, C: Ciphersuite> {
+    Signer(&'a SignerState<C>),
+    Coordinator(&'a Coordinator<C>),
+}
+
+/// The body of a [`SigningPartyState`], from a borrowed machine.
+fn encode_party<C: Ciphersuite>(w: &mut Writer, party: PartyRef<'_, C>) {
+    match party {
+        PartyRef::Signer(s) => {
+            w.u8(1);
+            w.object(s);
+        }
+        PartyRef::Coordinator(c) => {
+            w.u8(2);
+            w.object(c);
+        }
+    }
+}
+
 /// Body: `role u8` (1 = signer, 2 = coordinator) then that machine's full encoding
-/// (`u32 len || header || body`).
-impl<C: Ciphersuite> WireObject for SigningParty<C> {
+/// (`u32 len || header || body`: a [`SignerState`] of kind `0x0324` or a [`Coordinator`] of
+/// kind `0x0322`). The first version (kind `0x0323`, whose signer states held nonces) is
+/// retired and decodes to [`DecodeError::WrongKind`].
+impl<C: Ciphersuite> WireObject for SigningPartyState<C> {
     const KIND: ObjectKind = KIND_SIGNING_STATE;
     const MAX_LEN: usize = 1 << 24;
     const CURVE: Option<wallet_types::CurveId> = Some(C::ID);
+    const SECRET: bool = true;
 
     fn encode_body(&self, w: &mut Writer) {
         match self {
-            Self::Signer(s) => {
-                w.u8(1);
-                w.object(s);
-            }
-            Self::Coordinator(c) => {
-                w.u8(2);
-                w.object(c);
-            }
+            Self::Signer(s) => encode_party(w, PartyRef::Signer(s)),
+            Self::Coordinator(c) => encode_party(w, PartyRef::Coordinator(c)),
         }
     }
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match r.u8()? {
-            1 => Ok(Self::Signer(Signer::from_bytes(
+            1 => Ok(Self::Signer(SignerState::from_bytes(
                 r.var_bytes(Self::MAX_LEN)?,
             )?)),
             2 => Ok(Self::Coordinator(Coordinator::from_bytes(

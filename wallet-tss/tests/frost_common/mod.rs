@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 
 use wallet_tss::frost::dkg::DkgParty;
 use wallet_tss::frost::signing::{Coordinator, Signer, SigningOutput, SigningParty};
-use wallet_tss::frost::{KeyPackage, NoncePool, Signature, SigningPackage, round1};
+use wallet_tss::frost::{KeyPackage, Signature, SigningCommitments, SigningPackage, round1};
 use wallet_types::sim::{Outcome, Simulator};
-use wallet_types::{Ed25519, Error, Parties, PartyId, SessionId};
+use wallet_types::{Ed25519, Error, MemoryOneTimeStore, Parties, PartyId, SessionId, WireObject};
 
 pub const SID: SessionId = SessionId([0x5a; 32]);
 pub const COORD: u16 = 100;
@@ -48,25 +48,62 @@ pub fn run_dkg(t: usize, n: u16, seed: u64) -> BTreeMap<PartyId, KeyPackage<Ed25
     dkg_ok(dkg_sim(t, n, seed).run(), n as usize)
 }
 
-/// A signing simulator: coordinator `COORD`, the given signers each with a pool of one fresh
-/// nonce pair whose commitment goes into the package.
-pub fn signing_sim(
+/// A signing party whose signer keeps its nonces in a shared in-memory store.
+pub type PartyOn<'a> = SigningParty<Ed25519, &'a MemoryOneTimeStore>;
+
+/// A simulator whose crashes restore signers from their bytes onto the same store (never by
+/// copying their state in memory) and the coordinator from its bytes.
+pub fn store_simulator<'a>(seed: u64) -> Simulator<PartyOn<'a>> {
+    Simulator::with_restore(
+        seed,
+        Box::new(|m: &PartyOn<'a>| match m {
+            SigningParty::Signer(s) => Ok(SigningParty::Signer(Signer::restore(
+                *s.store(),
+                s.save().expose(),
+            )?)),
+            SigningParty::Coordinator(c) => Ok(SigningParty::Coordinator(Coordinator::from_bytes(
+                &c.to_bytes(),
+            )?)),
+        }),
+    )
+}
+
+/// A signer of `set` with coordinator `COORD`, allowed to use the nonce pairs `nonces`.
+pub fn signer_on<'a>(
+    store: &'a MemoryOneTimeStore,
+    key: KeyPackage<Ed25519>,
+    set: &Parties,
+    nonces: &[SigningCommitments<Ed25519>],
+) -> Signer<Ed25519, &'a MemoryOneTimeStore> {
+    Signer::new(
+        store,
+        SID,
+        key,
+        pid(COORD),
+        set.clone(),
+        nonces.iter().map(SigningCommitments::id),
+    )
+    .unwrap()
+}
+
+/// A signing simulator: coordinator `COORD`, the given signers each with one fresh nonce pair
+/// sealed into `store`, whose commitment goes into the package.
+pub fn signing_sim<'a>(
+    store: &'a MemoryOneTimeStore,
     keys: &BTreeMap<PartyId, KeyPackage<Ed25519>>,
     signers: &[u16],
     message: &[u8],
     seed: u64,
-) -> Simulator<SigningParty<Ed25519>> {
-    let mut s = Simulator::new(seed);
+) -> Simulator<PartyOn<'a>> {
+    let mut s = store_simulator(seed);
     let set = Parties::from_ids(signers).unwrap();
     let mut commitments = BTreeMap::new();
     let mut machines = Vec::new();
     for p in set.iter() {
         let key = keys[&p].duplicate();
-        let (nonces, c) = round1::preprocess(&key, 1, s.rng());
+        let c = round1::preprocess_into(store, &key, 1, s.rng()).unwrap();
         commitments.insert(p, c[0]);
-        let signer =
-            Signer::new(SID, key, pid(COORD), set.clone(), NoncePool::new(nonces)).unwrap();
-        machines.push(SigningParty::Signer(signer));
+        machines.push(SigningParty::Signer(signer_on(store, key, &set, &c)));
     }
     let public = keys.values().next().unwrap().public().clone();
     let package = SigningPackage::new(commitments, message.to_vec()).unwrap();

@@ -611,6 +611,7 @@ impl<C: Ciphersuite> WireObject for DkgParty<C> {
     const KIND: ObjectKind = KIND_DKG_STATE;
     const MAX_LEN: usize = 1 << 24;
     const CURVE: Option<wallet_types::CurveId> = Some(C::ID);
+    const SECRET: bool = true;
 
     fn encode_body(&self, w: &mut Writer) {
         w.party(self.me);

@@ -264,6 +264,7 @@ impl<C: Ciphersuite> WireObject for KeyPackage<C> {
     const KIND: ObjectKind = KIND_KEY_PACKAGE;
     const MAX_LEN: usize = HEADER_LEN + 2 + 32 + PublicKeyPackage::<C>::MAX_LEN;
     const CURVE: Option<wallet_types::CurveId> = Some(C::ID);
+    const SECRET: bool = true;
 
     fn encode_body(&self, w: &mut Writer) {
         w.party(self.id);

@@ -437,6 +437,7 @@ impl<C: Ciphersuite> WireObject for SealedNoncesBody<C> {
     const KIND: ObjectKind = KIND_SEALED_NONCES;
     const MAX_LEN: usize = HEADER_LEN + 64;
     const CURVE: Option<wallet_types::CurveId> = Some(C::ID);
+    const SECRET: bool = true;
     fn encode_body(&self, _w: &mut Writer) {}
     fn decode_body(_r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self(core::marker::PhantomData))

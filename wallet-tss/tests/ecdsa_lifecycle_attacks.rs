@@ -362,6 +362,42 @@ fn next_epoch(
     run_all(machines, rng)
 }
 
+/// A presign between P1 and P2 with round 1 delivered both ways and the round-2 answers
+/// held back: the machines and those answers.
+fn presign_until_round2<'a>(
+    stores: &'a Stores,
+    rng: &mut ChaCha20Rng,
+) -> (
+    BTreeMap<PartyId, PresignOn<'a>>,
+    Vec<Envelope<PresignMessage>>,
+) {
+    let session = SessionId::random(rng);
+    let mut machines = BTreeMap::new();
+    for (me, other) in [(1, 2), (2, 1)] {
+        let m = Presign::new(
+            &stores[&pid(me)],
+            pid(other),
+            DerivationPath::root(),
+            session,
+            rng,
+        );
+        machines.insert(pid(me), m.unwrap());
+    }
+    let mut queue = Vec::new();
+    for m in machines.values_mut() {
+        if let Step::Continue(e) = m.start(rng).unwrap() {
+            queue.extend(e);
+        }
+    }
+    let mut round2 = Vec::new();
+    for env in queue {
+        if let Step::Continue(e) = deliver(&mut machines, env, rng).unwrap() {
+            round2.extend(e);
+        }
+    }
+    (machines, round2)
+}
+
 #[test]
 fn a_refresh_ends_every_path_by_which_an_old_presignature_could_sign() {
     let mut rng = ChaCha20Rng::seed_from_u64(1310);
@@ -374,34 +410,7 @@ fn a_refresh_ends_every_path_by_which_an_old_presignature_could_sign() {
     let sign_state = Sign::new(&stores[&pid(1)], for_sign.clone(), hash)
         .unwrap()
         .save();
-    let session = SessionId::random(&mut rng);
-    let mut half = BTreeMap::new();
-    for (me, other) in [(1, 2), (2, 1)] {
-        half.insert(
-            pid(me),
-            Presign::new(
-                &stores[&pid(me)],
-                pid(other),
-                DerivationPath::root(),
-                session,
-                &mut rng,
-            )
-            .unwrap(),
-        );
-    }
-    let mut queue = Vec::new();
-    for m in half.values_mut() {
-        if let Step::Continue(e) = m.start(&mut rng).unwrap() {
-            queue.extend(e);
-        }
-    }
-    // Round 1 delivered both ways; the round-2 answers are held back.
-    let mut round2 = Vec::new();
-    for env in queue {
-        if let Step::Continue(e) = deliver(&mut half, env, &mut rng).unwrap() {
-            round2.extend(e);
-        }
-    }
+    let (half, round2) = presign_until_round2(&stores, &mut rng);
     let saved_presign = half[&pid(1)].save();
     let old_public = stores[&pid(1)].public_package().unwrap();
     let old_share_bytes = stores[&pid(1)].encode_key().unwrap();
@@ -578,33 +587,7 @@ fn one_presignature_signs_once_through_every_restore() {
 fn a_presign_state_restored_twice_finishes_once() {
     let mut rng = ChaCha20Rng::seed_from_u64(1340);
     let stores = stores(2, 1340);
-    let session = SessionId::random(&mut rng);
-    let mut machines = BTreeMap::new();
-    for (me, other) in [(1, 2), (2, 1)] {
-        machines.insert(
-            pid(me),
-            Presign::new(
-                &stores[&pid(me)],
-                pid(other),
-                DerivationPath::root(),
-                session,
-                &mut rng,
-            )
-            .unwrap(),
-        );
-    }
-    let mut queue = Vec::new();
-    for m in machines.values_mut() {
-        if let Step::Continue(e) = m.start(&mut rng).unwrap() {
-            queue.extend(e);
-        }
-    }
-    let mut round2 = Vec::new();
-    for env in queue {
-        if let Step::Continue(e) = deliver(&mut machines, env, &mut rng).unwrap() {
-            round2.extend(e);
-        }
-    }
+    let (mut machines, mut round2) = presign_until_round2(&stores, &mut rng);
     // P1's state before its round 2, saved; P2 finishes normally.
     let saved = machines[&pid(1)].save();
     let to_p1 = round2

@@ -12,6 +12,9 @@
 //! * [`message`] and [`protocol`] — message addressing ([`Envelope`]) and the one
 //!   [`Protocol`] state-machine trait with its shared round bookkeeping ([`Inbox`],
 //!   [`Lifecycle`]);
+//! * [`termination`] — how key-producing protocols end: [`Termination`] (confirmed, or an
+//!   [`Unconfirmed`] result that is kept), the [`Acknowledgement`] round, and [`reconfirm`] to
+//!   retry a confirmation;
 //! * [`error`] — typed errors that name culprits ([`Error`], [`Reason`]);
 //! * [`wire`] — the header every encoded object starts with and a strict codec
 //!   ([`WireObject`]);
@@ -44,11 +47,13 @@ pub mod error;
 pub mod message;
 pub mod party;
 pub mod protocol;
+pub mod reconfirm;
 pub mod secret;
 pub mod session_id;
 #[cfg(feature = "test-utils")]
 pub mod sim;
 pub mod store;
+pub mod termination;
 pub mod transcript;
 pub mod wire;
 
@@ -64,6 +69,7 @@ pub use secret::{SecretBytes, SecretScalar, SecretVec};
 #[cfg(feature = "std")]
 pub use store::MemoryOneTimeStore;
 pub use store::OneTimeStore;
+pub use termination::{Acknowledgement, Stopped, Termination, Unconfirmed};
 pub use transcript::Transcript;
 pub use wire::{
     DecodeError, FORMAT_VERSION, HEADER_LEN, Header, ObjectKind, Reader, WireObject, Writer,

@@ -111,6 +111,10 @@ impl ObjectKind {
     pub const SESSION_ID_STATE: Self = Self(0x0103);
     /// A bare party set.
     pub const PARTIES: Self = Self(0x0104);
+    /// A retried-confirmation message ([`crate::reconfirm::ReconfirmMessage`]).
+    pub const RECONFIRM_MESSAGE: Self = Self(0x0105);
+    /// A retried-confirmation machine's state ([`crate::reconfirm::Reconfirm`]).
+    pub const RECONFIRM_STATE: Self = Self(0x0106);
 }
 
 /// The 4-byte header of every encoded object.

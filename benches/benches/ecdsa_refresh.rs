@@ -79,13 +79,16 @@ fn ecdsa_refresh(
     let session = SessionId::random(rng);
     let machines = keys
         .iter()
-        .map(|(p, k)| (*p, refresh(session, k).unwrap()))
+        .map(|(p, k)| (*p, refresh(session, k, rng).unwrap()))
         .collect();
     let refreshed = run(machines, rng);
     let resetup = session.derive(b"ecdsa-resetup");
     let machines = refreshed
         .into_iter()
-        .map(|(p, new)| (p, resetup_after_refresh(resetup, new, &keys[&p]).unwrap()))
+        .map(|(p, new)| {
+            let new = new.into_confirmed().unwrap();
+            (p, resetup_after_refresh(resetup, new, &keys[&p]).unwrap())
+        })
         .collect();
     run(machines, rng)
 }

@@ -54,10 +54,11 @@ fn bench_curve<C: Curve>(c: &mut Criterion) {
         b.iter(|| {
             let mut sim = Simulator::new(2);
             for k in &keys {
-                sim.add(Refresh::new(SessionId([1; 32]), copy(k)).unwrap());
+                let m = Refresh::new(SessionId([1; 32]), k, sim.rng()).unwrap();
+                sim.add(m);
             }
             let out = sim.run();
-            assert_eq!(out.outputs.len(), 3);
+            assert!(out.outputs.len() == 3 && out.outputs.values().all(|o| o.is_confirmed()));
         })
     });
 

@@ -8,7 +8,7 @@ use wallet_pss::ecies::{self, Ciphertext, Context};
 use wallet_pss::metadata::{AccountMetadata, SealedMetadata};
 use wallet_pss::reshare::SealedDealing;
 use wallet_pss::share_set::ShareBundle;
-use wallet_pss::{DealMessage, KeyShare, Refresh, Reshare};
+use wallet_pss::{DealMessage, KeyShare, Refresh, RefreshMessage, Reshare};
 use wallet_types::{Curve, Ed25519, Secp256k1, SecretScalar, WireObject};
 
 fn roundtrip<T: WireObject>(data: &[u8]) {
@@ -21,6 +21,7 @@ fn per_curve<C: Curve>(data: &[u8]) {
     roundtrip::<Ciphertext<C>>(data);
     roundtrip::<KeyShare<C>>(data);
     roundtrip::<DealMessage<C>>(data);
+    roundtrip::<RefreshMessage<C>>(data);
     roundtrip::<SealedDealing<C>>(data);
     roundtrip::<ShareBundle<C>>(data);
     roundtrip::<AccountMetadata<C>>(data);

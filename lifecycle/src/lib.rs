@@ -639,7 +639,7 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     let machines = stores
         .values()
         .map(|s| {
-            s.with_key(|k| wallet_pss::ecdsa::refresh(rsession, k))
+            s.with_key(|k| wallet_pss::ecdsa::refresh(rsession, k, rng))
                 .map_err(err("store"))?
                 .map_err(err("refresh"))
         })
@@ -649,6 +649,11 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     let machines = refreshed
         .into_iter()
         .map(|(p, new)| {
+            // Only a refresh every party acknowledged goes on (the epoch-0 share stays in the
+            // store until the epoch-1 share is installed).
+            let new = new
+                .into_confirmed()
+                .map_err(|u| format!("refresh unconfirmed at {p}: {:?}", u.disagreeing))?;
             store(&stores, p)?
                 .with_key(|old| wallet_pss::ecdsa::resetup_after_refresh(resetup_session, new, old))
                 .map_err(err("store"))?

@@ -33,7 +33,7 @@
 //!
 //! **Key stores.** A signing party keeps its share in a [`KeyStore`] (e.g. wallet-tss's
 //! `MemoryKeyStore`, feature `std`), which owns its pairings, bans and presignatures. The
-//! machines here read the current share from it (`store.with_key(|k| refresh(session, k))`);
+//! machines here read the current share from it (`store.with_key(|k| refresh(session, k, rng))`);
 //! the resetup's output is then installed into the same store with [`KeyStore::install`],
 //! which refuses a share of an older or the same epoch or of another key, carries the bans over
 //! and retires the previous epoch: its presignatures are erased, and [`partial_sign`] with one
@@ -73,9 +73,12 @@
 //! let session = SessionId::random(&mut rng); // fresh, agreed
 //! // 1. Zero-sharing refresh of the Shamir shares, read from the stores.
 //! let machines = stores.iter()
-//!     .map(|s| s.with_key(|k| wallet_pss::ecdsa::refresh(session, k))?)
+//!     .map(|s| s.with_key(|k| wallet_pss::ecdsa::refresh(session, k, &mut rng))?)
 //!     .collect::<Result<Vec<_>, _>>()?;
-//! let mut refreshed = run(machines, &mut rng);
+//! // Every party acknowledged: only a confirmed refresh goes on to the resetup.
+//! let mut refreshed = run(machines, &mut rng).into_iter()
+//!     .map(|o| o.into_confirmed().map_err(|_| wallet_types::Error::Internal))
+//!     .collect::<Result<Vec<_>, _>>()?;
 //! refreshed.sort_by_key(|k| k.me());
 //! // 2. Fresh OT setups: new ECDSA key shares of epoch 1.
 //! let resetup = session.derive(b"ecdsa-resetup");
@@ -100,6 +103,7 @@
 //! from it; a device added by a reshare gets them with the key's public metadata (both are
 //! public within the account; the chain code is as sensitive as an xpub).
 
+use rand_core::CryptoRng;
 use wallet_sss::Commitments;
 use wallet_tss::ecdsa::{KeyShare as EcdsaKeyShare, Resetup, ResetupInput};
 use wallet_types::{Error, ParamError, PartyId, Secp256k1, SessionId};
@@ -130,10 +134,16 @@ fn mismatch(_: PssError) -> Error {
 }
 
 /// Step 1 of an ECDSA refresh: the generic refresh machine for `key` (run it with every party
-/// of the key in a fresh `session`). With the share in a key store:
-/// `store.with_key(|k| refresh(session, k))`.
-pub fn refresh(session: SessionId, key: &EcdsaKeyShare) -> Result<Refresh<Secp256k1>, Error> {
-    Refresh::new(session, to_key_share(key).map_err(mismatch)?)
+/// of the key in a fresh `session`; it deals here, with `rng`, and keeps no copy of the share).
+/// With the share in a key store: `store.with_key(|k| refresh(session, k, rng))`. Only a
+/// Confirmed outcome goes on to [`resetup_after_refresh`]; the old share stays in its store
+/// until the resetup's share is installed.
+pub fn refresh<R: CryptoRng + ?Sized>(
+    session: SessionId,
+    key: &EcdsaKeyShare,
+    rng: &mut R,
+) -> Result<Refresh<Secp256k1>, Error> {
+    Refresh::new(session, &to_key_share(key).map_err(mismatch)?, rng)
 }
 
 /// Refuses a reshare configuration the ECDSA keys cannot take: the new threshold must be 2

@@ -6,7 +6,9 @@
 //! * [`ecies`] — ECIES over either curve (HKDF-SHA256, AES-256-GCM) to a share commitment or a
 //!   factor key, bound to session, epoch and recipient;
 //! * [`refresh`] — distributed proactive refresh (Herzberg et al.): same key, same parties, new
-//!   shares of a new epoch;
+//!   shares of a new epoch, with an acknowledgement round (the old share is borrowed, never
+//!   consumed; it may be deleted only on a confirmed outcome, after a test signature:
+//!   [`release_old_share`]);
 //! * [`reshare`] — verifiable resharing to a new threshold and party set (add / remove a device,
 //!   raise / lower the threshold), interactively or with ECIES-sealed dealings for offline
 //!   recipients;
@@ -40,7 +42,7 @@ pub mod share_set;
 pub use deal::DealMessage;
 pub use error::PssError;
 pub use key::KeyShare;
-pub use refresh::{Refresh, RefreshMessage};
+pub use refresh::{KeepOldShare, Refresh, RefreshMessage, release_old_share};
 pub use reshare::{
     Reshare, ReshareConfig, ReshareMessage, ReshareOutput, SealedDealing, combine_sealed,
     deal_sealed,

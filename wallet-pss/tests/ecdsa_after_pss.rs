@@ -28,7 +28,7 @@ use wallet_tss::ot::OtSetupMsg4;
 use wallet_types::sim::{Fault, FaultRule, Simulator};
 use wallet_types::{
     Error, ErrorKind, ParamError, Parties, PartyId, Reason, Secp256k1, SessionId, StoreError,
-    WireObject,
+    Termination, WireObject,
 };
 
 type Stores = BTreeMap<PartyId, MemoryKeyStore>;
@@ -39,6 +39,19 @@ fn pid(n: u16) -> PartyId {
 
 fn sid(seed: u64, label: &[u8]) -> SessionId {
     SessionId([seed as u8; 32]).derive(label)
+}
+
+/// The results of a run in which every party acknowledged.
+fn confirmed<T>(outputs: BTreeMap<PartyId, Termination<T>>) -> BTreeMap<PartyId, T> {
+    outputs
+        .into_iter()
+        .map(|(p, o)| {
+            let r = o
+                .into_confirmed()
+                .unwrap_or_else(|u| panic!("{p} unconfirmed: {:?}", u.disagreeing));
+            (p, r)
+        })
+        .collect()
 }
 
 fn keygen(n: u16, seed: u64) -> BTreeMap<PartyId, EcdsaKeyShare> {
@@ -106,16 +119,15 @@ fn run_resetup(machines: Vec<Resetup>, seed: u64) -> BTreeMap<PartyId, EcdsaKeyS
 fn ecdsa_refresh(stores: &Stores, seed: u64) -> BTreeMap<PartyId, EcdsaKeyShare> {
     let mut sim = Simulator::new(seed);
     for s in stores.values() {
-        sim.add(
-            s.with_key(|k| refresh(sid(seed, b"refresh"), k))
-                .unwrap()
-                .unwrap(),
-        );
+        let m = s
+            .with_key(|k| refresh(sid(seed, b"refresh"), k, sim.rng()))
+            .unwrap()
+            .unwrap();
+        sim.add(m);
     }
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
-    let machines = out
-        .outputs
+    let machines = confirmed(out.outputs)
         .into_iter()
         .map(|(p, new)| {
             stores[&p]
@@ -474,9 +486,10 @@ fn resetup_ot_cheating_is_blamed_and_banned() {
     let keys = keygen(2, 8);
     let mut sim = Simulator::new(9);
     for k in keys.values() {
-        sim.add(refresh(sid(9, b"refresh"), k).unwrap());
+        let m = refresh(sid(9, b"refresh"), k, sim.rng()).unwrap();
+        sim.add(m);
     }
-    let refreshed = sim.run().outputs;
+    let refreshed = confirmed(sim.run().outputs);
     let mut sim = Simulator::new(10);
     for (p, new) in refreshed {
         sim.add(resetup_after_refresh(sid(10, b"resetup"), new, &keys[&p]).unwrap());
@@ -505,9 +518,10 @@ fn resetup_refuses_parties_that_disagree_on_the_key() {
     let keys = keygen(2, 11);
     let mut sim = Simulator::new(12);
     for k in keys.values() {
-        sim.add(refresh(sid(12, b"refresh"), k).unwrap());
+        let m = refresh(sid(12, b"refresh"), k, sim.rng()).unwrap();
+        sim.add(m);
     }
-    let refreshed = sim.run().outputs;
+    let refreshed = confirmed(sim.run().outputs);
     let mut sim = Simulator::new(13);
     for (p, new) in refreshed {
         let old = &keys[&p];
@@ -534,9 +548,10 @@ fn resetup_survives_crash_restore_and_reordering() {
     let keys = keygen(2, 14);
     let mut sim = Simulator::new(15);
     for k in keys.values() {
-        sim.add(refresh(sid(15, b"refresh"), k).unwrap());
+        let m = refresh(sid(15, b"refresh"), k, sim.rng()).unwrap();
+        sim.add(m);
     }
-    let refreshed = sim.run().outputs;
+    let refreshed = confirmed(sim.run().outputs);
     let mut sim = Simulator::new(16);
     sim.restore_every_step(true).reorder(true);
     for (p, new) in refreshed {
@@ -579,9 +594,10 @@ fn replayed_old_epoch_resetup_messages_are_refused() {
     let keys = keygen(2, 18);
     let mut sim = Simulator::new(19);
     for k in keys.values() {
-        sim.add(refresh(sid(19, b"refresh"), k).unwrap());
+        let m = refresh(sid(19, b"refresh"), k, sim.rng()).unwrap();
+        sim.add(m);
     }
-    let refreshed = sim.run().outputs;
+    let refreshed = confirmed(sim.run().outputs);
     let mut sim = Simulator::new(20);
     for (p, new) in refreshed {
         sim.add(resetup_after_refresh(sid(20, b"resetup"), new, &keys[&p]).unwrap());
@@ -596,9 +612,10 @@ fn replayed_old_epoch_resetup_messages_are_refused() {
     // changing state, and the run completes.
     let mut sim = Simulator::new(21);
     for k in epoch1.values() {
-        sim.add(refresh(sid(21, b"refresh"), k).unwrap());
+        let m = refresh(sid(21, b"refresh"), k, sim.rng()).unwrap();
+        sim.add(m);
     }
-    let refreshed = sim.run().outputs;
+    let refreshed = confirmed(sim.run().outputs);
     let mut sim = Simulator::new(22);
     for (p, new) in refreshed {
         sim.add(resetup_after_refresh(sid(22, b"resetup"), new, &epoch1[&p]).unwrap());
@@ -711,13 +728,13 @@ fn lift_ban_pairs_the_party_again() {
     let stores = stores(keys_with_ban(40));
     let mut sim = Simulator::new(41);
     for s in stores.values() {
-        sim.add(
-            s.with_key(|k| refresh(sid(41, b"refresh"), k))
-                .unwrap()
-                .unwrap(),
-        );
+        let m = s
+            .with_key(|k| refresh(sid(41, b"refresh"), k, sim.rng()))
+            .unwrap()
+            .unwrap();
+        sim.add(m);
     }
-    let refreshed = sim.run().outputs;
+    let refreshed = confirmed(sim.run().outputs);
     let machines = refreshed
         .into_iter()
         .map(|(p, new)| {
@@ -819,9 +836,10 @@ fn resetup_state_keeps_the_bans_across_restores() {
     let keys = keys_with_ban(70);
     let mut sim = Simulator::new(71);
     for k in keys.values() {
-        sim.add(refresh(sid(71, b"refresh"), k).unwrap());
+        let m = refresh(sid(71, b"refresh"), k, sim.rng()).unwrap();
+        sim.add(m);
     }
-    let refreshed = sim.run().outputs;
+    let refreshed = confirmed(sim.run().outputs);
     let mut sim = Simulator::new(72);
     sim.restore_every_step(true).reorder(true);
     for (p, new) in refreshed {
@@ -838,9 +856,10 @@ fn resetup_state_of_the_kind_without_bans_is_refused() {
     let keys = keygen(2, 80);
     let mut sim = Simulator::new(81);
     for k in keys.values() {
-        sim.add(refresh(sid(81, b"refresh"), k).unwrap());
+        let m = refresh(sid(81, b"refresh"), k, sim.rng()).unwrap();
+        sim.add(m);
     }
-    let (p, new) = sim.run().outputs.into_iter().next().unwrap();
+    let (p, new) = confirmed(sim.run().outputs).into_iter().next().unwrap();
     let m = resetup_after_refresh(sid(82, b"resetup"), new, &keys[&p]).unwrap();
     let mut bytes = m.to_secret_bytes().expose().to_vec();
     assert_eq!(&bytes[1..3], &[0x03, 0x92]);

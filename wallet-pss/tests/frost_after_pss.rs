@@ -50,12 +50,16 @@ fn verify(group_key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) {
 
 fn refresh(keys: Vec<KeyShare<Ed25519>>, seed: u64) -> Vec<KeyShare<Ed25519>> {
     let mut sim = Simulator::new(seed);
-    for k in keys {
-        sim.add(Refresh::new(SessionId([seed as u8; 32]), k).unwrap());
+    for k in &keys {
+        let m = Refresh::new(SessionId([seed as u8; 32]), k, sim.rng()).unwrap();
+        sim.add(m);
     }
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
-    out.outputs.into_values().collect()
+    out.outputs
+        .into_values()
+        .map(|o| o.into_confirmed().unwrap())
+        .collect()
 }
 
 fn reshare(

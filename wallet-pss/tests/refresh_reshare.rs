@@ -23,6 +23,7 @@ use wallet_sss::{Commitments, Polynomial, Share, ShareSetId};
 use wallet_types::sim::{Fault, FaultRule, Simulator};
 use wallet_types::{
     Curve, Ed25519, Error, Parties, PartyId, Reason, Secp256k1, SecretScalar, SessionId,
+    Termination,
 };
 
 fn pid(n: u16) -> PartyId {
@@ -61,11 +62,12 @@ fn run_refresh<C: Curve>(
     keys: Vec<KeyShare<C>>,
     seed: u64,
     setup: impl FnOnce(&mut Simulator<Refresh<C>>),
-) -> wallet_types::sim::Outcome<KeyShare<C>> {
+) -> wallet_types::sim::Outcome<Termination<KeyShare<C>>> {
     let mut sim = Simulator::new(seed);
     let session = SessionId([seed as u8; 32]);
-    for k in keys {
-        sim.add(Refresh::new(session, k).unwrap());
+    for k in &keys {
+        let m = Refresh::new(session, k, sim.rng()).unwrap();
+        sim.add(m);
     }
     setup(&mut sim);
     sim.run()
@@ -83,13 +85,14 @@ fn refresh_keeps_key<C: Curve>(t: usize, n: u16) {
     });
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     assert_eq!(out.outputs.len(), n as usize);
-    for k in out.outputs.values() {
+    assert!(out.outputs.values().all(|o| o.is_confirmed()));
+    for k in out.outputs.values().map(|o| o.result()) {
         assert_eq!(k.public_key(), pk);
         assert_eq!(k.epoch(), 1);
         assert_ne!(*k.share().expose(), old[&k.me()], "share not renewed");
     }
     // Any t new shares give the same secret.
-    let new: Vec<&KeyShare<C>> = out.outputs.values().collect();
+    let new: Vec<&KeyShare<C>> = out.outputs.values().map(|o| o.result()).collect();
     for w in new.windows(t) {
         assert_eq!(interpolate(w), *secret.expose());
     }
@@ -215,19 +218,17 @@ fn refresh_equivocating_dealer_is_caught_by_confirmation() {
             .round(1),
         );
     });
-    assert!(
-        out.outputs.is_empty(),
-        "nobody may finish with an inconsistent sharing"
-    );
-    // P3 saw other commitments than P1 and P2: each side blames the other's confirmation.
-    assert_eq!(
-        out.failures.get(&pid(3)).and_then(|e| e.reason()),
-        Some(Reason::ConfirmationMismatch)
-    );
-    assert_eq!(
-        out.failures.get(&pid(2)),
-        Some(&Error::blame(pid(3), Reason::ConfirmationMismatch))
-    );
+    // Nobody may be confirmed with an inconsistent sharing; nobody drops its new share either.
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    assert_eq!(out.outputs.len(), 3);
+    let declined = |p: u16| match &out.outputs[&pid(p)] {
+        Termination::Unconfirmed(u) if !u.acknowledged => u.disagreeing.clone(),
+        other => panic!("P{p}: {other:?}"),
+    };
+    // P3 saw other commitments than P1 and P2: each side names the other's confirmation.
+    assert_eq!(declined(3), [pid(1), pid(2)]);
+    assert_eq!(declined(2), [pid(3)]);
+    assert_eq!(declined(1), [pid(3)]);
 }
 
 #[test]
@@ -236,14 +237,16 @@ fn refresh_replayed_old_session_messages_are_refused() {
     let (_, keys) = dealt::<Secp256k1>(2, &[1, 2, 3], &mut rng);
     let copies: Vec<KeyShare<Secp256k1>> = keys.iter().map(dup).collect();
     let mut first = Simulator::new(1);
-    for k in keys {
-        first.add(Refresh::new(SessionId([1; 32]), k).unwrap());
+    for k in &keys {
+        let m = Refresh::new(SessionId([1; 32]), k, first.rng()).unwrap();
+        first.add(m);
     }
     assert_eq!(first.run().outputs.len(), 3);
     let old_msgs = first.sent().to_vec();
     let mut second = Simulator::new(2);
-    for k in copies {
-        second.add(Refresh::new(SessionId([2; 32]), k).unwrap());
+    for k in &copies {
+        let m = Refresh::new(SessionId([2; 32]), k, second.rng()).unwrap();
+        second.add(m);
     }
     for env in &old_msgs {
         for p in [1, 2, 3].map(pid).into_iter().filter(|p| *p != env.sender) {

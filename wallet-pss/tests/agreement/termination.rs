@@ -1,0 +1,384 @@
+//! Termination attacks (DESIGN.md invariant 11): a party below the threshold sends a right
+//! last-round message to some parties and a wrong one (or none) to others, to make honest
+//! parties end differently — some finishing, others dropping what they computed — or delete an
+//! old share while the new sharing is not held by every honest party.
+//!
+//! Every test asserts each honest party's outcome and the parties it names, that all parties
+//! that say Confirmed agree, that every unconfirmed party still holds its computed result, and
+//! that the key is alive afterwards: the old shares (which the machines only borrowed) and,
+//! where the new results are all held, the new ones reconstruct the public key and sign.
+//!
+//! Sections: refresh (`wallet_pss::Refresh`), ECDSA key generation (`wallet_tss::ecdsa::Keygen`).
+//! The FROST DKG's are in `wallet-tss/tests/frost_dkg_sim.rs`.
+
+mod refresh {
+    use std::collections::BTreeMap;
+
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    use wallet_pss::frost::from_key_share;
+    use wallet_pss::refresh::{KIND_REFRESH_MESSAGE, KIND_REFRESH_STATE, test_message};
+    use wallet_pss::{KeepOldShare, KeyShare, Refresh, RefreshMessage, release_old_share};
+    use wallet_sss::{Commitments, Polynomial, Share, ShareSetId};
+    use wallet_tss::frost::{Ciphersuite, KeyPackage, Signature, aggregate, round1, round2};
+    use wallet_types::sim::{Fault, FaultRule, Outcome, Simulator};
+    use wallet_types::{
+        Acknowledgement, Curve, DecodeError, Ed25519, ParamError, Parties, PartyId, Protocol,
+        Secp256k1, SecretScalar, SessionId, Termination, Unconfirmed, WireObject,
+    };
+
+    fn pid(n: u16) -> PartyId {
+        PartyId::new(n).unwrap()
+    }
+
+    /// A dealer-split key (test fixture; in production keys come from a DKG).
+    fn dealt<C: Curve>(t: usize, n: u16, rng: &mut ChaCha20Rng) -> Vec<KeyShare<C>> {
+        let f = Polynomial::<C>::random(SecretScalar::random(rng), t, rng).unwrap();
+        let c = f.commit();
+        let parties = Parties::range(n).unwrap();
+        parties
+            .iter()
+            .map(|p| KeyShare::new(p, t, parties.clone(), f.share_for(p), c.clone(), 0).unwrap())
+            .collect()
+    }
+
+    type Run<C> = Outcome<Termination<KeyShare<C>>>;
+
+    /// A refresh of `keys` (each party lends its share) with `faults` installed.
+    fn run<C: Curve>(
+        keys: &[KeyShare<C>],
+        seed: u64,
+        faults: impl FnOnce(&mut Simulator<Refresh<C>>),
+    ) -> (Run<C>, Simulator<Refresh<C>>) {
+        let mut sim = Simulator::new(seed);
+        for k in keys {
+            let m = Refresh::new(SessionId([seed as u8; 32]), k, sim.rng()).unwrap();
+            sim.add(m);
+        }
+        faults(&mut sim);
+        let out = sim.run();
+        (out, sim)
+    }
+
+    fn unconfirmed<C: Curve>(out: &Run<C>, p: u16) -> &Unconfirmed<KeyShare<C>> {
+        match out.outputs.get(&pid(p)) {
+            Some(Termination::Unconfirmed(u)) => u,
+            other => panic!("P{p}: expected unconfirmed, got {other:?}"),
+        }
+    }
+
+    /// The public key `shares` reconstruct (wallet-sss).
+    fn reconstructed<C: Curve>(shares: &[&KeyShare<C>]) -> C::Point {
+        let t = shares[0].threshold();
+        let set = ShareSetId([0; 16]);
+        let shares: Vec<Share<C>> = shares
+            .iter()
+            .map(|k| Share::new(set, t, k.me(), k.share().duplicate()).unwrap())
+            .collect();
+        wallet_sss::reconstruct(&shares).unwrap().public()
+    }
+
+    /// A FROST signature (RFC 9591) of `msg` by `signers`.
+    fn frost_sign<C: Ciphersuite>(
+        signers: &[&KeyShare<C>],
+        msg: &[u8],
+        rng: &mut ChaCha20Rng,
+    ) -> Signature<C> {
+        let kps: Vec<KeyPackage<C>> = signers.iter().map(|k| from_key_share(k).unwrap()).collect();
+        let mut nonces = BTreeMap::new();
+        let mut commitments = BTreeMap::new();
+        for k in &kps {
+            let (mut n, c) = round1::preprocess(k, 1, rng);
+            nonces.insert(k.id(), n.remove(0));
+            commitments.insert(k.id(), c[0]);
+        }
+        let package = round2::SigningPackage::new(commitments, msg.to_vec()).unwrap();
+        let shares = kps
+            .iter()
+            .map(|k| {
+                let n = nonces.remove(&k.id()).unwrap();
+                (k.id(), round2::sign(&package, n, k).unwrap())
+            })
+            .collect();
+        aggregate::aggregate(&package, &shares, kps[0].public()).unwrap()
+    }
+
+    /// `shares` (a threshold of one epoch) reconstruct `pk` and make a FROST signature under it.
+    fn alive<C: Ciphersuite>(shares: &[&KeyShare<C>], pk: &C::Point, rng: &mut ChaCha20Rng) {
+        assert_eq!(&reconstructed(shares), pk);
+        let sig = frost_sign(shares, b"the key survived", rng);
+        assert!(sig.verify(pk, b"the key survived"));
+    }
+
+    /// After any run: the old shares are intact and alive; every output holds a new share of
+    /// the next epoch under the same key; all Confirmed outputs agree on the transcript hash;
+    /// every pair of parties holding new shares under one hash reconstructs and signs.
+    fn key_survives<C: Ciphersuite>(keys: &[KeyShare<C>], out: &Run<C>, rng: &mut ChaCha20Rng) {
+        let pk = keys[0].public_key();
+        let old: Vec<&KeyShare<C>> = keys.iter().collect();
+        for w in old.windows(keys[0].threshold()) {
+            alive(w, &pk, rng);
+        }
+        let confirmed: Vec<&[u8; 32]> = out
+            .outputs
+            .values()
+            .filter(|o| o.is_confirmed())
+            .map(|o| o.transcript_hash())
+            .collect();
+        assert!(
+            confirmed.windows(2).all(|w| w[0] == w[1]),
+            "confirmed parties disagree"
+        );
+        let mut by_hash: BTreeMap<[u8; 32], Vec<&KeyShare<C>>> = BTreeMap::new();
+        for o in out.outputs.values() {
+            let k = o.result();
+            assert_eq!(k.public_key(), pk);
+            assert_eq!(k.epoch(), keys[0].epoch() + 1);
+            by_hash.entry(*o.transcript_hash()).or_default().push(k);
+        }
+        for shares in by_hash.values() {
+            for w in shares.windows(keys[0].threshold()) {
+                alive(w, &pk, rng);
+            }
+        }
+    }
+
+    /// P3 confirms a wrong transcript hash to P1 only. P1 declines, naming P3, and keeps its new
+    /// share; the others acknowledged, get P1's decline and end unconfirmed (acknowledged),
+    /// naming P1. Nobody is Confirmed, so nobody may delete an old share — and every new share
+    /// is still held. (Before the fix P1 aborted and zeroized its new share while P2 and P3
+    /// finished with theirs.)
+    fn confirmation_equivocation<C: Ciphersuite>(seed: u64) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let keys = dealt::<C>(2, 3, &mut rng);
+        let (out, _) = run(&keys, seed, |s| {
+            s.rule(
+                FaultRule::any(Fault::tamper_payload(|m: &mut RefreshMessage<C>| {
+                    *m = RefreshMessage::Confirm([0xee; 32]);
+                }))
+                .from(pid(3))
+                .to(pid(1))
+                .round(2),
+            );
+        });
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        assert!(out.outputs.values().all(|o| !o.is_confirmed()));
+        let p1 = unconfirmed(&out, 1);
+        assert!(!p1.acknowledged);
+        assert_eq!(p1.disagreeing, [pid(3)]);
+        let p2 = unconfirmed(&out, 2);
+        assert!(p2.acknowledged);
+        assert_eq!(p2.disagreeing, [pid(1)]);
+        assert_eq!(p1.transcript_hash, p2.transcript_hash);
+        key_survives(&keys, &out, &mut rng);
+    }
+
+    #[test]
+    fn refresh_confirmation_equivocation_leaves_nobody_confirmed_and_every_share_held() {
+        confirmation_equivocation::<Secp256k1>(11);
+        confirmation_equivocation::<Ed25519>(12);
+    }
+
+    /// P3 acknowledges to P1 and declines to P2 (the last message of the run, split). P1 is
+    /// Confirmed; P2 is unconfirmed but acknowledged — it keeps its new share, names P3, and
+    /// may not delete its old share. The honest new shares (P1, P2) form the new sharing: they
+    /// sign the test message, after which P1 — and only P1 — gets its old share released.
+    fn acknowledgement_equivocation<C: Ciphersuite>(seed: u64) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let keys = dealt::<C>(2, 3, &mut rng);
+        let (out, _) = run(&keys, seed, |s| {
+            s.rule(
+                FaultRule::any(Fault::tamper_payload(|m: &mut RefreshMessage<C>| {
+                    if let RefreshMessage::Acknowledge(a) = m {
+                        *a = Acknowledgement::Decline(*a.transcript_hash());
+                    }
+                }))
+                .from(pid(3))
+                .to(pid(2))
+                .round(3),
+            );
+        });
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        assert!(out.outputs[&pid(1)].is_confirmed());
+        let p2 = unconfirmed(&out, 2);
+        assert!(p2.acknowledged);
+        assert_eq!(p2.disagreeing, [pid(3)]);
+        key_survives(&keys, &out, &mut rng);
+
+        // The honest parties' new shares sign the test message; P1 may delete its old share,
+        // P2 (unconfirmed) may not.
+        let h = *out.outputs[&pid(1)].transcript_hash();
+        let new1 = out.outputs[&pid(1)].result();
+        let msg = test_message::<C>(&h, new1.epoch());
+        let sig = frost_sign(&[new1, &p2.result], &msg, &mut rng);
+        let mut old = keys.into_iter();
+        let (old1, old2) = (old.next().unwrap(), old.next().unwrap());
+        let released = release_old_share(old1, &out.outputs[&pid(1)], &sig).unwrap();
+        assert_eq!(released.me(), pid(1));
+        let (kept, why) = release_old_share(old2, &out.outputs[&pid(2)], &sig).unwrap_err();
+        assert_eq!((kept.me(), why), (pid(2), KeepOldShare::Unconfirmed));
+        // A signature over anything else releases nothing.
+        let other = frost_sign(&[new1, &p2.result], b"not the test message", &mut rng);
+        let (_, why) = release_old_share(released, &out.outputs[&pid(1)], &other).unwrap_err();
+        assert_eq!(why, KeepOldShare::BadSignature);
+    }
+
+    #[test]
+    fn refresh_acknowledgement_equivocation_confirms_some_and_the_others_keep_their_shares() {
+        acknowledgement_equivocation::<Secp256k1>(21);
+        acknowledgement_equivocation::<Ed25519>(22);
+    }
+
+    /// P3 acknowledges to P1 but never to P2. P1 is Confirmed; P2 waits, and when its timeout
+    /// is up `stop_waiting` ends it unconfirmed (acknowledged) with its new share.
+    #[test]
+    fn refresh_withheld_acknowledgement_is_ended_by_stop_waiting_with_the_share_kept() {
+        let mut rng = ChaCha20Rng::seed_from_u64(31);
+        let keys = dealt::<Ed25519>(2, 3, &mut rng);
+        let (out, sim) = run(&keys, 31, |s| {
+            s.rule(FaultRule::any(Fault::Drop).from(pid(3)).to(pid(2)).round(3));
+        });
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        assert_eq!(out.stalled, [pid(2)]);
+        assert!(out.outputs[&pid(1)].is_confirmed());
+        // The waiting machine, as the caller would restore it from its stored state.
+        let stored = sim.machine(pid(2)).unwrap().to_secret_bytes();
+        let mut p2 = Refresh::<Ed25519>::from_bytes(stored.expose()).unwrap();
+        let (msgs, u) = p2.stop_waiting().unwrap();
+        assert!(
+            msgs.is_empty(),
+            "P2 acknowledged already: nothing more to send"
+        );
+        assert!(u.acknowledged);
+        assert_eq!(u.disagreeing, [pid(1), pid(3)]);
+        assert!(p2.stop_waiting().is_none());
+        let new1 = out.outputs[&pid(1)].result();
+        assert_eq!(out.outputs[&pid(1)].transcript_hash(), &u.transcript_hash);
+        alive(&[new1, &u.result], &keys[0].public_key(), &mut rng);
+        alive(&[&keys[0], &keys[1]], &keys[0].public_key(), &mut rng);
+    }
+
+    /// After P2 acknowledged, P3 sends it a message of another round in the last round's
+    /// envelope: a misbehaviour. P2 ends unconfirmed (acknowledged), naming P3 — it does not
+    /// abort and drop its new share, which P1 (Confirmed) relies on.
+    #[test]
+    fn refresh_misbehaviour_after_acknowledging_does_not_drop_the_share() {
+        let mut rng = ChaCha20Rng::seed_from_u64(41);
+        let keys = dealt::<Secp256k1>(2, 3, &mut rng);
+        let (out, _) = run(&keys, 41, |s| {
+            s.rule(
+                FaultRule::any(Fault::tamper_payload(
+                    |m: &mut RefreshMessage<Secp256k1>| {
+                        *m = RefreshMessage::Confirm([0x33; 32]);
+                    },
+                ))
+                .from(pid(3))
+                .to(pid(2))
+                .round(3),
+            );
+        });
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        assert!(out.outputs[&pid(1)].is_confirmed());
+        let p2 = unconfirmed(&out, 2);
+        assert!(p2.acknowledged);
+        assert_eq!(p2.disagreeing, [pid(3)]);
+        key_survives(&keys, &out, &mut rng);
+    }
+
+    /// P5 holds the same key and a valid share but other commitments to the old polynomial
+    /// (`f + g` with `g(0) = g(5) = 0`). The transcript hash binds every old commitment, so P5's
+    /// hash differs and nobody is Confirmed with inconsistent new commitments. (Before, the
+    /// hash bound only the public key: every party confirmed, and P5's new commitments
+    /// disagreed with everybody else's.)
+    #[test]
+    fn refresh_binds_the_old_commitments() {
+        let mut rng = ChaCha20Rng::seed_from_u64(51);
+        let mut keys = dealt::<Secp256k1>(3, 5, &mut rng);
+        let c = SecretScalar::<Secp256k1>::random(&mut rng);
+        let five = pid(5).to_scalar::<Secp256k1>();
+        let mut points = keys[4].commitments().points().to_vec();
+        points[1] -= Secp256k1::mul_base(&(five * c.expose()));
+        points[2] += Secp256k1::mul_base(c.expose());
+        let other = Commitments::new(points).unwrap();
+        let k5 = &keys[4];
+        keys[4] = KeyShare::new(
+            k5.me(),
+            3,
+            k5.parties().clone(),
+            k5.share().duplicate(),
+            other,
+            0,
+        )
+        .unwrap();
+        assert_eq!(keys[4].public_key(), keys[0].public_key());
+        let (out, _) = run(&keys, 51, |_| {});
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        assert!(out.outputs.values().all(|o| !o.is_confirmed()));
+        assert_eq!(
+            unconfirmed(&out, 5).disagreeing,
+            [pid(1), pid(2), pid(3), pid(4)]
+        );
+        for p in 1..=4 {
+            assert_eq!(unconfirmed(&out, p).disagreeing, [pid(5)]);
+        }
+    }
+
+    /// A threshold-1 refresh changes no share: refused unless asked for explicitly.
+    #[test]
+    fn refresh_of_threshold_one_is_refused_unless_asked_for() {
+        let mut rng = ChaCha20Rng::seed_from_u64(61);
+        let keys = dealt::<Ed25519>(1, 2, &mut rng);
+        let e = Refresh::new(SessionId([6; 32]), &keys[0], &mut rng).unwrap_err();
+        assert_eq!(
+            e,
+            ParamError::InvalidThreshold {
+                threshold: 1,
+                parties: 2
+            }
+            .into()
+        );
+        let mut sim = Simulator::new(61);
+        for k in &keys {
+            let m = Refresh::new_allowing_threshold_one(SessionId([6; 32]), k, sim.rng()).unwrap();
+            sim.add(m);
+        }
+        let out = sim.run();
+        for (k, o) in keys.iter().zip(out.outputs.values()) {
+            assert!(o.is_confirmed());
+            let same = o.result().share().expose() == k.share().expose();
+            assert!(same, "a 1-of-n refresh is a no-op");
+            assert_eq!(o.result().epoch(), 1);
+        }
+    }
+
+    /// The refresh formats changed with the acknowledgement round: new kinds, the old ones
+    /// refused; the acknowledgement message is frozen.
+    #[test]
+    fn refresh_formats_have_new_kinds() {
+        assert_eq!(KIND_REFRESH_MESSAGE.0, 0x0512);
+        assert_eq!(KIND_REFRESH_STATE.0, 0x0513);
+        let ack = RefreshMessage::<Secp256k1>::Acknowledge(Acknowledgement::Ack([0x11; 32]));
+        let bytes = ack.to_bytes();
+        let mut expected = vec![0x01, 0x05, 0x12, 0x01, 0x03, 0x01];
+        expected.extend([0x11; 32]);
+        assert_eq!(bytes, expected);
+        let mut old = bytes.clone();
+        old[2] = 0x10;
+        assert!(matches!(
+            RefreshMessage::<Secp256k1>::from_bytes(&old),
+            Err(DecodeError::WrongKind { .. })
+        ));
+        let mut rng = ChaCha20Rng::seed_from_u64(71);
+        let keys = dealt::<Secp256k1>(2, 3, &mut rng);
+        let mut m = Refresh::new(SessionId([7; 32]), &keys[0], &mut rng).unwrap();
+        let _ = m.start(&mut rng).unwrap();
+        let mut state = m.to_secret_bytes().expose().to_vec();
+        assert_eq!(&state[1..3], &[0x05, 0x13]);
+        assert!(Refresh::<Secp256k1>::from_bytes(&state).is_ok());
+        state[2] = 0x11;
+        assert!(matches!(
+            Refresh::<Secp256k1>::from_bytes(&state),
+            Err(DecodeError::WrongKind { .. })
+        ));
+    }
+}

@@ -85,7 +85,7 @@ fn ours_dkg(t: u16, n: u16, rng: &mut ChaCha20Rng) -> Vec<KeyPackage<Ed25519>> {
                 Step::Continue(out) => queue.extend(out),
                 Step::Done(out, k) => {
                     queue.extend(out);
-                    keys.push(k);
+                    keys.push(k.into_confirmed().unwrap());
                 }
             }
         }

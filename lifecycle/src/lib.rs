@@ -26,7 +26,9 @@ use wallet_tss::ecdsa::{
 use wallet_tss::frost::dkg::DkgParty;
 use wallet_tss::frost::{KeyPackage, aggregate, round1, round2};
 use wallet_types::sim::Simulator;
-use wallet_types::{Curve, Ed25519, Parties, PartyId, Protocol, SessionId, WireObject};
+use wallet_types::{
+    Curve, Ed25519, Parties, PartyId, Protocol, SessionId, Termination, WireObject,
+};
 
 /// One step of a flow.
 #[derive(Clone, Debug)]
@@ -95,6 +97,19 @@ impl Report {
 }
 
 type Res<T> = Result<T, String>;
+
+/// The results of a run in which every party acknowledged (a key is used, and an old share
+/// replaced, only then; an unconfirmed result would be kept and its confirmation retried).
+fn confirmed<T>(outputs: BTreeMap<PartyId, Termination<T>>) -> Res<BTreeMap<PartyId, T>> {
+    outputs
+        .into_iter()
+        .map(|(p, o)| {
+            o.into_confirmed()
+                .map(|r| (p, r))
+                .map_err(|u| format!("{p}: unconfirmed, disagreeing {:?}", u.disagreeing))
+        })
+        .collect()
+}
 
 fn err<E: core::fmt::Display>(ctx: &'static str) -> impl Fn(E) -> String {
     move |e| format!("{ctx}: {e}")
@@ -645,15 +660,13 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         })
         .collect::<Res<Vec<_>>>()?;
     let (refreshed, m1, b1) = run(machines, 13)?;
+    // Only a refresh every party acknowledged goes on (the epoch-0 share stays in the store
+    // until the epoch-1 share is installed).
+    let refreshed = confirmed(refreshed)?;
     let resetup_session = rsession.derive(b"ecdsa-resetup");
     let machines = refreshed
         .into_iter()
         .map(|(p, new)| {
-            // Only a refresh every party acknowledged goes on (the epoch-0 share stays in the
-            // store until the epoch-1 share is installed).
-            let new = new
-                .into_confirmed()
-                .map_err(|u| format!("refresh unconfirmed at {p}: {:?}", u.disagreeing))?;
             store(&stores, p)?
                 .with_key(|old| wallet_pss::ecdsa::resetup_after_refresh(resetup_session, new, old))
                 .map_err(err("store"))?
@@ -848,7 +861,7 @@ pub fn frost_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(err("dkg"))?;
     let (kps, m, b) = run(machines, 50)?;
-    let kps: Vec<KeyPackage<Ed25519>> = kps.into_values().collect();
+    let kps: Vec<KeyPackage<Ed25519>> = confirmed(kps)?.into_values().collect();
     let first = kps.first().ok_or("dkg output")?;
     let pk: [u8; 32] = first.public().group_key_bytes();
     report.step(

@@ -163,10 +163,13 @@ fn main() -> Result<(), String> {
     if let Some((p, e)) = out.failures.iter().next() {
         return Err(format!("DKG {p}: {e}"));
     }
+    if let Some((p, _)) = out.outputs.iter().find(|(_, o)| !o.is_confirmed()) {
+        return Err(format!("DKG {p}: not acknowledged by every party"));
+    }
     let keys: Vec<KeyShare<Ed25519>> = out
         .outputs
         .values()
-        .map(|k| to_key_share(k, 0))
+        .map(|k| to_key_share(k.result(), 0))
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
     record(

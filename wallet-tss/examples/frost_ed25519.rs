@@ -169,7 +169,16 @@ fn main() -> Result<(), String> {
         );
     }
     let (keys, dkg_msgs, dkg_bytes) = run(&mut dkg, &mut rng)?;
-    let keys: BTreeMap<PartyId, KeyPackage<Ed25519>> = keys;
+    // Use the key only when every party acknowledged it (an unconfirmed package is kept, not
+    // used: see `wallet_types::termination`).
+    let keys: BTreeMap<PartyId, KeyPackage<Ed25519>> = keys
+        .into_iter()
+        .map(|(p, o)| {
+            o.into_confirmed()
+                .map(|k| (p, k))
+                .map_err(|u| format!("{p}: DKG unconfirmed, disagreeing {:?}", u.disagreeing))
+        })
+        .collect::<Result<_, _>>()?;
     let public = keys.values().next().ok_or("no key")?.public().clone();
     if keys.values().any(|k| *k.public() != public) {
         return Err("parties disagree on the key".into());

@@ -12,12 +12,13 @@ mod frost_common;
 
 use frost_common::*;
 use wallet_sss::Polynomial;
+use wallet_tss::frost::KeyPackage;
 use wallet_tss::frost::dkg::{DkgMessage, DkgShare};
 use wallet_tss::frost::keys::export_group_secret;
 use wallet_types::sim::{Fault, FaultRule};
 use wallet_types::{
     Curve, Ed25519, Envelope, Error, Parties, Reason, Recipient, SecretScalar, SessionId,
-    WireObject,
+    Termination, Unconfirmed, WireObject,
 };
 
 #[test]
@@ -172,13 +173,25 @@ fn equivocation_is_caught_by_confirmation() {
                 .round(2),
         );
         let out = s.run();
-        assert!(
-            out.outputs.is_empty(),
-            "a DKG with an equivocator must not finish: {out:?}"
-        );
-        only_blames(&out, 2, Some(Reason::ConfirmationMismatch));
-        assert!(out.failures.contains_key(&pid(3)));
-        assert!(out.failures.contains_key(&pid(1)));
+        // Nobody may be confirmed with an equivocator's key; nobody drops its share either:
+        // every honest party declines, naming P2, and keeps its key package.
+        assert!(out.failures.is_empty(), "{out:?}");
+        assert!(out.outputs.values().all(|o| !o.is_confirmed()), "{out:?}");
+        for p in parties.iter().filter(|p| *p != pid(2)) {
+            let u = declined(&out, p);
+            assert_eq!(u.disagreeing, [pid(2)], "{p}");
+        }
+    }
+}
+
+/// The unconfirmed outcome of `p`, which must not have acknowledged.
+fn declined(
+    out: &wallet_types::sim::Outcome<Termination<KeyPackage<Ed25519>>>,
+    p: wallet_types::PartyId,
+) -> &Unconfirmed<KeyPackage<Ed25519>> {
+    match out.outputs.get(&p) {
+        Some(Termination::Unconfirmed(u)) if !u.acknowledged => u,
+        other => panic!("{p}: {other:?}"),
     }
 }
 
@@ -196,7 +209,10 @@ fn lying_confirmer_is_blamed() {
         .times(2),
     );
     let out = s.run();
-    only_blames(&out, 3, Some(Reason::ConfirmationMismatch));
+    assert!(out.outputs.values().all(|o| !o.is_confirmed()), "{out:?}");
+    for p in [1, 2] {
+        assert_eq!(declined(&out, pid(p)).disagreeing, [pid(3)]);
+    }
 }
 
 #[test]
@@ -214,9 +230,10 @@ fn bit_flips_blame_the_sender() {
             assert!(out.outputs.is_empty(), "{out:?}");
             only_blames(&out, 2, None);
         }
-        // Round 3: a corrupted confirmation makes the DKG fail (blaming the sender, or — when
-        // the flipped bit sits in another party's digest — the party it appears to accuse;
-        // see the module docs), and nobody outputs a key.
+        // Round 3: a corrupted confirmation makes the DKG fail (an undecodable one at the
+        // transport; a decodable one names the sender, or — when the flipped bit sits in
+        // another party's digest — the party it appears to accuse; see the module docs), and
+        // nobody is confirmed; whoever got that far keeps its key package, unconfirmed.
         let mut s = dkg_sim(2, 3, seed);
         s.rule(
             FaultRule::any(Fault::FlipBit)
@@ -225,8 +242,8 @@ fn bit_flips_blame_the_sender() {
                 .times(2),
         );
         let out = s.run();
-        assert!(out.outputs.len() <= 1, "{out:?}");
-        assert!(!out.failures.is_empty());
+        assert!(out.outputs.values().all(|o| !o.is_confirmed()), "{out:?}");
+        assert!(out.outputs.len() + out.failures.len() >= 2, "{out:?}");
         for e in out.failures.values() {
             assert!(is_misbehaviour(e), "{e:?}");
         }
@@ -252,31 +269,12 @@ fn message_for_another_session_is_rejected() {
         },
     );
     let out = s.run();
-    dkg_ok(out_clone_check(&out), 3);
     assert!(
         out.rejections
             .iter()
             .any(|(p, e)| *p == pid(1) && *e == Error::WrongSession { sender: pid(2) })
     );
-}
-
-fn out_clone_check(
-    out: &wallet_types::sim::Outcome<wallet_tss::frost::KeyPackage<Ed25519>>,
-) -> wallet_types::sim::Outcome<wallet_tss::frost::KeyPackage<Ed25519>> {
-    wallet_types::sim::Outcome {
-        outputs: out
-            .outputs
-            .iter()
-            .map(|(p, k)| (*p, k.duplicate()))
-            .collect(),
-        failures: out.failures.clone(),
-        stalled: out.stalled.clone(),
-        rejections: vec![],
-        deliveries: 0,
-        late: 0,
-        messages_sent: 0,
-        bytes_sent: 0,
-    }
+    dkg_ok(out, 3);
 }
 
 #[test]
@@ -316,7 +314,11 @@ fn secp256k1_dkg_and_signing() {
     s.restore_every_step(true);
     let out = s.run();
     assert!(out.failures.is_empty() && out.outputs.len() == 3, "{out:?}");
-    let keys = out.outputs;
+    let keys: BTreeMap<_, _> = out
+        .outputs
+        .into_iter()
+        .map(|(p, o)| (p, o.into_confirmed().unwrap()))
+        .collect();
     let public = keys[&pid(1)].public().clone();
     assert!(keys.values().all(|k| *k.public() == public));
     assert_eq!(public.group_key_bytes().len(), 33);
@@ -344,4 +346,208 @@ fn secp256k1_dkg_and_signing() {
     assert!(!sig.verify(public.group_key().get(), b"secq"));
     let exported = export_group_secret(&[&keys[&pid(1)], &keys[&pid(3)]]).unwrap();
     assert_eq!(exported.public_key(), *public.group_key().get());
+}
+
+// ------------------------------------------------------------------------------------------
+// Termination (DESIGN.md invariant 11): a party sends a right last-round message to some
+// parties and a wrong one (or none) to others. No honest party may lose its key package; all
+// that say Confirmed agree; the key packages held sign.
+// ------------------------------------------------------------------------------------------
+
+mod termination {
+    use std::collections::BTreeMap;
+
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    use wallet_tss::frost::dkg::{DkgMessage, DkgParty};
+    use wallet_tss::frost::keys::export_group_secret;
+    use wallet_tss::frost::{
+        KIND_DKG_MESSAGE, KIND_DKG_STATE, KeyPackage, aggregate, round1, round2,
+    };
+    use wallet_types::sim::{Fault, FaultRule, Outcome};
+    use wallet_types::{
+        Acknowledgement, DecodeError, Ed25519, Parties, Protocol, Termination, Unconfirmed,
+        WireObject,
+    };
+
+    use super::frost_common::{SID, dkg_sim, pid};
+
+    type Run = Outcome<Termination<KeyPackage<Ed25519>>>;
+
+    fn unconfirmed(out: &Run, p: u16) -> &Unconfirmed<KeyPackage<Ed25519>> {
+        match out.outputs.get(&pid(p)) {
+            Some(Termination::Unconfirmed(u)) => u,
+            other => panic!("P{p}: expected unconfirmed, got {other:?}"),
+        }
+    }
+
+    /// `signers` make a FROST signature that verifies under their group key, and export it.
+    fn signs(signers: &[&KeyPackage<Ed25519>], rng: &mut ChaCha20Rng) {
+        let mut nonces = BTreeMap::new();
+        let mut commitments = BTreeMap::new();
+        for k in signers {
+            let (mut n, c) = round1::preprocess(k, 1, rng);
+            nonces.insert(k.id(), n.remove(0));
+            commitments.insert(k.id(), c[0]);
+        }
+        let package = round2::SigningPackage::new(commitments, b"dkg".to_vec()).unwrap();
+        let shares = signers
+            .iter()
+            .map(|k| {
+                let n = nonces.remove(&k.id()).unwrap();
+                (k.id(), round2::sign(&package, n, k).unwrap())
+            })
+            .collect();
+        let public = signers[0].public();
+        let sig = aggregate::aggregate(&package, &shares, public).unwrap();
+        assert!(sig.verify(public.group_key().get(), b"dkg"));
+        let exported = export_group_secret(signers).unwrap();
+        assert_eq!(exported.public_key(), *public.group_key().get());
+    }
+
+    /// Every output holds a key package of one group key; the Confirmed ones agree; any two
+    /// held packages sign (2-of-3).
+    fn keys_survive(out: &Run, rng: &mut ChaCha20Rng) {
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        let held: Vec<&KeyPackage<Ed25519>> = out.outputs.values().map(|o| o.result()).collect();
+        assert_eq!(held.len(), 3);
+        assert!(held.iter().all(|k| k.public() == held[0].public()));
+        let confirmed: Vec<&[u8; 32]> = out
+            .outputs
+            .values()
+            .filter(|o| o.is_confirmed())
+            .map(|o| o.transcript_hash())
+            .collect();
+        assert!(confirmed.windows(2).all(|w| w[0] == w[1]));
+        for w in held.windows(2) {
+            signs(w, rng);
+        }
+    }
+
+    /// P3 confirms a wrong hash to P1 only. P1 declines naming P3 and keeps its key package; P2
+    /// acknowledged and ends unconfirmed naming P1 (the decline); nobody is Confirmed, so
+    /// nobody may publish the key — yet every key package is held and the key signs. (Before
+    /// the fix P1 aborted, dropping its share, while P2 and P3 output the key.)
+    #[test]
+    fn dkg_confirmation_equivocation_leaves_nobody_confirmed_and_every_share_held() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let mut s = dkg_sim(2, 3, 41);
+        s.rule(
+            FaultRule::any(Fault::tamper_payload(|m: &mut DkgMessage<Ed25519>| {
+                if let DkgMessage::Confirm { hash, .. } = m {
+                    hash[0] ^= 1;
+                }
+            }))
+            .from(pid(3))
+            .to(pid(1))
+            .round(3),
+        );
+        let out = s.run();
+        assert!(out.outputs.values().all(|o| !o.is_confirmed()), "{out:?}");
+        let p1 = unconfirmed(&out, 1);
+        assert!(!p1.acknowledged);
+        assert_eq!(p1.disagreeing, [pid(3)]);
+        let p2 = unconfirmed(&out, 2);
+        assert!(p2.acknowledged);
+        assert_eq!(p2.disagreeing, [pid(1)]);
+        keys_survive(&out, &mut rng);
+    }
+
+    /// P3 acknowledges to P1 and declines to P2. P1 is Confirmed (and may publish the key);
+    /// P2 is unconfirmed but acknowledged, names P3 and keeps its package — with P1's it signs
+    /// without P3.
+    #[test]
+    fn dkg_acknowledgement_equivocation_confirms_some_and_the_others_keep_their_shares() {
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        let mut s = dkg_sim(2, 3, 42);
+        s.rule(
+            FaultRule::any(Fault::tamper_payload(|m: &mut DkgMessage<Ed25519>| {
+                if let DkgMessage::Acknowledge(a) = m {
+                    *a = Acknowledgement::Decline(*a.transcript_hash());
+                }
+            }))
+            .from(pid(3))
+            .to(pid(2))
+            .round(4),
+        );
+        let out = s.run();
+        assert!(out.outputs[&pid(1)].is_confirmed());
+        let p2 = unconfirmed(&out, 2);
+        assert!(p2.acknowledged);
+        assert_eq!(p2.disagreeing, [pid(3)]);
+        assert_eq!(&p2.transcript_hash, out.outputs[&pid(1)].transcript_hash());
+        keys_survive(&out, &mut rng);
+        signs(&[out.outputs[&pid(1)].result(), &p2.result], &mut rng);
+    }
+
+    /// P3 never acknowledges to P2: P2 waits; `stop_waiting` (its timeout) ends it unconfirmed
+    /// and acknowledged, with its package, listing the others. A machine that has no package
+    /// yet has nothing to keep.
+    #[test]
+    fn dkg_withheld_acknowledgement_is_ended_by_stop_waiting_with_the_share_kept() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let mut s = dkg_sim(2, 3, 43);
+        s.rule(FaultRule::any(Fault::Drop).from(pid(3)).to(pid(2)).round(4));
+        let out = s.run();
+        assert_eq!(out.stalled, [pid(2)]);
+        assert!(out.outputs[&pid(1)].is_confirmed());
+        let stored = s.machine(pid(2)).unwrap().to_secret_bytes();
+        let mut p2 = DkgParty::<Ed25519>::from_bytes(stored.expose()).unwrap();
+        let (msgs, u) = p2.stop_waiting().unwrap();
+        assert!(msgs.is_empty());
+        assert!(u.acknowledged);
+        assert_eq!(u.disagreeing, [pid(1), pid(3)]);
+        signs(&[out.outputs[&pid(1)].result(), &u.result], &mut rng);
+
+        // Before round 2 there is no package: stop_waiting keeps nothing and ends the machine.
+        let parties = Parties::range(3).unwrap();
+        let mut early = DkgParty::<Ed25519>::new(SID, pid(1), parties, 2, &mut rng).unwrap();
+        assert!(early.stop_waiting().is_none(), "not started: unchanged");
+        let _ = early.start(&mut rng).unwrap();
+        assert!(early.stop_waiting().is_none());
+        assert!(early.start(&mut rng).is_err());
+    }
+
+    /// A confirmation in the acknowledgement round's envelope (a misbehaviour at the inbox)
+    /// after P2 acknowledged: P2 ends unconfirmed naming P3 instead of aborting and dropping a
+    /// package P1, Confirmed, relies on.
+    #[test]
+    fn dkg_misbehaviour_after_acknowledging_does_not_drop_the_share() {
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let mut s = dkg_sim(2, 3, 44);
+        s.rule(
+            FaultRule::any(Fault::tamper_payload(|m: &mut DkgMessage<Ed25519>| {
+                *m = DkgMessage::Confirm {
+                    digests: vec![[0; 32]; 3],
+                    hash: [0; 32],
+                };
+            }))
+            .from(pid(3))
+            .to(pid(2))
+            .round(4),
+        );
+        let out = s.run();
+        assert!(out.outputs[&pid(1)].is_confirmed());
+        let p2 = unconfirmed(&out, 2);
+        assert!(p2.acknowledged);
+        assert_eq!(p2.disagreeing, [pid(3)]);
+        keys_survive(&out, &mut rng);
+    }
+
+    /// The DKG formats changed with the fourth round: new kinds, the three-round state refused.
+    #[test]
+    fn dkg_state_has_a_new_kind() {
+        assert_eq!((KIND_DKG_MESSAGE.0, KIND_DKG_STATE.0), (0x0312, 0x0313));
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let parties = Parties::range(3).unwrap();
+        let m = DkgParty::<Ed25519>::new(SID, pid(1), parties, 2, &mut rng).unwrap();
+        let mut bytes = m.to_secret_bytes().expose().to_vec();
+        assert_eq!(&bytes[1..3], &[0x03, 0x13]);
+        assert!(DkgParty::<Ed25519>::from_bytes(&bytes).is_ok());
+        bytes[2] = 0x11;
+        assert!(matches!(
+            DkgParty::<Ed25519>::from_bytes(&bytes),
+            Err(DecodeError::WrongKind { .. })
+        ));
+    }
 }

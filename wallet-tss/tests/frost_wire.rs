@@ -11,8 +11,8 @@ use wallet_tss::frost::{
     KeyPackage, PublicKeyPackage, SignatureShare, SigningCommitments, SigningNonces, SigningPackage,
 };
 use wallet_types::{
-    Curve, DecodeError, Ed25519, Parties, PartyId, SecretScalar, WireObject, decode_point,
-    decode_scalar,
+    Acknowledgement, Curve, DecodeError, Ed25519, Parties, PartyId, SecretScalar, WireObject,
+    decode_point, decode_scalar,
 };
 
 // RFC 9591 Appendix E.1 values.
@@ -177,7 +177,7 @@ fn dkg_messages() {
         mu: sc(Z1),
     };
     let a1g_hex = hex::encode(Ed25519::encode_point(&a1g));
-    let expected = format!("{}01", header("0310")) + "0002" + Y + &a1g_hex + D1 + Z1;
+    let expected = format!("{}01", header("0312")) + "0002" + Y + &a1g_hex + D1 + Z1;
     assert_eq!(hex::encode(commit.to_bytes()), expected);
     assert_eq!(
         DkgMessage::<Ed25519>::from_bytes(&h(&expected))
@@ -187,14 +187,14 @@ fn dkg_messages() {
     );
 
     let share = DkgMessage::<Ed25519>::Share(DkgShare::new(SecretScalar::new(sc(S1))));
-    let expected = format!("{}02{S1}", header("0310"));
+    let expected = format!("{}02{S1}", header("0312"));
     assert_eq!(hex::encode(share.to_bytes()), expected);
 
     let confirm = DkgMessage::<Ed25519>::Confirm {
         digests: vec![[1; 32], [2; 32]],
         hash: [3; 32],
     };
-    let expected = format!("{}03", header("0310"))
+    let expected = format!("{}03", header("0312"))
         + "0002"
         + &"01".repeat(32)
         + &"02".repeat(32)
@@ -206,12 +206,36 @@ fn dkg_messages() {
             .to_bytes(),
         h(&expected)
     );
-    // Unknown tag.
-    let bad = format!("{}04", header("0310"));
+    let ack = DkgMessage::<Ed25519>::Acknowledge(Acknowledgement::Decline([4; 32]));
+    let expected = format!("{}0402", header("0312")) + &"04".repeat(32);
+    assert_eq!(hex::encode(ack.to_bytes()), expected);
+    assert_eq!(
+        DkgMessage::<Ed25519>::from_bytes(&h(&expected))
+            .unwrap()
+            .to_bytes(),
+        h(&expected)
+    );
+    // Unknown tag, unknown verdict.
+    let bad = format!("{}05", header("0312"));
     assert_eq!(
         DkgMessage::<Ed25519>::from_bytes(&h(&bad)).unwrap_err(),
-        DecodeError::InvalidTag(4)
+        DecodeError::InvalidTag(5)
     );
+    let bad = format!("{}0403", header("0312")) + &"04".repeat(32);
+    assert_eq!(
+        DkgMessage::<Ed25519>::from_bytes(&h(&bad)).unwrap_err(),
+        DecodeError::InvalidTag(3)
+    );
+    // The three-round message kind is retired.
+    let old = format!("{}03", header("0310"))
+        + "0002"
+        + &"01".repeat(32)
+        + &"02".repeat(32)
+        + &"03".repeat(32);
+    assert!(matches!(
+        DkgMessage::<Ed25519>::from_bytes(&h(&old)),
+        Err(DecodeError::WrongKind { .. })
+    ));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Distributed key generation: FROST KeyGen (Komlo–Goldberg 2020, Figure 1) — Pedersen's DKG
 //! with a Schnorr proof of knowledge of each dealer's constant term — plus a **confirmation
-//! round**, so that a DKG never ends with honest parties holding different keys.
+//! round**, so that a DKG never ends with honest parties holding different keys, and an
+//! **acknowledgement round**, so that no party is told "done" unless every party holds the key.
 //!
 //! Rounds, for `t`-of-`n` parties `P₁..Pₙ` (`2 ≤ t ≤ n`) in session `sid`:
 //!
@@ -20,12 +21,25 @@
 //!    broadcast is in dispute (the confirmer itself if only its hash differs, or if the dispute
 //!    is about our own message, which we know).
 //!
+//! 4. **Acknowledge** (broadcast). `Pⱼ` broadcasts `Ack(hash)` when every confirmation matched
+//!    its own, otherwise `Decline(hash)` ([`wallet_types::termination`]).
+//!
 //! Blame in round 3 rests on the confirmer's word: without transferable signatures nobody can
 //! prove what it received, so a lying confirmer can make the DKG fail blaming another party —
 //! but it can never make honest parties finish with different keys.
 //!
-//! Output: the party's [`KeyPackage`] (secret share `sⱼ`, group key `Y`, the group commitment
-//! `Φ` and hence every party's share commitment, threshold and party set).
+//! **Termination (invariant 11).** The output is a [`Termination`] of the party's
+//! [`KeyPackage`] (secret share `sⱼ`, group key `Y`, the group commitment `Φ` and hence every
+//! party's share commitment, threshold and party set). It is `Confirmed` only when every other
+//! party acknowledged the same hash: then every honest party holds its share of the same key.
+//! A failure in round 1 or 2 aborts (nothing is computed yet, and nobody can be Confirmed
+//! without this party's acknowledgement). A failure from round 3 on — a confirmation mismatch
+//! (culprits as above), a declined, missing or equivocated acknowledgement, any misbehaviour —
+//! ends the machine `Unconfirmed` with its key package **kept**: a party that acknowledged may
+//! be needed by Confirmed parties that already publish the key, so it must never discard it.
+//! [`DkgParty::stop_waiting`] ends a run whose last messages do not come the same way. Use the
+//! key (publish its address) only when Confirmed; see the table in
+//! [`wallet_types::termination`] for the unconfirmed cases.
 
 use alloc::collections::BTreeMap;
 use alloc::vec;
@@ -37,9 +51,10 @@ use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use wallet_sss::{Commitments, Polynomial};
 use wallet_types::{
-    DecodeError, Envelope, Error, HEADER_LEN, Inbox, Lifecycle, MAX_PARTIES, ObjectKind,
-    ParamError, Parties, PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec,
-    SecretScalar, SessionId, Step, Transcript, WireObject, Writer,
+    Acknowledgement, DecodeError, Envelope, Error, ErrorKind, HEADER_LEN, Inbox, Lifecycle,
+    MAX_PARTIES, ObjectKind, ParamError, Parties, PartyId, Protocol, Reader, Reason, Recipient,
+    RoundMessage, RoundSpec, SecretScalar, SessionId, Step, Stopped, Termination, Transcript,
+    Unconfirmed, WireObject, Writer,
 };
 
 use super::ciphersuite::Ciphersuite;
@@ -47,6 +62,7 @@ use super::keys::{KeyPackage, PublicKeyPackage, share_commitment};
 use super::{KIND_DKG_MESSAGE, KIND_DKG_STATE};
 
 const PROTOCOL: &str = "wallet-tss/frost-dkg";
+/// The hashes are those of version 1 (the acknowledgement round added no hash).
 const VERSION: u16 = 1;
 
 /// A secret share in transit (round 2). `Clone` only because protocol messages must be; the
@@ -94,6 +110,8 @@ pub enum DkgMessage<C: Ciphersuite> {
         /// Hash of all commitments and the group key.
         hash: [u8; 32],
     },
+    /// Round 4 (broadcast): the acknowledgement of the confirmation hash.
+    Acknowledge(Acknowledgement),
 }
 
 impl<C: Ciphersuite> DkgMessage<C> {
@@ -132,6 +150,7 @@ impl<C: Ciphersuite> RoundMessage for DkgMessage<C> {
             Self::Commit { .. } => 1,
             Self::Share(_) => 2,
             Self::Confirm { .. } => 3,
+            Self::Acknowledge(_) => 4,
         }
     }
 }
@@ -139,7 +158,8 @@ impl<C: Ciphersuite> RoundMessage for DkgMessage<C> {
 /// Body: `tag u8` then
 /// * `1` Commit: `u16 t || Φ₀ || … || Φₜ₋₁ || R || μ` (`Φ₀`, `R` non-identity);
 /// * `2` Share: `SerializeScalar(fᵢ(j))`;
-/// * `3` Confirm: `u16 n || n × digest[32] || hash[32]`.
+/// * `3` Confirm: `u16 n || n × digest[32] || hash[32]`;
+/// * `4` Acknowledge: `u8 verdict (1 ack, 2 decline) || hash[32]`.
 impl<C: Ciphersuite> WireObject for DkgMessage<C> {
     const KIND: ObjectKind = KIND_DKG_MESSAGE;
     const MAX_LEN: usize = HEADER_LEN + 1 + 2 + 33 * (MAX_PARTIES + 1) + 32;
@@ -167,6 +187,10 @@ impl<C: Ciphersuite> WireObject for DkgMessage<C> {
                     w.bytes(d);
                 }
                 w.bytes(hash);
+            }
+            Self::Acknowledge(a) => {
+                w.u8(4);
+                a.encode(w);
             }
         }
     }
@@ -201,6 +225,7 @@ impl<C: Ciphersuite> WireObject for DkgMessage<C> {
                 let hash = r.array::<32>()?;
                 Ok(Self::Confirm { digests, hash })
             }
+            4 => Ok(Self::Acknowledge(Acknowledgement::decode(r)?)),
             t => Err(DecodeError::InvalidTag(t)),
         }
     }
@@ -260,6 +285,7 @@ fn rounds() -> Vec<RoundSpec> {
         RoundSpec::broadcast(),
         RoundSpec::p2p(),
         RoundSpec::broadcast(),
+        RoundSpec::broadcast(),
     ]
 }
 
@@ -270,8 +296,7 @@ fn random_weight<C: Ciphersuite, R: CryptoRng + ?Sized>(rng: &mut R) -> C::Scala
     C::Scalar::from_u128(u128::from_le_bytes(b))
 }
 
-/// Messages to send and, after the last round, the output.
-type Advanced<C> = (Vec<Envelope<DkgMessage<C>>>, Option<KeyPackage<C>>);
+type DkgStep<C> = Step<DkgMessage<C>, Termination<KeyPackage<C>>>;
 
 struct State<C: Ciphersuite> {
     inbox: Inbox<DkgMessage<C>>,
@@ -333,6 +358,33 @@ impl<C: Ciphersuite> DkgParty<C> {
                 result: None,
             }),
         })
+    }
+
+    /// Ends a machine whose run stopped making progress (a party stays silent; the caller's
+    /// timeout is up) without losing what it computed: past round 2 it ends [`Unconfirmed`]
+    /// with the key package — and, if this party had not acknowledged yet, a `Decline` to
+    /// broadcast, so that it can never be counted later — listing every other party. `None`
+    /// with the machine unchanged when it was not started or is over; `None` with the machine
+    /// ended when it has no key package yet (nothing to keep). Later calls answer
+    /// [`Error::Finished`].
+    pub fn stop_waiting(&mut self) -> Option<Stopped<DkgMessage<C>, KeyPackage<C>>> {
+        match core::mem::replace(&mut self.life, Lifecycle::Finished) {
+            Lifecycle::Running(mut s) => {
+                if s.result.is_none() {
+                    return None;
+                }
+                let others = s.inbox.parties().others(self.me).collect();
+                let acknowledged = s.acknowledged();
+                match s.conclude(Vec::new(), acknowledged, others) {
+                    Ok(Step::Done(out, Termination::Unconfirmed(u))) => Some((out, u)),
+                    _ => None,
+                }
+            }
+            other => {
+                self.life = other;
+                None
+            }
+        }
     }
 }
 
@@ -499,7 +551,13 @@ impl<C: Ciphersuite> State<C> {
         )])
     }
 
-    fn round3(&mut self, msgs: BTreeMap<PartyId, DkgMessage<C>>) -> Result<KeyPackage<C>, Error> {
+    /// Round 3: every confirmation must match ours; then acknowledge. `Some` ends the run
+    /// (declined, unconfirmed).
+    fn round3(
+        &mut self,
+        msgs: BTreeMap<PartyId, DkgMessage<C>>,
+        out: &mut Vec<Envelope<DkgMessage<C>>>,
+    ) -> Result<Option<DkgStep<C>>, Error> {
         let (_, _, hash) = self.result.as_ref().ok_or(Error::Internal)?;
         let parties = self.inbox.parties().clone();
         let mine: Vec<[u8; 32]> = parties
@@ -509,15 +567,19 @@ impl<C: Ciphersuite> State<C> {
         let me = self.inbox.me();
         let mut culprits = Vec::new();
         for (p, m) in &msgs {
+            // A malformed confirmation is a disagreement too: the share exists now, so it is
+            // kept rather than dropped by an abort.
             let DkgMessage::Confirm {
                 digests,
                 hash: theirs,
             } = m
             else {
-                return Err(Error::blame(*p, Reason::MalformedMessage));
+                culprits.push(*p);
+                continue;
             };
             if digests.len() != mine.len() {
-                return Err(Error::blame(*p, Reason::MalformedMessage));
+                culprits.push(*p);
+                continue;
             }
             let contested: Vec<PartyId> = parties
                 .iter()
@@ -538,38 +600,96 @@ impl<C: Ciphersuite> State<C> {
             }
         }
         if !culprits.is_empty() {
-            return Err(Error::blame_all(culprits, Reason::ConfirmationMismatch));
+            return self
+                .conclude(core::mem::take(out), false, culprits)
+                .map(Some);
         }
-        let (secret, public, _) = self.result.take().ok_or(Error::Internal)?;
-        KeyPackage::new(self.inbox.me(), secret, public).map_err(|_| Error::Internal)
+        let hash = *hash;
+        out.push(self.inbox.envelope(
+            4,
+            Recipient::All,
+            DkgMessage::Acknowledge(Acknowledgement::Ack(hash)),
+        ));
+        Ok(None)
     }
 
-    fn advance<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Result<Advanced<C>, Error> {
+    /// Round 4: Confirmed iff every other party acknowledged our hash.
+    fn round4(
+        &mut self,
+        msgs: BTreeMap<PartyId, DkgMessage<C>>,
+    ) -> Result<Termination<KeyPackage<C>>, Error> {
+        let (kp, hash) = self.take_result()?;
+        Ok(Termination::from_acknowledgements(
+            kp,
+            hash,
+            msgs.iter().map(|(p, m)| match m {
+                DkgMessage::Acknowledge(a) => (*p, Some(a)),
+                _ => (*p, None),
+            }),
+        ))
+    }
+
+    fn take_result(&mut self) -> Result<(KeyPackage<C>, [u8; 32]), Error> {
+        let (secret, public, hash) = self.result.take().ok_or(Error::Internal)?;
+        let kp = KeyPackage::new(self.inbox.me(), secret, public).map_err(|_| Error::Internal)?;
+        Ok((kp, hash))
+    }
+
+    /// Round 4 is current once this party has acknowledged.
+    fn acknowledged(&self) -> bool {
+        self.inbox.current_round() >= 4
+    }
+
+    /// Ends the run after round 2 on a failure, keeping the key package; a party that has not
+    /// acknowledged yet declines (so that nobody waits for it or counts it).
+    fn conclude(
+        &mut self,
+        mut out: Vec<Envelope<DkgMessage<C>>>,
+        acknowledged: bool,
+        disagreeing: Vec<PartyId>,
+    ) -> Result<DkgStep<C>, Error> {
+        let (kp, hash) = self.take_result()?;
+        if !acknowledged {
+            out.push(self.inbox.envelope(
+                4,
+                Recipient::All,
+                DkgMessage::Acknowledge(Acknowledgement::Decline(hash)),
+            ));
+        }
+        Ok(Step::Done(
+            out,
+            Termination::Unconfirmed(Unconfirmed::new(kp, hash, acknowledged, disagreeing)),
+        ))
+    }
+
+    fn advance<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Result<DkgStep<C>, Error> {
         let mut out = Vec::new();
         while let Some(msgs) = self.inbox.take_current() {
             match self.inbox.current_round().saturating_sub(1) {
                 1 => out.extend(self.round1(msgs, rng)?),
                 2 => out.extend(self.round2(msgs, rng)?),
-                3 => return Ok((out, Some(self.round3(msgs)?))),
+                3 => {
+                    if let Some(done) = self.round3(msgs, &mut out)? {
+                        return Ok(done);
+                    }
+                }
+                4 => return Ok(Step::Done(out, self.round4(msgs)?)),
                 _ => return Err(Error::Internal),
             }
         }
-        Ok((out, None))
+        Ok(Step::Continue(out))
     }
 }
 
 impl<C: Ciphersuite> Protocol for DkgParty<C> {
     type Message = DkgMessage<C>;
-    type Output = KeyPackage<C>;
+    type Output = Termination<KeyPackage<C>>;
 
     fn me(&self) -> PartyId {
         self.me
     }
 
-    fn start<R: CryptoRng + ?Sized>(
-        &mut self,
-        rng: &mut R,
-    ) -> Result<Step<DkgMessage<C>, KeyPackage<C>>, Error> {
+    fn start<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Result<DkgStep<C>, Error> {
         self.life.start(|s| {
             let me = s.inbox.me();
             let session = s.session();
@@ -594,11 +714,16 @@ impl<C: Ciphersuite> Protocol for DkgParty<C> {
         &mut self,
         incoming: Envelope<DkgMessage<C>>,
         rng: &mut R,
-    ) -> Result<Step<DkgMessage<C>, KeyPackage<C>>, Error> {
-        self.life.step(|s| {
-            s.inbox.receive(incoming)?;
-            let (out, output) = s.advance(rng)?;
-            Ok(Step::from_round(out, output))
+    ) -> Result<DkgStep<C>, Error> {
+        self.life.step(|s| match s.inbox.receive(incoming) {
+            Ok(_) => s.advance(rng),
+            // Once the key package exists, a misbehaving party (an equivocation, a message of
+            // another round) must not make this party drop it: end unconfirmed, naming it.
+            Err(e) if e.kind() == ErrorKind::Misbehaviour && s.result.is_some() => {
+                let acknowledged = s.acknowledged();
+                s.conclude(Vec::new(), acknowledged, e.culprits().to_vec())
+            }
+            Err(e) => Err(e),
         })
     }
 }
@@ -606,7 +731,9 @@ impl<C: Ciphersuite> Protocol for DkgParty<C> {
 /// State body: `me u16 || lifecycle tag u8`; if created (0) or running (1):
 /// `inbox || u16 t || has_poly u8 || [t × SerializeScalar(aₖ)] || u16 k || k × (party ||
 /// t × point) || u16 m || m × (party || digest[32]) || has_result u8 ||
-/// [SerializeScalar(sᵢ) || PublicKeyPackage body || hash[32]]`. Holds secrets.
+/// [SerializeScalar(sᵢ) || PublicKeyPackage body || hash[32]]` (the inbox has four rounds: a
+/// new kind, `0x0313`; the three-round state `0x0311` is refused as a wrong kind). Holds
+/// secrets.
 impl<C: Ciphersuite> WireObject for DkgParty<C> {
     const KIND: ObjectKind = KIND_DKG_STATE;
     const MAX_LEN: usize = 1 << 24;

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | ciphersuites: context string, H1..H5 | [`ciphersuite`] | §6.1, §6.5 |
 //! | key material, dealer split, seed import, key export | [`keys`] | Appendix C |
-//! | distributed key generation (FROST KeyGen + confirmation round) | [`dkg`] | (FROST paper, Fig. 1) |
+//! | distributed key generation (FROST KeyGen + confirmation and acknowledgement rounds) | [`dkg`] | (FROST paper, Fig. 1) |
 //! | **offline**: nonce preprocessing | [`round1`] | §5.1 |
 //! | **online**: signing package, signature share | [`round2`] | §4.4–4.6, §5.2 |
 //! | aggregation with share verification | [`aggregate()`] | §5.3, §5.4 |
@@ -74,10 +74,12 @@ pub const KIND_SEALED_NONCES: ObjectKind = ObjectKind(0x0304);
 pub const KIND_SIGNING_PACKAGE: ObjectKind = ObjectKind(0x0305);
 /// [`SignatureShare`].
 pub const KIND_SIGNATURE_SHARE: ObjectKind = ObjectKind(0x0306);
-/// [`dkg::DkgMessage`].
-pub const KIND_DKG_MESSAGE: ObjectKind = ObjectKind(0x0310);
-/// [`dkg::DkgParty`] state (secret).
-pub const KIND_DKG_STATE: ObjectKind = ObjectKind(0x0311);
+/// [`dkg::DkgMessage`] (with the acknowledgement round; the three-round message, `0x0310`, is
+/// retired: it decodes to [`wallet_types::DecodeError::WrongKind`]).
+pub const KIND_DKG_MESSAGE: ObjectKind = ObjectKind(0x0312);
+/// [`dkg::DkgParty`] state (secret; four rounds — the three-round state, `0x0311`, is
+/// retired).
+pub const KIND_DKG_STATE: ObjectKind = ObjectKind(0x0313);
 /// [`signing::SigningMessage`].
 pub const KIND_SIGNING_MESSAGE: ObjectKind = ObjectKind(0x0320);
 /// [`signing::SignerState`] (secret: the key share; version 2 holds nonce ids, never nonces).

@@ -13,7 +13,9 @@ use wallet_tss::frost::dkg::DkgParty;
 use wallet_tss::frost::signing::{Coordinator, Signer, SigningOutput, SigningParty};
 use wallet_tss::frost::{KeyPackage, Signature, SigningCommitments, SigningPackage, round1};
 use wallet_types::sim::{Outcome, Simulator};
-use wallet_types::{Ed25519, Error, MemoryOneTimeStore, Parties, PartyId, SessionId, WireObject};
+use wallet_types::{
+    Ed25519, Error, MemoryOneTimeStore, Parties, PartyId, SessionId, Termination, WireObject,
+};
 
 pub const SID: SessionId = SessionId([0x5a; 32]);
 pub const COORD: u16 = 100;
@@ -32,16 +34,21 @@ pub fn dkg_sim(t: usize, n: u16, seed: u64) -> Simulator<DkgParty<Ed25519>> {
     s
 }
 
-/// Every party finished with the same public package; returns the key packages by id.
+/// Every party finished confirmed with the same public package; returns the key packages by id.
 pub fn dkg_ok(
-    out: Outcome<KeyPackage<Ed25519>>,
+    out: Outcome<Termination<KeyPackage<Ed25519>>>,
     n: usize,
 ) -> BTreeMap<PartyId, KeyPackage<Ed25519>> {
     assert!(out.failures.is_empty(), "failures: {:?}", out.failures);
     assert_eq!(out.outputs.len(), n, "stalled: {:?}", out.stalled);
-    let first = out.outputs.values().next().unwrap().public().clone();
-    assert!(out.outputs.values().all(|k| *k.public() == first));
-    out.outputs
+    let keys: BTreeMap<PartyId, KeyPackage<Ed25519>> = out
+        .outputs
+        .into_iter()
+        .map(|(p, o)| (p, o.into_confirmed().unwrap()))
+        .collect();
+    let first = keys.values().next().unwrap().public().clone();
+    assert!(keys.values().all(|k| *k.public() == first));
+    keys
 }
 
 pub fn run_dkg(t: usize, n: u16, seed: u64) -> BTreeMap<PartyId, KeyPackage<Ed25519>> {

@@ -80,6 +80,9 @@ fn ours_keygen(n: u16, rng: &mut ChaCha20Rng) -> BTreeMap<PartyId, KeyShare> {
         .map(|p| (p, Keygen::new(session, p, parties.clone(), rng).unwrap()))
         .collect();
     run(machines, rng)
+        .into_iter()
+        .map(|(p, o)| (p, o.into_confirmed().unwrap()))
+        .collect()
 }
 
 /// One store per party, owning its key share.

@@ -52,7 +52,10 @@ fn keys() -> &'static (SecretVec, SecretVec) {
             qa = next_a;
             qb = next_b;
         }
-        let (ka, kb): (KeyShare, KeyShare) = (ka.unwrap(), kb.unwrap());
+        let (ka, kb): (KeyShare, KeyShare) = (
+            ka.unwrap().into_confirmed().unwrap(),
+            kb.unwrap().into_confirmed().unwrap(),
+        );
         (ka.to_secret_bytes(), kb.to_secret_bytes())
     })
 }

@@ -3,6 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use wallet_types::reconfirm::{Reconfirm, ReconfirmMessage};
 use wallet_types::session_id::{SessionIdAgreement, SessionIdMessage};
 use wallet_types::{Curve, Ed25519, Envelope, NonIdentity, Parties, Secp256k1, WireObject};
 
@@ -15,6 +16,8 @@ fn roundtrip<T: WireObject>(data: &[u8]) {
 fuzz_target!(|data: &[u8]| {
     roundtrip::<Parties>(data);
     roundtrip::<SessionIdMessage>(data);
+    roundtrip::<ReconfirmMessage>(data);
+    roundtrip::<Reconfirm>(data);
     roundtrip::<Envelope<Vec<u8>>>(data);
     if let Ok(m) = SessionIdAgreement::from_bytes(data) {
         assert_eq!(m.to_secret_bytes().expose(), data);

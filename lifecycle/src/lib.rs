@@ -535,7 +535,7 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(err("keygen"))?;
     let (keys, m, b) = run(machines, 11)?;
-    let stores = key_stores(keys);
+    let stores = key_stores(confirmed(keys)?);
     let root = public_package(store(&stores, device)?)?;
     let vk = verifying_key(&root.public_key())?;
     report.step(
@@ -753,7 +753,7 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(err("keygen 3"))?;
     let (keys3, m, b) = run(machines, 12)?;
-    let stores3 = key_stores(keys3);
+    let stores3 = key_stores(confirmed(keys3)?);
     let vk3 = verifying_key(&public_package(store(&stores3, device)?)?.public_key())?;
     let (info3, m2, b2) = presign_pair(&stores3, device, backup, &DerivationPath::root(), rng, 40)?;
     let hash: [u8; 32] = Keccak256::digest(b"signed with the backup").into();

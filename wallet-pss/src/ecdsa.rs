@@ -65,7 +65,10 @@
 //! # let parties = Parties::range(2)?;
 //! # let sid = SessionId::random(&mut rng);
 //! # let machines = parties.iter().map(|p| Keygen::new(sid, p, parties.clone(), &mut rng)).collect::<Result<Vec<_>, _>>()?;
-//! let mut keys: Vec<EcdsaKeyShare> = run(machines, &mut rng); // epoch 0, from the DKG
+//! // Epoch 0, from the DKG; a key is used only once every party acknowledged it.
+//! let mut keys: Vec<EcdsaKeyShare> = run(machines, &mut rng).into_iter()
+//!     .map(|o| o.into_confirmed().map_err(|_| wallet_types::Error::Internal))
+//!     .collect::<Result<_, _>>()?;
 //! keys.sort_by_key(|k| k.me());
 //! // Each party's share lives in its key store (sorted by party, as `keys` is).
 //! let stores: Vec<MemoryKeyStore> = keys.into_iter().map(MemoryKeyStore::new).collect();

@@ -64,7 +64,7 @@ fn keygen(n: u16, seed: u64) -> BTreeMap<PartyId, EcdsaKeyShare> {
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     assert_eq!(out.outputs.len(), n as usize);
-    out.outputs
+    confirmed(out.outputs)
 }
 
 /// One store per party, owning its share.

@@ -197,12 +197,17 @@ fn real_main() -> Result<(), String> {
         args.parties,
         t.elapsed().as_secs_f64() * 1e3
     );
-    // Each party hands its key share to its own store once; from here on it is used only
-    // through the store (which owns the pairings' OT setups, the bans and the presignatures).
+    // Each party hands its key share to its own store once — only when every party
+    // acknowledged it; from here on it is used only through the store (which owns the
+    // pairings' OT setups, the bans and the presignatures).
     let stores: BTreeMap<PartyId, MemoryKeyStore> = keys
         .into_iter()
-        .map(|(p, k)| (p, MemoryKeyStore::new(k)))
-        .collect();
+        .map(|(p, k)| {
+            k.into_confirmed()
+                .map(|k| (p, MemoryKeyStore::new(k)))
+                .map_err(|u| format!("{p}: keygen unconfirmed, disagreeing {:?}", u.disagreeing))
+        })
+        .collect::<Result<_, _>>()?;
     let device_store = stores.get(&device).ok_or("no device key")?;
     let server_store = stores.get(&server).ok_or("no server key")?;
     let root = device_store.public_package().map_err(|e| e.to_string())?;

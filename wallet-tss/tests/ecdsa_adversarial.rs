@@ -20,7 +20,7 @@ use wallet_types::sim::{Fault, FaultRule, Simulator};
 fn leaked_stores(n: u16, seed: u64) -> &'static Stores {
     Box::leak(Box::new(stores(n, seed)))
 }
-use wallet_types::{Envelope, Error, Reason, Recipient, SessionId, WireObject};
+use wallet_types::{Envelope, Error, Reason, Recipient, SessionId, Termination, WireObject};
 
 /// `o` with one bit flipped at the first position `≥ at` where the result still decodes.
 fn flipped<T: WireObject>(o: &T, at: usize) -> T {
@@ -182,7 +182,7 @@ fn keygen_ot_setup_cheating_is_blamed_and_banned() {
 
 #[test]
 fn keygen_bit_flips_blame_the_sender() {
-    for round in 1..=6u16 {
+    for round in 1..=7u16 {
         for seed in 0..3 {
             let mut sim = keygen_sim(3, 200 + seed * 10 + u64::from(round));
             sim.rule(
@@ -192,11 +192,31 @@ fn keygen_bit_flips_blame_the_sender() {
                     .times(2),
             );
             let out = sim.run();
-            only_blames(&out, 2, None);
-            assert!(
-                out.outputs.len() < 3,
-                "round {round}: a flip went unnoticed"
-            );
+            if round <= 5 {
+                only_blames(&out, 2, None);
+                assert!(
+                    out.outputs.len() < 3,
+                    "round {round}: a flip went unnoticed"
+                );
+                continue;
+            }
+            // From round 6 on the shares exist: a flip that still decodes ends the recipients
+            // unconfirmed (keeping their shares) naming P2; one that does not is refused at
+            // the transport, blaming P2. No recipient is Confirmed.
+            for (p, e) in &out.failures {
+                assert_eq!(e.culprits(), &[pid(2)], "{p} blamed {e:?}");
+            }
+            for p in [1, 3].map(pid) {
+                match out.outputs.get(&p) {
+                    Some(Termination::Unconfirmed(u)) => {
+                        assert_eq!(u.disagreeing, [pid(2)], "round {round}: {p}")
+                    }
+                    Some(Termination::Confirmed { .. }) => {
+                        panic!("round {round}: {p} confirmed a flipped message")
+                    }
+                    None => assert!(out.failures.contains_key(&p), "round {round}: {p}"),
+                }
+            }
         }
     }
 }

@@ -340,9 +340,13 @@ fn no_party_holds_or_sends_the_private_key() {
             )
         })
         .collect();
-    let keys = drive_recording::<Keygen>(machines, &mut rng, &mut blobs, |m| {
-        m.to_secret_bytes().expose().to_vec()
-    });
+    let keys: BTreeMap<PartyId, KeyShare> =
+        drive_recording::<Keygen>(machines, &mut rng, &mut blobs, |m| {
+            m.to_secret_bytes().expose().to_vec()
+        })
+        .into_iter()
+        .map(|(p, o)| (p, o.into_confirmed().unwrap()))
+        .collect();
     for k in keys.values() {
         blobs.push(k.to_secret_bytes().expose().to_vec());
     }

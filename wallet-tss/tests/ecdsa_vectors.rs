@@ -130,7 +130,7 @@ fn public_key_package_encoding_is_frozen() {
                 Step::Continue(e) => q.extend(e),
                 Step::Done(e, o) => {
                     q.extend(e);
-                    out.push(o)
+                    out.push(o.into_confirmed().unwrap())
                 }
             }
         }
@@ -173,9 +173,9 @@ fn keygen_round1_dkg_part_is_frozen() {
     assert_eq!(out.len(), 1);
     let bytes = out[0].payload.to_bytes();
     let dkg_part = &bytes[..4 + 1 + 33 * 3 + 32 + 32];
-    // Kind 0x0390 since key generation has six rounds; the round-1 body is the five-round
+    // Kind 0x039d since key generation has seven rounds; the round-1 body is the five-round
     // protocol's (kind 0x0380), byte for byte.
-    assert_eq!(hex::encode(&dkg_part[..5]), "0103900101");
+    assert_eq!(hex::encode(&dkg_part[..5]), "01039d0101");
     let mut five_round = dkg_part.to_vec();
     five_round[2] = 0x80;
     let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&five_round));

@@ -6,9 +6,9 @@
 //! Verified Simplest OT + SoftSpokenOT setup twice, once with each party as Alice.
 //!
 //! All rounds are point-to-point (each message to `P_j` carries the broadcast part, which is the
-//! same for every recipient, and the OT message of the pair). Six rounds: each OT setup is a
-//! chain of five alternating messages, the DKG rides on the first three, and the sixth confirms
-//! that every setup completed:
+//! same for every recipient, and the OT message of the pair). Seven rounds: each OT setup is a
+//! chain of five alternating messages, the DKG rides on the first three, the sixth confirms
+//! that every setup completed and the seventh acknowledges the confirmations:
 //!
 //! 1. `P_i` samples `f_i(x) = a_{i,0} + a_{i,1}·x` (degree 1: threshold 2), publishes Feldman
 //!    commitments `C_i = (a_{i,0}·G, a_{i,1}·G)`, a Schnorr proof `σ_i = (R_i, z_i)` of
@@ -32,18 +32,25 @@
 //! 5. OT message 5; on receipt of all round-5 messages every setup of `P_i` is complete. `P_i`
 //!    sends every other party `T("confirm-setups")`: the transcript of round 4 (which fixes the
 //!    key id) extended by the setup id of every ordered pair.
-//! 6. On all round-6 messages: each must equal ours ([`Reason::ConfirmationMismatch`] naming
-//!    the sender). Only then is the [`KeyShare`] output.
+//! 6. On all round-6 messages: if each equals ours, `P_i` sends every other party `Ack(c)`,
+//!    otherwise `Decline(c)` ([`wallet_types::termination`]).
+//! 7. On all round-7 messages: the output is [`Termination::Confirmed`] iff every other party
+//!    acknowledged our `c`.
 //!
-//! **Ending together.** No party outputs a [`KeyShare`] before every other party confirmed that
-//! all of *its* setups completed. A party whose setup fails (say, a corrupted OT message 5)
-//! aborts without confirming, so every other party waits in round 6 instead of storing a share
-//! that lists a pairing the failed party no longer has; the caller sees a stalled run (a
-//! timeout) and starts a new key generation. As with any last round, the confirmation itself is
-//! unconfirmed: a party that receives a wrong (or no) round-6 message has already sent its own,
-//! so the parties that did receive every confirmation may output while it aborts (a sender that
-//! equivocates in round 6 can cause this). Those that output agree on the key id, the public key
-//! and the chain code, and every one of them holds a complete pairing with every other party.
+//! **Ending together (invariant 11).** The output is a [`Termination`] of the [`KeyShare`]. No
+//! party is Confirmed before every other party acknowledged that every confirmation it got
+//! matched: then every honest party holds the same key (key id, public key, chain code) with a
+//! complete pairing with every other party. A failure before the key share exists (rounds 1–5:
+//! a bad proof, share or OT message, a confirmation mismatch in round 4) aborts: no party can be
+//! Confirmed without this party's acknowledgement, which it never sends, so the others wait
+//! instead of storing a share that lists a pairing the failed party no longer has (their caller
+//! sees a stalled run and ends it with [`Keygen::stop_waiting`]). A failure from round 6 on — a
+//! mismatching, declined, missing or equivocated confirmation or acknowledgement, any
+//! misbehaviour — ends the machine [`Termination::Unconfirmed`] with its key share **kept**
+//! (the last-round gap of the six-round protocol: a wrong round-6 message to some parties made
+//! those abort and drop their share while the others output theirs). Use the key only when
+//! Confirmed; an unconfirmed party that acknowledged must keep its share (see the table in
+//! [`wallet_types::termination`]).
 //!
 //! OT failures carry [`Reason::BaseOt`] / [`Reason::OtConsistency`] naming the counterparty, for
 //! which [`wallet_types::Error::must_ban`] is non-empty.
@@ -60,10 +67,12 @@ use core::fmt;
 use rand_core::CryptoRng;
 use wallet_sss::{Commitments, Polynomial};
 use wallet_types::group::Group;
+use wallet_types::termination::mismatched_confirmations;
 use wallet_types::{
-    Curve, DecodeError, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError, Parties,
-    PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, Secp256k1, SecretBytes,
-    SecretScalar, SessionId, Step, Transcript, WireObject, Writer,
+    Acknowledgement, Curve, DecodeError, Envelope, Error, ErrorKind, Inbox, Lifecycle, ObjectKind,
+    ParamError, Parties, PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec,
+    Secp256k1, SecretBytes, SecretScalar, SessionId, Step, Stopped, Termination, Transcript,
+    Unconfirmed, WireObject, Writer,
 };
 
 use crate::ot::{
@@ -71,7 +80,7 @@ use crate::ot::{
     OtSetupMsg5,
 };
 
-use super::pairwise::{PairwiseSetups, check_confirmations};
+use super::pairwise::PairwiseSetups;
 
 use super::derive::{Derivation, DerivationPath, DeriveError, derive_public};
 use super::{DKG_PROTOCOL, THRESHOLD, VERSION, kinds};
@@ -79,7 +88,7 @@ use super::{DKG_PROTOCOL, THRESHOLD, VERSION, kinds};
 type Point = k256::ProjectivePoint;
 type Scalar = k256::Scalar;
 
-const ROUNDS: u16 = 6;
+const ROUNDS: u16 = 7;
 
 fn rounds() -> Vec<RoundSpec> {
     (0..ROUNDS).map(|_| RoundSpec::p2p()).collect()
@@ -169,6 +178,8 @@ pub enum KeygenMessage {
     Round5(OtSetupMsg5),
     /// Round 6: the setup confirmation `T("confirm-setups")` (see the module docs).
     Round6([u8; 32]),
+    /// Round 7: the acknowledgement of the round-6 confirmations.
+    Round7(Acknowledgement),
 }
 
 impl RoundMessage for KeygenMessage {
@@ -180,6 +191,7 @@ impl RoundMessage for KeygenMessage {
             Self::Round4(_) => 4,
             Self::Round5(_) => 5,
             Self::Round6(_) => 6,
+            Self::Round7(_) => 7,
         }
     }
 }
@@ -199,7 +211,7 @@ fn put_secret_obj<T: WireObject>(w: &mut Writer, o: &T) {
 
 /// Body: `round u8 || fields`; round 1: `C₀[33] C₁[33] R[33] z[32] h[32] ot`, round 2:
 /// `share[32] c[32] ot`, round 3: `confirmation[32] ot`, rounds 4–5: `ot`, round 6:
-/// `setup_confirmation[32]`, where `ot` is `u32be(len) || OT setup message` (a full wire object
+/// `setup_confirmation[32]`, round 7: `verdict u8 (1 ack, 2 decline) || hash[32]`, where `ot` is `u32be(len) || OT setup message` (a full wire object
 /// of `crate::ot`). See `SPEC.md`.
 impl WireObject for KeygenMessage {
     const KIND: ObjectKind = kinds::KEYGEN_MESSAGE;
@@ -229,6 +241,7 @@ impl WireObject for KeygenMessage {
             Self::Round4(m) => put_obj(w, m),
             Self::Round5(m) => put_obj(w, m),
             Self::Round6(c) => w.bytes(c),
+            Self::Round7(a) => a.encode(w),
         }
     }
 
@@ -253,6 +266,7 @@ impl WireObject for KeygenMessage {
             4 => Self::Round4(get_obj(r)?),
             5 => Self::Round5(get_obj(r)?),
             6 => Self::Round6(r.array()?),
+            7 => Self::Round7(Acknowledgement::decode(r)?),
             t => return Err(DecodeError::InvalidTag(t)),
         })
     }
@@ -721,6 +735,33 @@ impl Keygen {
             }),
         })
     }
+
+    /// Ends a machine whose run stopped making progress (a party stays silent; the caller's
+    /// timeout is up) without losing what it computed: once every setup is complete (round 5)
+    /// it ends [`Unconfirmed`] with the key share — and, if this party had not acknowledged
+    /// yet, a `Decline` to every other party, so that it can never be counted later — listing
+    /// every other party. `None` with the machine unchanged when it was not started or is
+    /// over; `None` with the machine ended when it has no key share yet (nothing to keep).
+    /// Later calls answer [`Error::Finished`].
+    pub fn stop_waiting(&mut self) -> Option<Stopped<KeygenMessage, KeyShare>> {
+        match core::mem::replace(&mut self.life, Lifecycle::Finished) {
+            Lifecycle::Running(mut s) => {
+                if !s.holds_result() {
+                    return None;
+                }
+                let others = s.inbox.parties().others(self.me).collect();
+                let acknowledged = s.acknowledged();
+                match s.conclude(Vec::new(), acknowledged, others) {
+                    Ok(Step::Done(out, Termination::Unconfirmed(u))) => Some((out, u)),
+                    _ => None,
+                }
+            }
+            other => {
+                self.life = other;
+                None
+            }
+        }
+    }
 }
 
 impl State {
@@ -775,10 +816,7 @@ impl State {
         Ok(out)
     }
 
-    fn advance<R: CryptoRng + ?Sized>(
-        &mut self,
-        rng: &mut R,
-    ) -> Result<(Vec<Envelope<KeygenMessage>>, Option<KeyShare>), Error> {
+    fn advance<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Result<KeygenStep, Error> {
         let mut out = Vec::new();
         while let Some(msgs) = self.inbox.take_current() {
             let round = self.inbox.current_round() - 1;
@@ -788,11 +826,57 @@ impl State {
                 3 => self.round3(msgs, &mut out)?,
                 4 => self.round4(msgs, &mut out)?,
                 5 => self.round5(msgs, &mut out)?,
-                6 => return self.round6(msgs).map(|k| (out, Some(k))),
+                6 => {
+                    if let Some(done) = self.round6(msgs, &mut out)? {
+                        return Ok(done);
+                    }
+                }
+                7 => return Ok(Step::Done(out, self.round7(msgs)?)),
                 _ => return Err(Error::Internal),
             }
         }
-        Ok((out, None))
+        Ok(Step::Continue(out))
+    }
+
+    /// Whether the key share exists (every setup complete, from round 5 on): a failure from
+    /// then on ends the run unconfirmed instead of dropping it.
+    fn holds_result(&self) -> bool {
+        self.setup_confirmation.is_some() && self.share.is_some()
+    }
+
+    /// Round 7 is current once this party has acknowledged.
+    fn acknowledged(&self) -> bool {
+        self.inbox.current_round() >= 7
+    }
+
+    /// Ends the run after round 5 on a failure, keeping the key share; a party that has not
+    /// acknowledged yet declines to every other party (so that nobody waits for it or counts
+    /// it).
+    fn conclude(
+        &mut self,
+        mut out: Vec<Envelope<KeygenMessage>>,
+        acknowledged: bool,
+        disagreeing: Vec<PartyId>,
+    ) -> Result<KeygenStep, Error> {
+        let c = self.setup_confirmation.ok_or(Error::Internal)?;
+        let key = self.finish()?;
+        if !acknowledged {
+            self.send_all(
+                &mut out,
+                7,
+                KeygenMessage::Round7(Acknowledgement::Decline(c)),
+            );
+        }
+        Ok(Step::Done(
+            out,
+            Termination::Unconfirmed(Unconfirmed::new(key, c, acknowledged, disagreeing)),
+        ))
+    }
+
+    fn send_all(&self, out: &mut Vec<Envelope<KeygenMessage>>, round: u16, m: KeygenMessage) {
+        for j in self.inbox.parties().others(self.inbox.me()) {
+            out.push(self.inbox.envelope(round, Recipient::One(j), m.clone()));
+        }
     }
 
     fn round1<R: CryptoRng + ?Sized>(
@@ -994,16 +1078,43 @@ impl State {
         Ok(())
     }
 
-    fn round6(&mut self, msgs: BTreeMap<PartyId, KeygenMessage>) -> Result<KeyShare, Error> {
+    /// Round 6: every setup confirmation must equal ours; then acknowledge. `Some` ends the
+    /// run (declined, unconfirmed).
+    fn round6(
+        &mut self,
+        msgs: BTreeMap<PartyId, KeygenMessage>,
+        out: &mut Vec<Envelope<KeygenMessage>>,
+    ) -> Result<Option<KeygenStep>, Error> {
         let mine = self.setup_confirmation.ok_or(Error::Internal)?;
-        check_confirmations(
+        let bad = mismatched_confirmations(
             &mine,
             msgs.iter().map(|(j, m)| match m {
                 KeygenMessage::Round6(c) => (*j, Some(*c)),
                 _ => (*j, None),
             }),
-        )?;
-        self.finish()
+        );
+        if !bad.is_empty() {
+            return self.conclude(core::mem::take(out), false, bad).map(Some);
+        }
+        self.send_all(out, 7, KeygenMessage::Round7(Acknowledgement::Ack(mine)));
+        Ok(None)
+    }
+
+    /// Round 7: Confirmed iff every other party acknowledged our setup confirmation.
+    fn round7(
+        &mut self,
+        msgs: BTreeMap<PartyId, KeygenMessage>,
+    ) -> Result<Termination<KeyShare>, Error> {
+        let mine = self.setup_confirmation.ok_or(Error::Internal)?;
+        let key = self.finish()?;
+        Ok(Termination::from_acknowledgements(
+            key,
+            mine,
+            msgs.iter().map(|(j, m)| match m {
+                KeygenMessage::Round7(a) => (*j, Some(a)),
+                _ => (*j, None),
+            }),
+        ))
     }
 
     /// The DKG transcript extended by the setup id of every ordered pair (this party's setups
@@ -1057,18 +1168,17 @@ impl State {
     }
 }
 
+type KeygenStep = Step<KeygenMessage, Termination<KeyShare>>;
+
 impl Protocol for Keygen {
     type Message = KeygenMessage;
-    type Output = KeyShare;
+    type Output = Termination<KeyShare>;
 
     fn me(&self) -> PartyId {
         self.me
     }
 
-    fn start<R: CryptoRng + ?Sized>(
-        &mut self,
-        rng: &mut R,
-    ) -> Result<Step<KeygenMessage, KeyShare>, Error> {
+    fn start<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Result<KeygenStep, Error> {
         self.life
             .start(|s| Ok((Step::Continue(s.start(rng)?), false)))
     }
@@ -1077,11 +1187,16 @@ impl Protocol for Keygen {
         &mut self,
         incoming: Envelope<KeygenMessage>,
         rng: &mut R,
-    ) -> Result<Step<KeygenMessage, KeyShare>, Error> {
-        self.life.step(|s| {
-            s.inbox.receive(incoming)?;
-            let (out, output) = s.advance(rng)?;
-            Ok(Step::from_round(out, output))
+    ) -> Result<KeygenStep, Error> {
+        self.life.step(|s| match s.inbox.receive(incoming) {
+            Ok(_) => s.advance(rng),
+            // Once the key share exists, a misbehaving party (an equivocation, a message of
+            // another round) must not make this party drop it: end unconfirmed, naming it.
+            Err(e) if e.kind() == ErrorKind::Misbehaviour && s.holds_result() => {
+                let acknowledged = s.acknowledged();
+                s.conclude(Vec::new(), acknowledged, e.culprits().to_vec())
+            }
+            Err(e) => Err(e),
         })
     }
 }
@@ -1091,8 +1206,9 @@ impl Protocol for Keygen {
 /// m × (party, reveal[32]) || has_share u8 || [share[32]] || has_confirmation u8 ||
 /// [confirmation[32]] || confirmed u8 || has_setup_confirmation u8 || [setup_confirmation[32]]
 /// || u16 k || k × (party, bob tag u8, u32 len, state) || u16 k || k × (party, alice tag u8,
-/// [u32 len, state])`. Holds secrets: store encrypted. The kind is new with the sixth round
-/// (`0x0391`; the five-round state's `0x0381` is refused as [`DecodeError::WrongKind`]).
+/// [u32 len, state])`. Holds secrets: store encrypted. The kind is new with the seventh round
+/// (`0x039e`; the six- and five-round states' `0x0391` and `0x0381` are refused as
+/// [`DecodeError::WrongKind`]); the layout is that of `0x0391` with a seven-round inbox.
 impl WireObject for Keygen {
     const KIND: ObjectKind = kinds::KEYGEN_STATE;
     const MAX_LEN: usize = 1 << 26;

@@ -73,7 +73,11 @@
 //! let (device, server) = (PartyId::new(1).unwrap(), PartyId::new(2).unwrap());
 //! let sid = SessionId::random(&mut rng); // agreed, fresh
 //! let machines = parties.iter().map(|p| Keygen::new(sid, p, parties.clone(), &mut rng)).collect::<Result<Vec<_>, _>>()?;
-//! let mut keys = run(machines, &mut rng); // move the messages over your transport
+//! let mut keys = run(machines, &mut rng) // move the messages over your transport
+//!     .into_iter()
+//!     .map(|o| o.into_confirmed()) // use a key only once every party acknowledged it
+//!     .collect::<Result<Vec<_>, _>>()
+//!     .map_err(|_| wallet_types::Error::Internal)?;
 //! keys.sort_by_key(|k| k.me());
 //! // Each party hands its share to the store that owns it from now on.
 //! let server_store = MemoryKeyStore::new(keys.pop().unwrap());
@@ -151,13 +155,15 @@ use wallet_types::ObjectKind;
 /// Wire object kinds of this module (range `0x0380..=0x03bf`; see `SPEC.md`).
 pub mod kinds {
     use super::ObjectKind;
-    /// A key-generation message (six rounds; the five-round protocol's `0x0380` is retired, so
-    /// a message of it is a decode error, [`wallet_types::DecodeError::WrongKind`]).
-    pub const KEYGEN_MESSAGE: ObjectKind = ObjectKind(0x0390);
-    /// A key-generation machine's state (six rounds; the five-round state's `0x0381` is retired:
-    /// such a state decodes to [`wallet_types::DecodeError::WrongKind`], never into a machine
-    /// that would run the old protocol against new peers).
-    pub const KEYGEN_STATE: ObjectKind = ObjectKind(0x0391);
+    /// A key-generation message (seven rounds, the last an acknowledgement; the five- and
+    /// six-round protocols' `0x0380` and `0x0390` are retired, so a message of either is a
+    /// decode error, [`wallet_types::DecodeError::WrongKind`]).
+    pub const KEYGEN_MESSAGE: ObjectKind = ObjectKind(0x039d);
+    /// A key-generation machine's state (seven rounds; the five- and six-round states' `0x0381`
+    /// and `0x0391` are retired: such a state decodes to
+    /// [`wallet_types::DecodeError::WrongKind`], never into a machine that would run an old
+    /// protocol against new peers).
+    pub const KEYGEN_STATE: ObjectKind = ObjectKind(0x039e);
     /// A party's key share (the output of key generation).
     pub const KEY_SHARE: ObjectKind = ObjectKind(0x0382);
     /// A presign message.

@@ -8,7 +8,8 @@
 //! Both machines end with the same closing confirmation (their round 6): once all its setups
 //! are complete, each party sends every other party a hash of its protocol transcript extended by
 //! [`PairwiseSetups::append_setup_ids`], and outputs nothing before every other party sent the
-//! same value ([`check_confirmations`]).
+//! same value ([`check_confirmations`] in the resetup; key generation then acknowledges the
+//! confirmations in a seventh round, see [`super::keygen`]).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;

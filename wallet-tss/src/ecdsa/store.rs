@@ -57,7 +57,7 @@
 //! # let parties = Parties::range(2)?;
 //! # let sid = SessionId::random(&mut rng);
 //! # let machines = parties.iter().map(|p| Keygen::new(sid, p, parties.clone(), &mut rng)).collect::<Result<Vec<_>, _>>()?;
-//! # let mut keys = run(machines, &mut rng);
+//! # let mut keys = run(machines, &mut rng).into_iter().map(|o| o.into_result()).collect::<Vec<_>>();
 //! # keys.sort_by_key(|k| k.me());
 //! let (device, server) = (PartyId::new(1).unwrap(), PartyId::new(2).unwrap());
 //! // Each party hands its key share to its store once; from then on it is used only through it.

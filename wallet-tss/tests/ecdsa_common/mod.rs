@@ -17,7 +17,7 @@ use wallet_tss::ecdsa::{
     Sign, combine, partial_sign,
 };
 use wallet_types::sim::{Outcome, Simulator};
-use wallet_types::{Parties, PartyId, SessionId};
+use wallet_types::{Parties, PartyId, SessionId, Termination};
 
 pub fn pid(n: u16) -> PartyId {
     PartyId::new(n).unwrap()
@@ -38,16 +38,22 @@ pub fn keygen_sim(n: u16, seed: u64) -> Simulator<Keygen> {
     sim
 }
 
-pub fn keys_of(out: Outcome<KeyShare>, n: usize) -> BTreeMap<PartyId, KeyShare> {
+/// Every party finished confirmed with the same key; the key shares by party.
+pub fn keys_of(out: Outcome<Termination<KeyShare>>, n: usize) -> BTreeMap<PartyId, KeyShare> {
     assert!(out.failures.is_empty(), "failures: {:?}", out.failures);
     assert_eq!(out.outputs.len(), n, "stalled: {:?}", out.stalled);
-    let first = out.outputs.values().next().unwrap();
-    for k in out.outputs.values() {
+    let keys: BTreeMap<PartyId, KeyShare> = out
+        .outputs
+        .into_iter()
+        .map(|(p, o)| (p, o.into_confirmed().unwrap()))
+        .collect();
+    let first = keys.values().next().unwrap();
+    for k in keys.values() {
         assert_eq!(k.key_id(), first.key_id());
         assert_eq!(k.public_key(), first.public_key());
         assert_eq!(k.chain_code(), first.chain_code());
     }
-    out.outputs
+    keys
 }
 
 pub fn keygen(n: u16, seed: u64) -> BTreeMap<PartyId, KeyShare> {

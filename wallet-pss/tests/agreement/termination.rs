@@ -8,8 +8,10 @@
 //! that the key is alive afterwards: the old shares (which the machines only borrowed) and,
 //! where the new results are all held, the new ones reconstruct the public key and sign.
 //!
-//! Sections: refresh (`wallet_pss::Refresh`), ECDSA key generation (`wallet_tss::ecdsa::Keygen`).
-//! The FROST DKG's are in `wallet-tss/tests/frost_dkg_sim.rs`.
+//! Section: refresh (`wallet_pss::Refresh`), with the retried confirmation
+//! (`wallet_types::reconfirm`) and the deletion rule (`release_old_share`). The FROST DKG's are
+//! in `wallet-tss/tests/frost_dkg_sim.rs` (module `termination`), the ECDSA key generation's in
+//! `wallet-tss/tests/ecdsa_lifecycle/keygen.rs`.
 
 mod refresh {
     use std::collections::BTreeMap;
@@ -21,6 +23,7 @@ mod refresh {
     use wallet_pss::{KeepOldShare, KeyShare, Refresh, RefreshMessage, release_old_share};
     use wallet_sss::{Commitments, Polynomial, Share, ShareSetId};
     use wallet_tss::frost::{Ciphersuite, KeyPackage, Signature, aggregate, round1, round2};
+    use wallet_types::reconfirm::Reconfirm;
     use wallet_types::sim::{Fault, FaultRule, Outcome, Simulator};
     use wallet_types::{
         Acknowledgement, Curve, DecodeError, Ed25519, ParamError, Parties, PartyId, Protocol,
@@ -171,6 +174,38 @@ mod refresh {
         assert_eq!(p2.disagreeing, [pid(1)]);
         assert_eq!(p1.transcript_hash, p2.transcript_hash);
         key_survives(&keys, &out, &mut rng);
+
+        // Every party kept its new share under the same hash: a retried confirmation (a fresh
+        // session, no interference this time) confirms them, and the old shares may go.
+        let parties = keys[0].parties().clone();
+        let mut retry = Simulator::new(seed + 100);
+        for o in out.outputs.values() {
+            let me = o.result().me();
+            retry.add(
+                Reconfirm::new(
+                    SessionId([0xcc; 32]),
+                    me,
+                    parties.clone(),
+                    *o.transcript_hash(),
+                )
+                .unwrap(),
+            );
+        }
+        let retried = retry.run();
+        let mut settled = BTreeMap::new();
+        for (p, o) in out.outputs {
+            let Termination::Unconfirmed(u) = o else {
+                unreachable!()
+            };
+            settled.insert(p, u.settle(&retried.outputs[&p]));
+        }
+        assert!(settled.values().all(|t| t.is_confirmed()));
+        let new: Vec<&KeyShare<C>> = settled.values().map(|t| t.result()).collect();
+        let msg = test_message::<C>(settled[&pid(1)].transcript_hash(), 1);
+        let sig = frost_sign(&new[..2], &msg, &mut rng);
+        for (old, t) in keys.into_iter().zip(settled.values()) {
+            release_old_share(old, t, &sig).unwrap();
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! Threshold signatures whose key is never assembled:
 //!
-//! * [`frost`] — FROST(Ed25519, SHA-512) per RFC 9591: DKG with proofs of knowledge and a
-//!   confirmation round, nonce preprocessing (offline) and one-round signing (online);
+//! * [`frost`] — FROST(Ed25519, SHA-512) per RFC 9591: DKG with proofs of knowledge,
+//!   confirmation and acknowledgement rounds, nonce preprocessing (offline) and one-round signing
+//!   (online);
 //! * [`ot`] — base oblivious transfer and OT extension, the engine of two-party ECDSA;
 //! * [`mul`] — OT-based two-party multiplication (DKLs23 §3);
 //! * [`ecdsa`] — two-party ECDSA on secp256k1 (DKLs23): DKG, presignatures (offline) and

@@ -12,7 +12,10 @@
 //! 5. A wrong session, an unknown sender, a message not addressed to us or for a round that does
 //!    not exist is **rejected without changing state** ([`crate::ErrorKind::Rejected`]).
 //! 6. After a failed check the machine **aborts**: it drops its secrets (they are zeroized on
-//!    drop) and answers every later call with [`Error::Aborted`] ([`Lifecycle`]).
+//!    drop) and answers every later call with [`Error::Aborted`] ([`Lifecycle`]). The one
+//!    exception: a key-producing machine that has computed its result ends with it, unconfirmed,
+//!    instead of dropping it ([`crate::termination`]), so that a late failure cannot destroy a
+//!    key others may rely on.
 //! 7. A machine can be **serialized between rounds** ([`WireObject`]); those bytes hold secrets
 //!    and must be stored encrypted (e.g. under a wallet-kek envelope).
 

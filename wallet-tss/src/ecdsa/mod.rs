@@ -9,7 +9,7 @@
 //!
 //! | here | DKLs23 |
 //! |---|---|
-//! | [`keygen`] | Functionality 3.2 (`F_DKG`) realised by a Pedersen/Feldman DKG with Schnorr proofs of knowledge and a confirmation round (the FROST KeyGen shape), plus, per ordered pair, the setup of `F_RVOLE` (Functionality 5.1; the base OTs and OT-extension setup of [`crate::ot`]) and a commit-then-reveal chain code |
+//! | [`keygen`] | Functionality 3.2 (`F_DKG`) realised by a Pedersen/Feldman DKG with Schnorr proofs of knowledge, confirmation and acknowledgement rounds (the FROST KeyGen shape), plus, per ordered pair, the setup of `F_RVOLE` (Functionality 5.1; the base OTs and OT-extension setup of [`crate::ot`]) and a commit-then-reveal chain code |
 //! | [`presign`] | Protocol 3.6, steps 5–9 (rounds 1–2 and the checks on receiving round 2): instance keys `R_i` committed then opened, the two `F_RVOLE` instances of the pair (Protocol 5.2, [`crate::mul`]), the consistency checks on `Γ^u`, `Γ^v`; ends with `u_i`, `v_i`, `φ_i`, `R` |
 //! | [`sign`] | Protocol 3.6, step 9 (last part) and step 10: `w_i = H(m)·φ_i + r_x·v_i`, `s = Σw / Σu`, verification of the result |
 //! | [`derive`](mod@derive) | BIP-32 `CKDpub` on the shared public key; Groth–Shoup 2022 on presignatures and derivation |
@@ -104,8 +104,10 @@
 //! point-to-point traffic (the DKG's round 2 carries secret shares; the OT messages must not be
 //! seen by a third party). Key generation sends the broadcast part of each round point-to-point;
 //! its confirmation round detects a party that told different parties different things, and
-//! its last round makes the parties end together: no party outputs a [`KeyShare`] before every
-//! other party confirmed that all its OT setups completed.
+//! its last two rounds make the parties end together: no party outputs a [`KeyShare`] before
+//! every other party confirmed that all its OT setups completed, and none is Confirmed before
+//! every other party acknowledged those confirmations (otherwise the share is output
+//! unconfirmed and must be kept: [`wallet_types::termination`]).
 //! Serialized machines and [`KeyShare`]s hold secrets: store them encrypted (e.g. under a
 //! `wallet-kek` envelope). Presignatures never leave the [`KeyStore`]: they are sealed there
 //! under a key derived from the current share (AES-256-GCM, HKDF-SHA256) and taken out once.

@@ -432,8 +432,9 @@ pub struct AccountMetadata<C: Curve> {
     /// Commitments of the current sharing (threshold = their number; public key = the first,
     /// never the identity).
     pub commitments: Commitments<C>,
-    /// The current Shamir share set (SSS accounts; what [`crate::share_set::open_share`]
-    /// expects as the previous set of the next bundle).
+    /// The current Shamir share set (SSS accounts): what the holders expect as the previous
+    /// set of the next bundle ([`crate::share_set::open_share`]), and what a device that
+    /// bundle adds expects it to create ([`crate::share_set::open_share_for_new_device`]).
     pub share_set: Option<ShareSetId>,
     /// Key id and chain code of a two-party ECDSA key (secp256k1, threshold 2 only).
     pub ecdsa: Option<EcdsaMetadata>,

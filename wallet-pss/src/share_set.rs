@@ -241,10 +241,9 @@ pub fn reshare_share_set<C: WalletCurve, R: CryptoRng + ?Sized>(
 /// Opens `me`'s share from a bundle fetched from the store.
 ///
 /// `expected_public_key` is the wallet public key and `expected_previous_set` the id of the
-/// share set the device holds now (its old share's [`Share::set_id`], or for a device the
-/// reshare adds, the `share_set` of the account's verified
-/// [`AccountMetadata`](crate::metadata::AccountMetadata)). Before anything is decrypted the
-/// bundle is checked as [`ShareBundle::verify`] does. Then: [`PssError::NotRecipient`] if it
+/// share set the device holds now (its old share's [`Share::set_id`]; a device the reshare adds
+/// uses [`open_share_for_new_device`] with the current record's set instead). Before anything
+/// is decrypted the bundle is checked as [`ShareBundle::verify`] does. Then: [`PssError::NotRecipient`] if it
 /// holds nothing for `me`; [`PssError::Decrypt`] (opaque) if `factor` does not open it;
 /// [`PssError::InvalidRecord`] if the signed bundle is inconsistent (a share that fails its
 /// commitments: the resharing device, not the store, produced it wrong).
@@ -279,6 +278,29 @@ pub fn open_share<C: WalletCurve>(
         return Err(PssError::InvalidRecord);
     }
     Ok(share)
+}
+
+/// [`open_share`] for a device the reshare adds (it holds no share of the previous set): the
+/// bundle must create the share set `expected_set`, the `share_set` of the account's current
+/// record as verified by [`crate::metadata::open_metadata`] ([`PssError::WrongShareSet`]
+/// otherwise), and is then checked and opened as by [`open_share`].
+pub fn open_share_for_new_device<C: WalletCurve>(
+    bundle: &ShareBundle<C>,
+    expected_public_key: &C::Point,
+    expected_set: &ShareSetId,
+    me: PartyId,
+    factor: &FactorKey<C>,
+) -> Result<Share<C>, PssError> {
+    if bundle.set_id != *expected_set {
+        return Err(PssError::WrongShareSet);
+    }
+    open_share(
+        bundle,
+        expected_public_key,
+        &bundle.previous_set_id,
+        me,
+        factor,
+    )
 }
 
 /// Certifies `key` as the account's metadata key with the wallet key rebuilt from `shares`

@@ -41,11 +41,9 @@ pub(crate) fn open(
     let (body, tag) = sealed.split_at(ct_len);
     let tag = Tag::try_from(tag).map_err(|_| PssError::Decrypt)?;
     let cipher = Aes256Gcm::new(key.expose().into());
-    // Decrypted in a zeroizing buffer: on a tag mismatch it may hold unauthenticated
-    // plaintext, which is zeroized with it.
-    let mut buf = SecretVec::from_slice(body);
+    let mut buf = body.to_vec();
     cipher
-        .decrypt_inout_detached(&Nonce::from(*nonce), aad, buf.expose_mut().into(), &tag)
+        .decrypt_inout_detached(&Nonce::from(*nonce), aad, buf.as_mut_slice().into(), &tag)
         .map_err(|_| PssError::Decrypt)?;
-    Ok(buf)
+    Ok(SecretVec::new(buf))
 }

@@ -57,9 +57,8 @@ use wallet_sss::{Commitments, ShareSetId};
 use wallet_types::group::Group;
 use wallet_types::wire::header_of;
 use wallet_types::{
-    Curve, CurveId, DecodeError, HEADER_LEN, MAX_PARTIES, ObjectKind, PartyId, Reader,
-    SecretBytes, SecretScalar, Secp256k1, SessionId, Transcript, WireObject, Writer,
-    random_nonzero_scalar,
+    Curve, CurveId, DecodeError, HEADER_LEN, MAX_PARTIES, ObjectKind, PartyId, Reader, Secp256k1,
+    SecretBytes, SecretScalar, SessionId, Transcript, WireObject, Writer, random_nonzero_scalar,
 };
 
 use crate::ecies::{self, Ciphertext, Context};
@@ -230,7 +229,11 @@ impl<C: Curve> WireObject for MetadataKey<C> {
     }
 }
 
-fn certificate_digest<C: Curve>(wallet_key: &C::Point, key: &C::Point, generation: u64) -> [u8; 32] {
+fn certificate_digest<C: Curve>(
+    wallet_key: &C::Point,
+    key: &C::Point,
+    generation: u64,
+) -> [u8; 32] {
     let mut t = Transcript::new(
         "wallet-pss/metadata-cert",
         1,
@@ -583,9 +586,8 @@ impl<C: Curve> WireObject for SealedMetadata<C> {
     }
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let certificate = MetadataCertificate::<C>::from_bytes(
-            r.var_bytes(MetadataCertificate::<C>::MAX_LEN)?,
-        )?;
+        let certificate =
+            MetadataCertificate::<C>::from_bytes(r.var_bytes(MetadataCertificate::<C>::MAX_LEN)?)?;
         let version = r.u64()?;
         let nonce = r.array()?;
         let ciphertext = r.var_bytes(MAX_METADATA_LEN + crate::aead::TAG_LEN)?;
@@ -737,7 +739,8 @@ pub fn open_metadata<C: WalletCurve>(
         &sealed.ciphertext,
     )
     .map_err(|_| PssError::InvalidRecord)?;
-    let meta = AccountMetadata::<C>::from_bytes(pt.expose()).map_err(|_| PssError::InvalidRecord)?;
+    let meta =
+        AccountMetadata::<C>::from_bytes(pt.expose()).map_err(|_| PssError::InvalidRecord)?;
     if meta.version != sealed.version || meta.commitments.public_key() != trust.wallet_key {
         return Err(PssError::InvalidRecord);
     }
@@ -785,8 +788,11 @@ mod tests {
                 key_id: [0xc3; 32],
                 chain_code: [0xd4; 32],
             }),
-            devices: [(pid(1), s::<C>(0x3333).public()), (pid(2), s::<C>(0x4444).public())]
-                .into(),
+            devices: [
+                (pid(1), s::<C>(0x3333).public()),
+                (pid(2), s::<C>(0x4444).public()),
+            ]
+            .into(),
         };
         (key, cert, meta)
     }
@@ -798,7 +804,11 @@ mod tests {
         if std::env::var_os("WALLET_PSS_DUMP_KAT").is_some() {
             std::eprintln!("certificate {:?}: {}", C::ID, hex::encode(cert.to_bytes()));
             std::eprintln!("record {:?}: {}", C::ID, hex::encode(meta.to_bytes()));
-            std::eprintln!("key {:?}: {}", C::ID, hex::encode(key.to_secret_bytes().expose()));
+            std::eprintln!(
+                "key {:?}: {}",
+                C::ID,
+                hex::encode(key.to_secret_bytes().expose())
+            );
             std::eprintln!("sealed {:?}: {}", C::ID, hex::encode(&sealed_bytes));
         }
         assert_eq!(hex::encode(cert.to_bytes()), cert_hex, "certificate");
@@ -879,7 +889,10 @@ mod tests {
             let mut b = bytes.clone();
             b[i] ^= 0x04;
             if let Ok(t) = SealedMetadata::<C>::from_bytes(&b) {
-                assert!(verify_metadata(&MetadataTrust::new(y), &t).is_err(), "byte {i}");
+                assert!(
+                    verify_metadata(&MetadataTrust::new(y), &t).is_err(),
+                    "byte {i}"
+                );
             }
         }
         // The retired kinds decode as such.
@@ -913,7 +926,10 @@ mod tests {
             seal_metadata(&other, &cert, &meta, &mut rng).unwrap_err(),
             PssError::InvalidKey
         );
-        let v0 = AccountMetadata { version: 0, ..meta.clone() };
+        let v0 = AccountMetadata {
+            version: 0,
+            ..meta.clone()
+        };
         assert_eq!(
             seal_metadata(&key, &cert, &v0, &mut rng).unwrap_err(),
             PssError::InvalidInput

@@ -257,11 +257,7 @@ pub fn open_share<C: WalletCurve>(
     bundle.verify(expected_public_key, expected_previous_set)?;
     let ct = bundle.sealed.get(&me).ok_or(PssError::NotRecipient)?;
     let ctx = Context {
-        session: bundle_session::<C>(
-            expected_public_key,
-            &bundle.previous_set_id,
-            &bundle.set_id,
-        ),
+        session: bundle_session::<C>(expected_public_key, &bundle.previous_set_id, &bundle.set_id),
         epoch: bundle.epoch,
         recipient: me,
     };
@@ -397,7 +393,10 @@ mod known_answer {
         ];
         let session = bundle_session::<C>(&y.public(), &previous_set_id, &set_id);
         let mut sealed = BTreeMap::new();
-        for (j, (f, e)) in [1u16, 2].into_iter().zip(factors.iter().zip([0x5555, 0x6666])) {
+        for (j, (f, e)) in [1u16, 2]
+            .into_iter()
+            .zip(factors.iter().zip([0x5555, 0x6666]))
+        {
             let p = PartyId::new(j).unwrap();
             let share = SecretScalar::<C>::new(
                 *y.expose() + *a1.expose() * C::scalar_from_u64(u64::from(j)),
@@ -436,16 +435,25 @@ mod known_answer {
         if std::env::var_os("WALLET_PSS_DUMP_KAT").is_some() {
             std::eprintln!("bundle {:?}: {}", C::ID, hex::encode(&bytes));
         }
-        assert_eq!(hex::encode(Sha256::digest(&bytes)), expect_sha256, "encoding");
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            expect_sha256,
+            "encoding"
+        );
         assert_eq!(hex::encode(bundle.signature), expect_signature, "signature");
         assert_eq!(bytes[..4], [0x01, 0x05, 0x31, C::ID.to_byte()]);
         let back = ShareBundle::<C>::from_bytes(&bytes).unwrap();
         assert_eq!(back, bundle);
         let y = s::<C>(0x1111).public();
         for (j, f) in [1u16, 2].into_iter().zip(&factors) {
-            let share =
-                open_share(&back, &y, &ShareSetId([0xa1; 16]), PartyId::new(j).unwrap(), f)
-                    .unwrap();
+            let share = open_share(
+                &back,
+                &y,
+                &ShareSetId([0xa1; 16]),
+                PartyId::new(j).unwrap(),
+                f,
+            )
+            .unwrap();
             assert_eq!(share.set_id(), ShareSetId([0xb2; 16]));
         }
         // The retired unsigned bundle's kind is refused as such.

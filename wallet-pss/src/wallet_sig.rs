@@ -135,7 +135,9 @@ impl WalletCurve for Ed25519 {
 
 /// Draws a fresh non-zero key (for tests of this module and of its callers).
 #[cfg(test)]
-pub(crate) fn random_key<C: Curve, R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> SecretScalar<C> {
+pub(crate) fn random_key<C: Curve, R: rand_core::CryptoRng + ?Sized>(
+    rng: &mut R,
+) -> SecretScalar<C> {
     SecretScalar::new(wallet_types::random_nonzero_scalar::<C, R>(rng))
 }
 

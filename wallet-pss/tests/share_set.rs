@@ -61,7 +61,12 @@ fn remove_add_backup_and_threshold_change() {
     assert_eq!(fetched.previous_set_id(), old_set);
     let opened: BTreeMap<PartyId, _> = keys
         .iter()
-        .map(|(p, k)| (*p, open_share(&fetched, &wallet_key, &old_set, *p, k).unwrap()))
+        .map(|(p, k)| {
+            (
+                *p,
+                open_share(&fetched, &wallet_key, &old_set, *p, k).unwrap(),
+            )
+        })
         .collect();
 
     // Any three new shares rebuild the secret; two do not (the API refuses).

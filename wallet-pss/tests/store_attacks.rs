@@ -121,8 +121,15 @@ fn bundles<C: WalletCurve>() {
     let mut a = account::<C>(70);
     let (y, old_set) = (a.wallet_key, a.shares[0].set_id());
     let recipients = devices(&a.factors, &[1, 2, 4]);
-    let honest =
-        reshare_share_set(&a.shares[..2], &a.commitments, 0, &recipients, 2, &mut a.rng).unwrap();
+    let honest = reshare_share_set(
+        &a.shares[..2],
+        &a.commitments,
+        0,
+        &recipients,
+        2,
+        &mut a.rng,
+    )
+    .unwrap();
     let honest_bytes = honest.to_bytes();
 
     // 1. A bundle of another secret, made from public data only (the factor public keys and
@@ -228,10 +235,7 @@ fn bundles<C: WalletCurve>() {
         .iter()
         .map(|i| open_share(&fetched, &y, &old_set, pid(*i), &a.factors[&pid(*i)]).unwrap())
         .collect();
-    assert_eq!(
-        reconstruct(&new[1..]).unwrap().expose(),
-        a.secret.expose()
-    );
+    assert_eq!(reconstruct(&new[1..]).unwrap().expose(), a.secret.expose());
     assert_eq!(
         open_share(&fetched, &y, &old_set, pid(3), &a.factors[&pid(3)]).unwrap_err(),
         PssError::NotRecipient
@@ -295,8 +299,15 @@ fn rotation<C: WalletCurve>() {
     // Device 1 removes device 3 and adds device 4: reshare, rotate the metadata key (certified
     // with the rebuilt wallet key), seal it to the remaining devices only, publish record 3.
     let recipients = devices(&a.factors, &[1, 2, 4]);
-    let bundle =
-        reshare_share_set(&a.shares[..2], &a.commitments, 0, &recipients, 2, &mut a.rng).unwrap();
+    let bundle = reshare_share_set(
+        &a.shares[..2],
+        &a.commitments,
+        0,
+        &recipients,
+        2,
+        &mut a.rng,
+    )
+    .unwrap();
     let key1 = a.key0.rotate(&mut a.rng).unwrap();
     assert_eq!(key1.generation(), 1);
     let cert1 = certify_metadata_key(&a.shares[..2], &a.commitments, &key1).unwrap();
@@ -314,9 +325,15 @@ fn rotation<C: WalletCurve>() {
     let record3 = seal_metadata(&key1, &cert1, &meta3, &mut a.rng).unwrap();
 
     // Device 1 takes the new key and record.
-    let k1_new =
-        MetadataKey::open(&copies1[&pid(1)], &session1, pid(1), &a.factors[&pid(1)], &cert1, &t1)
-            .unwrap();
+    let k1_new = MetadataKey::open(
+        &copies1[&pid(1)],
+        &session1,
+        pid(1),
+        &a.factors[&pid(1)],
+        &cert1,
+        &t1,
+    )
+    .unwrap();
     assert_eq!(open_metadata(&k1_new, &record3, &mut t1).unwrap(), meta3);
     assert_eq!((t1.generation(), t1.version()), (1, 3));
     // Its old key does not open the newer generation's record ("open the newer copy first").
@@ -330,7 +347,11 @@ fn rotation<C: WalletCurve>() {
     let evil = FactorKey::<C>::random(&mut a.rng);
     let forged_meta = AccountMetadata {
         version: 100,
-        devices: [(pid(1), *a.factors[&pid(1)].public()), (pid(4), *evil.public())].into(),
+        devices: [
+            (pid(1), *a.factors[&pid(1)].public()),
+            (pid(4), *evil.public()),
+        ]
+        .into(),
         ..meta3.clone()
     };
     let forged = seal_metadata(&k3, &a.cert0, &forged_meta, &mut a.rng).unwrap();
@@ -339,7 +360,10 @@ fn rotation<C: WalletCurve>() {
         current: 1,
         found: 0,
     };
-    assert_eq!(open_metadata(&k1_new, &forged, &mut t1).unwrap_err(), revoked);
+    assert_eq!(
+        open_metadata(&k1_new, &forged, &mut t1).unwrap_err(),
+        revoked
+    );
     // A new device given the current generation by the device that adds it refuses it too.
     let mut t4 = MetadataTrust::resume(y, 1, 0);
     assert_eq!(verify_metadata(&t4, &forged).unwrap_err(), revoked);
@@ -376,9 +400,15 @@ fn rotation<C: WalletCurve>() {
 
     // The honest flow goes on. Device 4 (new) opens the new key, the record, and its share
     // of the set the record names; device 2 its share of the set it replaces.
-    let k4 =
-        MetadataKey::open(&copies1[&pid(4)], &session1, pid(4), &a.factors[&pid(4)], &cert1, &t4)
-            .unwrap();
+    let k4 = MetadataKey::open(
+        &copies1[&pid(4)],
+        &session1,
+        pid(4),
+        &a.factors[&pid(4)],
+        &cert1,
+        &t4,
+    )
+    .unwrap();
     let m = open_metadata(&k4, &record3, &mut t4).unwrap();
     assert_eq!(m, meta3);
     let s4 = wallet_pss::share_set::open_share_for_new_device(
@@ -401,7 +431,14 @@ fn rotation<C: WalletCurve>() {
         .unwrap_err(),
         PssError::WrongShareSet
     );
-    let s2 = open_share(&bundle, &y, &a.shares[0].set_id(), pid(2), &a.factors[&pid(2)]).unwrap();
+    let s2 = open_share(
+        &bundle,
+        &y,
+        &a.shares[0].set_id(),
+        pid(2),
+        &a.factors[&pid(2)],
+    )
+    .unwrap();
     assert_eq!(reconstruct(&[s2, s4]).unwrap().expose(), a.secret.expose());
     let meta4 = AccountMetadata {
         version: 4,
@@ -429,9 +466,8 @@ fn forged_keys<C: WalletCurve>() {
         recipient: me,
     };
     // ECIES authenticates nothing: the store can seal anything to a factor public key.
-    let sealed_to_me = |pt: &[u8], rng: &mut ChaCha20Rng| {
-        ecies::seal::<C, _>(f1.public(), &ctx, pt, rng).unwrap()
-    };
+    let sealed_to_me =
+        |pt: &[u8], rng: &mut ChaCha20Rng| ecies::seal::<C, _>(f1.public(), &ctx, pt, rng).unwrap();
     let honest = a.key0.to_secret_bytes();
     let open = |ct: &Ciphertext<C>, cert: &MetadataCertificate<C>| {
         MetadataKey::open(ct, &a.session0, me, f1, cert, &trust)

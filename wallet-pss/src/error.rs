@@ -35,6 +35,36 @@ pub enum PssError {
     },
     /// A local computation failed without pointing at any party (reported instead of panicking).
     Internal,
+    /// What the store delivered is bound to another wallet's public key than the caller expects.
+    WrongWallet,
+    /// A share bundle reshares another share set than the caller's current one.
+    WrongShareSet,
+    /// A signature on what the store delivered did not verify (forged or altered in storage;
+    /// names nobody).
+    BadSignature,
+    /// The bundle holds no share for this party.
+    NotRecipient,
+    /// A metadata record whose version is not newer than the last one accepted under the same
+    /// metadata key (a replay or rollback by the store).
+    Replayed {
+        /// The last version accepted.
+        last: u64,
+        /// The version delivered.
+        found: u64,
+    },
+    /// A record signed with a metadata key of an older generation than the one the device
+    /// already trusts (rotated out, e.g. held by a removed device).
+    RevokedKey {
+        /// The generation the device trusts.
+        current: u64,
+        /// The generation of the key that signed.
+        found: u64,
+    },
+    /// A key is zero, malformed, or not the one its certificate names.
+    InvalidKey,
+    /// A record or bundle with a valid signature is inconsistent: the signer (a holder of the
+    /// signing key, not the store) produced it wrong.
+    InvalidRecord,
 }
 
 impl From<DecodeError> for PssError {
@@ -64,6 +94,19 @@ impl fmt::Display for PssError {
             Self::InvalidInput => f.write_str("invalid input"),
             Self::TooFew { needed, given } => write!(f, "{given} given, {needed} needed"),
             Self::Internal => f.write_str("internal error"),
+            Self::WrongWallet => f.write_str("bound to another wallet's public key"),
+            Self::WrongShareSet => f.write_str("reshares another share set"),
+            Self::BadSignature => f.write_str("signature did not verify"),
+            Self::NotRecipient => f.write_str("no share for this party"),
+            Self::Replayed { last, found } => {
+                write!(f, "record version {found} not newer than {last}")
+            }
+            Self::RevokedKey { current, found } => write!(
+                f,
+                "signed with a metadata key of generation {found}, rotated out by {current}"
+            ),
+            Self::InvalidKey => f.write_str("zero, malformed or uncertified key"),
+            Self::InvalidRecord => f.write_str("signed record is inconsistent"),
         }
     }
 }

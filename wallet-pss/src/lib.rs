@@ -16,7 +16,10 @@
 //! * [`frost`] — FROST keys of wallet-tss in and out of the generic key share;
 //! * [`ecdsa`] — two-party ECDSA (DKLs23) keys of wallet-tss through refresh and reshare, with
 //!   fresh pairwise OT setups every epoch;
-//! * [`metadata`] — the metadata key that encrypts and signs the account's sharing state.
+//! * [`metadata`] — the metadata key that encrypts and signs the account's sharing state,
+//!   certified by the wallet key and rotated when a device leaves;
+//! * [`wallet_sig`] — the curves' standard signatures under the wallet key, the root of trust
+//!   of what devices fetch from the store (share bundles, metadata-key certificates).
 //!
 //! Byte layouts: `wallet-pss/SPEC.md`.
 
@@ -36,6 +39,7 @@ pub mod metadata;
 pub mod refresh;
 pub mod reshare;
 pub mod share_set;
+pub mod wallet_sig;
 
 pub use deal::DealMessage;
 pub use error::PssError;

@@ -5,6 +5,9 @@
 //! Every ciphertext is bound to a [`Context`] — the protocol session, the epoch of the sharing
 //! it belongs to and the recipient's party id — and to the recipient key, so a ciphertext
 //! replayed into another session or epoch, or moved to another recipient, does not open.
+//! [`seal_bound`] / [`open_bound`] add a 32-byte *binding* to the AAD (not to the encoding): a
+//! hash of what the plaintext belongs to (for a sealed reshare dealing, the configuration and
+//! the dealer's commitments), so the ciphertext opens only next to that object.
 //!
 //! Byte layout, key derivation and AAD: `wallet-pss/SPEC.md` §2.
 //!
@@ -104,8 +107,10 @@ impl<C: Curve> WireObject for Ciphertext<C> {
     }
 }
 
-/// AAD = `header || session || epoch || recipient || E || Q`.
-fn aad<C: Curve>(ctx: &Context, e: &C::Point, q: &C::Point) -> Vec<u8> {
+/// AAD = `header || session || epoch || recipient || E || Q [|| binding]`. Without a binding
+/// the AAD has a fixed length for the curve, with one it is 32 bytes longer, so the two kinds
+/// never share an AAD.
+fn aad<C: Curve>(ctx: &Context, e: &C::Point, q: &C::Point, binding: Option<&[u8; 32]>) -> Vec<u8> {
     let mut w = Writer::new();
     w.bytes(&header_of::<Ciphertext<C>>().to_bytes());
     w.session(&ctx.session);
@@ -113,6 +118,9 @@ fn aad<C: Curve>(ctx: &Context, e: &C::Point, q: &C::Point) -> Vec<u8> {
     w.party(ctx.recipient);
     w.point::<C>(e);
     w.point::<C>(q);
+    if let Some(b) = binding {
+        w.bytes(b);
+    }
     w.finish()
 }
 
@@ -153,7 +161,24 @@ pub fn seal<C: Curve, R: CryptoRng + ?Sized>(
         return Err(PssError::InvalidInput);
     }
     let eph = SecretScalar::<C>::random(rng);
-    seal_ephemeral(recipient_key, ctx, plaintext, &eph)
+    seal_ephemeral(recipient_key, ctx, None, plaintext, &eph)
+}
+
+/// [`seal`] with a 32-byte `binding` in the AAD: the ciphertext opens only with
+/// [`open_bound`] and the same binding (`SPEC.md` §2.1, step 4). The binding is not part of
+/// the encoding; the recipient recomputes it from the object the ciphertext travels with.
+pub fn seal_bound<C: Curve, R: CryptoRng + ?Sized>(
+    recipient_key: &C::Point,
+    ctx: &Context,
+    binding: &[u8; 32],
+    plaintext: &[u8],
+    rng: &mut R,
+) -> Result<Ciphertext<C>, PssError> {
+    if plaintext.len() > MAX_PLAINTEXT_LEN || bool::from(recipient_key.is_identity()) {
+        return Err(PssError::InvalidInput);
+    }
+    let eph = SecretScalar::<C>::random(rng);
+    seal_ephemeral(recipient_key, ctx, Some(binding), plaintext, &eph)
 }
 
 /// [`seal`] with a caller-chosen ephemeral key, for known-answer tests only (feature
@@ -173,12 +198,26 @@ pub fn seal_with_ephemeral<C: Curve>(
     plaintext: &[u8],
     eph: &SecretScalar<C>,
 ) -> Result<Ciphertext<C>, PssError> {
-    seal_ephemeral(recipient_key, ctx, plaintext, eph)
+    seal_ephemeral(recipient_key, ctx, None, plaintext, eph)
+}
+
+/// [`seal_bound`] with a caller-chosen ephemeral key, for known-answer tests only (feature
+/// `hazmat`; the warning of [`seal_with_ephemeral`] applies).
+#[cfg(any(test, feature = "hazmat"))]
+pub fn seal_bound_with_ephemeral<C: Curve>(
+    recipient_key: &C::Point,
+    ctx: &Context,
+    binding: &[u8; 32],
+    plaintext: &[u8],
+    eph: &SecretScalar<C>,
+) -> Result<Ciphertext<C>, PssError> {
+    seal_ephemeral(recipient_key, ctx, Some(binding), plaintext, eph)
 }
 
 fn seal_ephemeral<C: Curve>(
     recipient_key: &C::Point,
     ctx: &Context,
+    binding: Option<&[u8; 32]>,
     plaintext: &[u8],
     eph: &SecretScalar<C>,
 ) -> Result<Ciphertext<C>, PssError> {
@@ -188,7 +227,12 @@ fn seal_ephemeral<C: Curve>(
     let e = eph.public();
     let z = *recipient_key * eph.expose();
     let (key, nonce) = derive::<C>(&z, &e, recipient_key)?;
-    let sealed = crate::aead::seal(&key, &nonce, &aad::<C>(ctx, &e, recipient_key), plaintext)?;
+    let sealed = crate::aead::seal(
+        &key,
+        &nonce,
+        &aad::<C>(ctx, &e, recipient_key, binding),
+        plaintext,
+    )?;
     Ok(Ciphertext {
         context: *ctx,
         ephemeral: e,
@@ -204,6 +248,26 @@ pub fn open<C: Curve>(
     expected: &Context,
     ct: &Ciphertext<C>,
 ) -> Result<SecretVec, PssError> {
+    open_inner(secret, expected, None, ct)
+}
+
+/// [`open`] for a ciphertext of [`seal_bound`]: it opens only with the binding it was sealed
+/// with (otherwise the opaque [`PssError::Decrypt`]).
+pub fn open_bound<C: Curve>(
+    secret: &SecretScalar<C>,
+    expected: &Context,
+    binding: &[u8; 32],
+    ct: &Ciphertext<C>,
+) -> Result<SecretVec, PssError> {
+    open_inner(secret, expected, Some(binding), ct)
+}
+
+fn open_inner<C: Curve>(
+    secret: &SecretScalar<C>,
+    expected: &Context,
+    binding: Option<&[u8; 32]>,
+    ct: &Ciphertext<C>,
+) -> Result<SecretVec, PssError> {
     if ct.context != *expected {
         return Err(PssError::ContextMismatch);
     }
@@ -213,7 +277,7 @@ pub fn open<C: Curve>(
     crate::aead::open(
         &key,
         &nonce,
-        &aad::<C>(&ct.context, &ct.ephemeral, &q),
+        &aad::<C>(&ct.context, &ct.ephemeral, &q, binding),
         &ct.sealed,
     )
 }

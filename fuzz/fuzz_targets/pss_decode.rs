@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use wallet_pss::ecies::{self, Ciphertext, Context};
 use wallet_pss::metadata::{AccountMetadata, SealedMetadata};
-use wallet_pss::reshare::SealedDealing;
+use wallet_pss::reshare::{ReshareMessage, SealedDealing};
 use wallet_pss::share_set::ShareBundle;
 use wallet_pss::{DealMessage, KeyShare, Refresh, Reshare};
 use wallet_types::{Curve, Ed25519, Secp256k1, SecretScalar, WireObject};
@@ -21,6 +21,7 @@ fn per_curve<C: Curve>(data: &[u8]) {
     roundtrip::<Ciphertext<C>>(data);
     roundtrip::<KeyShare<C>>(data);
     roundtrip::<DealMessage<C>>(data);
+    roundtrip::<ReshareMessage<C>>(data);
     roundtrip::<SealedDealing<C>>(data);
     roundtrip::<ShareBundle<C>>(data);
     roundtrip::<AccountMetadata<C>>(data);

@@ -514,7 +514,11 @@ fn a_device_removed_by_reshare_cannot_co_sign_with_leftovers() {
         ),
         Err(Error::Params(_))
     ));
-    assert_eq!(removed.signer, pid(3), "the removed device still releases its half, alone");
+    assert_eq!(
+        removed.signer,
+        pid(3),
+        "the removed device still releases its half, alone"
+    );
     // The new set signs.
     let mut all = next_stores;
     for p in [1, 2] {

@@ -413,60 +413,100 @@ mod reshare {
         store_corruption_is_not_blamed::<Ed25519>(0x34);
     }
 
-    /// Dealings of two runs mixed by the store: another session, another configuration with
-    /// the same session and epoch, or (the same run dealt twice) two dealings of one dealer.
-    fn two_runs_mixed<C: Ciphersuite>(seed: u64) {
-        let (s, mut rng) = sealed_setup::<C>(seed);
-        let other_run = |dealing_of| PssError::StoreDelivered {
+    fn other_run(dealing_of: PartyId) -> PssError {
+        PssError::StoreDelivered {
             dealing_of,
             fault: DeliveryFault::OtherRun,
-        };
-        // Run B: another session, same configuration.
+        }
+    }
+
+    /// Dealings of two runs mixed by the store: one of another session.
+    fn other_session_mixed<C: Ciphersuite>(seed: u64) {
+        let (s, mut rng) = sealed_setup::<C>(seed);
         let session_b = SessionId([0xbb; 32]);
         let b2 = deal_sealed(&session_b, &s.cfg, &s.keys[1], &s.public, &mut rng).unwrap();
         let mixed = vec![s.dealings[0].clone(), b2.clone()];
-        assert_eq!(s.combine(4, &mixed).unwrap_err(), other_run(pid(2)));
+        let e = s.combine(4, &mixed).unwrap_err();
+        assert_eq!(e, other_run(pid(2)));
+        assert_eq!(culprit(&e), None);
         // … with its session field rewritten to this run's: the signature binds the session.
         let mut relabelled = b2;
         relabelled.session = s.session;
+        let e = s
+            .combine(4, &[s.dealings[0].clone(), relabelled])
+            .unwrap_err();
         assert_eq!(
-            s.combine(4, &[s.dealings[0].clone(), relabelled])
-                .unwrap_err(),
+            e,
             PssError::StoreDelivered {
                 dealing_of: pid(2),
                 fault: DeliveryFault::BadSignature
             }
         );
-        // Run C: the same session and epoch, another configuration (threshold 3, which the
-        // old unsigned dealings could not tell apart from this run's).
+        s.old_shares_alive(&mut rng);
+    }
+
+    #[test]
+    fn sealed_dealing_of_another_session_is_refused() {
+        other_session_mixed::<Secp256k1>(0x35);
+        other_session_mixed::<Ed25519>(0x36);
+    }
+
+    /// Dealings of two runs mixed by the store: the same session and epoch, another
+    /// configuration (the new set {4, 5, 7} instead of {4, 5, 6}, same threshold) — what the
+    /// unsigned dealings could not tell apart: party 4 would have combined it.
+    fn other_config_mixed<C: Ciphersuite>(seed: u64) {
+        let (s, mut rng) = sealed_setup::<C>(seed);
         let cfg_c = ReshareConfig {
-            new_threshold: 3,
+            new_parties: Parties::from_ids(&[4, 5, 7]).unwrap(),
             ..s.cfg.clone()
         };
-        let c2 = deal_sealed(&s.session, &cfg_c, &s.keys[1], &s.public, &mut rng).unwrap();
-        let mixed = vec![s.dealings[0].clone(), c2.clone()];
-        assert_eq!(s.combine(4, &mixed).unwrap_err(), other_run(pid(2)));
+        let mut public = s.public.clone();
+        public.insert(pid(7), SecretScalar::<C>::random(&mut rng).public());
+        let c2 = deal_sealed(&s.session, &cfg_c, &s.keys[1], &public, &mut rng).unwrap();
+        let e = s
+            .combine(4, &[s.dealings[0].clone(), c2.clone()])
+            .unwrap_err();
+        assert_eq!(e, other_run(pid(2)));
+        // … relabelled with this run's configuration hash: the signature binds it.
         let mut relabelled = c2;
         relabelled.config_hash = s.cfg.hash();
+        let e = s
+            .combine(4, &[s.dealings[0].clone(), relabelled])
+            .unwrap_err();
         assert_eq!(
-            culprit(
-                &s.combine(4, &[s.dealings[0].clone(), relabelled])
-                    .unwrap_err()
-            ),
-            None
+            e,
+            PssError::StoreDelivered {
+                dealing_of: pid(2),
+                fault: DeliveryFault::BadSignature
+            }
         );
-        // The same run dealt twice by dealer 2 (a retry): both delivered together are refused;
-        // delivered one to each recipient, each combines, but the dealings hashes differ, so
-        // the agreement on that hash (the signed metadata record) stops the dealers deleting.
+        assert_eq!(culprit(&e), None);
+        s.old_shares_alive(&mut rng);
+    }
+
+    #[test]
+    fn sealed_dealing_of_another_configuration_is_refused() {
+        other_config_mixed::<Secp256k1>(0x3b);
+        other_config_mixed::<Ed25519>(0x3c);
+    }
+
+    /// The same run dealt twice by dealer 2 (a retry after a crash). Both delivered together:
+    /// refused. One delivered to each recipient: each combines, but their dealings hashes
+    /// differ, so the agreement on that hash (the signed metadata record) stops the dealers
+    /// from deleting.
+    fn dealt_twice<C: Ciphersuite>(seed: u64) {
+        let (s, mut rng) = sealed_setup::<C>(seed);
         let again = deal_sealed(&s.session, &s.cfg, &s.keys[1], &s.public, &mut rng).unwrap();
         let both = vec![s.dealings[0].clone(), s.dealings[1].clone(), again.clone()];
+        let e = s.combine(4, &both).unwrap_err();
         assert_eq!(
-            s.combine(4, &both).unwrap_err(),
+            e,
             PssError::StoreDelivered {
                 dealing_of: pid(2),
                 fault: DeliveryFault::Duplicate
             }
         );
+        assert_eq!(culprit(&e), None);
         // The same dealing twice is harmless.
         let dup = vec![
             s.dealings[0].clone(),
@@ -492,9 +532,9 @@ mod reshare {
     }
 
     #[test]
-    fn sealed_dealings_of_two_runs_mixed_are_refused() {
-        two_runs_mixed::<Secp256k1>(0x35);
-        two_runs_mixed::<Ed25519>(0x36);
+    fn sealed_second_dealing_of_a_dealer_is_refused_or_caught_by_the_dealings_hash() {
+        dealt_twice::<Secp256k1>(0x39);
+        dealt_twice::<Ed25519>(0x3a);
     }
 
     /// A dealing **signed by its dealer** whose content is wrong is the dealer's fault: named.
@@ -698,14 +738,24 @@ mod reshare {
         ack_equivocation::<Ed25519>(0x44);
     }
 
-    /// P6 sends P4 two different confirmations (an equivocation the inbox sees): P4 does not
-    /// abort and drop its share; it ends unconfirmed naming P6, and nobody is told to delete.
+    /// P6 sends P4 a second, different confirmation after P4 acknowledged (an equivocation
+    /// the inbox sees, in a round that is over): P4 does not abort and drop its share; it ends
+    /// unconfirmed naming P6, and its share still reconstructs the key with P5's.
     fn direct_equivocation<C: Ciphersuite>(seed: u64) {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let keys = dealt::<C>(2, &[1, 2, 3], &mut rng);
         let pk = keys[0].public_key();
         let cfg = config(&keys, &[1, 2], &[4, 5, 6], 2);
         let session = SessionId([seed as u8; 32]);
+        // P6's acknowledgement to P4 is held back, so P4 waits in round 3 …
+        let (out, mut sim) = run(&keys, &cfg, seed, |sim| {
+            sim.rule(FaultRule::any(Fault::Drop).from(pid(6)).to(pid(4)).round(3));
+        });
+        assert_eq!(out.stalled, [pid(4)]);
+        for d in [1, 2] {
+            assert!(matches!(out.outputs[&pid(d)], ReshareOutput::Dealt { .. }));
+        }
+        // … when P6's second confirmation reaches it.
         let second = Envelope {
             session,
             round: 2,
@@ -714,23 +764,16 @@ mod reshare {
             payload: ReshareMessage::<C>::Confirm([0x66; 32]),
         }
         .map(|m| m.to_bytes());
-        let (out, _) = run(&keys, &cfg, seed, |sim| {
-            sim.inject(pid(4), second);
-        });
-        assert!(out.failures.is_empty(), "{:?}", out.failures);
-        assert!(out.outputs.values().all(|o| !o.may_delete_old_share()));
-        let (s4, m4) = unconfirmed(&out.outputs[&pid(4)]);
+        let out4 = sim.inject(pid(4), second).resume();
+        assert!(out4.failures.is_empty(), "{:?}", out4.failures);
+        let (s4, m4) = unconfirmed(&out4.outputs[&pid(4)]);
         assert_eq!(m4, &[pid(6)]);
-        for d in [1, 2] {
-            assert!(not_dealt(&out.outputs[&pid(d)]).contains(&pid(4)));
-        }
-        let (s5, _) = unconfirmed(&out.outputs[&pid(5)]);
+        let s5 = out.outputs[&pid(5)].share().unwrap();
         key_alive(&[s4, s5], &pk, &mut rng);
-        key_alive(&[&keys[1], &keys[0]], &pk, &mut rng);
     }
 
     #[test]
-    fn reshare_equivocation_seen_by_the_inbox_does_not_abort() {
+    fn reshare_equivocation_seen_by_the_inbox_does_not_drop_the_share() {
         direct_equivocation::<Secp256k1>(0x45);
         direct_equivocation::<Ed25519>(0x46);
     }

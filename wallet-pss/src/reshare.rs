@@ -1154,6 +1154,22 @@ fn sealed_challenge<C: Curve>(
     t.challenge::<C>("signature")
 }
 
+/// Whether `d` carries its dealer's signature (under `λᵢ·Yᵢ` of `config`) over its session,
+/// `config_hash`, dealer, commitments and ciphertexts.
+fn signature_valid<C: Curve>(
+    config: &ReshareConfig<C>,
+    config_hash: &[u8; 32],
+    d: &SealedDealing<C>,
+) -> Result<bool, PssError> {
+    let x = config
+        .dealer_key(d.dealer)
+        .map_err(|_| PssError::Internal)?;
+    let prefix = sealed_transcript(&d.session, config_hash, d.dealer, &d.commitments);
+    let c = sealed_challenge(&prefix, &d.sealed, &d.signature.r, &x);
+    // z·G − c·X must equal R.
+    Ok(C::mul_base_add_vartime(&d.signature.z, &(-c), &x) == d.signature.r)
+}
+
 /// Deals this party's contribution with every sub-share sealed to the recipient's factor key
 /// (`recipient_keys` must hold a key for every new party), and signs it.
 ///
@@ -1273,11 +1289,7 @@ fn verified_dealings<'a, C: Curve>(
     for (i, d) in &by_dealer {
         let i = *i;
         // The signature first: until it verifies, nothing in the dealing is the dealer's.
-        let x = config.dealer_key(i).map_err(|_| PssError::Internal)?;
-        let prefix = sealed_transcript(session, config_hash, i, &d.commitments);
-        let c = sealed_challenge(&prefix, &d.sealed, &d.signature.r, &x);
-        // z·G − c·X must equal R.
-        if C::mul_base_add_vartime(&d.signature.z, &(-c), &x) != d.signature.r {
+        if !signature_valid(config, config_hash, d)? {
             return Err(delivered(i, DeliveryFault::BadSignature));
         }
         // Signed by dealer i: from here on a fault is the dealer's.
@@ -1366,4 +1378,202 @@ pub fn combine_sealed<C: Curve>(
         share,
         dealings_hash,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    use wallet_types::{Ed25519, Secp256k1};
+
+    fn pid(n: u16) -> PartyId {
+        PartyId::new(n).unwrap()
+    }
+
+    fn hex(b: &[u8]) -> alloc::string::String {
+        b.iter().map(|x| alloc::format!("{x:02x}")).collect()
+    }
+
+    /// The fixture of `SPEC.md` §5.5: `f(x) = 1001 + 2002·x` over {1, 2, 3}; dealers {1, 2};
+    /// new parties {3, 4}, `t' = 2`; session `5a`×32; factor secrets 3003 and 4004.
+    fn fixture<C: Curve>() -> (
+        ReshareConfig<C>,
+        Vec<KeyShare<C>>,
+        BTreeMap<PartyId, SecretScalar<C>>,
+    ) {
+        let a0 = C::scalar_from_u64(1001);
+        let a1 = C::scalar_from_u64(2002);
+        let commitments = Commitments::new(vec![C::mul_base(&a0), C::mul_base(&a1)]).unwrap();
+        let parties = Parties::from_ids(&[1, 2, 3]).unwrap();
+        let keys = parties
+            .iter()
+            .map(|p| {
+                let s = SecretScalar::new(a0 + a1 * p.to_scalar::<C>());
+                KeyShare::new(p, 2, parties.clone(), s, commitments.clone(), 0).unwrap()
+            })
+            .collect();
+        let config = ReshareConfig {
+            old_commitments: commitments,
+            old_parties: parties,
+            old_epoch: 0,
+            dealers: Parties::from_ids(&[1, 2]).unwrap(),
+            new_parties: Parties::from_ids(&[3, 4]).unwrap(),
+            new_threshold: 2,
+            allow_threshold_one: false,
+        };
+        let factors = [(3u16, 3003u64), (4, 4004)]
+            .into_iter()
+            .map(|(p, f)| (pid(p), SecretScalar::new(C::scalar_from_u64(f))))
+            .collect();
+        (config, keys, factors)
+    }
+
+    /// Frozen: the configuration hash, and dealer 1's sealed dealing drawn from
+    /// `ChaCha20Rng::seed_from_u64(2024)` (polynomial, then per recipient the ECIES ephemeral,
+    /// then the signature nonce). It decodes, re-encodes to the same bytes, carries a valid
+    /// signature, and each recipient's ciphertext opens under its binding to a sub-share that
+    /// verifies against `F₁`.
+    fn sealed_kat<C: Curve>(config_hash_hex: &str, dealing_hex: &str) {
+        let (config, keys, factors) = fixture::<C>();
+        let session = SessionId([0x5a; 32]);
+        assert_eq!(hex(&config.hash()), config_hash_hex, "config hash");
+        let public = factors.iter().map(|(p, s)| (*p, s.public())).collect();
+        let mut rng = ChaCha20Rng::seed_from_u64(2024);
+        let d = deal_sealed(&session, &config, &keys[0], &public, &mut rng).unwrap();
+        assert_eq!(hex(&d.to_bytes()), dealing_hex, "sealed dealing");
+        let back = SealedDealing::<C>::from_bytes(&hex::decode(dealing_hex).unwrap()).unwrap();
+        assert_eq!(back, d);
+        assert!(signature_valid(&config, &config.hash(), &back).unwrap());
+        let binding = sealed_transcript(&session, &config.hash(), pid(1), &back.commitments)
+            .output32("ecies-binding");
+        for (p, f) in &factors {
+            let ctx = Context {
+                session,
+                epoch: 1,
+                recipient: *p,
+            };
+            let pt = ecies::open_bound(f, &ctx, &binding, &back.sealed[p]).unwrap();
+            let sub = Reader::new(pt.expose()).secret_scalar::<C>().unwrap();
+            assert!(back.commitments.verify_share(*p, &sub));
+        }
+        // With dealer 2's dealing the recipients combine a share of the same key.
+        let d2 = deal_sealed(&session, &config, &keys[1], &public, &mut rng).unwrap();
+        for (p, f) in &factors {
+            let out =
+                combine_sealed(&session, &config, *p, f, &[back.clone(), d2.clone()]).unwrap();
+            assert_eq!(out.share.public_key(), keys[0].public_key());
+        }
+    }
+
+    #[test]
+    fn sealed_dealing_known_answer_secp256k1() {
+        sealed_kat::<Secp256k1>(SECP256K1_CONFIG_HASH, SECP256K1_DEALING);
+    }
+
+    #[test]
+    fn sealed_dealing_known_answer_ed25519() {
+        sealed_kat::<Ed25519>(ED25519_CONFIG_HASH, ED25519_DEALING);
+    }
+
+    const SECP256K1_CONFIG_HASH: &str =
+        "1b433a364a44bd94ef92984e8ded2973a89722e922210526d8de8e6b2932111e";
+    const SECP256K1_DEALING: &str = concat!(
+        "010525015a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a1b433a36",
+        "4a44bd94ef92984e8ded2973a89722e922210526d8de8e6b2932111e00010002021c60f695bb8e9d",
+        "236bbc9f7c097d3434f19f5d674f4e272a7a58d858af1574960337642b85aa539a02177d1ac129e7",
+        "3eb741bcaf9c1f07c2bf2c613b3a6b9220bf0002000300000083010501015a5a5a5a5a5a5a5a5a5a",
+        "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a00000000000000010003029bdcf9a01d3658",
+        "96824777808b474bf006dbb034213f8f32dcd4a1d9c918aae0000000307a922ee97151a264c594f8",
+        "3da44597c2b240f6254c1746a0a350e323251c7a2e80bef67c8e24c2328342dfffeba7b7c0000400",
+        "000083010501015a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a00",
+        "000000000000010004022848bd43520484a55707cef0b7254ffdb931bb377520e54f96bbdb85391b",
+        "91b5000000300569444b5d4a9e0d3290ae8537bbc044ecfc80e73bf6bc4af3449659d630a2138d09",
+        "fe95f1c31664abaee5ce9f3d387c03d27e9d5556e0070d3bc49defac312495e4167dff2bf3cab5b9",
+        "5d26fd76a8233a3d135ee841a1a6200689903e0f394408e421dd673896c9abdd222f780ec5c939",
+    );
+    const ED25519_CONFIG_HASH: &str =
+        "7c9fc1431fc6aeac396364badc9b343e8dbcc12f4be0f5e6ba2d2c86e0ba491d";
+    const ED25519_DEALING: &str = concat!(
+        "010525025a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a7c9fc143",
+        "1fc6aeac396364badc9b343e8dbcc12f4be0f5e6ba2d2c86e0ba491d000100023bf6f5f38db14bc2",
+        "cd201260e478e52142ba4e4d7779a8f31f7bc3faca005f089c93e490b13d871b672880da7f44959c",
+        "0066209086ff4f7263709d848283c76d0002000300000082010501025a5a5a5a5a5a5a5a5a5a5a5a",
+        "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a00000000000000010003ed8da86e0f996f5e534a",
+        "1a7d979314f65c1097dc72c3c6e84df4708eb4d094500000003003a2957af8dc672cd4d42da090d5",
+        "3a2ee275df23eb8aebd499451e4bf056fa612250026b42172affecfb6b5e4dff7761000400000082",
+        "010501025a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a00000000",
+        "00000001000436ecac1de9d83af7cd2222ac32d7e078bb63f89474e3e26b3cf37a318a7ebe880000",
+        "0030de5223e67987c7515e1c3b7a3fafc74028ebf392238337eb4f883998262bb93bc3730fce9064",
+        "f48ed9a06db1e27f89c9c730a54a3a693f51a9ad0b0b08d60bcafbc564ba60bdf3d363cbf87479c3",
+        "b9c75670e32b2fd1ba23f21da89086d9a706ccf143e7f4f5a683927f4f31f4238000",
+    );
+
+    /// The retired kinds (version 1) decode to `WrongKind`, not to a version-2 object.
+    #[test]
+    fn retired_kinds_are_refused() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let (config, keys, factors) = fixture::<Secp256k1>();
+        let session = SessionId([0x5a; 32]);
+        let public = factors.iter().map(|(p, s)| (*p, s.public())).collect();
+        let d = deal_sealed(&session, &config, &keys[0], &public, &mut rng).unwrap();
+        let mut old = d.to_bytes();
+        old[1..3].copy_from_slice(&0x0522u16.to_be_bytes());
+        assert!(matches!(
+            SealedDealing::<Secp256k1>::from_bytes(&old),
+            Err(DecodeError::WrongKind { .. })
+        ));
+        let m = Reshare::new(session, config.clone(), pid(1), Some(&keys[0]), &mut rng).unwrap();
+        let mut old = m.to_secret_bytes().expose().to_vec();
+        old[1..3].copy_from_slice(&0x0521u16.to_be_bytes());
+        assert!(matches!(
+            Reshare::<Secp256k1>::from_bytes(&old),
+            Err(DecodeError::WrongKind { .. })
+        ));
+        // A version-1 confirmation (the refresh / old reshare message kind 0x0510).
+        let confirm = crate::DealMessage::<Secp256k1>::Confirm([7; 32]).to_bytes();
+        assert!(matches!(
+            ReshareMessage::<Secp256k1>::from_bytes(&confirm),
+            Err(DecodeError::WrongKind { .. })
+        ));
+    }
+
+    #[test]
+    fn messages_roundtrip() {
+        for m in [
+            ReshareMessage::<Ed25519>::Confirm([1; 32]),
+            ReshareMessage::Ack([2; 32]),
+            ReshareMessage::Decline([3; 32]),
+        ] {
+            let b = m.to_bytes();
+            let back = ReshareMessage::<Ed25519>::from_bytes(&b).unwrap();
+            assert_eq!(back.to_bytes(), b);
+            assert_eq!(back.round(), m.round());
+        }
+        let mut b = ReshareMessage::<Ed25519>::Ack([2; 32]).to_bytes();
+        b[4] = 5;
+        assert_eq!(
+            ReshareMessage::<Ed25519>::from_bytes(&b).err(),
+            Some(DecodeError::InvalidTag(5))
+        );
+    }
+
+    /// A state a machine can never be in is refused (here: a created dealer without its
+    /// dealing).
+    #[test]
+    fn inconsistent_state_is_refused() {
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let (config, keys, _) = fixture::<Ed25519>();
+        let session = SessionId([1; 32]);
+        let mut m = Reshare::new(session, config, pid(1), Some(&keys[0]), &mut rng).unwrap();
+        if let Lifecycle::Created(s) = &mut m.life {
+            s.outgoing = None;
+        }
+        let b = m.to_secret_bytes();
+        assert_eq!(
+            Reshare::<Ed25519>::from_bytes(b.expose()).err(),
+            Some(DecodeError::InvalidValue)
+        );
+    }
 }

@@ -415,6 +415,11 @@ pub enum ReshareOutput<C: Curve> {
         share: KeyShare<C>,
         /// This party's transcript hash.
         transcript_hash: [u8; 32],
+        /// Whether this party sent its acknowledgement. If it did, the dealers may have been
+        /// told that they can delete their old shares (every new party acknowledged to them),
+        /// so this share may be part of the only sharing left: never discard it. If it did
+        /// not, no dealer can have been told so.
+        acknowledged: bool,
         /// The new parties whose matching confirmation or acknowledgement is missing (a
         /// mismatch, a decline, a misbehaviour, or no message before
         /// [`Reshare::stop_waiting`]). Not a proof of misbehaviour: an honest party that saw a
@@ -572,29 +577,26 @@ impl<C: Curve> Reshare<C> {
 
     /// Ends a machine whose run stopped making progress (a party stays silent; the caller's
     /// timeout is up) without losing what it computed: a new party past round 1 gets
-    /// [`ReshareOutput::Unconfirmed`] with its share, a started dealer-only party
-    /// [`ReshareOutput::NotDealt`]; both list every other new party as missing (the
-    /// acknowledgements of an open round are not counted). `None` — and the machine unchanged
+    /// [`ReshareOutput::Unconfirmed`] with its share — and, if it had not acknowledged yet, a
+    /// `Decline` to broadcast, so that it can never be counted later — and a started
+    /// dealer-only party gets [`ReshareOutput::NotDealt`]. Both list every other new party as
+    /// missing (the messages of an open round are not counted). `None` — the machine unchanged
     /// — when it was not started or is over; `None` and the machine finished for a new party
     /// that has no share yet (there is nothing to keep: the old share, if any, is the
-    /// caller's).
-    pub fn stop_waiting(&mut self) -> Option<ReshareOutput<C>> {
+    /// caller's). Later calls answer [`Error::Finished`].
+    pub fn stop_waiting(&mut self) -> Option<(Vec<Envelope<ReshareMessage<C>>>, ReshareOutput<C>)> {
         match core::mem::replace(&mut self.life, Lifecycle::Finished) {
             Lifecycle::Running(mut s) => {
                 let me = self.me;
                 let others: Vec<PartyId> =
                     s.config.new_parties.iter().filter(|p| *p != me).collect();
-                if !s.is_new() {
-                    return Some(ReshareOutput::NotDealt {
-                        missing_or_mismatched: others,
-                    });
+                if s.is_new() && s.share.is_none() {
+                    return None;
                 }
-                match (s.share.take(), s.hash) {
-                    (Some(share), Some(transcript_hash)) => Some(ReshareOutput::Unconfirmed {
-                        share,
-                        transcript_hash,
-                        missing_or_mismatched: others,
-                    }),
+                // Round 3 is current once this party has acknowledged.
+                let acknowledged = s.inbox.current_round() >= 3;
+                match s.conclude(Vec::new(), acknowledged, others) {
+                    Ok(Step::Done(out, o)) => Some((out, o)),
                     _ => None,
                 }
             }
@@ -651,6 +653,7 @@ impl<C: Curve> State<C> {
             ReshareOutput::Unconfirmed {
                 share,
                 transcript_hash,
+                acknowledged,
                 missing_or_mismatched,
             },
         ))

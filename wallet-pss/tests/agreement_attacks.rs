@@ -684,6 +684,15 @@ mod reshare {
         let (s4, m4) = unconfirmed(&out.outputs[&pid(4)]);
         let (s5, m5) = unconfirmed(&out.outputs[&pid(5)]);
         assert_eq!((m4, m5), (&[pid(6)][..], &[pid(6)][..]));
+        for p in [4, 5] {
+            assert!(matches!(
+                out.outputs[&pid(p)],
+                ReshareOutput::Unconfirmed {
+                    acknowledged: false,
+                    ..
+                }
+            ));
+        }
         assert_eq!(
             out.outputs[&pid(4)].transcript_hash(),
             out.outputs[&pid(5)].transcript_hash()
@@ -778,10 +787,11 @@ mod reshare {
         direct_equivocation::<Ed25519>(0x46);
     }
 
-    /// P6 goes silent after confirming (its acknowledgements are dropped): everybody waits.
-    /// When the caller gives up, `stop_waiting` hands every honest party what it has — the
-    /// new parties their shares, unconfirmed — and no dealer is told to delete.
-    fn silent_party<C: Ciphersuite>(seed: u64) {
+    /// P6 goes silent in round `round` (its confirmations or its acknowledgements are
+    /// dropped): everybody waits. When the caller gives up, `stop_waiting` hands every honest
+    /// party what it has — the new parties their shares, unconfirmed; a new party that had not
+    /// acknowledged yet also a `Decline` to broadcast — and no dealer is told to delete.
+    fn silent_party<C: Ciphersuite>(seed: u64, round: u16) {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let keys = dealt::<C>(2, &[1, 2, 3], &mut rng);
         let pk = keys[0].public_key();
@@ -790,24 +800,40 @@ mod reshare {
             sim.rule(
                 FaultRule::any(Fault::Drop)
                     .from(pid(6))
-                    .round(3)
+                    .round(round)
                     .times(usize::MAX),
             );
         });
         assert!(out.failures.is_empty(), "{:?}", out.failures);
+        // Only P6's own machine (silent in round 3, it received everyone's acknowledgement)
+        // may have finished; every honest party is still waiting.
+        assert!(out.outputs.keys().all(|p| *p == pid(6)));
         let mut stalled = out.stalled.clone();
         stalled.sort_unstable();
-        assert_eq!(stalled, [1, 2, 4, 5].map(pid));
         let mut kept = Vec::new();
-        for p in stalled {
+        for p in stalled.iter().copied().filter(|p| *p != pid(6)) {
             // The caller restores the machine from its (encrypted) saved state and gives up.
             let saved = sim.machine(p).unwrap().to_secret_bytes();
             let mut m = Reshare::<C>::from_bytes(saved.expose()).unwrap();
-            let o = m.stop_waiting().unwrap();
+            let (msgs, o) = m.stop_waiting().unwrap();
             assert!(!o.may_delete_old_share());
-            assert_eq!(m.stop_waiting().map(|_| ()), None, "ended once");
-            if let Some(share) = o.share() {
-                kept.push(share.duplicate());
+            assert!(m.stop_waiting().is_none(), "ended once");
+            match &o {
+                ReshareOutput::NotDealt {
+                    missing_or_mismatched,
+                } => assert_eq!(missing_or_mismatched, &[pid(4), pid(5), pid(6)]),
+                ReshareOutput::Unconfirmed {
+                    share,
+                    acknowledged,
+                    ..
+                } => {
+                    // Silent in round 2: nobody acknowledged, so each declines now; silent
+                    // in round 3: they had acknowledged, nothing more to send.
+                    assert_eq!(*acknowledged, round == 3);
+                    assert_eq!(msgs.len(), usize::from(round == 2));
+                    kept.push(share.duplicate());
+                }
+                other => panic!("{other:?}"),
             }
         }
         assert_eq!(kept.len(), 2);
@@ -818,8 +844,10 @@ mod reshare {
 
     #[test]
     fn reshare_silent_party_then_stop_waiting_keeps_every_share() {
-        silent_party::<Secp256k1>(0x47);
-        silent_party::<Ed25519>(0x48);
+        for round in [2, 3] {
+            silent_party::<Secp256k1>(0x47, round);
+            silent_party::<Ed25519>(0x48, round);
+        }
     }
 
     /// A failure in round 1 (a dealer that would change the key) aborts the new parties with

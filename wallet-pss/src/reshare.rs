@@ -584,7 +584,7 @@ impl<C: Curve> Reshare<C> {
     /// — when it was not started or is over; `None` and the machine finished for a new party
     /// that has no share yet (there is nothing to keep: the old share, if any, is the
     /// caller's). Later calls answer [`Error::Finished`].
-    pub fn stop_waiting(&mut self) -> Option<(Vec<Envelope<ReshareMessage<C>>>, ReshareOutput<C>)> {
+    pub fn stop_waiting(&mut self) -> Option<Stopped<C>> {
         match core::mem::replace(&mut self.life, Lifecycle::Finished) {
             Lifecycle::Running(mut s) => {
                 let me = self.me;
@@ -609,6 +609,10 @@ impl<C: Curve> Reshare<C> {
 }
 
 type ReshareStep<C> = Step<ReshareMessage<C>, ReshareOutput<C>>;
+
+/// What [`Reshare::stop_waiting`] ends with: the messages to send (a `Decline`, or none) and
+/// the output.
+pub type Stopped<C> = (Vec<Envelope<ReshareMessage<C>>>, ReshareOutput<C>);
 
 impl<C: Curve> State<C> {
     fn is_new(&self) -> bool {
@@ -1401,11 +1405,13 @@ mod tests {
 
     /// The fixture of `SPEC.md` §5.5: `f(x) = 1001 + 2002·x` over {1, 2, 3}; dealers {1, 2};
     /// new parties {3, 4}, `t' = 2`; session `5a`×32; factor secrets 3003 and 4004.
-    fn fixture<C: Curve>() -> (
+    type Fixture<C> = (
         ReshareConfig<C>,
         Vec<KeyShare<C>>,
         BTreeMap<PartyId, SecretScalar<C>>,
-    ) {
+    );
+
+    fn fixture<C: Curve>() -> Fixture<C> {
         let a0 = C::scalar_from_u64(1001);
         let a1 = C::scalar_from_u64(2002);
         let commitments = Commitments::new(vec![C::mul_base(&a0), C::mul_base(&a1)]).unwrap();

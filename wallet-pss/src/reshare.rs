@@ -43,9 +43,10 @@
 //! signature with the new shares; hold an unconfirmed share (and the old one) until agreement on
 //! its transcript hash is reached, e.g. through the signed account metadata.
 //!
-//! A party in both sets (a device that stays) plays both roles in one machine; this is the case
-//! other libraries have got wrong (its own sub-share must be included exactly once, and it
-//! must not wait for a message from itself). The removed party's old share is of epoch `e`; the
+//! A party in both sets (a device that stays) plays both roles in one machine — the case other
+//! libraries have got wrong: its own sub-share must be included exactly once, and it must not
+//! wait for a message from itself — and ends like a new party ([`ReshareOutput::NewShare`] or
+//! [`ReshareOutput::Unconfirmed`]). The removed party's old share is of epoch `e`; the
 //! new shares are of epoch `e + 1` on an independent polynomial, so old shares — the removed
 //! one included — combine with nothing new.
 //!
@@ -63,6 +64,79 @@
 //! whose content is then wrong names its dealer. [`SealedOutcome::dealings_hash`] is the hash
 //! of every `Fᵢ` the recipient combined: the new parties must agree on it (it goes into the
 //! signed metadata record) before any dealer deletes its old share.
+//!
+//! **Transport.** Rounds 2 and 3 are broadcasts, but they need not be *reliable* broadcasts:
+//! an inconsistent broadcast is exactly what the acknowledgement round detects. Round 1 carries
+//! secret sub-shares (encrypted point-to-point channels). A message the caller cannot decode
+//! never reaches the machine, which is unchanged: keep waiting, or [`Reshare::stop_waiting`].
+//!
+//! ```
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+//! use std::collections::BTreeMap;
+//! use wallet_pss::{combine_sealed, deal_sealed, KeyShare, Reshare, ReshareConfig};
+//! use wallet_sss::Polynomial;
+//! use wallet_types::{sim::Simulator, Parties, PartyId, Secp256k1, SecretScalar, SessionId};
+//! # let f = Polynomial::<Secp256k1>::random(SecretScalar::random(&mut rng), 2, &mut rng)?;
+//! # let old_parties = Parties::range(3)?;
+//! # let keys: Vec<KeyShare<Secp256k1>> = old_parties.iter()
+//! #     .map(|p| KeyShare::new(p, 2, old_parties.clone(), f.share_for(p), f.commit(), 0))
+//! #     .collect::<Result<_, _>>()?;
+//! // 2-of-{1, 2, 3} → 2-of-{2, 3, 4}, dealt by 1 and 2 (`keys`: the old shares, epoch 0).
+//! let config = ReshareConfig {
+//!     old_commitments: keys[0].commitments().clone(),
+//!     old_parties: keys[0].parties().clone(),
+//!     old_epoch: 0,
+//!     dealers: Parties::from_ids(&[1, 2])?,
+//!     new_parties: Parties::from_ids(&[2, 3, 4])?,
+//!     new_threshold: 2,
+//!     allow_threshold_one: false,
+//! };
+//! let session = SessionId::random(&mut rng);
+//! let mut sim = Simulator::new(7); // in production: any transport
+//! for p in [1, 2, 3, 4].map(|i| PartyId::new(i).unwrap()) {
+//!     // Dealers lend their old share; the machine keeps only its dealing.
+//!     let old = keys.iter().find(|k| k.me() == p).filter(|_| config.dealers.contains(p));
+//!     let machine = Reshare::new(session, config.clone(), p, old, sim.rng())?;
+//!     sim.add(machine);
+//! }
+//! let out = sim.run();
+//! // Every new party acknowledged the same transcript hash: now (ideally after a test
+//! // signature with the new shares) the old shares may be deleted.
+//! assert!(out.outputs.values().all(|o| o.may_delete_old_share()));
+//! drop(keys);
+//! # let keys: Vec<KeyShare<Secp256k1>> = out.outputs.into_values()
+//! #     .filter_map(|o| o.into_confirmed_share()).collect();
+//!
+//! // The same with sealed dealings for offline devices: dealers 2 and 3 seal to the factor
+//! // keys of {3, 4, 5}; the store delivers the dealings; each device combines.
+//! let factors: BTreeMap<PartyId, SecretScalar<Secp256k1>> = [3, 4, 5]
+//!     .map(|i| (PartyId::new(i).unwrap(), SecretScalar::random(&mut rng)))
+//!     .into_iter()
+//!     .collect();
+//! let factor_keys = factors.iter().map(|(p, s)| (*p, s.public())).collect();
+//! let config = ReshareConfig {
+//!     old_commitments: keys[0].commitments().clone(),
+//!     old_parties: keys[0].parties().clone(),
+//!     old_epoch: 1,
+//!     dealers: Parties::from_ids(&[2, 3])?,
+//!     new_parties: Parties::from_ids(&[3, 4, 5])?,
+//!     new_threshold: 2,
+//!     allow_threshold_one: false,
+//! };
+//! let session = SessionId::random(&mut rng);
+//! let dealings = keys.iter()
+//!     .filter(|k| config.dealers.contains(k.me()))
+//!     .map(|k| deal_sealed(&session, &config, k, &factor_keys, &mut rng))
+//!     .collect::<Result<Vec<_>, _>>()?;
+//! let outcomes = factors.iter()
+//!     .map(|(p, f)| combine_sealed(&session, &config, *p, f, &dealings))
+//!     .collect::<Result<Vec<_>, _>>()?;
+//! // The new shares are usable — and the dealers' old shares deletable — only once every
+//! // new party recorded the same dealings hash (in the signed metadata record).
+//! assert!(outcomes.iter().all(|o| o.dealings_hash == outcomes[0].dealings_hash));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! Byte layouts: `wallet-pss/SPEC.md` §5.
 

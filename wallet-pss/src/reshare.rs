@@ -1313,6 +1313,9 @@ pub struct SealedOutcome<C: Curve> {
     /// party must hold the same value** before the share is used and before any dealer deletes
     /// its old share: put it into the signed metadata record of the new epoch; dealers delete
     /// only once every new party acknowledged it there (ideally after a test signature).
+    /// (Until the record carries this hash, comparing its commitments with
+    /// `share.commitments()` at every new party gives the property that matters: all new
+    /// shares lie on one polynomial with the old public key.)
     pub dealings_hash: [u8; 32],
 }
 

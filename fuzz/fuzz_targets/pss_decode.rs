@@ -12,7 +12,7 @@ use wallet_pss::metadata::{
     AccountMetadata, MetadataCertificate, MetadataKey, MetadataTrust, SealedMetadata,
     verify_metadata,
 };
-use wallet_pss::reshare::SealedDealing;
+use wallet_pss::reshare::{ReshareMessage, SealedDealing};
 use wallet_pss::share_set::ShareBundle;
 use wallet_pss::wallet_sig::WalletCurve;
 use wallet_pss::{DealMessage, KeyShare, Refresh, Reshare};
@@ -33,6 +33,7 @@ fn per_curve<C: WalletCurve>(data: &[u8]) {
     roundtrip::<Ciphertext<C>>(data);
     roundtrip::<KeyShare<C>>(data);
     roundtrip::<DealMessage<C>>(data);
+    roundtrip::<ReshareMessage<C>>(data);
     roundtrip::<SealedDealing<C>>(data);
     roundtrip::<ShareBundle<C>>(data);
     roundtrip::<AccountMetadata<C>>(data);

@@ -65,6 +65,48 @@ pub enum PssError {
     /// A record or bundle with a valid signature is inconsistent: the signer (a holder of the
     /// signing key, not the store) produced it wrong.
     InvalidRecord,
+    /// What an untrusted store delivered for the dealing of `dealing_of` cannot be used: it is
+    /// missing, of another run, not signed by that dealer, duplicated, or its ciphertext for
+    /// this recipient does not open. **Nobody is blamed**: the store (or relay) could have
+    /// caused each of these, and so could a wrong input of the caller (a factor key, the
+    /// configuration). `dealing_of` only says which dealing to fetch again; it names no culprit.
+    StoreDelivered {
+        /// The dealer whose dealing it is (or should have been).
+        dealing_of: PartyId,
+        /// What was wrong with it.
+        fault: DeliveryFault,
+    },
+}
+
+/// Why a dealing delivered by a store was refused without blaming anybody
+/// ([`PssError::StoreDelivered`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeliveryFault {
+    /// No dealing of this dealer was delivered.
+    Missing,
+    /// The dealing belongs to another run: another session, another configuration, or a
+    /// dealer that is not one of this run's dealers.
+    OtherRun,
+    /// Two dealings of the same dealer were delivered.
+    Duplicate,
+    /// The dealer's signature does not verify (forged, or altered in the store).
+    BadSignature,
+    /// The signed ciphertext for this recipient does not open with its factor key (the dealer
+    /// was given another recipient key, or the caller's factor key is not the one dealt to).
+    Undecryptable,
+}
+
+impl fmt::Display for DeliveryFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "missing",
+            Self::OtherRun => "of another run",
+            Self::Duplicate => "delivered twice",
+            Self::BadSignature => "not signed by its dealer",
+            Self::Undecryptable => "ciphertext does not open with this factor key",
+        })
+    }
 }
 
 impl From<DecodeError> for PssError {
@@ -107,6 +149,10 @@ impl fmt::Display for PssError {
             ),
             Self::InvalidKey => f.write_str("zero, malformed or uncertified key"),
             Self::InvalidRecord => f.write_str("signed record is inconsistent"),
+            Self::StoreDelivered { dealing_of, fault } => write!(
+                f,
+                "the delivered dealing of {dealing_of} is unusable ({fault}); no party is blamed"
+            ),
         }
     }
 }

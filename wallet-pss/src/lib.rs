@@ -8,8 +8,9 @@
 //! * [`refresh`] — distributed proactive refresh (Herzberg et al.): same key, same parties, new
 //!   shares of a new epoch;
 //! * [`reshare`] — verifiable resharing to a new threshold and party set (add / remove a device,
-//!   raise / lower the threshold), interactively or with ECIES-sealed dealings for offline
-//!   recipients;
+//!   raise / lower the threshold), interactively (with an acknowledgement round: no dealer is
+//!   told to delete its old share before every new party holds the same new sharing) or with
+//!   signed, ECIES-sealed dealings for offline recipients;
 //! * [`key`] — the generic key-share view ([`KeyShare`]) that refresh and reshare work on;
 //! * [`share_set`] — client-side resharing of Shamir share sets (remove / add a device or a
 //!   backup factor, change the threshold), new shares sealed to [`factor`] keys;
@@ -42,10 +43,10 @@ pub mod share_set;
 pub mod wallet_sig;
 
 pub use deal::DealMessage;
-pub use error::PssError;
+pub use error::{DeliveryFault, PssError};
 pub use key::KeyShare;
 pub use refresh::{Refresh, RefreshMessage};
 pub use reshare::{
-    Reshare, ReshareConfig, ReshareMessage, ReshareOutput, SealedDealing, combine_sealed,
-    deal_sealed,
+    Reshare, ReshareConfig, ReshareMessage, ReshareOutput, SealedDealing, SealedOutcome,
+    combine_sealed, deal_sealed, verify_sealed_dealings,
 };

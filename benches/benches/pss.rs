@@ -31,18 +31,6 @@ fn dealt<C: Curve>(t: usize, n: u16, rng: &mut ChaCha20Rng) -> Vec<KeyShare<C>> 
         .collect()
 }
 
-fn copy<C: Curve>(k: &KeyShare<C>) -> KeyShare<C> {
-    KeyShare::new(
-        k.me(),
-        k.threshold(),
-        k.parties().clone(),
-        k.share().duplicate(),
-        k.commitments().clone(),
-        k.epoch(),
-    )
-    .unwrap()
-}
-
 fn bench_curve<C: Curve>(c: &mut Criterion) {
     let name = C::ID.name();
     let mut rng = ChaCha20Rng::seed_from_u64(1);
@@ -69,6 +57,7 @@ fn bench_curve<C: Curve>(c: &mut Criterion) {
         dealers: Parties::from_ids(&[1, 2]).unwrap(),
         new_parties: Parties::from_ids(&[1, 2, 3, 4, 5]).unwrap(),
         new_threshold: 3,
+        allow_threshold_one: false,
     };
     g.bench_function("reshare 2-of-3 -> 3-of-5 (all parties)", |b| {
         b.iter(|| {
@@ -77,11 +66,13 @@ fn bench_curve<C: Curve>(c: &mut Criterion) {
                 cfg.dealers.iter().chain(cfg.new_parties.iter()).collect();
             let by_id: BTreeMap<PartyId, &KeyShare<C>> = keys.iter().map(|k| (k.me(), k)).collect();
             for p in everyone {
-                let old = cfg.dealers.contains(p).then(|| copy(by_id[&p]));
-                sim.add(Reshare::new(SessionId([2; 32]), cfg.clone(), p, old).unwrap());
+                let old = cfg.dealers.contains(p).then(|| by_id[&p]);
+                let m = Reshare::new(SessionId([2; 32]), cfg.clone(), p, old, sim.rng()).unwrap();
+                sim.add(m);
             }
             let out = sim.run();
             assert_eq!(out.outputs.len(), 5);
+            assert!(out.outputs.values().all(|o| o.may_delete_old_share()));
         })
     });
 

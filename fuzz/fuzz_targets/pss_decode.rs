@@ -1,39 +1,80 @@
 //! Decodes every wallet-pss wire object from arbitrary bytes (never panics; a decoded object
 //! re-encodes to the same bytes), and opens ECIES ciphertexts with a fixed key: only a
-//! ciphertext sealed to that key opens, so arbitrary bytes never yield plaintext.
+//! ciphertext sealed to that key opens, so arbitrary bytes never yield plaintext. Decoded share
+//! bundles and sealed metadata are checked against a fixed wallet key no input was signed by:
+//! they are always refused (and never with an error naming a party).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use wallet_pss::PssError;
 use wallet_pss::ecies::{self, Ciphertext, Context};
-use wallet_pss::metadata::{AccountMetadata, SealedMetadata};
-use wallet_pss::reshare::SealedDealing;
+use wallet_pss::metadata::{
+    AccountMetadata, MetadataCertificate, MetadataKey, MetadataTrust, SealedMetadata,
+    verify_metadata,
+};
+use wallet_pss::reshare::{ReshareMessage, SealedDealing};
 use wallet_pss::share_set::ShareBundle;
+use wallet_pss::wallet_sig::WalletCurve;
 use wallet_pss::{DealMessage, KeyShare, Refresh, RefreshMessage, Reshare};
-use wallet_types::{Curve, Ed25519, Secp256k1, SecretScalar, WireObject};
+use wallet_sss::ShareSetId;
+use wallet_types::{Ed25519, Secp256k1, SecretScalar, WireObject};
 
 fn roundtrip<T: WireObject>(data: &[u8]) {
     if let Ok(v) = T::from_bytes(data) {
-        assert_eq!(v.to_secret_bytes().expose(), data, "non-canonical encoding accepted");
+        assert_eq!(
+            v.to_secret_bytes().expose(),
+            data,
+            "non-canonical encoding accepted"
+        );
     }
 }
 
-fn per_curve<C: Curve>(data: &[u8]) {
+fn per_curve<C: WalletCurve>(data: &[u8]) {
     roundtrip::<Ciphertext<C>>(data);
     roundtrip::<KeyShare<C>>(data);
     roundtrip::<DealMessage<C>>(data);
     roundtrip::<RefreshMessage<C>>(data);
+    roundtrip::<ReshareMessage<C>>(data);
     roundtrip::<SealedDealing<C>>(data);
     roundtrip::<ShareBundle<C>>(data);
     roundtrip::<AccountMetadata<C>>(data);
     roundtrip::<SealedMetadata<C>>(data);
+    roundtrip::<MetadataCertificate<C>>(data);
+    roundtrip::<MetadataKey<C>>(data);
+    // A wallet key nobody holds (its secret is 0x5eed, but no input is signed with it).
+    let wallet = SecretScalar::<C>::new(C::scalar_from_u64(0x5eed)).public();
+    if let Ok(b) = ShareBundle::<C>::from_bytes(data) {
+        let err = b.verify(&wallet, &b.previous_set_id()).unwrap_err();
+        assert!(
+            matches!(err, PssError::WrongWallet | PssError::BadSignature),
+            "{err:?}"
+        );
+        assert!(b.verify(&wallet, &ShareSetId([0; 16])).is_err());
+    }
+    if let Ok(m) = SealedMetadata::<C>::from_bytes(data) {
+        let err = verify_metadata(&MetadataTrust::new(wallet), &m).unwrap_err();
+        assert!(
+            matches!(err, PssError::WrongWallet | PssError::BadSignature),
+            "{err:?}"
+        );
+    }
+    if let Ok(c) = MetadataCertificate::<C>::from_bytes(data) {
+        assert!(c.verify(&wallet).is_err());
+    }
     roundtrip::<Refresh<C>>(data);
     roundtrip::<Reshare<C>>(data);
     if let Ok(ct) = Ciphertext::<C>::from_bytes(data) {
         // A fixed key that no fuzz input was sealed to.
         let sk = SecretScalar::<C>::new(C::scalar_from_u64(0x5eed));
         let ctx = *ct.context();
-        assert!(ecies::open(&sk, &ctx, &ct).is_err(), "forged ciphertext opened");
-        let other = Context { epoch: ctx.epoch.wrapping_add(1), ..ctx };
+        assert!(
+            ecies::open(&sk, &ctx, &ct).is_err(),
+            "forged ciphertext opened"
+        );
+        let other = Context {
+            epoch: ctx.epoch.wrapping_add(1),
+            ..ctx
+        };
         assert!(ecies::open(&sk, &other, &ct).is_err());
     }
 }

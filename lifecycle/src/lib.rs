@@ -823,27 +823,28 @@ fn reshare(
         dealers: Parties::from_ids(dealers).map_err(err("dealers"))?,
         new_parties: Parties::from_ids(new).map_err(err("new parties"))?,
         new_threshold: t,
+        allow_threshold_one: false,
     };
     let session = SessionId::random(rng);
-    let mut by_id: BTreeMap<PartyId, KeyShare<Ed25519>> =
+    let by_id: BTreeMap<PartyId, KeyShare<Ed25519>> =
         keys.into_iter().map(|k| (k.me(), k)).collect();
     let everyone: BTreeSet<PartyId> = cfg.dealers.iter().chain(cfg.new_parties.iter()).collect();
     let mut machines = Vec::new();
     for p in everyone {
-        let old = if cfg.dealers.contains(p) {
-            by_id.remove(&p)
-        } else {
-            None
-        };
-        machines.push(Reshare::new(session, cfg.clone(), p, old).map_err(err("reshare"))?);
+        // Borrowed: the old shares stay here until every new party acknowledged.
+        let old = by_id.get(&p).filter(|_| cfg.dealers.contains(p));
+        machines.push(Reshare::new(session, cfg.clone(), p, old, rng).map_err(err("reshare"))?);
     }
     let (out, m, b) = run(machines, seed)?;
+    if let Some((p, o)) = out.iter().find(|(_, o)| !o.may_delete_old_share()) {
+        return Err(format!(
+            "reshare: {p} ended unconfirmed ({o:?}); old shares kept"
+        ));
+    }
+    drop(by_id);
     let keys = out
         .into_values()
-        .filter_map(|o| match o {
-            ReshareOutput::NewShare(k) => Some(k),
-            ReshareOutput::Dealt => None,
-        })
+        .filter_map(ReshareOutput::into_confirmed_share)
         .collect();
     Ok((keys, m, b))
 }

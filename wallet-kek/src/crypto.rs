@@ -4,8 +4,6 @@
 
 use alloc::vec::Vec;
 
-use aes_gcm::aead::{AeadInOut, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use hkdf::Hkdf;
 use sha2::Sha256;
 use wallet_types::{SecretBytes, SecretVec};
@@ -13,11 +11,11 @@ use wallet_types::{SecretBytes, SecretVec};
 use crate::error::KekError;
 
 /// AES-256 key length.
-pub const KEY_LEN: usize = 32;
+pub const KEY_LEN: usize = wallet_types::aead::KEY_LEN;
 /// AES-GCM nonce length.
-pub const NONCE_LEN: usize = 12;
+pub const NONCE_LEN: usize = wallet_types::aead::NONCE_LEN;
 /// AES-GCM tag length.
-pub const TAG_LEN: usize = 16;
+pub const TAG_LEN: usize = wallet_types::aead::TAG_LEN;
 
 /// HKDF-SHA256 (extract then expand). `salt = None` is RFC 5869's absent salt (32 zero bytes).
 /// Fails only when `okm` is longer than 255 · 32 bytes.
@@ -32,27 +30,15 @@ pub fn hkdf_sha256(
         .map_err(|_| KekError::InvalidInput)
 }
 
-/// AES-256-GCM encryption: returns `ciphertext || tag`.
+/// AES-256-GCM encryption: returns `ciphertext || tag` (the family's one implementation,
+/// `wallet_types::aead`).
 pub fn seal(
     key: &SecretBytes<KEY_LEN>,
     nonce: &[u8; NONCE_LEN],
     aad: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, KekError> {
-    let cipher = Aes256Gcm::new(key.expose().into());
-    let mut buf = Vec::with_capacity(plaintext.len() + TAG_LEN);
-    buf.extend_from_slice(plaintext);
-    let nonce = Nonce::from(*nonce);
-    match cipher.encrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into()) {
-        Ok(tag) => {
-            buf.extend_from_slice(tag.as_slice());
-            Ok(buf)
-        }
-        Err(_) => {
-            zeroize::Zeroize::zeroize(&mut buf);
-            Err(KekError::InvalidInput)
-        }
-    }
+    wallet_types::aead::seal(key, nonce, aad, plaintext).map_err(|_| KekError::InvalidInput)
 }
 
 /// AES-256-GCM decryption of `ciphertext || tag`. The tag is checked before anything is
@@ -63,21 +49,7 @@ pub fn open(
     aad: &[u8],
     ciphertext_and_tag: &[u8],
 ) -> Result<SecretVec, KekError> {
-    let ct_len = ciphertext_and_tag
-        .len()
-        .checked_sub(TAG_LEN)
-        .ok_or(KekError::Unwrap)?;
-    let (ct, tag) = ciphertext_and_tag.split_at(ct_len);
-    let tag = Tag::try_from(tag).map_err(|_| KekError::Unwrap)?;
-    let cipher = Aes256Gcm::new(key.expose().into());
-    // Holds ciphertext until the tag has been verified; plaintext only after that, and then it
-    // goes straight into a zeroizing type.
-    let mut buf = ct.to_vec();
-    let nonce = Nonce::from(*nonce);
-    cipher
-        .decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag)
-        .map_err(|_| KekError::Unwrap)?;
-    Ok(SecretVec::new(buf))
+    wallet_types::aead::open(key, nonce, aad, ciphertext_and_tag).map_err(|_| KekError::Unwrap)
 }
 
 #[cfg(test)]

@@ -99,31 +99,39 @@ fn reshare(
         dealers: Parties::from_ids(dealers).map_err(|e| e.to_string())?,
         new_parties: Parties::from_ids(new).map_err(|e| e.to_string())?,
         new_threshold: t,
+        allow_threshold_one: false,
     };
-    let mut by_id: BTreeMap<PartyId, KeyShare<Ed25519>> =
+    let by_id: BTreeMap<PartyId, KeyShare<Ed25519>> =
         keys.into_iter().map(|k| (k.me(), k)).collect();
     let mut sim = Simulator::new(seed);
     let session = SessionId::random(sim.rng());
     let everyone: BTreeSet<PartyId> = cfg.dealers.iter().chain(cfg.new_parties.iter()).collect();
+    let n = everyone.len();
     for p in everyone {
-        let old = if cfg.dealers.contains(p) {
-            by_id.remove(&p)
-        } else {
-            None
-        };
-        sim.add(Reshare::new(session, cfg.clone(), p, old).map_err(|e| e.to_string())?);
+        // The dealers' shares are only borrowed: they stay in `by_id` until the run allows
+        // deleting them.
+        let old = by_id.get(&p).filter(|_| cfg.dealers.contains(p));
+        let machine =
+            Reshare::new(session, cfg.clone(), p, old, sim.rng()).map_err(|e| e.to_string())?;
+        sim.add(machine);
     }
     let out = sim.run();
     if let Some((p, e)) = out.failures.iter().next() {
         return Err(format!("{p}: {e}"));
     }
+    if !out.stalled.is_empty() || out.outputs.len() != n {
+        return Err(format!("reshare did not finish: stalled {:?}", out.stalled));
+    }
+    // Every party must be allowed to delete its old share (every new party acknowledged the
+    // same transcript hash); otherwise keep the old shares.
+    if let Some((p, o)) = out.outputs.iter().find(|(_, o)| !o.may_delete_old_share()) {
+        return Err(format!("{p} ended unconfirmed: {o:?}; old shares kept"));
+    }
+    drop(by_id);
     let keys = out
         .outputs
         .into_values()
-        .filter_map(|o| match o {
-            ReshareOutput::NewShare(k) => Some(k),
-            ReshareOutput::Dealt => None,
-        })
+        .filter_map(ReshareOutput::into_confirmed_share)
         .collect();
     Ok((keys, out.messages_sent, out.bytes_sent))
 }

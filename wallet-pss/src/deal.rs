@@ -1,4 +1,7 @@
-//! The message shared by the two dealing protocols, refresh and reshare.
+//! The retired message of the two-round dealing protocols (kind `0x0510`). No machine sends it
+//! any more: refresh and reshare have their own messages with an acknowledgement round
+//! ([`crate::refresh::RefreshMessage`], [`crate::reshare::ReshareMessage`]). Kept only so that
+//! stored bytes of it can still be recognised; it can be removed with the next format break.
 
 use wallet_sss::Commitments;
 use wallet_types::{
@@ -8,17 +11,16 @@ use wallet_types::{
 
 use crate::key::{read_commitments, write_commitments};
 
-/// Object kind of a refresh / reshare message.
+/// Object kind of the retired two-round refresh message.
 pub const KIND_DEAL_MESSAGE: ObjectKind = ObjectKind(0x0510);
 
-/// A message of the dealing protocols ([`crate::refresh`], [`crate::reshare`]): round 1 is a
-/// dealer's commitments with the recipient's sub-share (point-to-point), round 2 a
-/// confirmation hash (broadcast).
+/// The retired two-round refresh message: round 1 a dealer's commitments with the recipient's
+/// sub-share (point-to-point), round 2 a confirmation hash (broadcast).
 #[derive(Debug)]
 pub enum DealMessage<C: Curve> {
     /// Round 1 (point-to-point): the dealer's commitments and the recipient's sub-share.
     Deal {
-        /// The dealer's commitments (`Δᵢ` in refresh, `Fᵢ` in reshare).
+        /// The dealer's commitments `Δᵢ`.
         commitments: Commitments<C>,
         /// The recipient's sub-share.
         sub_share: SecretScalar<C>,

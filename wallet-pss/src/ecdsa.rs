@@ -167,17 +167,20 @@ pub fn check_reshare_config(config: &ReshareConfig<Secp256k1>) -> Result<(), Err
 }
 
 /// Step 1 of an ECDSA reshare: the generic reshare machine for `me` (`old` is its ECDSA key
-/// share if it is a dealer). Refuses a new threshold other than 2 (see
-/// [`check_reshare_config`]).
-pub fn reshare(
+/// share if it is a dealer; it is only read — the dealer deals here, with `rng` — and stays
+/// in its store). Refuses a new threshold other than 2 (see [`check_reshare_config`]). Keep
+/// the old share until the machine's output allows deleting it
+/// ([`ReshareOutput::may_delete_old_share`](crate::ReshareOutput::may_delete_old_share)).
+pub fn reshare<R: CryptoRng + ?Sized>(
     session: SessionId,
     config: ReshareConfig<Secp256k1>,
     me: PartyId,
     old: Option<&EcdsaKeyShare>,
+    rng: &mut R,
 ) -> Result<Reshare<Secp256k1>, Error> {
     check_reshare_config(&config)?;
     let old = old.map(to_key_share).transpose().map_err(mismatch)?;
-    Reshare::new(session, config, me, old)
+    Reshare::new(session, config, me, old.as_ref(), rng)
 }
 
 /// The [`ResetupInput`] of a new-epoch generic share of an ECDSA key whose previous key id and

@@ -5,6 +5,9 @@
 //! Every ciphertext is bound to a [`Context`] — the protocol session, the epoch of the sharing
 //! it belongs to and the recipient's party id — and to the recipient key, so a ciphertext
 //! replayed into another session or epoch, or moved to another recipient, does not open.
+//! [`seal_bound`] / [`open_bound`] add a 32-byte *binding* to the AAD (not to the encoding): a
+//! hash of what the plaintext belongs to (for a sealed reshare dealing, the configuration and
+//! the dealer's commitments), so the ciphertext opens only next to that object.
 //!
 //! Byte layout, key derivation and AAD: `wallet-pss/SPEC.md` §2.
 //!
@@ -104,8 +107,10 @@ impl<C: Curve> WireObject for Ciphertext<C> {
     }
 }
 
-/// AAD = `header || session || epoch || recipient || E || Q`.
-fn aad<C: Curve>(ctx: &Context, e: &C::Point, q: &C::Point) -> Vec<u8> {
+/// AAD = `header || session || epoch || recipient || E || Q [|| binding]`. Without a binding
+/// the AAD has a fixed length for the curve, with one it is 32 bytes longer, so the two kinds
+/// never share an AAD.
+fn aad<C: Curve>(ctx: &Context, e: &C::Point, q: &C::Point, binding: Option<&[u8; 32]>) -> Vec<u8> {
     let mut w = Writer::new();
     w.bytes(&header_of::<Ciphertext<C>>().to_bytes());
     w.session(&ctx.session);
@@ -113,6 +118,9 @@ fn aad<C: Curve>(ctx: &Context, e: &C::Point, q: &C::Point) -> Vec<u8> {
     w.party(ctx.recipient);
     w.point::<C>(e);
     w.point::<C>(q);
+    if let Some(b) = binding {
+        w.bytes(b);
+    }
     w.finish()
 }
 
@@ -153,7 +161,24 @@ pub fn seal<C: Curve, R: CryptoRng + ?Sized>(
         return Err(PssError::InvalidInput);
     }
     let eph = SecretScalar::<C>::random(rng);
-    seal_ephemeral(recipient_key, ctx, plaintext, &eph)
+    seal_ephemeral(recipient_key, ctx, None, plaintext, &eph)
+}
+
+/// [`seal`] with a 32-byte `binding` in the AAD: the ciphertext opens only with
+/// [`open_bound`] and the same binding (`SPEC.md` §2.1, step 4). The binding is not part of
+/// the encoding; the recipient recomputes it from the object the ciphertext travels with.
+pub fn seal_bound<C: Curve, R: CryptoRng + ?Sized>(
+    recipient_key: &C::Point,
+    ctx: &Context,
+    binding: &[u8; 32],
+    plaintext: &[u8],
+    rng: &mut R,
+) -> Result<Ciphertext<C>, PssError> {
+    if plaintext.len() > MAX_PLAINTEXT_LEN || bool::from(recipient_key.is_identity()) {
+        return Err(PssError::InvalidInput);
+    }
+    let eph = SecretScalar::<C>::random(rng);
+    seal_ephemeral(recipient_key, ctx, Some(binding), plaintext, &eph)
 }
 
 /// [`seal`] with a caller-chosen ephemeral key, for known-answer tests only (feature
@@ -173,12 +198,26 @@ pub fn seal_with_ephemeral<C: Curve>(
     plaintext: &[u8],
     eph: &SecretScalar<C>,
 ) -> Result<Ciphertext<C>, PssError> {
-    seal_ephemeral(recipient_key, ctx, plaintext, eph)
+    seal_ephemeral(recipient_key, ctx, None, plaintext, eph)
+}
+
+/// [`seal_bound`] with a caller-chosen ephemeral key, for known-answer tests only (feature
+/// `hazmat`; the warning of [`seal_with_ephemeral`] applies).
+#[cfg(any(test, feature = "hazmat"))]
+pub fn seal_bound_with_ephemeral<C: Curve>(
+    recipient_key: &C::Point,
+    ctx: &Context,
+    binding: &[u8; 32],
+    plaintext: &[u8],
+    eph: &SecretScalar<C>,
+) -> Result<Ciphertext<C>, PssError> {
+    seal_ephemeral(recipient_key, ctx, Some(binding), plaintext, eph)
 }
 
 fn seal_ephemeral<C: Curve>(
     recipient_key: &C::Point,
     ctx: &Context,
+    binding: Option<&[u8; 32]>,
     plaintext: &[u8],
     eph: &SecretScalar<C>,
 ) -> Result<Ciphertext<C>, PssError> {
@@ -188,7 +227,12 @@ fn seal_ephemeral<C: Curve>(
     let e = eph.public();
     let z = *recipient_key * eph.expose();
     let (key, nonce) = derive::<C>(&z, &e, recipient_key)?;
-    let sealed = crate::aead::seal(&key, &nonce, &aad::<C>(ctx, &e, recipient_key), plaintext)?;
+    let sealed = crate::aead::seal(
+        &key,
+        &nonce,
+        &aad::<C>(ctx, &e, recipient_key, binding),
+        plaintext,
+    )?;
     Ok(Ciphertext {
         context: *ctx,
         ephemeral: e,
@@ -204,6 +248,26 @@ pub fn open<C: Curve>(
     expected: &Context,
     ct: &Ciphertext<C>,
 ) -> Result<SecretVec, PssError> {
+    open_inner(secret, expected, None, ct)
+}
+
+/// [`open`] for a ciphertext of [`seal_bound`]: it opens only with the binding it was sealed
+/// with (otherwise the opaque [`PssError::Decrypt`]).
+pub fn open_bound<C: Curve>(
+    secret: &SecretScalar<C>,
+    expected: &Context,
+    binding: &[u8; 32],
+    ct: &Ciphertext<C>,
+) -> Result<SecretVec, PssError> {
+    open_inner(secret, expected, Some(binding), ct)
+}
+
+fn open_inner<C: Curve>(
+    secret: &SecretScalar<C>,
+    expected: &Context,
+    binding: Option<&[u8; 32]>,
+    ct: &Ciphertext<C>,
+) -> Result<SecretVec, PssError> {
     if ct.context != *expected {
         return Err(PssError::ContextMismatch);
     }
@@ -213,7 +277,7 @@ pub fn open<C: Curve>(
     crate::aead::open(
         &key,
         &nonce,
-        &aad::<C>(&ct.context, &ct.ephemeral, &q),
+        &aad::<C>(&ct.context, &ct.ephemeral, &q, binding),
         &ct.sealed,
     )
 }
@@ -279,6 +343,36 @@ mod tests {
         roundtrip_and_tamper::<Ed25519>();
     }
 
+    /// A bound ciphertext opens only with its binding, and never through the unbound calls
+    /// (nor an unbound one through the bound calls).
+    fn binding_is_enforced<C: Curve>() {
+        let mut rng = ChaCha20Rng::seed_from_u64(6);
+        let sk = SecretScalar::<C>::random(&mut rng);
+        let b = [0xb1; 32];
+        let ct = seal_bound::<C, _>(&sk.public(), &ctx(), &b, b"bound", &mut rng).unwrap();
+        assert_eq!(open_bound(&sk, &ctx(), &b, &ct).unwrap().expose(), b"bound");
+        assert_eq!(
+            open_bound(&sk, &ctx(), &[0xb2; 32], &ct).unwrap_err(),
+            PssError::Decrypt
+        );
+        assert_eq!(open(&sk, &ctx(), &ct).unwrap_err(), PssError::Decrypt);
+        let plain = seal::<C, _>(&sk.public(), &ctx(), b"plain", &mut rng).unwrap();
+        assert_eq!(
+            open_bound(&sk, &ctx(), &b, &plain).unwrap_err(),
+            PssError::Decrypt
+        );
+        assert_eq!(
+            open_bound(&sk, &Context { epoch: 9, ..ctx() }, &b, &ct).unwrap_err(),
+            PssError::ContextMismatch
+        );
+    }
+
+    #[test]
+    fn binding_both_curves() {
+        binding_is_enforced::<Secp256k1>();
+        binding_is_enforced::<Ed25519>();
+    }
+
     #[test]
     fn refuses_identity_and_oversize() {
         let mut rng = ChaCha20Rng::seed_from_u64(5);
@@ -304,6 +398,16 @@ mod known_answer {
     use wallet_types::{Ed25519, Secp256k1, decode_scalar};
 
     fn kat<C: Curve>(recipient: &[u8], ephemeral: &[u8], expect: &str) {
+        kat_bound::<C>(recipient, ephemeral, None, expect);
+    }
+
+    /// With `binding`, the vector of `seal_bound` (`SPEC.md` §2.4, third and fourth vectors).
+    fn kat_bound<C: Curve>(
+        recipient: &[u8],
+        ephemeral: &[u8],
+        binding: Option<&[u8; 32]>,
+        expect: &str,
+    ) {
         let q = SecretScalar::<C>::new(decode_scalar::<C>(recipient).unwrap());
         let e = SecretScalar::<C>::new(decode_scalar::<C>(ephemeral).unwrap());
         let ctx = Context {
@@ -311,8 +415,12 @@ mod known_answer {
             epoch: 7,
             recipient: PartyId::new(3).unwrap(),
         };
-        let ct = seal_with_ephemeral::<C>(&q.public(), &ctx, b"wallet-pss ecies known answer", &e)
-            .unwrap();
+        let pt = b"wallet-pss ecies known answer";
+        let ct = match binding {
+            None => seal_with_ephemeral::<C>(&q.public(), &ctx, pt, &e),
+            Some(b) => seal_bound_with_ephemeral::<C>(&q.public(), &ctx, b, pt, &e),
+        }
+        .unwrap();
         let hex: alloc::string::String = ct
             .to_bytes()
             .iter()
@@ -320,11 +428,33 @@ mod known_answer {
             .collect();
         assert_eq!(hex, expect);
         let back = Ciphertext::<C>::from_bytes(&hex::decode(expect).unwrap()).unwrap();
-        assert_eq!(
-            open(&q, &ctx, &back).unwrap().expose(),
-            b"wallet-pss ecies known answer"
-        );
+        let opened = match binding {
+            None => open(&q, &ctx, &back),
+            Some(b) => open_bound(&q, &ctx, b, &back),
+        };
+        assert_eq!(opened.unwrap().expose(), pt);
     }
+
+    #[test]
+    fn bound_vectors() {
+        let mut r = [0u8; 32];
+        r[31] = 0x11;
+        r[0] = 0x01;
+        let mut e = [0u8; 32];
+        e[31] = 0x22;
+        e[0] = 0x02;
+        kat_bound::<Secp256k1>(&r, &e, Some(&[0xb1; 32]), SECP256K1_BOUND_VECTOR);
+        let mut r = [0u8; 32];
+        r[0] = 0x11;
+        r[31] = 0x01;
+        let mut e = [0u8; 32];
+        e[0] = 0x22;
+        e[31] = 0x02;
+        kat_bound::<Ed25519>(&r, &e, Some(&[0xb1; 32]), ED25519_BOUND_VECTOR);
+    }
+
+    const SECP256K1_BOUND_VECTOR: &str = "010501015a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a000000000000000700030201b6e4065a5691c0d46de44c67b4d0165cad6a639e5038ffddf34e0ca1967bac0000002d49ac0caf2ab05490d0660051c188274173ccc258822fde02979e9579f2aea12ddb023d290769b7a722ddae99e4";
+    const ED25519_BOUND_VECTOR: &str = "010501025a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a000000000000000700036d9f39d81b15a3ff412e220451a6579942d804bf8eac1180c960f14c8e80c4d10000002d2908114baa347947598f65ef28a40dc7f477fc8f6e73b6fb365dcfe49fab527573eb7019eca71b7517ac625ae0";
 
     #[test]
     fn secp256k1_vector() {

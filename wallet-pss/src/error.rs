@@ -35,6 +35,78 @@ pub enum PssError {
     },
     /// A local computation failed without pointing at any party (reported instead of panicking).
     Internal,
+    /// What the store delivered is bound to another wallet's public key than the caller expects.
+    WrongWallet,
+    /// A share bundle reshares another share set than the caller's current one.
+    WrongShareSet,
+    /// A signature on what the store delivered did not verify (forged or altered in storage;
+    /// names nobody).
+    BadSignature,
+    /// The bundle holds no share for this party.
+    NotRecipient,
+    /// A metadata record whose version is not newer than the last one accepted under the same
+    /// metadata key (a replay or rollback by the store).
+    Replayed {
+        /// The last version accepted.
+        last: u64,
+        /// The version delivered.
+        found: u64,
+    },
+    /// A record signed with a metadata key of an older generation than the one the device
+    /// already trusts (rotated out, e.g. held by a removed device).
+    RevokedKey {
+        /// The generation the device trusts.
+        current: u64,
+        /// The generation of the key that signed.
+        found: u64,
+    },
+    /// A key is zero, malformed, or not the one its certificate names.
+    InvalidKey,
+    /// A record or bundle with a valid signature is inconsistent: the signer (a holder of the
+    /// signing key, not the store) produced it wrong.
+    InvalidRecord,
+    /// What an untrusted store delivered for the dealing of `dealing_of` cannot be used: it is
+    /// missing, of another run, not signed by that dealer, duplicated, or its ciphertext for
+    /// this recipient does not open. **Nobody is blamed**: the store (or relay) could have
+    /// caused each of these, and so could a wrong input of the caller (a factor key, the
+    /// configuration). `dealing_of` only says which dealing to fetch again; it names no culprit.
+    StoreDelivered {
+        /// The dealer whose dealing it is (or should have been).
+        dealing_of: PartyId,
+        /// What was wrong with it.
+        fault: DeliveryFault,
+    },
+}
+
+/// Why a dealing delivered by a store was refused without blaming anybody
+/// ([`PssError::StoreDelivered`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeliveryFault {
+    /// No dealing of this dealer was delivered.
+    Missing,
+    /// The dealing belongs to another run: another session, another configuration, or a
+    /// dealer that is not one of this run's dealers.
+    OtherRun,
+    /// Two dealings of the same dealer were delivered.
+    Duplicate,
+    /// The dealer's signature does not verify (forged, or altered in the store).
+    BadSignature,
+    /// The signed ciphertext for this recipient does not open with its factor key (the dealer
+    /// was given another recipient key, or the caller's factor key is not the one dealt to).
+    Undecryptable,
+}
+
+impl fmt::Display for DeliveryFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "missing",
+            Self::OtherRun => "of another run",
+            Self::Duplicate => "delivered twice",
+            Self::BadSignature => "not signed by its dealer",
+            Self::Undecryptable => "ciphertext does not open with this factor key",
+        })
+    }
 }
 
 impl From<DecodeError> for PssError {
@@ -64,6 +136,23 @@ impl fmt::Display for PssError {
             Self::InvalidInput => f.write_str("invalid input"),
             Self::TooFew { needed, given } => write!(f, "{given} given, {needed} needed"),
             Self::Internal => f.write_str("internal error"),
+            Self::WrongWallet => f.write_str("bound to another wallet's public key"),
+            Self::WrongShareSet => f.write_str("reshares another share set"),
+            Self::BadSignature => f.write_str("signature did not verify"),
+            Self::NotRecipient => f.write_str("no share for this party"),
+            Self::Replayed { last, found } => {
+                write!(f, "record version {found} not newer than {last}")
+            }
+            Self::RevokedKey { current, found } => write!(
+                f,
+                "signed with a metadata key of generation {found}, rotated out by {current}"
+            ),
+            Self::InvalidKey => f.write_str("zero, malformed or uncertified key"),
+            Self::InvalidRecord => f.write_str("signed record is inconsistent"),
+            Self::StoreDelivered { dealing_of, fault } => write!(
+                f,
+                "the delivered dealing of {dealing_of} is unusable ({fault}); no party is blamed"
+            ),
         }
     }
 }

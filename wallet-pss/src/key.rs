@@ -111,6 +111,19 @@ impl<C: Curve> KeyShare<C> {
     pub fn epoch(&self) -> u64 {
         self.epoch
     }
+    /// An explicit copy of this key share, secret included (the type is deliberately not
+    /// `Clone`, so every copy of a long-lived secret is visible in review). Both copies zeroize
+    /// on drop; keep the number of live copies to what the caller's storage rule needs.
+    pub fn duplicate(&self) -> Self {
+        Self {
+            me: self.me,
+            threshold: self.threshold,
+            parties: self.parties.clone(),
+            share: self.share.duplicate(),
+            commitments: self.commitments.clone(),
+            epoch: self.epoch,
+        }
+    }
     /// Splits into its parts (to build a FROST / ECDSA key share of the same epoch).
     pub fn into_parts(
         self,

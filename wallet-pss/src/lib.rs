@@ -10,15 +10,19 @@
 //!   consumed; it may be deleted only on a confirmed outcome, after a test signature:
 //!   [`release_old_share`]);
 //! * [`reshare`] — verifiable resharing to a new threshold and party set (add / remove a device,
-//!   raise / lower the threshold), interactively or with ECIES-sealed dealings for offline
-//!   recipients;
+//!   raise / lower the threshold), interactively (with an acknowledgement round: no dealer is
+//!   told to delete its old share before every new party holds the same new sharing) or with
+//!   signed, ECIES-sealed dealings for offline recipients;
 //! * [`key`] — the generic key-share view ([`KeyShare`]) that refresh and reshare work on;
 //! * [`share_set`] — client-side resharing of Shamir share sets (remove / add a device or a
 //!   backup factor, change the threshold), new shares sealed to [`factor`] keys;
 //! * [`frost`] — FROST keys of wallet-tss in and out of the generic key share;
 //! * [`ecdsa`] — two-party ECDSA (DKLs23) keys of wallet-tss through refresh and reshare, with
 //!   fresh pairwise OT setups every epoch;
-//! * [`metadata`] — the metadata key that encrypts and signs the account's sharing state.
+//! * [`metadata`] — the metadata key that encrypts and signs the account's sharing state,
+//!   certified by the wallet key and rotated when a device leaves;
+//! * [`wallet_sig`] — the curves' standard signatures under the wallet key, the root of trust
+//!   of what devices fetch from the store (share bundles, metadata-key certificates).
 //!
 //! Byte layouts: `wallet-pss/SPEC.md`.
 
@@ -38,12 +42,13 @@ pub mod metadata;
 pub mod refresh;
 pub mod reshare;
 pub mod share_set;
+pub mod wallet_sig;
 
 pub use deal::DealMessage;
-pub use error::PssError;
+pub use error::{DeliveryFault, PssError};
 pub use key::KeyShare;
 pub use refresh::{KeepOldShare, Refresh, RefreshMessage, release_old_share};
 pub use reshare::{
-    Reshare, ReshareConfig, ReshareMessage, ReshareOutput, SealedDealing, combine_sealed,
-    deal_sealed,
+    Reshare, ReshareConfig, ReshareMessage, ReshareOutput, SealedDealing, SealedOutcome,
+    combine_sealed, deal_sealed, verify_sealed_dealings,
 };

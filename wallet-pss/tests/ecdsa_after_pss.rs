@@ -160,6 +160,7 @@ fn ecdsa_reshare(
         dealers: Parties::from_ids(dealers).unwrap(),
         new_parties: Parties::from_ids(new).unwrap(),
         new_threshold: 2,
+        allow_threshold_one: false,
     };
     let everyone: std::collections::BTreeSet<PartyId> =
         cfg.dealers.iter().chain(cfg.new_parties.iter()).collect();
@@ -167,9 +168,11 @@ fn ecdsa_reshare(
     for p in everyone {
         let machine = match stores.get(&p).filter(|_| cfg.dealers.contains(p)) {
             Some(s) => s
-                .with_key(|old| reshare(sid(seed, b"reshare"), cfg.clone(), p, Some(old)))
+                .with_key(|old| {
+                    reshare(sid(seed, b"reshare"), cfg.clone(), p, Some(old), sim.rng())
+                })
                 .unwrap(),
-            None => reshare(sid(seed, b"reshare"), cfg.clone(), p, None),
+            None => reshare(sid(seed, b"reshare"), cfg.clone(), p, None, sim.rng()),
         };
         sim.add(machine.unwrap());
     }
@@ -180,10 +183,7 @@ fn ecdsa_reshare(
     let machines = out
         .outputs
         .into_values()
-        .filter_map(|o| match o {
-            ReshareOutput::NewShare(k) => Some(k),
-            ReshareOutput::Dealt => None,
-        })
+        .filter_map(ReshareOutput::into_confirmed_share)
         .map(|k: KeyShare<Secp256k1>| {
             // A holder of the old key carries its bans over; a new device has none.
             let session = sid(seed, b"resetup");
@@ -458,6 +458,7 @@ fn ecdsa_reshare_adds_and_removes_a_device() {
         dealers: Parties::from_ids(&[2, 3]).unwrap(),
         new_parties: Parties::from_ids(&[2, 3, 4]).unwrap(),
         new_threshold: 3,
+        allow_threshold_one: false,
     };
     assert_eq!(
         check_reshare_config(&cfg),
@@ -468,7 +469,11 @@ fn ecdsa_reshare_adds_and_removes_a_device() {
     );
     assert!(
         stores[&pid(2)]
-            .with_key(|k| reshare(sid(7, b"x"), cfg, pid(2), Some(k)))
+            .with_key(|k| {
+                let mut rng =
+                    <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(7);
+                reshare(sid(7, b"x"), cfg, pid(2), Some(k), &mut rng)
+            })
             .unwrap()
             .is_err()
     );

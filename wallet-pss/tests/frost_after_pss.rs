@@ -76,28 +76,23 @@ fn reshare(
         dealers: Parties::from_ids(dealers).unwrap(),
         new_parties: Parties::from_ids(new).unwrap(),
         new_threshold: t,
+        allow_threshold_one: false,
     };
-    let mut by_id: BTreeMap<PartyId, KeyShare<Ed25519>> =
+    let by_id: BTreeMap<PartyId, KeyShare<Ed25519>> =
         keys.into_iter().map(|k| (k.me(), k)).collect();
     let mut sim = Simulator::new(seed);
     let everyone: std::collections::BTreeSet<PartyId> =
         cfg.dealers.iter().chain(cfg.new_parties.iter()).collect();
     for p in everyone {
-        let old = if cfg.dealers.contains(p) {
-            by_id.remove(&p)
-        } else {
-            None
-        };
-        sim.add(Reshare::new(SessionId([seed as u8; 32]), cfg.clone(), p, old).unwrap());
+        let old = by_id.get(&p).filter(|_| cfg.dealers.contains(p));
+        let m = Reshare::new(SessionId([seed as u8; 32]), cfg.clone(), p, old, sim.rng());
+        sim.add(m.unwrap());
     }
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     out.outputs
         .into_values()
-        .filter_map(|o| match o {
-            ReshareOutput::NewShare(k) => Some(k),
-            ReshareOutput::Dealt => None,
-        })
+        .filter_map(ReshareOutput::into_confirmed_share)
         .collect()
 }
 

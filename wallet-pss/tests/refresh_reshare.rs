@@ -16,8 +16,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use wallet_pss::ecies;
 use wallet_pss::{
-    KeyShare, PssError, Refresh, RefreshMessage, Reshare, ReshareConfig, ReshareMessage,
-    ReshareOutput, combine_sealed, deal_sealed,
+    DeliveryFault, KeyShare, PssError, Refresh, RefreshMessage, Reshare, ReshareConfig,
+    ReshareMessage, ReshareOutput, combine_sealed, deal_sealed, verify_sealed_dealings,
 };
 use wallet_sss::{Commitments, Polynomial, Share, ShareSetId};
 use wallet_types::sim::{Fault, FaultRule, Simulator};
@@ -280,6 +280,7 @@ fn config<C: Curve>(
         dealers: Parties::from_ids(dealers).unwrap(),
         new_parties: Parties::from_ids(new).unwrap(),
         new_threshold: t_new,
+        allow_threshold_one: false,
     }
 }
 
@@ -291,16 +292,13 @@ fn run_reshare<C: Curve>(
 ) -> wallet_types::sim::Outcome<ReshareOutput<C>> {
     let session = SessionId([0x50 + seed as u8; 32]);
     let mut sim = Simulator::new(seed);
-    let mut by_id: BTreeMap<PartyId, KeyShare<C>> = keys.into_iter().map(|k| (k.me(), k)).collect();
+    let by_id: BTreeMap<PartyId, KeyShare<C>> = keys.into_iter().map(|k| (k.me(), k)).collect();
     let everyone: std::collections::BTreeSet<PartyId> =
         cfg.dealers.iter().chain(cfg.new_parties.iter()).collect();
+    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x5e5e);
     for p in everyone {
-        let old = if cfg.dealers.contains(p) {
-            by_id.remove(&p)
-        } else {
-            None
-        };
-        sim.add(Reshare::new(session, cfg.clone(), p, old).unwrap());
+        let old = by_id.get(&p).filter(|_| cfg.dealers.contains(p));
+        sim.add(Reshare::new(session, cfg.clone(), p, old, &mut rng).unwrap());
     }
     setup(&mut sim);
     sim.run()
@@ -310,8 +308,8 @@ fn new_shares<C: Curve>(out: &wallet_types::sim::Outcome<ReshareOutput<C>>) -> V
     out.outputs
         .values()
         .filter_map(|o| match o {
-            ReshareOutput::NewShare(k) => Some(k),
-            ReshareOutput::Dealt => None,
+            ReshareOutput::NewShare { share, .. } => Some(share),
+            _ => None,
         })
         .collect()
 }
@@ -337,13 +335,15 @@ fn reshare_case<C: Curve>(t: usize, old: &[u16], dealers: &[u16], new: &[u16], t
         assert_eq!(k.threshold(), t_new);
         assert_eq!(k.epoch(), 1);
     }
-    // Dealers that left report Dealt.
+    // Dealers that left report Dealt, under the hash every new party acknowledged.
+    let h = *out.outputs[&pid(new[0])].transcript_hash().unwrap();
     for d in dealers.iter().filter(|d| !new.contains(d)) {
         assert!(matches!(
             out.outputs.get(&pid(*d)),
-            Some(ReshareOutput::Dealt)
+            Some(ReshareOutput::Dealt { transcript_hash }) if *transcript_hash == h
         ));
     }
+    assert!(out.outputs.values().all(|o| o.may_delete_old_share()));
     // Every t'-window of new shares reconstructs; t' − 1 do not determine it.
     for w in fresh.windows(t_new) {
         assert_eq!(interpolate(w), *secret.expose());
@@ -477,11 +477,15 @@ fn reshare_offline_recipients_with_sealed_dealings() {
                 .unwrap()
         })
         .collect();
-    let fresh: Vec<KeyShare<Secp256k1>> = cfg
+    let outcomes: Vec<_> = cfg
         .new_parties
         .iter()
         .map(|p| combine_sealed(&session, &cfg, p, &factors[&p], &picked).unwrap())
         .collect();
+    // Every new party combined the same dealings, and anyone can check that hash.
+    let h = verify_sealed_dealings(&session, &cfg, &picked).unwrap();
+    assert!(outcomes.iter().all(|o| o.dealings_hash == h));
+    let fresh: Vec<KeyShare<Secp256k1>> = outcomes.into_iter().map(|o| o.share).collect();
     let refs: Vec<&KeyShare<Secp256k1>> = fresh.iter().collect();
     assert_eq!(interpolate(&refs[..2]), *secret.expose());
     assert_eq!(fresh[0].public_key(), keys[0].public_key());
@@ -498,16 +502,23 @@ fn reshare_offline_recipients_with_sealed_dealings() {
         ecies::open(outsider.share(), &ctx, ct).unwrap_err(),
         PssError::Decrypt
     );
-    // A missing dealing is refused, a wrong factor key names the dealer.
-    assert!(matches!(
-        combine_sealed(&session, &cfg, pid(4), &factors[&pid(4)], &picked[..1]),
-        Err(PssError::TooFew { .. })
-    ));
+    // A missing dealing, or a factor key the dealers did not seal to, is the store's or the
+    // caller's problem: refused without blaming a dealer.
+    assert_eq!(
+        combine_sealed(&session, &cfg, pid(4), &factors[&pid(4)], &picked[..1]).unwrap_err(),
+        PssError::StoreDelivered {
+            dealing_of: pid(3),
+            fault: DeliveryFault::Missing
+        }
+    );
     assert_eq!(
         combine_sealed(&session, &cfg, pid(4), &factors[&pid(5)], &picked).unwrap_err(),
-        PssError::InvalidSubShare(pid(1))
+        PssError::StoreDelivered {
+            dealing_of: pid(1),
+            fault: DeliveryFault::Undecryptable
+        }
     );
-    // Replayed into another epoch / session: refused.
+    // Replayed into another session: a dealing of another run.
     assert_eq!(
         combine_sealed(
             &SessionId([0x78; 32]),
@@ -517,6 +528,9 @@ fn reshare_offline_recipients_with_sealed_dealings() {
             &picked
         )
         .unwrap_err(),
-        PssError::ContextMismatch
+        PssError::StoreDelivered {
+            dealing_of: pid(1),
+            fault: DeliveryFault::OtherRun
+        }
     );
 }

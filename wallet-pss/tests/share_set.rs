@@ -57,9 +57,16 @@ fn remove_add_backup_and_threshold_change() {
     );
     // Published and fetched as bytes.
     let fetched = ShareBundle::<Secp256k1>::from_bytes(&bundle.to_bytes()).unwrap();
+    let (wallet_key, old_set) = (old_commitments.public_key(), old[0].set_id());
+    assert_eq!(fetched.previous_set_id(), old_set);
     let opened: BTreeMap<PartyId, _> = keys
         .iter()
-        .map(|(p, k)| (*p, open_share(&fetched, *p, k).unwrap()))
+        .map(|(p, k)| {
+            (
+                *p,
+                open_share(&fetched, &wallet_key, &old_set, *p, k).unwrap(),
+            )
+        })
         .collect();
 
     // Any three new shares rebuild the secret; two do not (the API refuses).
@@ -98,11 +105,11 @@ fn remove_add_backup_and_threshold_change() {
     // factor key (or any other key) does not open another device's entry.
     let removed_factor = FactorKey::<Secp256k1>::random(&mut rng);
     assert_eq!(
-        open_share(&fetched, pid(3), &removed_factor).unwrap_err(),
-        PssError::InvalidInput
+        open_share(&fetched, &wallet_key, &old_set, pid(3), &removed_factor).unwrap_err(),
+        PssError::NotRecipient
     );
     assert_eq!(
-        open_share(&fetched, pid(4), &removed_factor).unwrap_err(),
+        open_share(&fetched, &wallet_key, &old_set, pid(4), &removed_factor).unwrap_err(),
         PssError::Decrypt
     );
 
@@ -114,11 +121,11 @@ fn remove_add_backup_and_threshold_change() {
         &wallet,
     )
     .unwrap();
-    assert!(open_share(&fetched, pid(9), &again).is_ok());
+    assert!(open_share(&fetched, &wallet_key, &old_set, pid(9), &again).is_ok());
     let wrong =
         FactorKey::from_password("wrong horse", &salt, &Argon2Params::default(), &wallet).unwrap();
     assert_eq!(
-        open_share(&fetched, pid(9), &wrong).unwrap_err(),
+        open_share(&fetched, &wallet_key, &old_set, pid(9), &wrong).unwrap_err(),
         PssError::Decrypt
     );
 }

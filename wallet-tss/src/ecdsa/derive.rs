@@ -19,8 +19,9 @@
 //! derivation and presignatures", Eurocrypt 2022). This crate fixes the path **before** the
 //! presignature exists: [`crate::ecdsa::presign`] derives the child share at the start of the
 //! offline phase, both parties check each other's derived public shares against it, and the
-//! resulting [`crate::ecdsa::Presignature`] records the path and the derived public key and can
-//! only ever produce a signature under that key. Re-randomising with the tweak at signing time
+//! resulting [`crate::ecdsa::PresignatureInfo`] records the path and the derived public key
+//! (both bound into the presignature id): the presignature can only ever produce a signature
+//! under that key. Re-randomising with the tweak at signing time
 //! (the paper's other remedy) is therefore not needed.
 
 use alloc::string::String;

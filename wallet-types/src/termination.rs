@@ -291,7 +291,7 @@ impl Acknowledgement {
 pub type Stopped<M, T> = (Vec<Envelope<M>>, Unconfirmed<T>);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -370,9 +370,8 @@ impl<C: Ciphersuite> DkgParty<C> {
     pub fn stop_waiting(&mut self) -> Option<Stopped<DkgMessage<C>, KeyPackage<C>>> {
         match core::mem::replace(&mut self.life, Lifecycle::Finished) {
             Lifecycle::Running(mut s) => {
-                if s.result.is_none() {
-                    return None;
-                }
+                // No key package yet: nothing to keep (the machine stays ended).
+                s.result.as_ref()?;
                 let others = s.inbox.parties().others(self.me).collect();
                 let acknowledged = s.acknowledged();
                 match s.conclude(Vec::new(), acknowledged, others) {

@@ -15,7 +15,7 @@ use wallet_pss::metadata::{
 use wallet_pss::reshare::{ReshareMessage, SealedDealing};
 use wallet_pss::share_set::ShareBundle;
 use wallet_pss::wallet_sig::WalletCurve;
-use wallet_pss::{DealMessage, KeyShare, Refresh, RefreshMessage, Reshare};
+use wallet_pss::{KeyShare, Refresh, RefreshMessage, Reshare};
 use wallet_sss::ShareSetId;
 use wallet_types::{Ed25519, Secp256k1, SecretScalar, WireObject};
 
@@ -32,7 +32,6 @@ fn roundtrip<T: WireObject>(data: &[u8]) {
 fn per_curve<C: WalletCurve>(data: &[u8]) {
     roundtrip::<Ciphertext<C>>(data);
     roundtrip::<KeyShare<C>>(data);
-    roundtrip::<DealMessage<C>>(data);
     roundtrip::<RefreshMessage<C>>(data);
     roundtrip::<ReshareMessage<C>>(data);
     roundtrip::<SealedDealing<C>>(data);

@@ -31,7 +31,6 @@
 extern crate alloc;
 
 mod aead;
-pub mod deal;
 pub mod ecdsa;
 pub mod ecies;
 pub mod error;
@@ -44,7 +43,6 @@ pub mod reshare;
 pub mod share_set;
 pub mod wallet_sig;
 
-pub use deal::DealMessage;
 pub use error::{DeliveryFault, PssError};
 pub use key::KeyShare;
 pub use refresh::{KeepOldShare, Refresh, RefreshMessage, release_old_share};

@@ -1618,7 +1618,8 @@ mod tests {
             Err(DecodeError::WrongKind { .. })
         ));
         // A version-1 confirmation (the refresh / old reshare message kind 0x0510).
-        let confirm = crate::DealMessage::<Secp256k1>::Confirm([7; 32]).to_bytes();
+        let mut confirm = alloc::vec![wallet_types::FORMAT_VERSION, 0x05, 0x10, 0x01, 2];
+        confirm.extend_from_slice(&[7; 32]);
         assert!(matches!(
             ReshareMessage::<Secp256k1>::from_bytes(&confirm),
             Err(DecodeError::WrongKind { .. })

@@ -137,6 +137,7 @@ pub mod export;
 pub mod keygen;
 mod pairwise;
 pub mod presign;
+pub mod presign_multi;
 pub mod resetup;
 mod seal;
 pub mod sign;
@@ -146,8 +147,11 @@ pub use derive::{DerivationPath, DeriveError};
 pub use export::{ExportError, export_private_key};
 pub use keygen::{KeyShare, Keygen, KeygenMessage, PublicKeyPackage};
 pub use presign::{Presign, PresignMessage, PresignState, PresignatureInfo};
+pub use presign_multi::{MultiPresign, MultiPresignMessage, MultiPresignState};
 pub use resetup::{Resetup, ResetupInput, ResetupMessage};
-pub use sign::{PartialSignature, Sign, SignMessage, SignState, combine, partial_sign};
+pub use sign::{
+    PartialSignature, Sign, SignMessage, SignState, combine, combine_all, partial_sign,
+};
 #[cfg(feature = "std")]
 pub use store::MemoryKeyStore;
 pub use store::{KeyStore, PairingGuard};
@@ -188,15 +192,21 @@ pub mod kinds {
     pub const RESETUP_STATE: ObjectKind = ObjectKind(0x0392);
     /// The public part of a key share ([`super::PublicKeyPackage`]).
     pub const PUBLIC_KEY_PACKAGE: ObjectKind = ObjectKind(0x0398);
+    /// A message of the `t`-party presign ([`super::MultiPresign`]).
+    pub const MULTI_PRESIGN_MESSAGE: ObjectKind = ObjectKind(0x03a8);
+    /// A `t`-party presign machine's state.
+    pub const MULTI_PRESIGN_STATE: ObjectKind = ObjectKind(0x03a9);
 }
 
 /// Protocol names (transcript domain separation).
 pub(crate) const DKG_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/keygen";
 pub(crate) const PRESIGN_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/presign";
+pub(crate) const MULTI_PRESIGN_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/presign-t";
 pub(crate) const RESETUP_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/resetup";
 pub(crate) const VERSION: u16 = 1;
 
-/// The threshold this module implements.
+/// The default (and smallest) threshold: [`Keygen::new`] makes 2-of-n keys; any
+/// `2 ≤ t ≤ n` with [`Keygen::with_threshold`].
 pub const THRESHOLD: usize = 2;
 
 /// `λ_i` of `i` in the pair `{i, j}` at 0: `j / (j − i)`.

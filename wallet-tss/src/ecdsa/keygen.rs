@@ -1,4 +1,5 @@
-//! Key generation (2-of-n): a DKG, a chain code, and the pairwise OT setup.
+//! Key generation (`t`-of-n, `2 ≤ t ≤ n`; [`Keygen::new`] is 2-of-n): a DKG, a chain code, and
+//! the pairwise OT setup.
 //!
 //! Realises DKLs23's `F_DKG` (Functionality 3.2) with the Pedersen/Feldman DKG with Schnorr
 //! proofs of knowledge (the FROST KeyGen shape, Komlo–Goldberg 2020, Fig. 1), followed by the
@@ -10,14 +11,14 @@
 //! chain of five alternating messages, the DKG rides on the first three, the sixth confirms
 //! that every setup completed and the seventh acknowledges the confirmations:
 //!
-//! 1. `P_i` samples `f_i(x) = a_{i,0} + a_{i,1}·x` (degree 1: threshold 2), publishes Feldman
-//!    commitments `C_i = (a_{i,0}·G, a_{i,1}·G)`, a Schnorr proof `σ_i = (R_i, z_i)` of
+//! 1. `P_i` samples `f_i(x) = a_{i,0} + a_{i,1}·x + … + a_{i,t−1}·x^{t−1}` (degree `t − 1`),
+//!    publishes Feldman commitments `C_i = (a_{i,0}·G, …, a_{i,t−1}·G)`, a Schnorr proof `σ_i = (R_i, z_i)` of
 //!    `a_{i,0}` bound to `(session, i)`, a commitment `h_i = T("chain-code-commit", i, c_i)` to a
 //!    random 32-byte chain-code contribution `c_i`; as Bob of the pair `(Alice = P_j, Bob =
 //!    P_i)`, the OT setup's message 1.
 //! 2. On all round-1 messages: verify every `σ_j` ([`Reason::InvalidProof`]). Send `P_j` its share
 //!    `f_i(j)` (secret: the channel must encrypt), reveal `c_i`; as Alice, OT message 2.
-//! 3. On all round-2 messages: verify `f_j(i)·G = C_{j,0} + i·C_{j,1}`
+//! 3. On all round-2 messages: verify `f_j(i)·G = Σ_k i^k·C_{j,k}`
 //!    ([`Reason::InvalidShare`]) and `h_j` ([`Reason::CommitmentMismatch`]). Share
 //!    `x_i = Σ_j f_j(i)`, public key `X = Σ_j C_{j,0}`, chain code
 //!    `T("chain-code", c_1, …, c_n)`. Send the confirmation hash of everything broadcast; OT
@@ -728,7 +729,7 @@ struct State {
     setups: PairwiseSetups,
 }
 
-/// One party of the 2-of-n key generation (see the module docs for the rounds).
+/// One party of the `t`-of-n key generation (see the module docs for the rounds).
 pub struct Keygen {
     me: PartyId,
     life: Lifecycle<State>,

@@ -1009,3 +1009,91 @@ fn resetup_state_of_the_kind_without_bans_is_refused() {
         })
     );
 }
+
+#[test]
+fn import_a_mnemonic_key_keeps_its_addresses_and_the_dealing_is_worthless_after_refresh() {
+    use wallet_sss::derive::{Bip32Key, ChildIndex, seed_from_mnemonic};
+    use wallet_tss::ecdsa::import::{deal, import_input, is_imported};
+    // BIP-39 test mnemonic (all "abandon" … "about"); the account key m/44'/60'/0' is imported,
+    // its non-hardened children 0/i derive on the TSS key.
+    let phrase = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+    let seed = seed_from_mnemonic(phrase, "").unwrap();
+    let h = |i| ChildIndex::hardened(i).unwrap();
+    let account = Bip32Key::derive(seed.expose(), &[h(44), h(60), h(0)]).unwrap();
+    let leaf = account
+        .child(ChildIndex::normal(0).unwrap())
+        .unwrap()
+        .child(ChildIndex::normal(0).unwrap())
+        .unwrap();
+    // The client deals a 2-of-3 sharing of the account key with its chain code.
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(90);
+    let dealt = deal(
+        account.secret(),
+        *account.chain_code().expose(),
+        Parties::range(3).unwrap(),
+        2,
+        &mut rng,
+    )
+    .unwrap();
+    // Each party checks its share (an ImportShare survives its secret encoding) and pairs.
+    let machines = dealt
+        .iter()
+        .map(|(p, s)| {
+            let back =
+                wallet_tss::ecdsa::import::ImportShare::from_bytes(s.to_secret_bytes().expose())
+                    .unwrap();
+            Resetup::new(sid(90, b"import-pairing"), import_input(&back, *p).unwrap()).unwrap()
+        })
+        .collect();
+    let imported = run_resetup(machines, 91);
+    for (p, k) in &imported {
+        assert!(is_imported(k, &dealt[p]));
+        assert_eq!(k.epoch(), 0);
+    }
+    let mut stores = stores(imported);
+    let epoch0 = stores[&pid(1)].public_package().unwrap();
+    // A share the dealer sent with a wrong value is refused on receipt.
+    let mut bad = dealt[&pid(2)].clone();
+    bad.share = wallet_tss::ecdsa::keygen::ShareInTransit::new(&wallet_types::SecretScalar::new(
+        k256::Scalar::ONE,
+    ));
+    assert_eq!(
+        import_input(&bad, pid(2)).unwrap_err(),
+        Error::Params(ParamError::Mismatch)
+    );
+    // Refresh at once: the dealt shares are of a sharing nobody uses any more.
+    let fresh = ecdsa_refresh(&stores, 92);
+    same_key(&epoch0, &fresh, 1);
+    for (p, k) in &fresh {
+        assert_ne!(
+            k.secret_share().public(),
+            dealt[p].share.to_secret().public(),
+            "{p}'s share is still the dealt one"
+        );
+    }
+    assert!(install(&mut stores, fresh).is_empty());
+    // The same address at m/0/0 as the mnemonic's m/44'/60'/0'/0/0.
+    let path = DerivationPath::parse("m/0/0").unwrap();
+    let derived = stores[&pid(1)]
+        .public_package()
+        .unwrap()
+        .derive(&path)
+        .unwrap();
+    assert_eq!(derived.public_key, leaf.public_key());
+    let vk = k256::ecdsa::VerifyingKey::from_affine(leaf.public_key().to_affine()).unwrap();
+    all_pairs_sign(&stores, &path, &vk, 93);
+    // A store rebuilt from the dealing (what the dealer could keep) cannot presign with the
+    // refreshed parties: its epoch-0 share belongs to another key id.
+    let dealer_copy = {
+        let machines = dealt
+            .iter()
+            .map(|(p, s)| {
+                Resetup::new(sid(94, b"rogue-pairing"), import_input(s, *p).unwrap()).unwrap()
+            })
+            .collect();
+        MemoryKeyStore::new(run_resetup(machines, 94).remove(&pid(2)).unwrap())
+    };
+    let out = presign_run(&dealer_copy, &stores[&pid(1)], &DerivationPath::root(), 95);
+    assert!(out.outputs.is_empty());
+    assert!(out.failures.values().all(|e| e.must_ban().is_empty()));
+}

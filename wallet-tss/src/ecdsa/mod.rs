@@ -16,7 +16,8 @@
 //! | [`presign_multi`] | Protocol 3.6, steps 4–9 for `t` signers: `F_Zero` (the zero-sharing of the additive key shares), random `χ_{i,j}` per pair with the `ψ_{i,j}` corrections, `t(t−1)` multiplications, the per-pair `Γ` checks and `Σ pk_j = pk` |
 //! | [`sign`] | Protocol 3.6, step 9 (last part) and step 10: `w_i = H(m)·φ_i + r_x·v_i`, `s = Σw / Σu`, verification of the result |
 //! | [`derive`](mod@derive) | BIP-32 `CKDpub` on the shared public key; Groth–Shoup 2022 on presignatures and derivation |
-//! | [`export`] | not in the paper: Lagrange interpolation of two shares |
+//! | [`export`] | not in the paper: Lagrange interpolation of `t` shares |
+//! | [`import`] | not in the paper: a dealer split of an existing key, paired by [`resetup`] and refreshed at once |
 //! | [`resetup`] | not in the paper: fresh `F_RVOLE` setups for every ordered pair after a proactive refresh / reshare of the shares (`wallet-pss`), giving a key share of a new epoch |
 //! | [`store`] | not in the paper: the one owner of a party's key share, pairings, bans, epoch and presignatures ([`KeyStore`], [`MemoryKeyStore`]); DKLs18's rule that an abort ends "the pairing and all its concurrent sessions", enforced |
 //!
@@ -140,6 +141,7 @@
 
 pub mod derive;
 pub mod export;
+pub mod import;
 pub mod keygen;
 mod pairwise;
 pub mod presign;
@@ -150,7 +152,7 @@ pub mod sign;
 pub mod store;
 
 pub use derive::{DerivationPath, DeriveError};
-pub use export::{ExportError, export_private_key};
+pub use export::{ExportError, export_private_key, export_private_key_from};
 pub use keygen::{KeyShare, Keygen, KeygenMessage, PublicKeyPackage};
 pub use presign::{Presign, PresignMessage, PresignState, PresignatureInfo};
 pub use presign_multi::{MultiPresign, MultiPresignMessage, MultiPresignState};
@@ -202,6 +204,8 @@ pub mod kinds {
     pub const MULTI_PRESIGN_MESSAGE: ObjectKind = ObjectKind(0x03a8);
     /// A `t`-party presign machine's state.
     pub const MULTI_PRESIGN_STATE: ObjectKind = ObjectKind(0x03a9);
+    /// A party's share of an imported key ([`super::import::ImportShare`]).
+    pub const IMPORT_SHARE: ObjectKind = ObjectKind(0x03aa);
 }
 
 /// Protocol names (transcript domain separation).
@@ -209,6 +213,7 @@ pub(crate) const DKG_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/keygen";
 pub(crate) const PRESIGN_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/presign";
 pub(crate) const MULTI_PRESIGN_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/presign-t";
 pub(crate) const RESETUP_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/resetup";
+pub(crate) const IMPORT_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/import";
 pub(crate) const VERSION: u16 = 1;
 
 /// The default (and smallest) threshold: [`Keygen::new`] makes 2-of-n keys; any

@@ -590,6 +590,12 @@ fn ecdsa_threshold_change_2_of_3_to_3_of_5_to_2_of_3() {
         out.failures.values().all(|e| e.must_ban().is_empty()),
         "{out:?}"
     );
+    // A 3-signer presignature of epoch 1, kept unused through the next reshare.
+    let leftover = {
+        let out = t_run(&[&stores[&pid(1)], &stores[&pid(3)], &stores[&pid(5)]], 77);
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        out.outputs.into_values().next().unwrap()
+    };
     // 3-of-5 → 2-of-3: devices 2 and 4 are removed (lost), dealt by three holders.
     let epoch1 = stores[&pid(1)].public_package().unwrap();
     let down = ecdsa_reshare_t(&stores, &[1, 3, 5], &[1, 3, 5], 2, 67);
@@ -601,6 +607,16 @@ fn ecdsa_threshold_change_2_of_3_to_3_of_5_to_2_of_3() {
         vec![pid(2), pid(4)]
     );
     all_pairs_sign(&stores, &DerivationPath::root(), &vk, 70);
+    // The epoch-1 presignature of three signers signs nothing in epoch 2, for any of them.
+    for p in [1u16, 3, 5] {
+        assert_eq!(
+            partial_sign(&stores[&pid(p)], &leftover, &[1; 32]).unwrap_err(),
+            Error::WrongEpoch {
+                current: 2,
+                found: 1
+            }
+        );
+    }
     // The removed devices are no parties of the new epoch: a presign naming one is refused.
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(2);
     let with_removed = Parties::from_ids(&[1, 2, 3]).unwrap();

@@ -514,15 +514,15 @@ fn parallel_sessions_end_together_on_a_ban() {
 }
 
 #[test]
-fn stale_epoch_material_cannot_sign_after_install() {
+fn combine_all_refuses_a_presignature_of_another_key() {
+    // (Epochs after a refresh or reshare with t = 3: wallet-pss's
+    // `ecdsa_threshold_change_2_of_3_to_3_of_5_to_2_of_3`.)
     let stores = stores_of(keygen_t(3, 3, 90));
     let info = agreed(
         multi_sim(&stores, &[1, 2, 3], &DerivationPath::root(), 91).run(),
         3,
     );
     let old: PublicKeyPackage = stores[&pid(1)].public_package().unwrap();
-    // A refresh through wallet-pss is tested there; here, the store's own epoch check with a
-    // package of another key id stands in: combine refuses a presignature of another epoch.
     let other = stores_of(keygen_t(3, 3, 92));
     let p = partials_of(&stores, &info, &[1; 32]);
     let e = combine_all(
@@ -613,5 +613,107 @@ fn the_private_key_appears_in_no_message_or_state() {
     for p in [1u16, 2, 3] {
         let st = sim.machine(pid(p)).unwrap().save();
         assert!(!st.expose().windows(32).any(|w| w == needle.as_slice()));
+    }
+}
+
+#[test]
+fn every_ordered_pairs_multiplication_check_names_that_sender() {
+    // For each ordered pair (sender, victim) of three signers, a Γ^v off by G from the sender
+    // to the victim: the victim names the sender (MultiplicationCheck, a ban of that pair
+    // only); nobody else is blamed or bans.
+    for (k, (from, to)) in [(1u16, 2u16), (1, 3), (2, 1), (2, 3), (3, 1), (3, 2)]
+        .into_iter()
+        .enumerate()
+    {
+        let (out, stores) = attacked(
+            FaultRule::any(Fault::tamper_payload(|m: &mut MultiPresignMessage| {
+                if let MultiPresignMessage::Round2(m) = m {
+                    m.gamma_v += k256::ProjectivePoint::GENERATOR;
+                }
+            }))
+            .from(pid(from))
+            .to(pid(to))
+            .round(2),
+            200 + 2 * k as u64,
+        );
+        victim_names(&out, to, from, Reason::MultiplicationCheck);
+        assert_eq!(stores[&pid(to)].banned().unwrap(), vec![pid(from)]);
+        for p in [1u16, 2, 3].into_iter().filter(|p| *p != to) {
+            assert!(stores[&pid(p)].banned().unwrap().is_empty());
+        }
+    }
+}
+
+#[test]
+fn the_private_key_appears_in_no_keygen_message_partial_or_package() {
+    // A 3-of-3 keygen whose messages are all recorded; the key is interpolated from the
+    // outputs afterwards and searched for in every message, partial and public package.
+    let parties = Parties::range(3).unwrap();
+    let mut sim = Simulator::new(120);
+    let session = SessionId([120; 32]);
+    for p in parties.iter() {
+        let m = Keygen::with_threshold(session, p, parties.clone(), 3, sim.rng()).unwrap();
+        sim.add(m);
+    }
+    let out = sim.run();
+    let sent: Vec<Vec<u8>> = sim.sent().iter().map(|e| e.payload.clone()).collect();
+    let keys = keys_of(out, 3);
+    let ids: Vec<PartyId> = keys.keys().copied().collect();
+    let mut sk = k256::Scalar::ZERO;
+    for (p, k) in &keys {
+        sk += wallet_sss::lagrange_at_zero::<wallet_types::Secp256k1>(&ids, *p).unwrap()
+            * k.secret_share().expose();
+    }
+    assert_eq!(
+        k256::ProjectivePoint::GENERATOR * sk,
+        keys[&pid(1)].public_key()
+    );
+    let needle = k256::elliptic_curve::PrimeField::to_repr(&sk);
+    let found = |b: &[u8]| b.windows(32).any(|w| w == needle.as_slice());
+    assert!(!sent.is_empty());
+    assert!(
+        !sent.iter().any(|m| found(m)),
+        "the key in a keygen message"
+    );
+    let stores = stores_of(keys);
+    let info = agreed(
+        multi_sim(&stores, &[1, 2, 3], &DerivationPath::root(), 121).run(),
+        3,
+    );
+    for p in partials_of(&stores, &info, &[1; 32]) {
+        assert!(!found(&p.to_bytes()));
+    }
+    assert!(!found(
+        &stores[&pid(1)].public_package().unwrap().to_bytes()
+    ));
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+        /// Any key (seed), any signer set of at least the threshold (mask over 4 parties), any
+        /// non-hardened path and message: the combined signature verifies and recovers under
+        /// the derived key.
+        #[test]
+        fn any_key_subset_path_and_message_signs(
+            seed in any::<u64>(),
+            mask in 0u8..16,
+            i in 0u32..(1 << 31),
+            j in 0u32..(1 << 31),
+            hash in any::<[u8; 32]>(),
+        ) {
+            let signers: Vec<u16> = (1..=4u16).filter(|p| mask & (1 << (p - 1)) != 0).collect();
+            prop_assume!(signers.len() >= 3);
+            let stores = stores_of(keygen_t(4, 3, seed));
+            let path = DerivationPath::new(vec![i, j]).unwrap();
+            let info = agreed(multi_sim(&stores, &signers, &path, seed ^ 1).run(), signers.len());
+            let key = stores[&pid(1)].public_package().unwrap();
+            prop_assert_eq!(info.public_key, key.derive(&path).unwrap().public_key);
+            sign_all(&stores, &info, &hash);
+        }
     }
 }

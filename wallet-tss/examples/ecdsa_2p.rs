@@ -103,16 +103,21 @@ fn parse_args() -> Result<Args, String> {
 }
 
 /// Runs machines to completion, moving every message as encoded bytes (what a transport does).
+/// Also returns the bytes each party sent.
 fn run<P: Protocol>(
     mut machines: BTreeMap<PartyId, P>,
     rng: &mut ChaCha20Rng,
-) -> Result<BTreeMap<PartyId, P::Output>, String> {
+) -> Result<(BTreeMap<PartyId, P::Output>, BTreeMap<PartyId, usize>), String> {
+    let mut sent: BTreeMap<PartyId, usize> = BTreeMap::new();
     let mut queue: VecDeque<(PartyId, Vec<u8>)> = VecDeque::new();
     let mut outputs = BTreeMap::new();
     let ids: Vec<PartyId> = machines.keys().copied().collect();
-    let push = |queue: &mut VecDeque<(PartyId, Vec<u8>)>, out: Vec<Envelope<P::Message>>| {
+    let push = |queue: &mut VecDeque<(PartyId, Vec<u8>)>,
+                sent: &mut BTreeMap<PartyId, usize>,
+                out: Vec<Envelope<P::Message>>| {
         for env in out {
             let bytes = env.encode();
+            *sent.entry(env.sender).or_default() += bytes.len();
             match env.recipient {
                 Recipient::One(to) => queue.push_back((to, bytes)),
                 Recipient::All => {
@@ -125,9 +130,9 @@ fn run<P: Protocol>(
     };
     for (id, m) in machines.iter_mut() {
         match m.start(rng).map_err(|e| format!("{id}: {e}"))? {
-            Step::Continue(out) => push(&mut queue, out),
+            Step::Continue(out) => push(&mut queue, &mut sent, out),
             Step::Done(out, o) => {
-                push(&mut queue, out);
+                push(&mut queue, &mut sent, out);
                 outputs.insert(*id, o);
             }
         }
@@ -138,14 +143,14 @@ fn run<P: Protocol>(
             .get_mut(&to)
             .ok_or("message for an unknown party")?;
         match m.handle(env, rng).map_err(|e| format!("{to}: {e}"))? {
-            Step::Continue(out) => push(&mut queue, out),
+            Step::Continue(out) => push(&mut queue, &mut sent, out),
             Step::Done(out, o) => {
-                push(&mut queue, out);
+                push(&mut queue, &mut sent, out);
                 outputs.insert(to, o);
             }
         }
     }
-    Ok(outputs)
+    Ok((outputs, sent))
 }
 
 /// The server's policy: it sees the message hash before releasing its share. A real server
@@ -216,7 +221,7 @@ fn real_main() -> Result<(), String> {
         );
     }
     let t = std::time::Instant::now();
-    let keys = run(machines, &mut rng)?;
+    let (keys, _) = run(machines, &mut rng)?;
     eprintln!(
         "keygen: {}-of-{}, {:.1} ms",
         args.threshold,
@@ -246,7 +251,7 @@ fn real_main() -> Result<(), String> {
     //    signer's secret part is sealed into its store; the output is the public part.
     let t = std::time::Instant::now();
     let session = SessionId::random(&mut rng);
-    let mut infos: BTreeMap<PartyId, PresignatureInfo> = if signers.len() == 2 {
+    let (mut infos, sent): (BTreeMap<PartyId, PresignatureInfo>, _) = if signers.len() == 2 {
         let mut machines = BTreeMap::new();
         for (me, other) in [(device, server), (server, device)] {
             machines.insert(
@@ -274,9 +279,13 @@ fn real_main() -> Result<(), String> {
         run(machines, &mut rng)?
     };
     eprintln!(
-        "presign ({} signers): {:.1} ms",
+        "presign ({} signers): {:.1} ms; bytes sent per signer: {}",
         signers.len(),
-        t.elapsed().as_secs_f64() * 1e3
+        t.elapsed().as_secs_f64() * 1e3,
+        sent.iter()
+            .map(|(p, b)| format!("{p} {b}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let info = infos.remove(&device).ok_or("no device presignature")?;
     if infos.values().any(|i| i != &info) {

@@ -102,12 +102,15 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
+/// Every party's output, and the bytes each party sent.
+type Outputs<O> = (BTreeMap<PartyId, O>, BTreeMap<PartyId, usize>);
+
 /// Runs machines to completion, moving every message as encoded bytes (what a transport does).
 /// Also returns the bytes each party sent.
 fn run<P: Protocol>(
     mut machines: BTreeMap<PartyId, P>,
     rng: &mut ChaCha20Rng,
-) -> Result<(BTreeMap<PartyId, P::Output>, BTreeMap<PartyId, usize>), String> {
+) -> Result<Outputs<P::Output>, String> {
     let mut sent: BTreeMap<PartyId, usize> = BTreeMap::new();
     let mut queue: VecDeque<(PartyId, Vec<u8>)> = VecDeque::new();
     let mut outputs = BTreeMap::new();

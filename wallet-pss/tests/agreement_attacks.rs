@@ -923,8 +923,9 @@ mod reshare {
 }
 
 // ==========================================================================================
-// refresh (acknowledged termination; the FROST DKG and ECDSA key generation have theirs in
-// wallet-tss/tests/frost_dkg_sim.rs and wallet-tss/tests/ecdsa_lifecycle/keygen.rs)
+// refresh and the ECDSA refresh with its resetup (acknowledged termination; the FROST DKG and
+// ECDSA key generation have theirs in wallet-tss/tests/frost_dkg_sim.rs and
+// wallet-tss/tests/ecdsa_lifecycle/keygen.rs)
 // ==========================================================================================
 
 #[path = "agreement/termination.rs"]

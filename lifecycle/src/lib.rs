@@ -20,8 +20,8 @@ use wallet_pss::frost::{from_key_share, to_key_share};
 use wallet_pss::{KeyShare, Reshare, ReshareConfig, ReshareOutput};
 use wallet_sss::wallet as sss;
 use wallet_tss::ecdsa::{
-    self, DerivationPath, KeyStore, Keygen, MemoryKeyStore, Presign, PresignatureInfo,
-    PublicKeyPackage, partial_sign,
+    self, DerivationPath, Keygen, MemoryKeyStore, Presign, PresignatureInfo, PublicKeyPackage,
+    partial_sign,
 };
 use wallet_tss::frost::dkg::DkgParty;
 use wallet_tss::frost::{KeyPackage, aggregate, round1, round2};

@@ -641,7 +641,11 @@ fn replayed_old_epoch_resetup_messages_are_refused() {
             .iter()
             .all(|(_, e)| matches!(e, Error::WrongSession { .. }))
     );
-    same_key(&epoch1[&pid(1)].public_package(), &confirmed(out.outputs), 2);
+    same_key(
+        &epoch1[&pid(1)].public_package(),
+        &confirmed(out.outputs),
+        2,
+    );
 }
 
 fn flipped(m: &OtSetupMsg4) -> OtSetupMsg4 {

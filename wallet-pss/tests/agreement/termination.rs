@@ -652,7 +652,12 @@ mod ecdsa_refresh {
         let pair = Parties::new(vec![pid(1), pid(2)]).unwrap();
         let mut sim = Simulator::new(163);
         for p in pair.iter() {
-            let m = Reconfirm::new(sid(163, b"reconfirm"), p, pair.clone(), kept.transcript_hash);
+            let m = Reconfirm::new(
+                sid(163, b"reconfirm"),
+                p,
+                pair.clone(),
+                kept.transcript_hash,
+            );
             sim.add(m.unwrap());
         }
         let retry = sim.run();

@@ -539,7 +539,11 @@ impl State {
                 if !bad.is_empty() {
                     return self.conclude(out, false, bad);
                 }
-                self.send_all(&mut out, 7, ResetupMessage::Round7(Acknowledgement::Ack(mine)));
+                self.send_all(
+                    &mut out,
+                    7,
+                    ResetupMessage::Round7(Acknowledgement::Ack(mine)),
+                );
                 continue;
             }
             if round == 7 {

@@ -216,12 +216,17 @@ impl core::error::Error for NotInstalled {}
 /// [resetup docs](super::resetup#ending-together-invariant-11)). The confirmed share is checked
 /// against the store's current share before it is handed to [`KeyStore::install`], so a share
 /// the store would refuse comes back too ([`NotInstalled::Refused`]).
+// The error hands the key share back (moved once, never copied); boxing it would only add an
+// allocation holding secrets.
+#[allow(clippy::result_large_err)]
 pub fn install_confirmed<S: KeyStore + ?Sized>(
     store: &S,
     outcome: Termination<KeyShare>,
     lift_bans: &[PartyId],
 ) -> Result<(), NotInstalled> {
-    let next = outcome.into_confirmed().map_err(NotInstalled::Unconfirmed)?;
+    let next = outcome
+        .into_confirmed()
+        .map_err(NotInstalled::Unconfirmed)?;
     let Some(other) = next.parties().others(next.me()).next() else {
         return Err(NotInstalled::Refused(next, Error::Internal));
     };

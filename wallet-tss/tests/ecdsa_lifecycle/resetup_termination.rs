@@ -22,8 +22,8 @@ use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use wallet_tss::ecdsa::{
-    DerivationPath, KeyShare, NotInstalled, Resetup, ResetupInput,
-    ResetupMessage, export_private_key, install_confirmed,
+    DerivationPath, KeyShare, NotInstalled, Resetup, ResetupInput, ResetupMessage,
+    export_private_key, install_confirmed,
 };
 use wallet_types::reconfirm::Reconfirm;
 use wallet_types::sim::{Fault, FaultRule, Outcome, Simulator};
@@ -160,7 +160,12 @@ fn reconfirm(parties: &[u16], hash: [u8; 32], seed: u64) -> BTreeMap<PartyId, Te
     }
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
-    assert_eq!(out.outputs.len(), parties.len(), "stalled: {:?}", out.stalled);
+    assert_eq!(
+        out.outputs.len(),
+        parties.len(),
+        "stalled: {:?}",
+        out.stalled
+    );
     out.outputs
 }
 
@@ -208,7 +213,12 @@ fn resetup_wrong_confirmation_to_one_peer_leaves_nobody_on_the_new_epoch() {
         let stores = stores(n, seed);
         let out = equivocating_confirmation(&stores, seed + 1);
         assert!(out.failures.is_empty(), "n = {n}: {:?}", out.failures);
-        assert_eq!(out.outputs.len(), usize::from(n), "stalled: {:?}", out.stalled);
+        assert_eq!(
+            out.outputs.len(),
+            usize::from(n),
+            "stalled: {:?}",
+            out.stalled
+        );
         assert!(out.outputs.values().all(|o| !o.is_confirmed()), "n = {n}");
         let p1 = unconfirmed(&out, 1);
         assert!(!p1.acknowledged, "n = {n}");
@@ -517,7 +527,9 @@ fn resetup_equivocated_acknowledgement_names_the_sender() {
     };
     let mut second = from2.clone();
     second.payload = ResetupMessage::Round7(Acknowledgement::Decline(h)).to_bytes();
-    sim.inject(pid(1), from2).inject(pid(1), second).inject(pid(1), from3);
+    sim.inject(pid(1), from2)
+        .inject(pid(1), second)
+        .inject(pid(1), from3);
     let first = out.outputs;
     let mut out = sim.resume();
     out.outputs.extend(first);
@@ -566,7 +578,12 @@ fn install_confirmed_refuses_and_hands_back() {
         other => panic!("{other:?}"),
     }
     assert_eq!(stores[&pid(1)].epoch().unwrap(), 0);
-    let u = Unconfirmed::new(outputs.remove(&pid(2)).unwrap().into_result(), [0; 32], true, vec![]);
+    let u = Unconfirmed::new(
+        outputs.remove(&pid(2)).unwrap().into_result(),
+        [0; 32],
+        true,
+        vec![],
+    );
     match install_confirmed(&others[&pid(2)], Termination::Unconfirmed(u), &[]) {
         Err(NotInstalled::Unconfirmed(back)) => assert!(back.acknowledged),
         other => panic!("{other:?}"),

@@ -108,7 +108,9 @@
 //! its last two rounds make the parties end together: no party outputs a [`KeyShare`] before
 //! every other party confirmed that all its OT setups completed, and none is Confirmed before
 //! every other party acknowledged those confirmations (otherwise the share is output
-//! unconfirmed and must be kept: [`wallet_types::termination`]).
+//! unconfirmed and must be kept: [`wallet_types::termination`]). The [`resetup`] of a new
+//! epoch ends the same way; [`install_confirmed`] moves a store to the new epoch only on a
+//! Confirmed outcome.
 //! Serialized machines and [`KeyShare`]s hold secrets: store them encrypted (e.g. under a
 //! `wallet-kek` envelope). Presignatures never leave the [`KeyStore`]: they are sealed there
 //! under a key derived from the current share (AES-256-GCM, HKDF-SHA256) and taken out once.

@@ -515,6 +515,27 @@ fn resetup_ot_cheating_is_blamed_and_banned() {
     let e = &out.failures[&pid(1)];
     assert_eq!(e, &Error::blame(pid(2), Reason::BaseOt));
     assert_eq!(e.must_ban(), &[pid(2)]);
+    // A failure before the new share exists: P2 waits (nobody can be Confirmed without P1's
+    // acknowledgement); ended by its caller, it has nothing to keep. The epoch-0 shares, never
+    // touched by the resetup, still sign.
+    assert_eq!(out.stalled, [pid(2)]);
+    let stored = sim.machine(pid(2)).unwrap().to_secret_bytes();
+    assert!(
+        Resetup::from_bytes(stored.expose())
+            .unwrap()
+            .stop_waiting()
+            .is_none()
+    );
+    let vk = keys[&pid(1)].verifying_key().unwrap();
+    let stores = stores(keys);
+    assert_eq!(stores[&pid(1)].epoch().unwrap(), 0);
+    sign_and_verify(
+        &stores[&pid(1)],
+        &stores[&pid(2)],
+        &DerivationPath::root(),
+        &vk,
+        19,
+    );
 }
 
 #[test]

@@ -39,7 +39,9 @@
 //! pairings). A failure in rounds 1–5 (a context mismatch, a failed OT check) aborts: no party
 //! can be Confirmed without the failed party's acknowledgement, which it never sends, so the
 //! others wait (their caller ends them with [`Resetup::stop_waiting`], keeping what they
-//! computed) and every party keeps signing with the previous epoch. A failure from round 6 on —
+//! computed) and every party keeps signing with the previous epoch (the new Shamir share the
+//! failed machine was given is dropped with it: run the refresh or reshare again for a new
+//! epoch). A failure from round 6 on —
 //! a mismatching, declined, missing or equivocated confirmation or acknowledgement, any
 //! misbehaviour — ends the machine [`Termination::Unconfirmed`] with the new share **kept**,
 //! never zeroized (the six-round resetup aborted there: a round-6 confirmation right for some

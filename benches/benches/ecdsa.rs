@@ -1,7 +1,8 @@
-//! Two-party ECDSA (wallet-tss, DKLs23) against the `dkls23` crate 0.6 and single-party k256,
-//! all in one run: DKG 2-of-2 and 2-of-3 (all parties, including the pairwise OT setups),
-//! presign (both parties), online signing (both partials + combine + verify), and the total per
-//! signature. Every party runs in this process; messages are handed over in memory. Each
+//! Threshold ECDSA (wallet-tss, DKLs23) against the `dkls23` crate 0.6 and single-party k256,
+//! all in one run: DKG 2-of-2, 2-of-3 and 3-of-5 (all parties, including the pairwise OT
+//! setups), presign (all signers), online signing (all partials + combine + verify), and the
+//! total per signature for 2-of-2, 2-of-3 and 3-of-5 (`t` signers; two signers use the
+//! two-party presign, three the `t`-party one). Every party runs in this process; messages are handed over in memory. Each
 //! wallet-tss party's key share lives in its own `MemoryKeyStore` (built once, outside the timed
 //! loops): presign seals its half into the store, the online phase takes it out again (part of
 //! what a real online signature does, so it is timed).
@@ -22,8 +23,8 @@ use k256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use wallet_tss::ecdsa::{
-    DerivationPath, KeyShare, Keygen, MemoryKeyStore, Presign, PresignatureInfo, PublicKeyPackage,
-    combine, partial_sign,
+    DerivationPath, KeyShare, Keygen, MemoryKeyStore, MultiPresign, Presign, PresignatureInfo,
+    PublicKeyPackage, combine, combine_all, partial_sign,
 };
 use wallet_types::{Envelope, Parties, PartyId, Protocol, Recipient, SessionId, Step};
 
@@ -73,11 +74,18 @@ fn pid(n: u16) -> PartyId {
 }
 
 fn ours_keygen(n: u16, rng: &mut ChaCha20Rng) -> BTreeMap<PartyId, KeyShare> {
+    ours_keygen_t(n, 2, rng)
+}
+
+fn ours_keygen_t(n: u16, t: usize, rng: &mut ChaCha20Rng) -> BTreeMap<PartyId, KeyShare> {
     let parties = Parties::range(n).unwrap();
     let session = SessionId::random(rng);
     let machines = parties
         .iter()
-        .map(|p| (p, Keygen::new(session, p, parties.clone(), rng).unwrap()))
+        .map(|p| {
+            let m = Keygen::with_threshold(session, p, parties.clone(), t, rng).unwrap();
+            (p, m)
+        })
         .collect();
     run(machines, rng)
         .into_iter()
@@ -118,6 +126,46 @@ fn ours_presign(
     info
 }
 
+/// Presign among parties `1..=t` with the `t`-party machine (all signers).
+fn ours_presign_t(
+    stores: &BTreeMap<PartyId, MemoryKeyStore>,
+    t: u16,
+    rng: &mut ChaCha20Rng,
+) -> PresignatureInfo {
+    let session = SessionId::random(rng);
+    let signers = Parties::range(t).unwrap();
+    let machines = signers
+        .iter()
+        .map(|p| {
+            let m = MultiPresign::new(
+                &stores[&p],
+                signers.clone(),
+                DerivationPath::root(),
+                session,
+                rng,
+            )
+            .unwrap();
+            (p, m)
+        })
+        .collect();
+    run(machines, rng).remove(&pid(1)).unwrap()
+}
+
+/// Every signer's partial + combine (which verifies).
+fn ours_online_t(
+    stores: &BTreeMap<PartyId, MemoryKeyStore>,
+    key: &PublicKeyPackage,
+    info: &PresignatureInfo,
+    hash: &[u8; 32],
+) -> k256::ecdsa::Signature {
+    let partials: Vec<_> = info
+        .signers
+        .iter()
+        .map(|p| partial_sign(&stores[&p], info, hash).unwrap())
+        .collect();
+    combine_all(key, info, hash, &partials).unwrap().0
+}
+
 /// Both partials (each taking its presignature out of its store) + combine (which verifies).
 fn ours_online(
     stores: &BTreeMap<PartyId, MemoryKeyStore>,
@@ -150,8 +198,12 @@ mod theirs {
     use k256::Secp256k1;
 
     pub fn dkg(n: u8, session_id: [u8; 32]) -> Vec<Party<Secp256k1>> {
+        dkg_t(n, 2, session_id)
+    }
+
+    pub fn dkg_t(n: u8, t: u8, session_id: [u8; 32]) -> Vec<Party<Secp256k1>> {
         let parameters = Parameters {
-            threshold: 2,
+            threshold: t,
             share_count: n,
         };
         let n = usize::from(n);
@@ -218,14 +270,27 @@ mod theirs {
 
     /// One 2-of-n signature by parties 1 and 2: all four phases, both parties.
     pub fn sign(parties: &[Party<Secp256k1>], sign_id: [u8; 32], hash: [u8; 32]) -> [u8; 32] {
-        let signers = [1u8, 2];
+        sign_t(parties, 2, sign_id, hash)
+    }
+
+    /// One signature by parties `1..=t`: all four phases, every signer.
+    pub fn sign_t(
+        parties: &[Party<Secp256k1>],
+        t: u8,
+        sign_id: [u8; 32],
+        hash: [u8; 32],
+    ) -> [u8; 32] {
+        let signers: Vec<u8> = (1..=t).collect();
         let mut sessions = Vec::new();
         let mut t1: Vec<TransmitPhase1to2> = Vec::new();
         for &me in &signers {
-            let other = if me == 1 { 2 } else { 1 };
             let data = SignData {
                 sign_id: sign_id.to_vec(),
-                counterparties: vec![PartyIndex::new(other).unwrap()],
+                counterparties: signers
+                    .iter()
+                    .filter(|p| **p != me)
+                    .map(|p| PartyIndex::new(*p).unwrap())
+                    .collect(),
                 message_hash: hash,
             };
             let (s, t) = SignSession::new(&parties[usize::from(me - 1)], data).unwrap();
@@ -342,5 +407,73 @@ fn signing(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, dkg, signing);
+/// DKG 3-of-5 and the total per signature of 2-of-3 and 3-of-5 keys (`t` signers), against
+/// dkls23 0.6 in the same run; the online phase of 3 signers against k256.
+fn threshold(c: &mut Criterion) {
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let mut g = c.benchmark_group("ecdsa/dkg-t");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(10));
+    g.bench_function("wallet-tss 3-of-5 (all parties)", |b| {
+        b.iter(|| ours_keygen_t(5, 3, &mut rng))
+    });
+    let mut sid = 100u8;
+    g.bench_function("dkls23 0.6 3-of-5 (all parties)", |b| {
+        b.iter(|| {
+            sid = sid.wrapping_add(1);
+            theirs::dkg_t(5, 3, [sid; 32])
+        })
+    });
+    g.finish();
+
+    let hash = [0x42u8; 32];
+    let mut g = c.benchmark_group("ecdsa/sign-t");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(8));
+    for (t, n) in [(2u16, 3u16), (3, 5)] {
+        let stores = ours_stores(ours_keygen_t(n, usize::from(t), &mut rng));
+        let key = stores[&pid(1)].public_package().unwrap();
+        let their_parties = theirs::dkg_t(n as u8, t as u8, [9; 32]);
+        g.bench_function(
+            format!("wallet-tss {t}-of-{n} total per signature ({t} signers)"),
+            |b| {
+                b.iter(|| {
+                    let info = if t == 2 {
+                        ours_presign(&stores, &mut rng)
+                    } else {
+                        ours_presign_t(&stores, t, &mut rng)
+                    };
+                    ours_online_t(&stores, &key, &info, black_box(&hash))
+                })
+            },
+        );
+        if t > 2 {
+            g.bench_function(
+                format!("wallet-tss {t}-of-{n} online ({t} partials + combine + verify)"),
+                |b| {
+                    b.iter_batched(
+                        || ours_presign_t(&stores, t, &mut rng),
+                        |info| ours_online_t(&stores, &key, &info, black_box(&hash)),
+                        criterion::BatchSize::SmallInput,
+                    )
+                },
+            );
+        }
+        let mut sid = 0u32;
+        g.bench_function(
+            format!("dkls23 0.6 {t}-of-{n} total per signature ({t} signers)"),
+            |b| {
+                b.iter(|| {
+                    sid = sid.wrapping_add(1);
+                    let mut id = [0u8; 32];
+                    id[..4].copy_from_slice(&sid.to_be_bytes());
+                    theirs::sign_t(&their_parties, t as u8, id, black_box(hash))
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, dkg, signing, threshold);
 criterion_main!(benches);

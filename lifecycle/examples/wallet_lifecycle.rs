@@ -27,8 +27,12 @@ fn to_json(r: &Report, seed: u64) -> String {
         .steps
         .iter()
         .map(|s| {
+            let key = match (&s.public_key, s.key) {
+                (Some(pk), Some(k)) => format!(",\"key\":\"{k}\",\"public_key\":\"{pk}\""),
+                _ => String::new(),
+            };
             format!(
-                "{{\"flow\":\"{}\",\"name\":\"{}\",\"ok\":true,\"millis\":{:.3},\"messages\":{},\"bytes\":{},\"detail\":\"{}\"}}",
+                "{{\"flow\":\"{}\",\"name\":\"{}\",\"ok\":true,\"millis\":{:.3},\"messages\":{},\"bytes\":{}{key},\"detail\":\"{}\"}}",
                 s.flow,
                 json_escape(&s.name),
                 s.millis,

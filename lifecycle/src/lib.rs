@@ -45,6 +45,11 @@ pub struct StepReport {
     pub bytes: usize,
     /// A short human-readable result.
     pub detail: String,
+    /// The public key (SEC1 compressed, hex) the step ended with, for steps of a key that must
+    /// stay the same across the flow.
+    pub public_key: Option<String>,
+    /// The label of that key within its flow.
+    pub key: Option<&'static str>,
 }
 
 /// A signature produced by a flow, verified before it was recorded.
@@ -92,15 +97,30 @@ impl Report {
             messages,
             bytes,
             detail,
+            public_key: None,
+            key: None,
         });
     }
+
+    /// Labels the last step with the public key `vk` (under the label `key`).
+    fn keyed(&mut self, key: &'static str, vk: &VerifyingKey) {
+        if let Some(s) = self.steps.last_mut() {
+            s.public_key = Some(hex::encode(vk.to_sec1_point(true).as_bytes()));
+            s.key = Some(key);
+        }
+    }
 }
+
+mod threshold;
+pub use threshold::{combined_flow, threshold_flow};
 
 type Res<T> = Result<T, String>;
 
 /// The results of a run in which every party acknowledged (a key is used, and an old share
 /// replaced, only then; an unconfirmed result would be kept and its confirmation retried).
-fn confirmed<T>(outputs: BTreeMap<PartyId, Termination<T>>) -> Res<BTreeMap<PartyId, T>> {
+pub(crate) fn confirmed<T>(
+    outputs: BTreeMap<PartyId, Termination<T>>,
+) -> Res<BTreeMap<PartyId, T>> {
     outputs
         .into_iter()
         .map(|(p, o)| {
@@ -111,7 +131,7 @@ fn confirmed<T>(outputs: BTreeMap<PartyId, Termination<T>>) -> Res<BTreeMap<Part
         .collect()
 }
 
-fn err<E: core::fmt::Display>(ctx: &'static str) -> impl Fn(E) -> String {
+pub(crate) fn err<E: core::fmt::Display>(ctx: &'static str) -> impl Fn(E) -> String {
     move |e| format!("{ctx}: {e}")
 }
 
@@ -134,7 +154,7 @@ pub fn eth_address(vk: &VerifyingKey) -> String {
 
 /// Verifies an ECDSA signature with k256 (and that the recovery id recovers the key) and
 /// records it.
-fn record_ecdsa(
+pub(crate) fn record_ecdsa(
     report: &mut Report,
     flow: &'static str,
     vk: &VerifyingKey,
@@ -188,7 +208,7 @@ fn record_ed25519(
 }
 
 /// Runs protocol machines to completion; returns outputs, messages and bytes.
-fn run<P: Protocol + WireObject>(
+pub(crate) fn run<P: Protocol + WireObject>(
     machines: Vec<P>,
     seed: u64,
 ) -> Res<(BTreeMap<PartyId, P::Output>, usize, usize)> {
@@ -196,7 +216,7 @@ fn run<P: Protocol + WireObject>(
 }
 
 /// [`run`] in a given simulator (for machines restored with a store handle).
-fn run_in<P: Protocol>(
+pub(crate) fn run_in<P: Protocol>(
     mut sim: Simulator<P>,
     machines: Vec<P>,
 ) -> Res<(BTreeMap<PartyId, P::Output>, usize, usize)> {
@@ -445,29 +465,34 @@ fn tx(amount: u64, memo: &str) -> Vec<u8> {
 
 /// One key store per party: from here on each key share is used only through its store,
 /// which owns its pairings' OT setups, its bans and its presignatures.
-fn key_stores(keys: BTreeMap<PartyId, ecdsa::KeyShare>) -> BTreeMap<PartyId, MemoryKeyStore> {
+pub(crate) fn key_stores(
+    keys: BTreeMap<PartyId, ecdsa::KeyShare>,
+) -> BTreeMap<PartyId, MemoryKeyStore> {
     keys.into_iter()
         .map(|(p, k)| (p, MemoryKeyStore::new(k)))
         .collect()
 }
 
-fn store(stores: &BTreeMap<PartyId, MemoryKeyStore>, p: PartyId) -> Res<&MemoryKeyStore> {
+pub(crate) fn store(
+    stores: &BTreeMap<PartyId, MemoryKeyStore>,
+    p: PartyId,
+) -> Res<&MemoryKeyStore> {
     stores
         .get(&p)
         .ok_or_else(|| format!("no key store for {p}"))
 }
 
-fn public_package(s: &MemoryKeyStore) -> Res<PublicKeyPackage> {
+pub(crate) fn public_package(s: &MemoryKeyStore) -> Res<PublicKeyPackage> {
     s.public_package().map_err(err("public package"))
 }
 
-fn verifying_key(p: &k256::ProjectivePoint) -> Res<VerifyingKey> {
+pub(crate) fn verifying_key(p: &k256::ProjectivePoint) -> Res<VerifyingKey> {
     VerifyingKey::from_sec1_bytes(&ecdsa::derive::compressed(p)).map_err(err("verifying key"))
 }
 
 /// One presignature between `a` and `b`: each party's secret half is sealed into its store;
 /// the output is the public part both agree on.
-fn presign_pair(
+pub(crate) fn presign_pair(
     stores: &BTreeMap<PartyId, MemoryKeyStore>,
     a: PartyId,
     b: PartyId,
@@ -496,7 +521,7 @@ fn presign_pair(
 /// The online phase between `a` and `b`: each takes its presignature of `info` out of its
 /// store (single use) and releases its partial; the partials combine (verified) under the
 /// current public package. Returns the signature, its recovery id and the online bytes.
-fn sign_pair(
+pub(crate) fn sign_pair(
     stores: &BTreeMap<PartyId, MemoryKeyStore>,
     a: PartyId,
     b: PartyId,
@@ -954,6 +979,8 @@ pub fn run_all(seed: u64) -> Res<Report> {
     kek_flow(&mut rng, &mut report)?;
     sss_flow(&mut rng, &mut report)?;
     ecdsa_flow(&mut rng, &mut report)?;
+    threshold_flow(&mut rng, &mut report)?;
+    combined_flow(&mut rng, &mut report)?;
     frost_flow(&mut rng, &mut report)?;
     Ok(report)
 }

@@ -9,7 +9,10 @@
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use wallet_lifecycle::{Report, ecdsa_flow, frost_flow, kek_flow, server_policy, sss_flow};
+use wallet_lifecycle::{
+    Report, combined_flow, ecdsa_flow, frost_flow, kek_flow, server_policy, sss_flow,
+    threshold_flow,
+};
 
 fn check(report: &Report, flow: &str, min_steps: usize, min_sigs: usize) {
     let steps = report.steps.iter().filter(|s| s.flow == flow).count();
@@ -73,4 +76,40 @@ fn policy_parses_and_limits() {
     assert!(server_policy(&[0, 0, 0, 0, 0, 0, 0, 50], 100).is_ok());
     assert!(server_policy(&[0, 0, 0, 0, 0, 0, 1, 0], 100).is_err());
     assert!(server_policy(&[1, 2], 100).is_err());
+}
+
+/// Every keyed step of `flow` names the same public key, and every signature of the flow is
+/// by it.
+fn one_key(r: &Report, flow: &str) {
+    let keys: Vec<_> = r
+        .steps
+        .iter()
+        .filter(|s| s.flow == flow)
+        .map(|s| s.public_key.clone().expect("a keyed step"))
+        .collect();
+    assert!(keys.len() >= 3, "{flow}: {} keyed steps", keys.len());
+    assert!(
+        keys.windows(2).all(|w| w[0] == w[1]),
+        "{flow}: the key changed"
+    );
+    for s in r.signatures.iter().filter(|s| s.flow == flow) {
+        assert_eq!(Some(&s.public_key), keys.first());
+    }
+}
+
+#[test]
+fn threshold_flow_add_raise_remove_keeps_the_address() {
+    let mut r = Report::default();
+    threshold_flow(&mut ChaCha20Rng::seed_from_u64(5), &mut r).unwrap();
+    check(&r, "tss-ecdsa-t", 4, 4);
+    one_key(&r, "tss-ecdsa-t");
+    assert!(r.steps.iter().any(|s| s.name.contains("3-of-4")));
+}
+
+#[test]
+fn combined_flow_passkey_shamir_import_keeps_the_address() {
+    let mut r = Report::default();
+    combined_flow(&mut ChaCha20Rng::seed_from_u64(6), &mut r).unwrap();
+    check(&r, "combined", 3, 3);
+    one_key(&r, "combined");
 }

@@ -1,12 +1,14 @@
-//! Two-party ECDSA keys (DKLs23, `wallet_tss::ecdsa`) through refresh and reshare.
+//! Threshold ECDSA keys (DKLs23, `wallet_tss::ecdsa`, any `t`-of-`n`) through refresh and
+//! reshare — including a change of threshold (2-of-3 → 3-of-5 → 2-of-3) and of membership (add a
+//! device, remove a lost one).
 //!
-//! An ECDSA [`EcdsaKeyShare`] is a Shamir share of a 2-of-n sharing **plus** pairwise
+//! An ECDSA [`EcdsaKeyShare`] is a Shamir share of a `t`-of-n sharing **plus** pairwise
 //! multiplication (VOLE) setups built on OT with every other party. Refreshing or resharing it is
 //! two steps:
 //!
 //! 1. the generic step on the Shamir share: [`Refresh<Secp256k1>`](crate::Refresh) (same
 //!    parties, a sharing of zero added) or [`Reshare<Secp256k1>`](crate::Reshare) (a new party
-//!    set; the new threshold must be 2, since the DKLs23 implementation is 2-of-n), started here
+//!    set and any new threshold `2 ≤ t' ≤ n'`), started here
 //!    with [`refresh`] / [`reshare`];
 //! 2. [`Resetup`]: fresh OT setups for every ordered pair of the new party set, ending with a
 //!    [`Termination`] of a new [`EcdsaKeyShare`] of the new epoch ([`resetup_after_refresh`] /
@@ -137,7 +139,7 @@ use crate::key::KeyShare;
 use crate::refresh::Refresh;
 use crate::reshare::{Reshare, ReshareConfig};
 
-/// The threshold of the ECDSA keys (2-of-n).
+/// The smallest threshold of the ECDSA keys (a key of threshold 1 would be one party's key).
 pub const ECDSA_THRESHOLD: usize = wallet_tss::ecdsa::THRESHOLD;
 
 /// The generic view of an ECDSA key share (its Shamir share, commitments and epoch).
@@ -145,7 +147,7 @@ pub fn to_key_share(k: &EcdsaKeyShare) -> Result<KeyShare<Secp256k1>, PssError> 
     let commitments = k.commitments().map_err(|_| PssError::InvalidInput)?;
     KeyShare::new(
         k.me(),
-        ECDSA_THRESHOLD,
+        k.threshold(),
         k.parties().clone(),
         k.secret_share().duplicate(),
         commitments,
@@ -170,13 +172,15 @@ pub fn refresh<R: CryptoRng + ?Sized>(
     Refresh::new(session, &to_key_share(key).map_err(mismatch)?, rng)
 }
 
-/// Refuses a reshare configuration the ECDSA keys cannot take: the new threshold must be 2
-/// ([`ParamError::InvalidThreshold`]), on top of [`ReshareConfig::check`].
+/// Refuses a reshare configuration the ECDSA keys cannot take: a new threshold below 2 — a
+/// "threshold" ECDSA key of one party is that party's key, and the two-party protocol is the
+/// smallest DKLs23 runs ([`ParamError::InvalidThreshold`]), on top of
+/// [`ReshareConfig::check`].
 pub fn check_reshare_config(config: &ReshareConfig<Secp256k1>) -> Result<(), Error> {
     config.check()?;
-    if config.new_threshold != ECDSA_THRESHOLD
-        || config.old_commitments.threshold() != ECDSA_THRESHOLD
-        || config.new_parties.len() < ECDSA_THRESHOLD
+    if config.new_threshold < ECDSA_THRESHOLD
+        || config.old_commitments.threshold() < ECDSA_THRESHOLD
+        || config.new_parties.len() < config.new_threshold
     {
         return Err(ParamError::InvalidThreshold {
             threshold: config.new_threshold,
@@ -189,7 +193,7 @@ pub fn check_reshare_config(config: &ReshareConfig<Secp256k1>) -> Result<(), Err
 
 /// Step 1 of an ECDSA reshare: the generic reshare machine for `me` (`old` is its ECDSA key
 /// share if it is a dealer; it is only read — the dealer deals here, with `rng` — and stays
-/// in its store). Refuses a new threshold other than 2 (see [`check_reshare_config`]). Keep
+/// in its store). Refuses a new threshold below 2 (see [`check_reshare_config`]). Keep
 /// the old share until the machine's output allows deleting it
 /// ([`ReshareOutput::may_delete_old_share`](crate::ReshareOutput::may_delete_old_share)).
 pub fn reshare<R: CryptoRng + ?Sized>(
@@ -206,7 +210,7 @@ pub fn reshare<R: CryptoRng + ?Sized>(
 
 /// The [`ResetupInput`] of a new-epoch generic share of an ECDSA key whose previous key id and
 /// chain code are given, **without bans** (add them with [`ResetupInput::carry_bans`];
-/// [`resetup_after_refresh`] and [`resetup_after_reshare`] do). Errors: a threshold other than 2
+/// [`resetup_after_refresh`] and [`resetup_after_reshare`] do). Errors: a threshold below 2
 /// ([`ParamError::InvalidThreshold`]).
 pub fn resetup_input(
     new: KeyShare<Secp256k1>,
@@ -214,21 +218,18 @@ pub fn resetup_input(
     chain_code: [u8; 32],
 ) -> Result<ResetupInput, Error> {
     let (me, threshold, parties, share, commitments, epoch) = new.into_parts();
-    let [x, a1] = match commitments.points() {
-        [x, a1] if threshold == ECDSA_THRESHOLD => [*x, *a1],
-        _ => {
-            return Err(ParamError::InvalidThreshold {
-                threshold,
-                parties: parties.len(),
-            }
-            .into());
+    if threshold < ECDSA_THRESHOLD || commitments.points().len() != threshold {
+        return Err(ParamError::InvalidThreshold {
+            threshold,
+            parties: parties.len(),
         }
-    };
+        .into());
+    }
     Ok(ResetupInput::new(
         me,
         parties,
         share,
-        [x, a1],
+        commitments.points().to_vec(),
         chain_code,
         epoch,
         previous_key_id,
@@ -325,7 +326,7 @@ pub fn reshare_input(
     Ok(input)
 }
 
-/// The commitments `(X, A₁)` of an ECDSA key share as generic Feldman commitments (for a
+/// The commitments `(X, A₁, …, A_{t−1})` of an ECDSA key share as generic Feldman commitments (for a
 /// [`ReshareConfig::old_commitments`]).
 pub fn commitments(k: &EcdsaKeyShare) -> Result<Commitments<Secp256k1>, Error> {
     Ok(k.commitments()?)

@@ -21,8 +21,9 @@ use wallet_pss::ecdsa::{
 };
 use wallet_pss::{KeyShare, ReshareConfig, ReshareOutput};
 use wallet_tss::ecdsa::{
-    DerivationPath, KeyShare as EcdsaKeyShare, KeyStore, Keygen, MemoryKeyStore, Presign,
-    PresignatureInfo, PublicKeyPackage, Resetup, ResetupMessage, combine, partial_sign,
+    DerivationPath, KeyShare as EcdsaKeyShare, KeyStore, Keygen, MemoryKeyStore, MultiPresign,
+    Presign, PresignatureInfo, PublicKeyPackage, Resetup, ResetupMessage, combine, combine_all,
+    partial_sign,
 };
 use wallet_tss::ot::OtSetupMsg4;
 use wallet_types::sim::{Fault, FaultRule, Simulator};
@@ -147,6 +148,17 @@ fn ecdsa_reshare(
     new: &[u16],
     seed: u64,
 ) -> BTreeMap<PartyId, EcdsaKeyShare> {
+    ecdsa_reshare_t(stores, dealers, new, 2, seed)
+}
+
+/// [`ecdsa_reshare`] to a `threshold`-of-|new| key.
+fn ecdsa_reshare_t(
+    stores: &Stores,
+    dealers: &[u16],
+    new: &[u16],
+    threshold: usize,
+    seed: u64,
+) -> BTreeMap<PartyId, EcdsaKeyShare> {
     let (old_commitments, old_parties, old_epoch) = stores
         .values()
         .next()
@@ -159,7 +171,7 @@ fn ecdsa_reshare(
         old_epoch,
         dealers: Parties::from_ids(dealers).unwrap(),
         new_parties: Parties::from_ids(new).unwrap(),
-        new_threshold: 2,
+        new_threshold: threshold,
         allow_threshold_one: false,
     };
     let everyone: std::collections::BTreeSet<PartyId> =
@@ -301,11 +313,15 @@ fn same_key(o: &PublicKeyPackage, new: &BTreeMap<PartyId, EcdsaKeyShare>, epoch:
         let bytes = k.to_secret_bytes();
         let back = EcdsaKeyShare::from_bytes(bytes.expose()).unwrap();
         assert_eq!((back.epoch(), back.key_id()), (epoch, k.key_id()));
-        // The epoch is the last 8 bytes; a body written before epochs existed reads as 0.
+        assert_eq!(back.threshold(), k.threshold());
+        // For 2-of-n, the epoch is the last 8 bytes; a body written before epochs existed
+        // reads as 0 (a higher threshold appends its coefficients after the epoch).
         let b = bytes.expose();
-        assert_eq!(b[b.len() - 8..], epoch.to_be_bytes());
-        let legacy = EcdsaKeyShare::from_bytes(&b[..b.len() - 8]).unwrap();
-        assert_eq!((legacy.epoch(), legacy.key_id()), (0, k.key_id()));
+        if k.threshold() == 2 {
+            assert_eq!(b[b.len() - 8..], epoch.to_be_bytes());
+            let legacy = EcdsaKeyShare::from_bytes(&b[..b.len() - 8]).unwrap();
+            assert_eq!((legacy.epoch(), legacy.key_id()), (0, k.key_id()));
+        }
     }
 }
 
@@ -447,23 +463,24 @@ fn ecdsa_reshare_adds_and_removes_a_device() {
             .all(|e| e.kind() == ErrorKind::Misbehaviour && e.must_ban().is_empty())
     );
 
-    // Thresholds other than 2 are refused with a clear error.
+    // A threshold of 1 is refused for ECDSA keys even when asked for (the key would be each
+    // holder's alone); any threshold from 2 to n is taken (see `ecdsa_threshold_change`).
     let (old_commitments, old_parties, old_epoch) = stores[&pid(2)]
         .with_key(|k| (k.commitments().unwrap(), k.parties().clone(), k.epoch()))
         .unwrap();
-    let cfg = ReshareConfig {
+    let mut cfg = ReshareConfig {
         old_commitments,
         old_parties,
         old_epoch,
         dealers: Parties::from_ids(&[2, 3]).unwrap(),
         new_parties: Parties::from_ids(&[2, 3, 4]).unwrap(),
-        new_threshold: 3,
-        allow_threshold_one: false,
+        new_threshold: 1,
+        allow_threshold_one: true,
     };
     assert_eq!(
         check_reshare_config(&cfg),
         Err(Error::Params(ParamError::InvalidThreshold {
-            threshold: 3,
+            threshold: 1,
             parties: 3
         }))
     );
@@ -472,17 +489,131 @@ fn ecdsa_reshare_adds_and_removes_a_device() {
             .with_key(|k| {
                 let mut rng =
                     <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(7);
-                reshare(sid(7, b"x"), cfg, pid(2), Some(k), &mut rng)
+                reshare(sid(7, b"x"), cfg.clone(), pid(2), Some(k), &mut rng)
             })
             .unwrap()
             .is_err()
     );
+    cfg.new_threshold = 3;
+    cfg.allow_threshold_one = false;
+    assert_eq!(check_reshare_config(&cfg), Ok(()));
     // The generic view carries the epoch.
     assert_eq!(
         stores[&pid(2)]
             .with_key(|k| to_key_share(k).unwrap().epoch())
             .unwrap(),
         2
+    );
+}
+
+/// A presign among the stores `signers` with the t-party machine.
+fn t_run(signers: &[&MemoryKeyStore], seed: u64) -> wallet_types::sim::Outcome<PresignatureInfo> {
+    let set = Parties::new(signers.iter().map(|s| me(s))).unwrap();
+    let mut sim = Simulator::with_restore(
+        seed,
+        Box::new(|m: &MultiPresign<&MemoryKeyStore>| {
+            MultiPresign::restore(*m.store(), m.save().expose())
+        }),
+    );
+    for s in signers {
+        let m = MultiPresign::new(
+            *s,
+            set.clone(),
+            DerivationPath::root(),
+            sid(seed, b"t-presign"),
+            sim.rng(),
+        )
+        .unwrap();
+        sim.add(m);
+    }
+    sim.run()
+}
+
+/// Presigns among `signers` (t-party machine) and signs; the signature verifies under `vk`.
+fn t_sign(stores: &Stores, signers: &[u16], vk: &k256::ecdsa::VerifyingKey, seed: u64) {
+    let ss: Vec<&MemoryKeyStore> = signers.iter().map(|p| &stores[&pid(*p)]).collect();
+    let out = t_run(&ss, seed);
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    let info = out.outputs.into_values().next().unwrap();
+    let hash = [seed as u8; 32];
+    let partials: Vec<_> = signers
+        .iter()
+        .map(|p| partial_sign(&stores[&pid(*p)], &info, &hash).unwrap())
+        .collect();
+    let key = stores[&pid(signers[0])].public_package().unwrap();
+    let (sig, _) = combine_all(&key, &info, &hash, &partials).unwrap();
+    vk.verify_prehash(&hash, &sig).unwrap();
+}
+
+#[test]
+fn ecdsa_threshold_change_2_of_3_to_3_of_5_to_2_of_3() {
+    let mut stores = stores(keygen(3, 60));
+    let vk = stores[&pid(1)]
+        .with_key(|k| k.verifying_key())
+        .unwrap()
+        .unwrap();
+    let epoch0 = stores[&pid(1)].public_package().unwrap();
+    // 2-of-3 → 3-of-5: devices 4 and 5 join, the threshold rises.
+    let up = ecdsa_reshare_t(&stores, &[1, 3], &[1, 2, 3, 4, 5], 3, 61);
+    same_key(&epoch0, &up, 1);
+    assert!(up.values().all(|k| k.threshold() == 3));
+    let stale = backup(&stores[&pid(2)]);
+    assert!(install(&mut stores, up).is_empty());
+    for (i, s) in [[1u16, 2, 3], [1, 4, 5], [2, 3, 5], [3, 4, 5]]
+        .iter()
+        .enumerate()
+    {
+        t_sign(&stores, s, &vk, 62 + i as u64);
+    }
+    // Two signers are not enough any more, for either machine.
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+    assert_eq!(
+        Presign::new(
+            &stores[&pid(1)],
+            pid(2),
+            DerivationPath::root(),
+            sid(1, b"p"),
+            &mut rng
+        )
+        .unwrap_err(),
+        Error::Params(ParamError::TooFewParties {
+            needed: 3,
+            given: 2
+        })
+    );
+    // The epoch-0 share of device 2 cannot presign with epoch-1 shares (another key id: every
+    // pair's first multiplication message is refused as belonging to another key; no ban).
+    let out = t_run(&[&stores[&pid(1)], &stale, &stores[&pid(3)]], 66);
+    assert!(out.outputs.is_empty());
+    assert!(!out.failures.is_empty());
+    assert!(
+        out.failures.values().all(|e| e.must_ban().is_empty()),
+        "{out:?}"
+    );
+    // 3-of-5 → 2-of-3: devices 2 and 4 are removed (lost), dealt by three holders.
+    let epoch1 = stores[&pid(1)].public_package().unwrap();
+    let down = ecdsa_reshare_t(&stores, &[1, 3, 5], &[1, 3, 5], 2, 67);
+    same_key(&epoch1, &down, 2);
+    assert!(down.values().all(|k| k.threshold() == 2));
+    let removed = install(&mut stores, down);
+    assert_eq!(
+        removed.keys().copied().collect::<Vec<_>>(),
+        vec![pid(2), pid(4)]
+    );
+    all_pairs_sign(&stores, &DerivationPath::root(), &vk, 70);
+    // The removed devices are no parties of the new epoch: a presign naming one is refused.
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(2);
+    let with_removed = Parties::from_ids(&[1, 2, 3]).unwrap();
+    assert_eq!(
+        MultiPresign::new(
+            &stores[&pid(1)],
+            with_removed,
+            DerivationPath::root(),
+            sid(2, b"p"),
+            &mut rng
+        )
+        .unwrap_err(),
+        Error::Params(ParamError::NotAMember(pid(2)))
     );
 }
 
@@ -907,4 +1038,92 @@ fn resetup_states_of_retired_kinds_are_refused() {
             })
         );
     }
+}
+
+#[test]
+fn import_a_mnemonic_key_keeps_its_addresses_and_the_dealing_is_worthless_after_refresh() {
+    use wallet_sss::derive::{Bip32Key, ChildIndex, seed_from_mnemonic};
+    use wallet_tss::ecdsa::import::{deal, import_input, is_imported};
+    // BIP-39 test mnemonic (all "abandon" … "about"); the account key m/44'/60'/0' is imported,
+    // its non-hardened children 0/i derive on the TSS key.
+    let phrase = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+    let seed = seed_from_mnemonic(phrase, "").unwrap();
+    let h = |i| ChildIndex::hardened(i).unwrap();
+    let account = Bip32Key::derive(seed.expose(), &[h(44), h(60), h(0)]).unwrap();
+    let leaf = account
+        .child(ChildIndex::normal(0).unwrap())
+        .unwrap()
+        .child(ChildIndex::normal(0).unwrap())
+        .unwrap();
+    // The client deals a 2-of-3 sharing of the account key with its chain code.
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(90);
+    let dealt = deal(
+        account.secret(),
+        *account.chain_code().expose(),
+        Parties::range(3).unwrap(),
+        2,
+        &mut rng,
+    )
+    .unwrap();
+    // Each party checks its share (an ImportShare survives its secret encoding) and pairs.
+    let machines = dealt
+        .iter()
+        .map(|(p, s)| {
+            let back =
+                wallet_tss::ecdsa::import::ImportShare::from_bytes(s.to_secret_bytes().expose())
+                    .unwrap();
+            Resetup::new(sid(90, b"import-pairing"), import_input(&back, *p).unwrap()).unwrap()
+        })
+        .collect();
+    let imported = run_resetup(machines, 91);
+    for (p, k) in &imported {
+        assert!(is_imported(k, &dealt[p]));
+        assert_eq!(k.epoch(), 0);
+    }
+    let mut stores = stores(imported);
+    let epoch0 = stores[&pid(1)].public_package().unwrap();
+    // A share the dealer sent with a wrong value is refused on receipt.
+    let mut bad = dealt[&pid(2)].clone();
+    bad.share = wallet_tss::ecdsa::keygen::ShareInTransit::new(&wallet_types::SecretScalar::new(
+        k256::Scalar::ONE,
+    ));
+    assert_eq!(
+        import_input(&bad, pid(2)).unwrap_err(),
+        Error::Params(ParamError::Mismatch)
+    );
+    // Refresh at once: the dealt shares are of a sharing nobody uses any more.
+    let fresh = ecdsa_refresh(&stores, 92);
+    same_key(&epoch0, &fresh, 1);
+    for (p, k) in &fresh {
+        assert_ne!(
+            k.secret_share().public(),
+            dealt[p].share.to_secret().public(),
+            "{p}'s share is still the dealt one"
+        );
+    }
+    assert!(install(&mut stores, fresh).is_empty());
+    // The same address at m/0/0 as the mnemonic's m/44'/60'/0'/0/0.
+    let path = DerivationPath::parse("m/0/0").unwrap();
+    let derived = stores[&pid(1)]
+        .public_package()
+        .unwrap()
+        .derive(&path)
+        .unwrap();
+    assert_eq!(derived.public_key, leaf.public_key());
+    let vk = k256::ecdsa::VerifyingKey::from_affine(leaf.public_key().to_affine()).unwrap();
+    all_pairs_sign(&stores, &path, &vk, 93);
+    // A store rebuilt from the dealing (what the dealer could keep) cannot presign with the
+    // refreshed parties: its epoch-0 share belongs to another key id.
+    let dealer_copy = {
+        let machines = dealt
+            .iter()
+            .map(|(p, s)| {
+                Resetup::new(sid(94, b"rogue-pairing"), import_input(s, *p).unwrap()).unwrap()
+            })
+            .collect();
+        MemoryKeyStore::new(run_resetup(machines, 94).remove(&pid(2)).unwrap())
+    };
+    let out = presign_run(&dealer_copy, &stores[&pid(1)], &DerivationPath::root(), 95);
+    assert!(out.outputs.is_empty());
+    assert!(out.failures.values().all(|e| e.must_ban().is_empty()));
 }

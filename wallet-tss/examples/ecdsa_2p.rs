@@ -1,9 +1,11 @@
-//! Two-party ECDSA (DKLs23) end to end: key generation among `--parties` parties (device,
-//! server, and for 3 a backup), presigning between device and server, the **server's policy
-//! gate** on the message hash, one-message signing, and a check of the result.
+//! Threshold ECDSA (DKLs23) end to end: key generation of a `--threshold`-of-`--parties` key
+//! (default 2-of-2: device and server; 2-of-3 adds a backup), presigning among the first
+//! `threshold` parties (device, server, further cosigners; two signers use the two-party
+//! presign, more the `t`-party one), the **server's policy gate** on the message hash,
+//! one-message signing, and a check of the result.
 //!
 //! ```text
-//! cargo run --release -p wallet-tss --example ecdsa_2p -- --parties 2 \
+//! cargo run --release -p wallet-tss --example ecdsa_2p -- [--threshold 3] --parties 5 \
 //!     --message-hex 4f3c...32 bytes... [--path m/0/1] [--seed 7] [--json]
 //! ```
 //!
@@ -21,7 +23,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use sha3::{Digest, Keccak256};
 use wallet_tss::ecdsa::{
-    DerivationPath, Keygen, MemoryKeyStore, Presign, PresignatureInfo, combine, partial_sign,
+    DerivationPath, Keygen, MemoryKeyStore, MultiPresign, Presign, PresignatureInfo, combine_all,
+    partial_sign,
 };
 use wallet_types::{Envelope, Parties, PartyId, Protocol, Recipient, SessionId, Step};
 
@@ -29,6 +32,7 @@ const DEVICE: u16 = 1;
 const SERVER: u16 = 2;
 
 struct Args {
+    threshold: u16,
     parties: u16,
     message: [u8; 32],
     path: DerivationPath,
@@ -39,6 +43,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let mut parties = 2;
+    let mut threshold = 2;
     let mut message = None;
     let mut path = DerivationPath::root();
     let mut seed = None;
@@ -51,6 +56,13 @@ fn parse_args() -> Result<Args, String> {
                     .and_then(|v| v.parse().ok())
                     .filter(|n| (2..=16).contains(n))
                     .ok_or("--parties needs a number from 2 to 16")?;
+            }
+            "--threshold" => {
+                threshold = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|n| (2..=16).contains(n))
+                    .ok_or("--threshold needs a number from 2 to 16")?;
             }
             "--message-hex" => {
                 let v = args.next().ok_or("--message-hex needs a value")?;
@@ -75,7 +87,13 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
+    if threshold > parties {
+        return Err(format!(
+            "--threshold {threshold} is more than --parties {parties}"
+        ));
+    }
     Ok(Args {
+        threshold,
         parties,
         message: message.unwrap_or_else(|| Keccak256::digest(b"hello from ecdsa_2p").into()),
         path,
@@ -187,13 +205,21 @@ fn real_main() -> Result<(), String> {
     for p in parties.iter() {
         machines.insert(
             p,
-            Keygen::new(session, p, parties.clone(), &mut rng).map_err(|e| e.to_string())?,
+            Keygen::with_threshold(
+                session,
+                p,
+                parties.clone(),
+                usize::from(args.threshold),
+                &mut rng,
+            )
+            .map_err(|e| e.to_string())?,
         );
     }
     let t = std::time::Instant::now();
     let keys = run(machines, &mut rng)?;
     eprintln!(
-        "keygen: {} parties, {:.1} ms",
+        "keygen: {}-of-{}, {:.1} ms",
+        args.threshold,
         args.parties,
         t.elapsed().as_secs_f64() * 1e3
     );
@@ -209,50 +235,69 @@ fn real_main() -> Result<(), String> {
         })
         .collect::<Result<_, _>>()?;
     let device_store = stores.get(&device).ok_or("no device key")?;
-    let server_store = stores.get(&server).ok_or("no server key")?;
     let root = device_store.public_package().map_err(|e| e.to_string())?;
     let derivation = root.derive(&args.path).map_err(|e| e.to_string())?;
+    // The signers: device, server and (for t > 2) the next cosigners by id.
+    let signers: Vec<PartyId> = parties.iter().take(usize::from(args.threshold)).collect();
+    let signer_set = Parties::new(signers.iter().copied()).map_err(|e| format!("{e:?}"))?;
+    let store_of = |p: &PartyId| stores.get(p).ok_or("no key for a signer");
 
-    // 2. Presign (offline, message-independent) between device and server, bound to the path.
-    //    Each party's secret half is sealed into its store; the output is the public part.
+    // 2. Presign (offline, message-independent) among the signers, bound to the path. Each
+    //    signer's secret part is sealed into its store; the output is the public part.
     let t = std::time::Instant::now();
     let session = SessionId::random(&mut rng);
-    let mut machines = BTreeMap::new();
-    for (me, other, store) in [
-        (device, server, device_store),
-        (server, device, server_store),
-    ] {
-        machines.insert(
-            me,
-            Presign::new(store, other, args.path.clone(), session, &mut rng)
+    let mut infos: BTreeMap<PartyId, PresignatureInfo> = if signers.len() == 2 {
+        let mut machines = BTreeMap::new();
+        for (me, other) in [(device, server), (server, device)] {
+            machines.insert(
+                me,
+                Presign::new(store_of(&me)?, other, args.path.clone(), session, &mut rng)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        run(machines, &mut rng)?
+    } else {
+        let mut machines = BTreeMap::new();
+        for me in &signers {
+            machines.insert(
+                *me,
+                MultiPresign::new(
+                    store_of(me)?,
+                    signer_set.clone(),
+                    args.path.clone(),
+                    session,
+                    &mut rng,
+                )
                 .map_err(|e| e.to_string())?,
-        );
-    }
-    let mut infos: BTreeMap<PartyId, PresignatureInfo> = run(machines, &mut rng)?;
-    eprintln!("presign: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+            );
+        }
+        run(machines, &mut rng)?
+    };
+    eprintln!(
+        "presign ({} signers): {:.1} ms",
+        signers.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let info = infos.remove(&device).ok_or("no device presignature")?;
-    if infos.remove(&server).as_ref() != Some(&info) {
+    if infos.values().any(|i| i != &info) {
         return Err("the signers disagree on the presignature".into());
     }
 
-    // 3. Online: the device asks the server to sign `message`. The server sees the hash first,
+    // 3. Online: the device asks the other signers to sign `message`. Each sees the hash first,
     //    and only then takes its presignature out of its store (single use).
     let t = std::time::Instant::now();
-    server_policy(&args.message)?;
-    let server_partial =
-        partial_sign(server_store, &info, &args.message).map_err(|e| e.to_string())?;
-    let device_partial =
-        partial_sign(device_store, &info, &args.message).map_err(|e| e.to_string())?;
-    let (sig, recid) = combine(
-        &root,
-        &info,
-        &args.message,
-        &device_partial,
-        &server_partial,
-    )
-    .map_err(|e| e.to_string())?;
+    let mut partials = Vec::with_capacity(signers.len());
+    for p in &signers {
+        if *p != device {
+            server_policy(&args.message)?;
+        }
+        partials.push(partial_sign(store_of(p)?, &info, &args.message).map_err(|e| e.to_string())?);
+    }
+    let (sig, recid) =
+        combine_all(&root, &info, &args.message, &partials).map_err(|e| e.to_string())?;
     eprintln!(
-        "sign (both partials + combine + verify): {:.2} ms",
+        "sign ({} partials + combine + verify): {:.2} ms",
+        partials.len(),
         t.elapsed().as_secs_f64() * 1e3
     );
 
@@ -273,10 +318,14 @@ fn real_main() -> Result<(), String> {
     eprintln!("public key {public_key} ({}), address {address}", args.path);
     if args.json {
         println!(
-            "{{\"curve\":\"secp256k1\",\"parties\":{},\"signers\":[{},{}],\"path\":\"{}\",\"root_public_key\":\"{}\",\"public_key\":\"{}\",\"address\":\"{}\",\"message_hash\":\"{}\",\"signature\":\"{}\",\"recovery_id\":{}}}",
+            "{{\"curve\":\"secp256k1\",\"threshold\":{},\"parties\":{},\"signers\":[{}],\"path\":\"{}\",\"root_public_key\":\"{}\",\"public_key\":\"{}\",\"address\":\"{}\",\"message_hash\":\"{}\",\"signature\":\"{}\",\"recovery_id\":{}}}",
+            args.threshold,
             args.parties,
-            DEVICE,
-            SERVER,
+            signers
+                .iter()
+                .map(|p| p.get().to_string())
+                .collect::<Vec<_>>()
+                .join(","),
             args.path,
             hex::encode(wallet_tss::ecdsa::derive::compressed(&root.public_key())),
             public_key,

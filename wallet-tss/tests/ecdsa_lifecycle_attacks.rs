@@ -344,7 +344,7 @@ fn next_epoch(
     let old = stores[&a].public_package().unwrap();
     let slope = SecretScalar::<Secp256k1>::random(rng);
     let parties = Parties::new(parties.iter().map(|p| pid(*p)).collect::<Vec<_>>()).unwrap();
-    let commitments = [
+    let commitments = vec![
         old.public_key(),
         k256::ProjectivePoint::GENERATOR * slope.expose(),
     ];
@@ -358,7 +358,7 @@ fn next_epoch(
                 p,
                 parties.clone(),
                 share,
-                commitments,
+                commitments.clone(),
                 *old.chain_code(),
                 old.epoch() + 1,
                 *old.key_id(),

@@ -1,8 +1,8 @@
 //! Key export: the explicit end of the threshold guarantee.
 //!
-//! [`export_private_key`] takes **two** key shares of the same key (any two parties of a 2-of-n
-//! key) and returns the private key, by Lagrange interpolation at 0 of the two Shamir shares,
-//! checked against the public key. This is "export = unify shares": after it runs, the key
+//! [`export_private_key`] takes **two** key shares of the same 2-of-n key
+//! ([`export_private_key_from`]: `t` or more shares of a `t`-of-n key) and returns the private
+//! key, by Lagrange interpolation at 0 of the Shamir shares, checked against the public key. This is "export = unify shares": after it runs, the key
 //! exists in one place, and whoever holds the result can sign alone, forever. Nothing the
 //! threshold protocol promised holds for that key any more; a wallet that exports should tell
 //! its user so and, if it keeps using threshold signing, move funds to a fresh key.
@@ -27,6 +27,13 @@ pub enum ExportError {
     SameParty(PartyId),
     /// The interpolated key does not match the public key (a corrupted share).
     Mismatch,
+    /// Fewer shares than the key's threshold.
+    TooFewShares {
+        /// The threshold.
+        needed: usize,
+        /// The shares given.
+        given: usize,
+    },
     /// The derivation path failed.
     Derive(DeriveError),
 }
@@ -46,18 +53,42 @@ pub fn export_private_key(
     b: &KeyShare,
     path: &DerivationPath,
 ) -> Result<SecretScalar<Secp256k1>, ExportError> {
-    if a.key_id() != b.key_id() || a.public_key() != b.public_key() {
-        return Err(ExportError::DifferentKeys);
+    export_private_key_from(&[a, b], path)
+}
+
+/// Assembles the private key of `path` from at least the threshold's number of shares of one
+/// key (distinct parties). **This ends the threshold protection of the key.**
+pub fn export_private_key_from(
+    shares: &[&KeyShare],
+    path: &DerivationPath,
+) -> Result<SecretScalar<Secp256k1>, ExportError> {
+    let first = shares.first().ok_or(ExportError::TooFewShares {
+        needed: super::THRESHOLD,
+        given: 0,
+    })?;
+    if shares.len() < first.threshold() {
+        return Err(ExportError::TooFewShares {
+            needed: first.threshold(),
+            given: shares.len(),
+        });
     }
-    if a.me() == b.me() {
-        return Err(ExportError::SameParty(a.me()));
+    let mut ids = alloc::vec::Vec::with_capacity(shares.len());
+    for s in shares {
+        if s.key_id() != first.key_id() || s.public_key() != first.public_key() {
+            return Err(ExportError::DifferentKeys);
+        }
+        if ids.contains(&s.me()) {
+            return Err(ExportError::SameParty(s.me()));
+        }
+        ids.push(s.me());
     }
-    let la = super::pair_lagrange(a.me(), b.me()).ok_or(ExportError::SameParty(a.me()))?;
-    let lb = super::pair_lagrange(b.me(), a.me()).ok_or(ExportError::SameParty(a.me()))?;
-    let derivation = a.derive(path).map_err(ExportError::Derive)?;
-    let sk = SecretScalar::<Secp256k1>::new(
-        la * a.secret_share().expose() + lb * b.secret_share().expose() + derivation.tweak,
-    );
+    let derivation = first.derive(path).map_err(ExportError::Derive)?;
+    let mut sk = SecretScalar::<Secp256k1>::new(derivation.tweak);
+    for s in shares {
+        let l = wallet_sss::lagrange_at_zero::<Secp256k1>(&ids, s.me())
+            .map_err(|_| ExportError::SameParty(s.me()))?;
+        *sk.expose_mut() += l * s.secret_share().expose();
+    }
     if sk.public() != derivation.public_key {
         return Err(ExportError::Mismatch);
     }

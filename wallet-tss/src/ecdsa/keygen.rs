@@ -1,4 +1,5 @@
-//! Key generation (2-of-n): a DKG, a chain code, and the pairwise OT setup.
+//! Key generation (`t`-of-n, `2 ≤ t ≤ n`; [`Keygen::new`] is 2-of-n): a DKG, a chain code, and
+//! the pairwise OT setup.
 //!
 //! Realises DKLs23's `F_DKG` (Functionality 3.2) with the Pedersen/Feldman DKG with Schnorr
 //! proofs of knowledge (the FROST KeyGen shape, Komlo–Goldberg 2020, Fig. 1), followed by the
@@ -10,14 +11,14 @@
 //! chain of five alternating messages, the DKG rides on the first three, the sixth confirms
 //! that every setup completed and the seventh acknowledges the confirmations:
 //!
-//! 1. `P_i` samples `f_i(x) = a_{i,0} + a_{i,1}·x` (degree 1: threshold 2), publishes Feldman
-//!    commitments `C_i = (a_{i,0}·G, a_{i,1}·G)`, a Schnorr proof `σ_i = (R_i, z_i)` of
+//! 1. `P_i` samples `f_i(x) = a_{i,0} + a_{i,1}·x + … + a_{i,t−1}·x^{t−1}` (degree `t − 1`),
+//!    publishes Feldman commitments `C_i = (a_{i,0}·G, …, a_{i,t−1}·G)`, a Schnorr proof `σ_i = (R_i, z_i)` of
 //!    `a_{i,0}` bound to `(session, i)`, a commitment `h_i = T("chain-code-commit", i, c_i)` to a
 //!    random 32-byte chain-code contribution `c_i`; as Bob of the pair `(Alice = P_j, Bob =
 //!    P_i)`, the OT setup's message 1.
 //! 2. On all round-1 messages: verify every `σ_j` ([`Reason::InvalidProof`]). Send `P_j` its share
 //!    `f_i(j)` (secret: the channel must encrypt), reveal `c_i`; as Alice, OT message 2.
-//! 3. On all round-2 messages: verify `f_j(i)·G = C_{j,0} + i·C_{j,1}`
+//! 3. On all round-2 messages: verify `f_j(i)·G = Σ_k i^k·C_{j,k}`
 //!    ([`Reason::InvalidShare`]) and `h_j` ([`Reason::CommitmentMismatch`]). Share
 //!    `x_i = Σ_j f_j(i)`, public key `X = Σ_j C_{j,0}`, chain code
 //!    `T("chain-code", c_1, …, c_n)`. Send the confirmation hash of everything broadcast; OT
@@ -129,8 +130,8 @@ impl fmt::Debug for ShareInTransit {
 /// Round 1: DKG commitments, proof of knowledge, chain-code commitment, OT message 1.
 #[derive(Clone, Debug)]
 pub struct KeygenRound1 {
-    /// Feldman commitments `(a₀·G, a₁·G)`.
-    pub commitments: [Point; 2],
+    /// Feldman commitments `(a₀·G, …, a_{t−1}·G)` (`t` = the threshold, at least 2).
+    pub commitments: Vec<Point>,
     /// Schnorr proof nonce commitment `R`.
     pub proof_r: Point,
     /// Schnorr proof response `z`.
@@ -204,6 +205,55 @@ fn get_obj<T: WireObject>(r: &mut Reader<'_>) -> Result<T, DecodeError> {
     T::from_bytes(r.var_bytes(T::MAX_LEN)?)
 }
 
+/// `C₀[33] || C₁[33]`: the two coefficients every sharing has (threshold 2 and up).
+pub(crate) fn put_low(w: &mut Writer, c: &[Point]) {
+    for p in c.iter().take(2) {
+        w.point::<Secp256k1>(p);
+    }
+}
+
+/// The coefficients above `C₁`, for a threshold `t > 2` only: `u8 (t − 2) || (t − 2) × C_k[33]`,
+/// at the **end** of the body, so that a 2-of-n encoding is byte for byte the one from before
+/// thresholds above 2 existed (and decodes as before).
+pub(crate) fn put_high(w: &mut Writer, c: &[Point]) {
+    if let Some(high) = c.get(2..).filter(|h| !h.is_empty()) {
+        w.u8(high.len() as u8);
+        for p in high {
+            w.point::<Secp256k1>(p);
+        }
+    }
+}
+
+pub(crate) fn get_low(r: &mut Reader<'_>) -> Result<Vec<Point>, DecodeError> {
+    Ok(alloc::vec![
+        r.point::<Secp256k1>()?,
+        r.point::<Secp256k1>()?
+    ])
+}
+
+/// Reads [`put_high`]'s block if the body goes on (nothing follows it).
+pub(crate) fn get_high(r: &mut Reader<'_>, c: &mut Vec<Point>) -> Result<(), DecodeError> {
+    if r.remaining() == 0 {
+        return Ok(());
+    }
+    let k = r.u8()?;
+    if k == 0 || 2 + usize::from(k) > wallet_types::MAX_PARTIES {
+        return Err(DecodeError::InvalidValue);
+    }
+    for _ in 0..k {
+        c.push(r.point::<Secp256k1>()?);
+    }
+    Ok(())
+}
+
+/// `Σ_k p^k·C_k` by Horner's rule (public data; `p` is a small id).
+pub(crate) fn horner(c: &[Point], p: PartyId) -> Point {
+    let x = p.to_scalar::<Secp256k1>();
+    c.iter()
+        .rev()
+        .fold(Point::identity(), |acc, ck| acc * x + ck)
+}
+
 fn put_secret_obj<T: WireObject>(w: &mut Writer, o: &T) {
     let b = o.to_secret_bytes();
     w.var_bytes(b.expose());
@@ -222,12 +272,12 @@ impl WireObject for KeygenMessage {
         w.u8(self.round() as u8);
         match self {
             Self::Round1(m) => {
-                w.point::<Secp256k1>(&m.commitments[0]);
-                w.point::<Secp256k1>(&m.commitments[1]);
+                put_low(w, &m.commitments);
                 w.point::<Secp256k1>(&m.proof_r);
                 w.scalar::<Secp256k1>(&m.proof_z);
                 w.bytes(&m.chain_code_commitment);
                 put_obj(w, &m.ot);
+                put_high(w, &m.commitments);
             }
             Self::Round2(m) => {
                 w.scalar::<Secp256k1>(&m.share.0);
@@ -247,13 +297,21 @@ impl WireObject for KeygenMessage {
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(match r.u8()? {
-            1 => Self::Round1(KeygenRound1 {
-                commitments: [r.point::<Secp256k1>()?, r.point::<Secp256k1>()?],
-                proof_r: r.point::<Secp256k1>()?,
-                proof_z: r.scalar::<Secp256k1>()?,
-                chain_code_commitment: r.array()?,
-                ot: get_obj(r)?,
-            }),
+            1 => {
+                let mut commitments = get_low(r)?;
+                let proof_r = r.point::<Secp256k1>()?;
+                let proof_z = r.scalar::<Secp256k1>()?;
+                let chain_code_commitment = r.array()?;
+                let ot = get_obj(r)?;
+                get_high(r, &mut commitments)?;
+                Self::Round1(KeygenRound1 {
+                    commitments,
+                    proof_r,
+                    proof_z,
+                    chain_code_commitment,
+                    ot,
+                })
+            }
             2 => Self::Round2(KeygenRound2 {
                 share: ShareInTransit(r.scalar::<Secp256k1>()?),
                 chain_code: r.array()?,
@@ -312,8 +370,9 @@ pub struct KeyShare {
     me: PartyId,
     parties: Parties,
     share: SecretScalar<Secp256k1>,
-    /// Aggregated Feldman commitments `(X, A₁)`: party `j`'s share commitment is `X + j·A₁`.
-    commitments: [Point; 2],
+    /// Aggregated Feldman commitments `(X, A₁, …, A_{t−1})`: party `j`'s share commitment is
+    /// `Σ_k j^k·A_k` (`A₀ = X`); `t` is the threshold.
+    commitments: Vec<Point>,
     chain_code: [u8; 32],
     pairs: BTreeMap<PartyId, PairSetup>,
 }
@@ -348,7 +407,7 @@ impl KeyShare {
         me: PartyId,
         parties: Parties,
         share: SecretScalar<Secp256k1>,
-        commitments: [Point; 2],
+        commitments: Vec<Point>,
         chain_code: [u8; 32],
         pairs: BTreeMap<PartyId, PairSetup>,
     ) -> Self {
@@ -384,7 +443,11 @@ impl KeyShare {
     }
     /// The public key.
     pub fn public_key(&self) -> Point {
-        self.commitments[0]
+        self.commitments.first().copied().unwrap_or_default()
+    }
+    /// The threshold `t`: any `t` parties sign together, fewer learn nothing.
+    pub fn threshold(&self) -> usize {
+        self.commitments.len()
     }
     /// The public key as a `k256` verifying key.
     pub fn verifying_key(&self) -> Result<k256::ecdsa::VerifyingKey, Error> {
@@ -396,11 +459,11 @@ impl KeyShare {
     }
     /// Party `p`'s share commitment `x_p·G`.
     pub fn share_commitment(&self, p: PartyId) -> Point {
-        self.commitments[0] + self.commitments[1] * p.to_scalar::<Secp256k1>()
+        horner(&self.commitments, p)
     }
     /// The aggregated Feldman commitments.
     pub fn commitments(&self) -> Result<Commitments<Secp256k1>, ParamError> {
-        Commitments::new(self.commitments.to_vec()).map_err(|_| ParamError::Mismatch)
+        Commitments::new(self.commitments.clone()).map_err(|_| ParamError::Mismatch)
     }
     /// BIP-32 `CKDpub` of the key along `path` (public; every party gets the same result).
     pub fn derive(&self, path: &DerivationPath) -> Result<Derivation, DeriveError> {
@@ -418,7 +481,7 @@ impl KeyShare {
             key_id: self.key_id,
             epoch: self.epoch,
             parties: self.parties.clone(),
-            commitments: self.commitments,
+            commitments: self.commitments.clone(),
             chain_code: self.chain_code,
         }
     }
@@ -460,7 +523,7 @@ pub struct PublicKeyPackage {
     key_id: [u8; 32],
     epoch: u64,
     parties: Parties,
-    commitments: [Point; 2],
+    commitments: Vec<Point>,
     chain_code: [u8; 32],
 }
 
@@ -479,7 +542,11 @@ impl PublicKeyPackage {
     }
     /// The public key.
     pub fn public_key(&self) -> Point {
-        self.commitments[0]
+        self.commitments.first().copied().unwrap_or_default()
+    }
+    /// The threshold `t` of the key.
+    pub fn threshold(&self) -> usize {
+        self.commitments.len()
     }
     /// The BIP-32 chain code.
     pub fn chain_code(&self) -> &[u8; 32] {
@@ -487,7 +554,7 @@ impl PublicKeyPackage {
     }
     /// Party `p`'s share commitment `x_p·G`.
     pub fn share_commitment(&self, p: PartyId) -> Point {
-        self.commitments[0] + self.commitments[1] * p.to_scalar::<Secp256k1>()
+        horner(&self.commitments, p)
     }
     /// BIP-32 `CKDpub` of the key along `path`.
     pub fn derive(&self, path: &DerivationPath) -> Result<Derivation, DeriveError> {
@@ -497,25 +564,29 @@ impl PublicKeyPackage {
     pub fn verifying_key(&self) -> Result<k256::ecdsa::VerifyingKey, Error> {
         verifying_key(&self.public_key())
     }
-    /// The aggregated Feldman commitments `(X, A₁)` (e.g. a reshare's old commitments).
+    /// The aggregated Feldman commitments `(X, A₁, …, A_{t−1})` (e.g. a reshare's old
+    /// commitments).
     pub fn commitments(&self) -> Result<Commitments<Secp256k1>, ParamError> {
-        Commitments::new(self.commitments.to_vec()).map_err(|_| ParamError::Mismatch)
+        Commitments::new(self.commitments.clone()).map_err(|_| ParamError::Mismatch)
     }
 }
 
-/// Body: `key_id[32] || epoch u64 || parties || X[33] || A₁[33] || chain_code[32]`.
+/// Body: `key_id[32] || epoch u64 || parties || X[33] || A₁[33] || chain_code[32]`, then for a
+/// threshold `t > 2` only `u8 (t − 2) || A₂[33] … A_{t−1}[33]` (a 2-of-n package is
+/// byte for byte the encoding from before thresholds above 2).
 impl WireObject for PublicKeyPackage {
     const KIND: ObjectKind = kinds::PUBLIC_KEY_PACKAGE;
-    const MAX_LEN: usize = 4 + 32 + 8 + 2 + 2 * wallet_types::MAX_PARTIES + 66 + 32;
+    const MAX_LEN: usize =
+        4 + 32 + 8 + 2 + 2 * wallet_types::MAX_PARTIES + 33 * wallet_types::MAX_PARTIES + 1 + 32;
     const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
 
     fn encode_body(&self, w: &mut Writer) {
         w.bytes(&self.key_id);
         w.u64(self.epoch);
         w.parties(&self.parties);
-        w.point::<Secp256k1>(&self.commitments[0]);
-        w.point::<Secp256k1>(&self.commitments[1]);
+        put_low(w, &self.commitments);
         w.bytes(&self.chain_code);
+        put_high(w, &self.commitments);
     }
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -523,10 +594,12 @@ impl WireObject for PublicKeyPackage {
             key_id: r.array()?,
             epoch: r.u64()?,
             parties: r.parties()?,
-            commitments: [r.point::<Secp256k1>()?, r.point::<Secp256k1>()?],
+            commitments: get_low(r)?,
             chain_code: r.array()?,
         };
-        if v.parties.len() < THRESHOLD || bool::from(v.commitments[0].is_identity()) {
+        let mut v = v;
+        get_high(r, &mut v.commitments)?;
+        if v.parties.len() < v.threshold() || bool::from(v.public_key().is_identity()) {
             return Err(DecodeError::InvalidValue);
         }
         Ok(v)
@@ -544,7 +617,9 @@ const MAX_PAIR_SETUP: usize = 1 << 16;
 /// u16 count || count × (party u16 || u32be(len) || MulSenderSetup || u32be(len) ||
 /// MulReceiverSetup)` (one entry per other party not banned, in id order) `|| epoch u64` (the
 /// epoch is always written; a body that ends before it, from before epochs existed, decodes as
-/// epoch 0). Secret: store encrypted.
+/// epoch 0), then for a threshold `t > 2` only `u8 (t − 2) || A₂[33] … A_{t−1}[33]` (so a 2-of-n
+/// share is byte for byte the encoding from before thresholds above 2). Secret: store
+/// encrypted.
 impl WireObject for KeyShare {
     const KIND: ObjectKind = kinds::KEY_SHARE;
     const SECRET: bool = true;
@@ -556,8 +631,7 @@ impl WireObject for KeyShare {
         w.party(self.me);
         w.parties(&self.parties);
         w.secret_scalar(&self.share);
-        w.point::<Secp256k1>(&self.commitments[0]);
-        w.point::<Secp256k1>(&self.commitments[1]);
+        put_low(w, &self.commitments);
         w.bytes(&self.chain_code);
         w.u16(self.pairs.len() as u16);
         for (p, s) in &self.pairs {
@@ -566,6 +640,7 @@ impl WireObject for KeyShare {
             put_secret_obj(w, &s.receiver);
         }
         w.u64(self.epoch);
+        put_high(w, &self.commitments);
     }
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -576,7 +651,7 @@ impl WireObject for KeyShare {
             return Err(DecodeError::InvalidValue);
         }
         let share = r.secret_scalar::<Secp256k1>()?;
-        let commitments = [r.point::<Secp256k1>()?, r.point::<Secp256k1>()?];
+        let mut commitments = get_low(r)?;
         let chain_code = r.array()?;
         // At most one entry per other party; fewer after bans.
         let n = r.count16(parties.len() - 1, 2)?;
@@ -597,6 +672,10 @@ impl WireObject for KeyShare {
             }
         }
         let epoch = if r.remaining() == 0 { 0 } else { r.u64()? };
+        get_high(r, &mut commitments)?;
+        if parties.len() < commitments.len() {
+            return Err(DecodeError::InvalidValue);
+        }
         let ks = Self {
             key_id,
             epoch,
@@ -622,7 +701,7 @@ impl WireObject for KeyShare {
 /// What party `j` broadcast in round 1.
 #[derive(Clone)]
 struct Round1Public {
-    commitments: [Point; 2],
+    commitments: Vec<Point>,
     proof_r: Point,
     proof_z: Scalar,
     chain_code_commitment: [u8; 32],
@@ -630,7 +709,9 @@ struct Round1Public {
 
 struct State {
     inbox: Inbox<KeygenMessage>,
-    /// Coefficients `(a₀, a₁)` of this party's polynomial (dropped after round 2).
+    /// The threshold `t` (the number of coefficients of every party's polynomial).
+    threshold: usize,
+    /// Coefficients `(a₀, …, a_{t−1})` of this party's polynomial (dropped after round 2).
     poly: Option<Polynomial<Secp256k1>>,
     chain_code: SecretBytes<32>,
     /// Round-1 public values of every party (this one included).
@@ -648,7 +729,7 @@ struct State {
     setups: PairwiseSetups,
 }
 
-/// One party of the 2-of-n key generation (see the module docs for the rounds).
+/// One party of the `t`-of-n key generation (see the module docs for the rounds).
 pub struct Keygen {
     me: PartyId,
     life: Lifecycle<State>,
@@ -663,23 +744,24 @@ impl fmt::Debug for Keygen {
     }
 }
 
-fn base_transcript(session: &SessionId, parties: &Parties) -> Transcript {
+fn base_transcript(session: &SessionId, parties: &Parties, threshold: usize) -> Transcript {
     let mut t = Transcript::new(DKG_PROTOCOL, VERSION, Some(Secp256k1::ID), session);
     let mut w = Writer::new();
     w.parties(parties);
     t.append("parties", &w.finish());
-    t.append_u64("threshold", THRESHOLD as u64);
+    t.append_u64("threshold", threshold as u64);
     t
 }
 
 fn proof_challenge(
     session: &SessionId,
     parties: &Parties,
+    threshold: usize,
     who: PartyId,
     a0: &Point,
     r: &Point,
 ) -> Scalar {
-    let mut t = base_transcript(session, parties);
+    let mut t = base_transcript(session, parties, threshold);
     t.append_party("prover", who);
     t.append_point::<Secp256k1>("public", a0);
     t.append_point::<Secp256k1>("nonce", r);
@@ -689,10 +771,11 @@ fn proof_challenge(
 fn chain_code_commitment(
     session: &SessionId,
     parties: &Parties,
+    threshold: usize,
     who: PartyId,
     c: &[u8; 32],
 ) -> [u8; 32] {
-    let mut t = base_transcript(session, parties);
+    let mut t = base_transcript(session, parties, threshold);
     t.append_party("party", who);
     t.append("chain-code", c);
     t.output32("chain-code-commit")
@@ -709,20 +792,41 @@ impl Keygen {
         parties: Parties,
         rng: &mut R,
     ) -> Result<Self, Error> {
-        if parties.len() < THRESHOLD {
+        Self::with_threshold(session, me, parties, THRESHOLD, rng)
+    }
+
+    /// A key-generation machine for a `threshold`-of-n key (`2 ≤ threshold ≤ n`): any
+    /// `threshold` parties presign and sign together ([`super::MultiPresign`]; two parties use
+    /// the faster [`super::Presign`]), fewer learn nothing about the key. Otherwise as
+    /// [`Keygen::new`] (which is `with_threshold(…, 2, …)`).
+    ///
+    /// Errors: [`ParamError::TooFewParties`] for fewer parties than `threshold`,
+    /// [`ParamError::OutOfRange`] for a threshold below 2.
+    pub fn with_threshold<R: CryptoRng + ?Sized>(
+        session: SessionId,
+        me: PartyId,
+        parties: Parties,
+        threshold: usize,
+        rng: &mut R,
+    ) -> Result<Self, Error> {
+        if threshold < THRESHOLD {
+            return Err(ParamError::OutOfRange.into());
+        }
+        if parties.len() < threshold {
             return Err(ParamError::TooFewParties {
-                needed: THRESHOLD,
+                needed: threshold,
                 given: parties.len(),
             }
             .into());
         }
         let inbox = Inbox::new(session, me, parties, rounds())?;
-        let poly = Polynomial::random(SecretScalar::random(rng), THRESHOLD, rng)
+        let poly = Polynomial::random(SecretScalar::random(rng), threshold, rng)
             .map_err(|_| Error::Internal)?;
         Ok(Self {
             me,
             life: Lifecycle::Created(State {
                 inbox,
+                threshold,
                 poly: Some(poly),
                 chain_code: SecretBytes::random(rng),
                 public: BTreeMap::new(),
@@ -776,23 +880,24 @@ impl State {
         let me = self.inbox.me();
         let session = self.session();
         let parties = self.inbox.parties().clone();
+        let t = self.threshold;
         let poly = self.poly.as_ref().ok_or(Error::Internal)?;
-        let c = poly.commit();
-        let [c0, c1] = match c.points() {
-            [a, b] => [*a, *b],
-            _ => return Err(Error::Internal),
-        };
+        let commitments = poly.commit().points().to_vec();
+        let c0 = *commitments.first().ok_or(Error::Internal)?;
+        if commitments.len() != t {
+            return Err(Error::Internal);
+        }
         // Schnorr proof of knowledge of a₀ (FROST KeyGen round 1, step 2).
         let k = SecretScalar::<Secp256k1>::random(rng);
         let proof_r = k.public();
-        let ch = proof_challenge(&session, &parties, me, &c0, &proof_r);
+        let ch = proof_challenge(&session, &parties, t, me, &c0, &proof_r);
         let a0 = poly.coefficients().first().ok_or(Error::Internal)?;
         let proof_z = *k.expose() + ch * a0.expose();
-        let h = chain_code_commitment(&session, &parties, me, self.chain_code.expose());
+        let h = chain_code_commitment(&session, &parties, t, me, self.chain_code.expose());
         self.public.insert(
             me,
             Round1Public {
-                commitments: [c0, c1],
+                commitments: commitments.clone(),
                 proof_r,
                 proof_z,
                 chain_code_commitment: h,
@@ -805,7 +910,7 @@ impl State {
                 1,
                 Recipient::One(j),
                 KeygenMessage::Round1(KeygenRound1 {
-                    commitments: [c0, c1],
+                    commitments: commitments.clone(),
                     proof_r,
                     proof_z,
                     chain_code_commitment: h,
@@ -894,9 +999,17 @@ impl State {
             let KeygenMessage::Round1(m) = m else {
                 return Err(Error::blame(j, Reason::MalformedMessage));
             };
+            // A sharing of another degree: the sender runs another threshold.
+            let Some(c0) = m
+                .commitments
+                .first()
+                .filter(|_| m.commitments.len() == self.threshold)
+            else {
+                return Err(Error::blame(j, Reason::MalformedMessage));
+            };
             // FROST KeyGen round 1, step 5: verify σ_j.
-            let ch = proof_challenge(&session, &parties, j, &m.commitments[0], &m.proof_r);
-            if Secp256k1::mul_base_add_vartime(&m.proof_z, &(-ch), &m.commitments[0]) != m.proof_r {
+            let ch = proof_challenge(&session, &parties, self.threshold, j, c0, &m.proof_r);
+            if Secp256k1::mul_base_add_vartime(&m.proof_z, &(-ch), c0) != m.proof_r {
                 bad.push(j);
             }
             self.public.insert(
@@ -933,13 +1046,21 @@ impl State {
 
     fn transcript(&self) -> Result<Transcript, Error> {
         let parties = self.inbox.parties().clone();
-        let mut t = base_transcript(&self.session(), &parties);
+        let mut t = base_transcript(&self.session(), &parties, self.threshold);
         for p in parties.iter() {
             let pubs = self.public.get(&p).ok_or(Error::Internal)?;
             let c = self.reveals.get(&p).ok_or(Error::Internal)?;
             t.append_party("party", p);
-            t.append_point::<Secp256k1>("c0", &pubs.commitments[0]);
-            t.append_point::<Secp256k1>("c1", &pubs.commitments[1]);
+            for (k, ck) in pubs.commitments.iter().enumerate() {
+                // "c0", "c1" as before thresholds above 2; "c-k" labels the higher ones, whose
+                // index the threshold (in the base transcript) and the order fix.
+                let label = match k {
+                    0 => "c0",
+                    1 => "c1",
+                    _ => "c-k",
+                };
+                t.append_point::<Secp256k1>(label, ck);
+            }
             t.append_point::<Secp256k1>("proof-r", &pubs.proof_r);
             t.append_scalar::<Secp256k1>("proof-z", &pubs.proof_z);
             t.append("chain-code-commit", &pubs.chain_code_commitment);
@@ -969,11 +1090,10 @@ impl State {
             let pubs = self.public.get(&j).ok_or(Error::Internal)?;
             // FROST KeyGen round 2, step 2: f_j(i)·G = Σ_k i^k·C_{j,k}.
             let s = m.share.to_secret();
-            let expected = pubs.commitments[0] + pubs.commitments[1] * me.to_scalar::<Secp256k1>();
-            if s.public() != expected {
+            if s.public() != horner(&pubs.commitments, me) {
                 bad_share.push(j);
             }
-            if chain_code_commitment(&session, &parties, j, &m.chain_code)
+            if chain_code_commitment(&session, &parties, self.threshold, j, &m.chain_code)
                 != pubs.chain_code_commitment
             {
                 bad_commit.push(j);
@@ -1136,17 +1256,21 @@ impl State {
     fn finish(&mut self) -> Result<KeyShare, Error> {
         let me = self.inbox.me();
         let parties = self.inbox.parties().clone();
-        let mut x = Point::identity();
-        let mut a1 = Point::identity();
+        let mut commitments = alloc::vec![Point::identity(); self.threshold];
         for pubs in self.public.values() {
-            x += pubs.commitments[0];
-            a1 += pubs.commitments[1];
+            if pubs.commitments.len() != self.threshold {
+                return Err(Error::Internal);
+            }
+            for (a, c) in commitments.iter_mut().zip(&pubs.commitments) {
+                *a += c;
+            }
         }
+        let x = *commitments.first().ok_or(Error::Internal)?;
         if bool::from(x.is_identity()) {
             return Err(Error::Internal);
         }
         let share = self.share.take().ok_or(Error::Internal)?;
-        if share.public() != x + a1 * me.to_scalar::<Secp256k1>() {
+        if share.public() != horner(&commitments, me) {
             return Err(Error::Internal);
         }
         let t = self.transcript()?;
@@ -1161,7 +1285,7 @@ impl State {
             me,
             parties,
             share,
-            commitments: [x, a1],
+            commitments,
             chain_code,
             pairs,
         })
@@ -1235,8 +1359,7 @@ impl WireObject for Keygen {
         w.u16(s.public.len() as u16);
         for (p, v) in &s.public {
             w.party(*p);
-            w.point::<Secp256k1>(&v.commitments[0]);
-            w.point::<Secp256k1>(&v.commitments[1]);
+            put_low(w, &v.commitments);
             w.point::<Secp256k1>(&v.proof_r);
             w.scalar::<Secp256k1>(&v.proof_z);
             w.bytes(&v.chain_code_commitment);
@@ -1269,6 +1392,21 @@ impl WireObject for Keygen {
             None => w.u8(0),
         }
         s.setups.encode(w);
+        // Threshold > 2 only: `u8 (t − 2)`, the higher coefficients of the polynomial (if
+        // held), then each round-1 entry's higher commitments, in the order above.
+        if s.threshold > THRESHOLD {
+            w.u8((s.threshold - THRESHOLD) as u8);
+            if let Some(p) = &s.poly {
+                for c in p.coefficients().iter().skip(THRESHOLD) {
+                    w.secret_scalar(c);
+                }
+            }
+            for v in s.public.values() {
+                for c in v.commitments.iter().skip(THRESHOLD) {
+                    w.point::<Secp256k1>(c);
+                }
+            }
+        }
     }
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -1282,13 +1420,10 @@ impl WireObject for Keygen {
                 }
                 let parties = inbox.parties().clone();
                 let n = parties.len();
-                let poly = if r.bool()? {
+                let mut poly_low = if r.bool()? {
                     let a0 = r.secret_scalar::<Secp256k1>()?;
                     let a1 = r.secret_scalar::<Secp256k1>()?;
-                    Some(
-                        Polynomial::from_coefficients(alloc::vec![a0, a1])
-                            .map_err(|_| DecodeError::InvalidValue)?,
-                    )
+                    Some(alloc::vec![a0, a1])
                 } else {
                     None
                 };
@@ -1297,7 +1432,7 @@ impl WireObject for Keygen {
                 for _ in 0..r.count16(n, 2 + 33 * 3 + 64)? {
                     let p = r.party()?;
                     let v = Round1Public {
-                        commitments: [r.point::<Secp256k1>()?, r.point::<Secp256k1>()?],
+                        commitments: get_low(r)?,
                         proof_r: r.point::<Secp256k1>()?,
                         proof_z: r.scalar::<Secp256k1>()?,
                         chain_code_commitment: r.array()?,
@@ -1322,8 +1457,34 @@ impl WireObject for Keygen {
                 let confirmed = r.bool()?;
                 let setup_confirmation = if r.bool()? { Some(r.array()?) } else { None };
                 let setups = PairwiseSetups::decode(r, me, &parties)?;
+                let threshold = if r.remaining() == 0 {
+                    THRESHOLD
+                } else {
+                    let k = usize::from(r.u8()?);
+                    if k == 0 || THRESHOLD + k > n {
+                        return Err(DecodeError::InvalidValue);
+                    }
+                    if let Some(c) = poly_low.as_mut() {
+                        for _ in 0..k {
+                            c.push(r.secret_scalar::<Secp256k1>()?);
+                        }
+                    }
+                    for v in public.values_mut() {
+                        for _ in 0..k {
+                            v.commitments.push(r.point::<Secp256k1>()?);
+                        }
+                    }
+                    THRESHOLD + k
+                };
+                let poly = match poly_low {
+                    Some(c) => Some(
+                        Polynomial::from_coefficients(c).map_err(|_| DecodeError::InvalidValue)?,
+                    ),
+                    None => None,
+                };
                 let s = State {
                     inbox,
+                    threshold,
                     poly,
                     chain_code,
                     public,

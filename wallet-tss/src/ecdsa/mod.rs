@@ -1,6 +1,8 @@
-//! Two-party ECDSA on secp256k1 after DKLs23 ("Threshold ECDSA in Three Rounds", Doerner,
-//! Kondi, Lee, shelat; ePrint 2023/765), threshold 2 with `n ≥ 2` parties (2-of-2
-//! device/server, 2-of-3 device/server/backup).
+//! Threshold ECDSA on secp256k1 after DKLs23 ("Threshold ECDSA in Three Rounds", Doerner,
+//! Kondi, Lee, shelat; ePrint 2023/765): any threshold `2 ≤ t ≤ n` ([`Keygen::with_threshold`];
+//! [`Keygen::new`] is 2-of-n: 2-of-2 device/server, 2-of-3 device/server/backup). Two signers
+//! of a 2-of-n key presign with [`Presign`], the two-party specialisation; any `t` or more
+//! signers with [`MultiPresign`], the protocol as the paper writes it.
 //!
 //! The private key is never assembled: not at creation ([`keygen`], a DKG), not when signing
 //! ([`presign`] + [`sign`]). Only [`export`] assembles it, on purpose, with two shares.
@@ -10,14 +12,17 @@
 //! | here | DKLs23 |
 //! |---|---|
 //! | [`keygen`] | Functionality 3.2 (`F_DKG`) realised by a Pedersen/Feldman DKG with Schnorr proofs of knowledge, confirmation and acknowledgement rounds (the FROST KeyGen shape), plus, per ordered pair, the setup of `F_RVOLE` (Functionality 5.1; the base OTs and OT-extension setup of [`crate::ot`]) and a commit-then-reveal chain code |
-//! | [`presign`] | Protocol 3.6, steps 5–9 (rounds 1–2 and the checks on receiving round 2): instance keys `R_i` committed then opened, the two `F_RVOLE` instances of the pair (Protocol 5.2, [`crate::mul`]), the consistency checks on `Γ^u`, `Γ^v`; ends with `u_i`, `v_i`, `φ_i`, `R` |
+//! | [`presign`] | Protocol 3.6, steps 5–9 for two signers (rounds 1–2 and the checks on receiving round 2): instance keys `R_i` committed then opened, the two `F_RVOLE` instances of the pair (Protocol 5.2, [`crate::mul`]), the consistency checks on `Γ^u`, `Γ^v`; ends with `u_i`, `v_i`, `φ_i`, `R` |
+//! | [`presign_multi`] | Protocol 3.6, steps 4–9 for `t` signers: `F_Zero` (the zero-sharing of the additive key shares), random `χ_{i,j}` per pair with the `ψ_{i,j}` corrections, `t(t−1)` multiplications, the per-pair `Γ` checks and `Σ pk_j = pk` |
 //! | [`sign`] | Protocol 3.6, step 9 (last part) and step 10: `w_i = H(m)·φ_i + r_x·v_i`, `s = Σw / Σu`, verification of the result |
 //! | [`derive`](mod@derive) | BIP-32 `CKDpub` on the shared public key; Groth–Shoup 2022 on presignatures and derivation |
-//! | [`export`] | not in the paper: Lagrange interpolation of two shares |
+//! | [`export`] | not in the paper: Lagrange interpolation of `t` shares |
+//! | [`import`] | not in the paper: a dealer split of an existing key, paired by [`resetup`] and refreshed at once |
 //! | [`resetup`] | not in the paper: fresh `F_RVOLE` setups for every ordered pair after a proactive refresh / reshare of the shares (`wallet-pss`), giving a key share of a new epoch |
 //! | [`store`] | not in the paper: the one owner of a party's key share, pairings, bans, epoch and presignatures ([`KeyStore`], [`MemoryKeyStore`]); DKLs18's rule that an abort ends "the pairing and all its concurrent sessions", enforced |
 //!
-//! Specialisation to two signers (the paper is written for `t` signers):
+//! Specialisation to two signers ([`Presign`]; the paper and [`MultiPresign`] are written for
+//! `t` signers):
 //! * With one counterparty, `P_i`'s inversion mask `φ_i` *is* its random `F_RVOLE` input
 //!   `χ_{i,j}` (the paper samples `φ_i` and sends the correction `ψ_{i,j} = φ_i − χ_{i,j}` so that
 //!   one `φ_i` serves several counterparties; with one, `ψ = 0` and is not sent).
@@ -37,11 +42,13 @@
 //! keygen (once, all n parties, 7 rounds)  ->  KeyShare per party (secret share, share commitments,
 //!                                    public key, chain code, OT setups with every other party)
 //! MemoryKeyStore::new(key_share)  ->  the one owner of that share (or your own KeyStore)
-//! presign (any 2 parties, 2 rounds, no message; Presign::new(&store, ..))
-//!                                 ->  PresignatureInfo (public); each half sealed in its store
+//! presign (any 2 parties of a 2-of-n key, 2 rounds, no message; Presign::new(&store, ..);
+//!          any t or more of a t-of-n key: MultiPresign::new(&store, signers, ..))
+//!                                 ->  PresignatureInfo (public); each part sealed in its store
 //! sign (1 message each)  partial_sign(&store, &info, &hash) -> PartialSignature
-//!                                    (takes the half out of the store: single use)
-//! combine two partials  ->  (k256::ecdsa::Signature, RecoveryId), verified, low-S
+//!                                    (takes the part out of the store: single use)
+//! combine the partials  ->  (k256::ecdsa::Signature, RecoveryId), verified, low-S
+//!                           (combine for two, combine_all for any number)
 //! refresh / reshare (wallet-pss) + resetup (all parties of the new set, 7 rounds)
 //!                                 ->  Termination<KeyShare> of epoch e+1: same public key
 //!                                     and chain code, new shares, new key id, fresh OT
@@ -137,20 +144,25 @@
 
 pub mod derive;
 pub mod export;
+pub mod import;
 pub mod keygen;
 mod pairwise;
 pub mod presign;
+pub mod presign_multi;
 pub mod resetup;
 mod seal;
 pub mod sign;
 pub mod store;
 
 pub use derive::{DerivationPath, DeriveError};
-pub use export::{ExportError, export_private_key};
+pub use export::{ExportError, export_private_key, export_private_key_from};
 pub use keygen::{KeyShare, Keygen, KeygenMessage, PublicKeyPackage};
 pub use presign::{Presign, PresignMessage, PresignState, PresignatureInfo};
+pub use presign_multi::{MultiPresign, MultiPresignMessage, MultiPresignState};
 pub use resetup::{Resetup, ResetupInput, ResetupMessage};
-pub use sign::{PartialSignature, Sign, SignMessage, SignState, combine, partial_sign};
+pub use sign::{
+    PartialSignature, Sign, SignMessage, SignState, combine, combine_all, partial_sign,
+};
 #[cfg(feature = "std")]
 pub use store::MemoryKeyStore;
 pub use store::{KeyStore, NotInstalled, PairingGuard, install_confirmed};
@@ -194,15 +206,24 @@ pub mod kinds {
     pub const RESETUP_STATE: ObjectKind = ObjectKind(0x03a1);
     /// The public part of a key share ([`super::PublicKeyPackage`]).
     pub const PUBLIC_KEY_PACKAGE: ObjectKind = ObjectKind(0x0398);
+    /// A message of the `t`-party presign ([`super::MultiPresign`]).
+    pub const MULTI_PRESIGN_MESSAGE: ObjectKind = ObjectKind(0x03a8);
+    /// A `t`-party presign machine's state.
+    pub const MULTI_PRESIGN_STATE: ObjectKind = ObjectKind(0x03a9);
+    /// A party's share of an imported key ([`super::import::ImportShare`]).
+    pub const IMPORT_SHARE: ObjectKind = ObjectKind(0x03aa);
 }
 
 /// Protocol names (transcript domain separation).
 pub(crate) const DKG_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/keygen";
 pub(crate) const PRESIGN_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/presign";
+pub(crate) const MULTI_PRESIGN_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/presign-t";
 pub(crate) const RESETUP_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/resetup";
+pub(crate) const IMPORT_PROTOCOL: &str = "wallet-tss/ecdsa-dkls23/import";
 pub(crate) const VERSION: u16 = 1;
 
-/// The threshold this module implements.
+/// The default (and smallest) threshold: [`Keygen::new`] makes 2-of-n keys; any
+/// `2 ≤ t ≤ n` with [`Keygen::with_threshold`].
 pub const THRESHOLD: usize = 2;
 
 /// `λ_i` of `i` in the pair `{i, j}` at 0: `j / (j − i)`.

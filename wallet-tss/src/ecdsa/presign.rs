@@ -221,7 +221,7 @@ pub struct PresignatureInfo {
     pub key_id: [u8; 32],
     /// That epoch ([`KeyShare::epoch`]).
     pub epoch: u64,
-    /// The two signers.
+    /// The signers (two for [`Presign`], `t` or more for [`super::MultiPresign`]).
     pub signers: Parties,
     /// The derivation path the presignature is bound to.
     pub path: DerivationPath,
@@ -251,12 +251,12 @@ impl PresignatureInfo {
             public_key: r.point::<Secp256k1>()?,
             instance_point: r.point::<Secp256k1>()?,
         };
-        if v.signers.len() != 2 {
+        if v.signers.len() < 2 {
             return Err(DecodeError::InvalidValue);
         }
         Ok(v)
     }
-    /// The other signer (for `me` one of the two).
+    /// The other signer (for `me` one of two signers; with more, the first other one).
     pub fn counterparty(&self, me: PartyId) -> Option<PartyId> {
         self.signers.others(me).next()
     }
@@ -269,7 +269,7 @@ impl PresignatureInfo {
 /// Body: `id[32] key_id[32] epoch u64 parties path public_key[33] R[33]`.
 impl WireObject for PresignatureInfo {
     const KIND: ObjectKind = kinds::PRESIGNATURE_INFO;
-    const MAX_LEN: usize = 4 + 64 + 8 + 6 + 1 + 4 * 255 + 66;
+    const MAX_LEN: usize = 4 + 64 + 8 + 2 + 2 * wallet_types::MAX_PARTIES + 1 + 4 * 255 + 66;
     const CURVE: Option<wallet_types::CurveId> = Some(wallet_types::CurveId::Secp256k1);
     fn encode_body(&self, w: &mut Writer) {
         self.encode(w);
@@ -313,13 +313,14 @@ const SEALED_HEADER: wallet_types::Header = wallet_types::Header {
     curve: Some(wallet_types::CurveId::Secp256k1),
 };
 
-/// The largest sealed presignature: header, me, id, key id, epoch, a two-party set, `r_x`,
-/// nonce, three scalars and the tag.
-const SEALED_MAX: usize = 4 + 2 + 32 + 32 + 8 + 6 + 32 + 12 + 96 + 16;
+/// The largest sealed presignature: header, me, id, key id, epoch, a signer set, `r_x`, nonce,
+/// three scalars and the tag.
+const SEALED_MAX: usize =
+    4 + 2 + 32 + 32 + 8 + 2 + 2 * wallet_types::MAX_PARTIES + 32 + 12 + 96 + 16;
 
 impl Presignature {
     /// The presignature for `info` with the secrets of signer `me`.
-    fn new(
+    pub(super) fn new(
         info: &PresignatureInfo,
         me: PartyId,
         phi: SecretScalar<Secp256k1>,
@@ -383,7 +384,7 @@ impl Presignature {
     /// public part as associated data. A refresh replaces the share, and with it the seal key:
     /// copies of sealed presignatures of an earlier epoch, wherever they were kept, can no
     /// longer be opened.
-    pub(crate) fn seal<R: CryptoRng + ?Sized>(
+    pub(super) fn seal<R: CryptoRng + ?Sized>(
         self,
         key: &KeyShare,
         rng: &mut R,
@@ -436,7 +437,7 @@ impl Presignature {
                 found: epoch,
             });
         }
-        if id != info.id || me != key.me() || signers.len() != 2 || !signers.contains(me) {
+        if id != info.id || me != key.me() || signers.len() < 2 || !signers.contains(me) {
             return Err(ParamError::Mismatch.into());
         }
         let aad_len = bytes.len() - r.remaining();
@@ -531,7 +532,7 @@ impl Cache {
 /// The SEC1 compressed encodings of `points` (the bytes of `Writer::point` /
 /// `Transcript::append_point`, the identity included), with one field inversion for all of
 /// them (constant time: Montgomery's trick through `group::Curve::batch_normalize`).
-fn encode_points<const N: usize>(points: &[Point; N]) -> [[u8; 33]; N] {
+pub(super) fn encode_points<const N: usize>(points: &[Point; N]) -> [[u8; 33]; N] {
     let mut affine = [k256::AffinePoint::IDENTITY; N];
     Point::batch_normalize(points, &mut affine);
     affine.map(|a| {
@@ -549,8 +550,21 @@ fn prefix(
     path: &DerivationPath,
     public_key: &[u8; 33],
 ) -> Transcript {
+    prefix_of(PRESIGN_PROTOCOL, session, key_id, signers, path, public_key)
+}
+
+/// [`prefix`] under the protocol name `protocol` (the two-party and the `t`-party presign are
+/// separate protocols: their transcripts never coincide).
+pub(super) fn prefix_of(
+    protocol: &str,
+    session: &SessionId,
+    key_id: &[u8; 32],
+    signers: &Parties,
+    path: &DerivationPath,
+    public_key: &[u8; 33],
+) -> Transcript {
     let mut t = Transcript::new(
-        PRESIGN_PROTOCOL,
+        protocol,
         VERSION,
         Some(wallet_types::CurveId::Secp256k1),
         session,
@@ -567,7 +581,7 @@ fn prefix(
 
 /// `T("instance-commit", who, R, salt)` on top of the prefix; `point` is `R`'s encoding
 /// (so the same bytes as `append_point("instance-point", R)`).
-fn instance_commitment(
+pub(super) fn instance_commitment(
     prefix: &Transcript,
     who: PartyId,
     point: &[u8; 33],
@@ -581,7 +595,7 @@ fn instance_commitment(
 }
 
 /// A fresh local `ρ ∈ [0, 2^128)` for the batched step-8 check (module docs).
-fn batch_coefficient<R: CryptoRng + ?Sized>(rng: &mut R) -> k256::Scalar {
+pub(super) fn batch_coefficient<R: CryptoRng + ?Sized>(rng: &mut R) -> k256::Scalar {
     let mut bytes = [0u8; 16];
     rng.fill_bytes(&mut bytes);
     k256::Scalar::from(u128::from_le_bytes(bytes))
@@ -840,6 +854,14 @@ impl<S: KeyStore> Presign<S> {
         }
         if key.pair(other).is_none() {
             return Err(Error::Banned { party: other });
+        }
+        // Two signers hold an additive sharing of the key only for a threshold of 2.
+        if key.threshold() != 2 {
+            return Err(ParamError::TooFewParties {
+                needed: key.threshold(),
+                given: 2,
+            }
+            .into());
         }
         let signers = Parties::new([me, other])?;
         let derivation = key.derive(&path).map_err(|_| ParamError::OutOfRange)?;

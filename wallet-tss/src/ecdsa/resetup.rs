@@ -102,7 +102,7 @@ use wallet_types::{
 
 use crate::ot::{OtSetupMsg1, OtSetupMsg2, OtSetupMsg3, OtSetupMsg4, OtSetupMsg5};
 
-use super::keygen::KeyShare;
+use super::keygen::{KeyShare, get_high, get_low, horner, put_high, put_low};
 use super::pairwise::PairwiseSetups;
 use super::{RESETUP_PROTOCOL, THRESHOLD, VERSION, kinds};
 
@@ -123,12 +123,13 @@ fn rounds() -> Vec<RoundSpec> {
 pub struct ResetupInput {
     /// This party.
     pub me: PartyId,
-    /// The parties of the new sharing (at least 2; the threshold is 2).
+    /// The parties of the new sharing (at least the threshold).
     pub parties: Parties,
     /// This party's new Shamir share `x_i`.
     pub share: SecretScalar<Secp256k1>,
-    /// The new aggregated Feldman commitments `(X, A₁)`: `X` is the (unchanged) public key.
-    pub commitments: [Point; 2],
+    /// The new aggregated Feldman commitments `(X, A₁, …, A_{t−1})`: `X` is the (unchanged)
+    /// public key, their number `t ≥ 2` the new threshold.
+    pub commitments: Vec<Point>,
     /// The BIP-32 chain code (unchanged by refresh and reshare: addresses stay the same).
     pub chain_code: [u8; 32],
     /// The new epoch.
@@ -147,7 +148,7 @@ impl ResetupInput {
         me: PartyId,
         parties: Parties,
         share: SecretScalar<Secp256k1>,
-        commitments: [Point; 2],
+        commitments: Vec<Point>,
         chain_code: [u8; 32],
         epoch: u64,
         previous_key_id: [u8; 32],
@@ -314,7 +315,7 @@ impl WireObject for ResetupMessage {
 struct State {
     inbox: Inbox<ResetupMessage>,
     share: SecretScalar<Secp256k1>,
-    commitments: [Point; 2],
+    commitments: Vec<Point>,
     chain_code: [u8; 32],
     epoch: u64,
     previous_key_id: [u8; 32],
@@ -359,9 +360,12 @@ impl Resetup {
             previous_key_id,
             banned,
         } = input;
-        if parties.len() < THRESHOLD {
+        if commitments.len() < THRESHOLD || commitments.len() > wallet_types::MAX_PARTIES {
+            return Err(ParamError::OutOfRange.into());
+        }
+        if parties.len() < commitments.len() {
             return Err(ParamError::TooFewParties {
-                needed: THRESHOLD,
+                needed: commitments.len(),
                 given: parties.len(),
             }
             .into());
@@ -369,8 +373,8 @@ impl Resetup {
         if !parties.contains(me) {
             return Err(ParamError::NotAMember(me).into());
         }
-        let [x, a1] = commitments;
-        if bool::from(x.is_identity()) || share.public() != x + a1 * me.to_scalar::<Secp256k1>() {
+        let x = commitments.first().copied().unwrap_or_default();
+        if bool::from(x.is_identity()) || share.public() != horner(&commitments, me) {
             return Err(ParamError::Mismatch.into());
         }
         check_bans(me, &parties, &banned)?;
@@ -454,11 +458,17 @@ impl State {
         let mut w = Writer::new();
         w.parties(self.inbox.parties());
         t.append("parties", &w.finish());
-        t.append_u64("threshold", THRESHOLD as u64);
+        t.append_u64("threshold", self.commitments.len() as u64);
         t.append("previous-key-id", &self.previous_key_id);
         t.append_u64("epoch", self.epoch);
-        t.append_point::<Secp256k1>("X", &self.commitments[0]);
-        t.append_point::<Secp256k1>("A1", &self.commitments[1]);
+        for (k, c) in self.commitments.iter().enumerate() {
+            let label = match k {
+                0 => "X",
+                1 => "A1",
+                _ => "A-k",
+            };
+            t.append_point::<Secp256k1>(label, c);
+        }
         t.append("chain-code", &self.chain_code);
         t
     }
@@ -642,7 +652,7 @@ impl State {
             me,
             parties,
             share,
-            self.commitments,
+            self.commitments.clone(),
             self.chain_code,
             pairs,
         ))
@@ -704,8 +714,7 @@ impl WireObject for Resetup {
         };
         s.inbox.encode(w);
         w.secret_scalar(&s.share);
-        w.point::<Secp256k1>(&s.commitments[0]);
-        w.point::<Secp256k1>(&s.commitments[1]);
+        put_low(w, &s.commitments);
         w.bytes(&s.chain_code);
         w.u64(s.epoch);
         w.bytes(&s.previous_key_id);
@@ -721,6 +730,7 @@ impl WireObject for Resetup {
             None => w.u8(0),
         }
         s.setups.encode(w);
+        put_high(w, &s.commitments);
     }
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -734,7 +744,7 @@ impl WireObject for Resetup {
                 }
                 let parties = inbox.parties().clone();
                 let share = r.secret_scalar::<Secp256k1>()?;
-                let commitments = [r.point::<Secp256k1>()?, r.point::<Secp256k1>()?];
+                let mut commitments = get_low(r)?;
                 let chain_code = r.array()?;
                 let epoch = r.u64()?;
                 let previous_key_id = r.array()?;
@@ -751,7 +761,8 @@ impl WireObject for Resetup {
                 check_bans(me, &parties, &banned).map_err(|_| DecodeError::InvalidValue)?;
                 let confirmation = if r.bool()? { Some(r.array()?) } else { None };
                 let setups = PairwiseSetups::decode(r, me, &parties)?;
-                if share.public() != commitments[0] + commitments[1] * me.to_scalar::<Secp256k1>() {
+                get_high(r, &mut commitments)?;
+                if parties.len() < commitments.len() || share.public() != horner(&commitments, me) {
                     return Err(DecodeError::InvalidValue);
                 }
                 let s = State {

@@ -3,9 +3,10 @@
 //! Each signer takes its half of the presignature out of its [`KeyStore`] ([`partial_sign`],
 //! atomically: one use across restores and workers) with the 32-byte message hash `m` and
 //! releases one message, `(u_i, w_i)` with `w_i = m·φ_i + r_x·v_i` (`r_x` = x-coordinate of `R` mod q). Anyone
-//! holding both and the [`PresignatureInfo`] computes
-//! `s = (w_i + w_j) / (u_i + u_j) = (m + r_x·sk)·φ / (k·φ)`, which is an ECDSA signature with
-//! nonce `k = r_i + r_j`; it is normalised to **low S** (BIP-62 / Ethereum's EIP-2), given its
+//! holding every signer's and the [`PresignatureInfo`] computes
+//! `s = Σ w_i / Σ u_i = (m + r_x·sk)·φ / (k·φ)`, which is an ECDSA signature with
+//! nonce `k = Σ r_i` (two signers of [`super::Presign`], or the `t` or more of
+//! [`super::MultiPresign`]); it is normalised to **low S** (BIP-62 / Ethereum's EIP-2), given its
 //! **recovery id** (`y` parity of `R`, flipped with `s`, and whether `R.x ≥ q`), and **verified**
 //! before it is returned.
 //!
@@ -118,20 +119,23 @@ pub fn partial_sign<S: KeyStore + ?Sized>(
     let guard = store.lock_pairing(info_counterparty(store, info)?)?;
     let key = guard.key();
     super::store::current(key, &info.key_id, info.epoch)?;
-    let other = info.counterparty(key.me()).ok_or(ParamError::Mismatch)?;
-    if !info.signers.contains(key.me()) {
+    let me = key.me();
+    if !info.signers.contains(me) || info.signers.len() < key.threshold() {
         return Err(ParamError::Mismatch.into());
     }
-    if key.pair(other).is_none() {
-        return Err(Error::Banned { party: other });
+    // Every pairing of the signer set must still be live (a ban ends them all, in every
+    // session: a presignature with a banned party is never used).
+    if let Some(p) = info.signers.others(me).find(|p| key.pair(*p).is_none()) {
+        return Err(Error::Banned { party: p });
     }
     let sealed = store.take(&info.key_id, &info.id)?;
     let presignature = Presignature::unseal(key, info, sealed.expose())?;
     Ok(presignature.sign(msg_hash))
 }
 
-/// The counterparty of `info` for the store's party (the pairing to lock). The store's party
-/// is learnt under the lock of any pairing of `info`'s signers, so this locks once per call.
+/// A counterparty of `info` for the store's party (the pairing to lock: with two signers the
+/// other one, with more the first other one). The store's party is learnt under the lock of
+/// any pairing of `info`'s signers, so this locks once per call.
 fn info_counterparty<S: KeyStore + ?Sized>(
     store: &S,
     info: &PresignatureInfo,
@@ -160,16 +164,30 @@ pub fn combine(
     a: &PartialSignature,
     b: &PartialSignature,
 ) -> Result<(k256::ecdsa::Signature, k256::ecdsa::RecoveryId), Error> {
+    combine_all(key, info, msg_hash, &[a.clone(), b.clone()])
+}
+
+/// Step 10 for any number of signers: combines the partial signatures of **every** signer of
+/// `info` (in any order) into a verified, low-S ECDSA signature with its recovery id, as
+/// [`combine`] does for two.
+///
+/// Errors as [`combine`]; besides, a missing signer's partial is [`ParamError::Mismatch`] and a
+/// signer's second partial [`ParamError::DuplicateParty`].
+pub fn combine_all(
+    key: &PublicKeyPackage,
+    info: &PresignatureInfo,
+    msg_hash: &[u8; 32],
+    partials: &[PartialSignature],
+) -> Result<(k256::ecdsa::Signature, k256::ecdsa::RecoveryId), Error> {
     let culprits: Vec<PartyId> = info.signers.iter().collect();
-    combine_blaming(key, info, msg_hash, a, b, culprits)
+    combine_blaming(key, info, msg_hash, partials, culprits)
 }
 
 fn combine_blaming(
     key: &PublicKeyPackage,
     info: &PresignatureInfo,
     msg_hash: &[u8; 32],
-    a: &PartialSignature,
-    b: &PartialSignature,
+    partials: &[PartialSignature],
     culprits: Vec<PartyId>,
 ) -> Result<(k256::ecdsa::Signature, k256::ecdsa::RecoveryId), Error> {
     use k256::ecdsa::signature::hazmat::PrehashVerifier;
@@ -179,22 +197,32 @@ fn combine_blaming(
             found: info.epoch,
         });
     }
-    if !info.signers.iter().all(|p| key.parties().contains(p)) {
+    if !info.signers.iter().all(|p| key.parties().contains(p))
+        || info.signers.len() < key.threshold()
+    {
         return Err(ParamError::Mismatch.into());
     }
-    for p in [a, b] {
+    let mut seen = alloc::collections::BTreeSet::new();
+    for p in partials {
         if p.presignature_id != info.id || !info.signers.contains(p.signer) {
             return Err(ParamError::Mismatch.into());
         }
+        if !seen.insert(p.signer) {
+            return Err(ParamError::DuplicateParty(p.signer).into());
+        }
     }
-    if a.signer == b.signer {
-        return Err(ParamError::DuplicateParty(a.signer).into());
+    if seen.len() != info.signers.len() {
+        return Err(ParamError::Mismatch.into());
     }
     let bad = || Error::blame_all(culprits.clone(), Reason::InvalidSignatureShare);
     let (r, y_odd, x_reduced) = Secp256k1::x_scalar(&info.instance_point);
-    let denominator = a.u + b.u;
-    let inv = Option::<k256::Scalar>::from(denominator.invert()).ok_or_else(bad)?;
-    let mut s = (a.w + b.w) * inv;
+    let (u_sum, w_sum) = partials
+        .iter()
+        .fold((k256::Scalar::ZERO, k256::Scalar::ZERO), |(u, w), p| {
+            (u + p.u, w + p.w)
+        });
+    let inv = Option::<k256::Scalar>::from(u_sum.invert()).ok_or_else(bad)?;
+    let mut s = w_sum * inv;
     let mut y_odd = y_odd;
     // Low-S: s and −s both verify; −s corresponds to −R, whose y parity is the opposite.
     if bool::from(s.is_high()) {
@@ -224,7 +252,8 @@ struct State {
 }
 
 /// One signer of the online phase as a machine: one point-to-point round in which each signer
-/// sends its [`PartialSignature`]; both output the combined signature.
+/// sends its [`PartialSignature`] to every other signer; all output the combined signature (a
+/// result that does not verify names every other signer: [`Reason::InvalidSignatureShare`]).
 ///
 /// Its session is the presignature's id, so a partial for another presignature is rejected
 /// ([`Error::WrongSession`]). `start` takes the presignature out of the store
@@ -322,17 +351,15 @@ impl<S: KeyStore> Protocol for Sign<S> {
         let me = self.inner.me;
         let store = &self.store;
         self.inner.life.start(|s| {
-            let other = s.info.counterparty(me).ok_or(Error::Internal)?;
             let partial = partial_sign(store, &s.info, &s.msg_hash)?;
-            s.mine = Some(partial.clone());
-            Ok((
-                Step::Continue(alloc::vec![s.inbox.envelope(
-                    1,
-                    Recipient::One(other),
-                    partial
-                )]),
-                false,
-            ))
+            let out = s
+                .info
+                .signers
+                .others(me)
+                .map(|j| s.inbox.envelope(1, Recipient::One(j), partial.clone()))
+                .collect();
+            s.mine = Some(partial);
+            Ok((Step::Continue(out), false))
         })
     }
 
@@ -345,24 +372,21 @@ impl<S: KeyStore> Protocol for Sign<S> {
         let store = &self.store;
         self.inner.life.run(|s| {
             s.inbox.receive(incoming)?;
-            let Some(mut msgs) = s.inbox.take_current() else {
+            let Some(msgs) = s.inbox.take_current() else {
                 return Ok((Step::Continue(Vec::new()), false));
             };
-            let other = s.info.counterparty(me).ok_or(Error::Internal)?;
-            let theirs = msgs.remove(&other).ok_or(Error::Internal)?;
-            if theirs.signer != other || theirs.presignature_id != s.info.id {
-                return Err(Error::blame(other, Reason::MalformedMessage));
-            }
             let mine = s.mine.as_ref().ok_or(Error::Internal)?;
-            let key = store.lock_pairing(other)?.key().public_package();
-            let out = combine_blaming(
-                &key,
-                &s.info,
-                &s.msg_hash,
-                mine,
-                &theirs,
-                alloc::vec![other],
-            )?;
+            let mut partials = alloc::vec![mine.clone()];
+            for (j, theirs) in msgs {
+                if theirs.signer != j || theirs.presignature_id != s.info.id {
+                    return Err(Error::blame(j, Reason::MalformedMessage));
+                }
+                partials.push(theirs);
+            }
+            let others: Vec<PartyId> = s.info.signers.others(me).collect();
+            let first = *others.first().ok_or(Error::Internal)?;
+            let key = store.lock_pairing(first)?.key().public_package();
+            let out = combine_blaming(&key, &s.info, &s.msg_hash, &partials, others)?;
             Ok((Step::Done(Vec::new(), out), true))
         })
     }

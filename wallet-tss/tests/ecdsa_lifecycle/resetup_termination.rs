@@ -50,7 +50,7 @@ fn resetup_machines(stores: &Stores, parties: &[u16], seed: u64) -> Vec<Resetup>
     let old = stores[&pid(1)].public_package().unwrap();
     let slope = SecretScalar::<Secp256k1>::random(&mut rng);
     let parties = Parties::new(parties.iter().map(|p| pid(*p)).collect::<Vec<_>>()).unwrap();
-    let commitments = [
+    let commitments = vec![
         old.public_key(),
         k256::ProjectivePoint::GENERATOR * slope.expose(),
     ];
@@ -64,7 +64,7 @@ fn resetup_machines(stores: &Stores, parties: &[u16], seed: u64) -> Vec<Resetup>
                 p,
                 parties.clone(),
                 share,
-                commitments,
+                commitments.clone(),
                 *old.chain_code(),
                 old.epoch() + 1,
                 *old.key_id(),

@@ -20,8 +20,8 @@ use wallet_pss::frost::{from_key_share, to_key_share};
 use wallet_pss::{KeyShare, Reshare, ReshareConfig, ReshareOutput};
 use wallet_sss::wallet as sss;
 use wallet_tss::ecdsa::{
-    self, DerivationPath, KeyStore, Keygen, MemoryKeyStore, Presign, PresignatureInfo,
-    PublicKeyPackage, partial_sign,
+    self, DerivationPath, Keygen, MemoryKeyStore, Presign, PresignatureInfo, PublicKeyPackage,
+    partial_sign,
 };
 use wallet_tss::frost::dkg::DkgParty;
 use wallet_tss::frost::{KeyPackage, aggregate, round1, round2};
@@ -699,16 +699,18 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         })
         .collect::<Res<Vec<_>>>()?;
     let (new_keys, m2, b2) = run(machines, 14)?;
-    for (p, new) in new_keys {
+    for (p, outcome) in new_keys {
+        let new = outcome.result();
         if new.public_key() != root.public_key()
             || new.chain_code() != root.chain_code()
             || new.epoch() != 1
         {
             return Err("refresh changed the key or the chain code".into());
         }
-        // Refuses an older or same epoch and another key; retires epoch 0's presignatures.
-        store(&stores, p)?
-            .install(new, &[])
+        // Installed only when every party acknowledged the new epoch (an unconfirmed share is
+        // handed back, to be kept next to the epoch-0 share); refuses an older or same epoch
+        // and another key; retires epoch 0's presignatures.
+        wallet_tss::ecdsa::install_confirmed(store(&stores, p)?, outcome, &[])
             .map_err(err("install"))?;
     }
     let (ninfo, m3, b3) = presign_pair(&stores, device, server, &path, rng, 31)?;

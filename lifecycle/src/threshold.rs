@@ -158,8 +158,9 @@ fn reshare_ecdsa(
                 .map_err(err("resetup")),
         })
         .collect::<Res<Vec<Resetup>>>()?;
+    // Only a resetup every party acknowledged moves anybody to the new epoch.
     let (keys, m2, b2) = run(machines, seed + 1)?;
-    Ok((keys, m1 + m2, b1 + b2))
+    Ok((confirmed(keys)?, m1 + m2, b1 + b2))
 }
 
 /// Installs the next epoch: into each holder's store (which retires its previous epoch), into a
@@ -204,7 +205,8 @@ fn refresh_all(stores: &Stores, rng: &mut ChaCha20Rng, seed: u64) -> Res<(usize,
         .collect::<Res<Vec<_>>>()?;
     let (keys, m2, b2) = run(machines, seed + 1)?;
     for (p, k) in keys {
-        store(stores, p)?.install(k, &[]).map_err(err("install"))?;
+        // Installed only when Confirmed (an unconfirmed share is handed back, to be kept).
+        ecdsa::install_confirmed(store(stores, p)?, k, &[]).map_err(err("install"))?;
     }
     Ok((m1 + m2, b1 + b2))
 }
@@ -450,7 +452,7 @@ pub fn combined_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         })
         .collect::<Res<Vec<_>>>()?;
     let (keys, m1, b1) = run(machines, 80)?;
-    let stores = key_stores(keys);
+    let stores = key_stores(confirmed(keys)?);
     let (m2, b2) = refresh_all(&stores, rng, 81)?;
     check_key(&stores, &vk)?;
     let (device, server) = (pid(1)?, pid(2)?);

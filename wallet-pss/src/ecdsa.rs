@@ -11,8 +11,27 @@
 //!    set and any new threshold `2 ≤ t' ≤ n'`), started here
 //!    with [`refresh`] / [`reshare`];
 //! 2. [`Resetup`]: fresh OT setups for every ordered pair of the new party set, ending with a
-//!    new [`EcdsaKeyShare`] of the new epoch ([`resetup_after_refresh`] /
+//!    [`Termination`] of a new [`EcdsaKeyShare`] of the new epoch ([`resetup_after_refresh`] /
 //!    [`resetup_after_reshare`] build the machine).
+//!
+//! **Ending together.** Both steps end with an acknowledgement round
+//! ([`wallet_types::termination`]). A party moves its key store to the new epoch only when the
+//! resetup is Confirmed — every party acknowledged the same setup confirmation —, with
+//! [`install_confirmed`], which refuses an Unconfirmed outcome and hands it back. On an
+//! Unconfirmed resetup the party keeps **both** shares: the old one stays installed in its
+//! store (it keeps signing with every party that did not move on; no party can have deleted its
+//! old share unless it was Confirmed, and then this party acknowledged) and the new one is kept
+//! aside, encrypted, until a retried confirmation of its transcript hash
+//! ([`wallet_types::reconfirm::Reconfirm`], [`Unconfirmed::settle`]) confirms it; then it is
+//! installed. If it did **not** acknowledge (`acknowledged == false`), nobody is on the new
+//! epoch: it may also drop the new share and refresh again. Persist the outcome before sending
+//! the messages returned with it. An old ECDSA share is erased only after its store installed
+//! the next epoch (and ideally after a test signature with the new shares,
+//! [`crate::release_old_share`]).
+//!
+//! [`install_confirmed`]: wallet_tss::ecdsa::install_confirmed
+//! [`Termination`]: wallet_types::Termination
+//! [`Unconfirmed::settle`]: wallet_types::Unconfirmed::settle
 //!
 //! **Why the OT setups are redone.** A device compromised in epoch `e` gave the attacker its
 //! OT-extension setup secrets. Were the setups kept, the attacker could break the privacy of the
@@ -36,8 +55,8 @@
 //! **Key stores.** A signing party keeps its share in a [`KeyStore`] (e.g. wallet-tss's
 //! `MemoryKeyStore`, feature `std`), which owns its pairings, bans and presignatures. The
 //! machines here read the current share from it (`store.with_key(|k| refresh(session, k, rng))`);
-//! the resetup's output is then installed into the same store with [`KeyStore::install`],
-//! which refuses a share of an older or the same epoch or of another key, carries the bans over
+//! the resetup's Confirmed output is then installed into the same store with
+//! [`install_confirmed`] (which calls [`KeyStore::install`]), which refuses a share of an older or the same epoch or of another key, carries the bans over
 //! and retires the previous epoch: its presignatures are erased, and [`partial_sign`] with one
 //! of them is refused ([`Error::WrongEpoch`]). A device added by a reshare starts a new store
 //! with its first share.
@@ -47,7 +66,7 @@
 //! [`partial_sign`]: wallet_tss::ecdsa::partial_sign
 //!
 //! ```
-//! # use wallet_tss::ecdsa::{Keygen, KeyShare as EcdsaKeyShare, KeyStore, MemoryKeyStore};
+//! # use wallet_tss::ecdsa::{Keygen, KeyShare as EcdsaKeyShare, MemoryKeyStore, install_confirmed};
 //! # use wallet_types::{Parties, Protocol, SessionId, Step, Envelope, Recipient};
 //! # use rand_core::SeedableRng;
 //! # fn run<P: Protocol>(mut m: Vec<P>, rng: &mut rand_chacha::ChaCha20Rng) -> Vec<P::Output> {
@@ -92,13 +111,15 @@
 //!         s.with_key(|old| wallet_pss::ecdsa::resetup_after_refresh(resetup, new, old))?
 //!     })
 //!     .collect::<Result<Vec<_>, _>>()?;
-//! let mut new_keys = run(machines, &mut rng);
-//! new_keys.sort_by_key(|k| k.me());
-//! assert!(new_keys.iter().all(|k| k.epoch() == 1 && k.public_key() == old.public_key()
-//!     && k.chain_code() == old.chain_code() && k.key_id() != old.key_id()));
-//! // 3. Each party installs its new share: epoch 0 is retired (its presignatures erased).
-//! for (s, new) in stores.iter().zip(new_keys) {
-//!     s.install(new, &[])?;
+//! let mut outcomes = run(machines, &mut rng);
+//! outcomes.sort_by_key(|o| o.result().me());
+//! assert!(outcomes.iter().map(|o| o.result()).all(|k| k.epoch() == 1
+//!     && k.public_key() == old.public_key() && k.chain_code() == old.chain_code()
+//!     && k.key_id() != old.key_id()));
+//! // 3. Every party acknowledged: each installs its new share, epoch 0 is retired (its
+//! //    presignatures erased). An unconfirmed outcome would come back, to be kept.
+//! for (s, outcome) in stores.iter().zip(outcomes) {
+//!     install_confirmed(s, outcome, &[]).map_err(|_| wallet_types::Error::Internal)?;
 //! }
 //! assert_eq!(stores[1].epoch()?, 1);
 //! # Ok::<(), wallet_types::Error>(())
@@ -217,8 +238,9 @@ pub fn resetup_input(
 
 /// Step 2 of an ECDSA refresh: the [`Resetup`] machine turning the refreshed generic share `new`
 /// of `old`'s key into an ECDSA key share of the new epoch. Run it with every party in a fresh
-/// `session` (e.g. `refresh_session.derive(b"ecdsa-resetup")`), then install its output into
-/// the party's key store (`wallet_tss::ecdsa::KeyStore::install`), which retires `old`'s epoch.
+/// `session` (e.g. `refresh_session.derive(b"ecdsa-resetup")`), then install a **Confirmed**
+/// output into the party's key store (`wallet_tss::ecdsa::install_confirmed`), which retires
+/// `old`'s epoch; keep an Unconfirmed one next to `old` (see the [module docs](self)).
 ///
 /// **Bans carry over**: every party `old` banned ([`EcdsaKeyShare::banned`]) stays banned in the
 /// new share (no pairing with it). To re-pair a banned party, take the input from
@@ -252,9 +274,10 @@ pub fn refresh_input(new: KeyShare<Secp256k1>, old: &EcdsaKeyShare) -> Result<Re
 }
 
 /// Step 2 of an ECDSA reshare: the [`Resetup`] machine for a new party's reshared share `new`.
-/// Run it with every party of the new set in a fresh `session`; a party that had a share
-/// installs the output into its key store (`wallet_tss::ecdsa::KeyStore::install`), a party
-/// new to the key starts a store with it. `previous_key_id` and
+/// Run it with every party of the new set in a fresh `session`; on a **Confirmed** output a
+/// party that had a share installs it into its key store (`wallet_tss::ecdsa::install_confirmed`),
+/// a party new to the key starts a store with it; an Unconfirmed output is kept (next to the old
+/// share, for a party that had one) until a retried confirmation confirms it. `previous_key_id` and
 /// `chain_code` are those of the old key (a new device gets them with the key's metadata; the
 /// confirmation of the resetup's first round checks that all parties agree on them).
 ///

@@ -39,8 +39,11 @@ pub enum PssError {
     WrongWallet,
     /// A share bundle reshares another share set than the caller's current one.
     WrongShareSet,
-    /// A signature on what the store delivered did not verify (forged or altered in storage;
-    /// names nobody).
+    /// The wallet-key or metadata-key signature on a metadata certificate, a metadata record
+    /// or a share bundle the store delivered did not verify (forged or altered in storage;
+    /// names nobody). A sealed reshare dealing whose **dealer's** signature does not verify is
+    /// [`PssError::StoreDelivered`] with [`DeliveryFault::BadSignature`] instead, which also
+    /// says which dealing to fetch again; neither blames anybody ([`PssError::culprit`]).
     BadSignature,
     /// The bundle holds no share for this party.
     NotRecipient,
@@ -76,6 +79,29 @@ pub enum PssError {
         /// What was wrong with it.
         fault: DeliveryFault,
     },
+    /// The signed metadata record of a reshare's new epoch carries no dealings hash
+    /// (`recorded == false`) or another one than this device's reshare computed
+    /// ([`crate::metadata::AccountMetadata::check_dealings_hash`]): the new parties may not
+    /// hold one sharing (the store handed out mixed dealings, or the record was made from
+    /// other dealings). Keep the old share. Names nobody.
+    DealingsMismatch {
+        /// Whether the record carries a dealings hash at all.
+        recorded: bool,
+    },
+}
+
+impl PssError {
+    /// The party this error blames, if any: only a dealer whose **signed** dealing is wrong
+    /// ([`PssError::InvalidSubShare`], [`PssError::KeyChanged`]). Every failure an untrusted
+    /// store or relay could have caused — [`PssError::StoreDelivered`] (its `dealing_of` says
+    /// which dealing to fetch again, not who is at fault), [`PssError::BadSignature`],
+    /// [`PssError::Replayed`], [`PssError::DealingsMismatch`], … — names nobody.
+    pub fn culprit(&self) -> Option<PartyId> {
+        match self {
+            Self::InvalidSubShare(p) | Self::KeyChanged(p) => Some(*p),
+            _ => None,
+        }
+    }
 }
 
 /// Why a dealing delivered by a store was refused without blaming anybody
@@ -152,6 +178,12 @@ impl fmt::Display for PssError {
             Self::StoreDelivered { dealing_of, fault } => write!(
                 f,
                 "the delivered dealing of {dealing_of} is unusable ({fault}); no party is blamed"
+            ),
+            Self::DealingsMismatch { recorded: true } => f.write_str(
+                "the metadata record names another dealings hash than this reshare's; keep the old share",
+            ),
+            Self::DealingsMismatch { recorded: false } => f.write_str(
+                "the metadata record names no dealings hash; keep the old share",
             ),
         }
     }

@@ -18,9 +18,11 @@
 //!   backup factor, change the threshold), new shares sealed to [`factor`] keys;
 //! * [`frost`] — FROST keys of wallet-tss in and out of the generic key share;
 //! * [`ecdsa`] — two-party ECDSA (DKLs23) keys of wallet-tss through refresh and reshare, with
-//!   fresh pairwise OT setups every epoch;
+//!   fresh pairwise OT setups every epoch (acknowledged: a key store moves to the new epoch
+//!   only on a Confirmed resetup; an unconfirmed party keeps the old share and the new one);
 //! * [`metadata`] — the metadata key that encrypts and signs the account's sharing state,
-//!   certified by the wallet key and rotated when a device leaves;
+//!   certified by the wallet key and rotated when a device leaves; the record of an offline
+//!   reshare's epoch carries its dealings hash, checked before an old share is deleted;
 //! * [`wallet_sig`] — the curves' standard signatures under the wallet key, the root of trust
 //!   of what devices fetch from the store (share bundles, metadata-key certificates).
 //!

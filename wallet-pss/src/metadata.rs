@@ -69,8 +69,9 @@ use crate::wallet_sig::{SIGNATURE_LEN, WalletCurve};
 
 /// Object kind of a metadata-key certificate.
 pub const KIND_METADATA_CERTIFICATE: ObjectKind = ObjectKind(0x0542);
-/// Object kind of account metadata (plaintext, version 2; `0x0540` is retired).
-pub const KIND_METADATA: ObjectKind = ObjectKind(0x0543);
+/// Object kind of account metadata (plaintext, version 3: with the dealings hash of the
+/// reshare that made the epoch; `0x0540` and `0x0543` are retired).
+pub const KIND_METADATA: ObjectKind = ObjectKind(0x0546);
 /// Object kind of sealed (encrypted, signed, certified) metadata (version 2; `0x0541` is
 /// retired).
 pub const KIND_SEALED_METADATA: ObjectKind = ObjectKind(0x0544);
@@ -441,6 +442,13 @@ pub struct AccountMetadata<C: Curve> {
     pub share_set: Option<ShareSetId>,
     /// Key id and chain code of a two-party ECDSA key (secp256k1, threshold 2 only).
     pub ecdsa: Option<EcdsaMetadata>,
+    /// The dealings hash of the offline reshare that made this epoch: one hash of every sealed
+    /// dealing's commitments `Fᵢ` ([`SealedOutcome::dealings_hash`](crate::SealedOutcome),
+    /// [`verify_sealed_dealings`](crate::verify_sealed_dealings)). `None` for an epoch made
+    /// otherwise (key generation, an interactive refresh or reshare). Before a device deletes
+    /// its old share after an offline reshare it checks this against the hash it computed
+    /// ([`AccountMetadata::check_dealings_hash`]).
+    pub dealings_hash: Option<[u8; 32]>,
     /// The devices (and backups) holding shares, with their factor public keys; at least as
     /// many as the threshold.
     pub devices: BTreeMap<PartyId, C::Point>,
@@ -459,13 +467,49 @@ impl AccountMetadata<Secp256k1> {
             commitments: package.commitments().map_err(|_| PssError::InvalidInput)?,
             share_set: None,
             ecdsa: Some(EcdsaMetadata::from_package(package)),
+            dealings_hash: None,
             devices,
         })
     }
 }
 
+impl<C: Curve> AccountMetadata<C> {
+    /// The same record carrying `dealings_hash`, the dealings hash of the offline reshare that
+    /// made its epoch (what the record of a sealed reshare's new epoch must carry).
+    pub fn with_dealings_hash(mut self, dealings_hash: [u8; 32]) -> Self {
+        self.dealings_hash = Some(dealings_hash);
+        self
+    }
+
+    /// The check a device makes **before it deletes its old share** after an offline
+    /// (sealed-dealing) reshare to epoch `new_epoch`: this record — opened with
+    /// [`open_metadata`], so signed by the certified metadata key and fresh — is the record of
+    /// that epoch and carries the dealings hash `computed` that this device's reshare computed
+    /// (a new party: [`SealedOutcome::dealings_hash`](crate::SealedOutcome); a dealer:
+    /// [`verify_sealed_dealings`](crate::verify_sealed_dealings) of the dealings in the store,
+    /// its own included). Then every new party that acknowledged the record combined the same
+    /// dealings: the new shares lie on one sharing of the key.
+    ///
+    /// Errors: [`PssError::Mismatch`] for a record of another epoch;
+    /// [`PssError::DealingsMismatch`] for a record that carries no or another dealings hash —
+    /// the new parties may hold shares of different sharings (a store that handed out mixed
+    /// dealings, or a record made from other dealings): keep the old share. Names nobody.
+    pub fn check_dealings_hash(&self, new_epoch: u64, computed: &[u8; 32]) -> Result<(), PssError> {
+        if self.epoch != new_epoch {
+            return Err(PssError::Mismatch);
+        }
+        match &self.dealings_hash {
+            Some(h) if h == computed => Ok(()),
+            recorded => Err(PssError::DealingsMismatch {
+                recorded: recorded.is_some(),
+            }),
+        }
+    }
+}
+
 /// `version u64 || epoch u64 || commitments || u8 has_share_set [|| set_id[16]] || u8 has_ecdsa
-/// [|| key_id[32] || chain_code[32]] || u16 n || n × (party || point)` (`SPEC.md` §8.2).
+/// [|| key_id[32] || chain_code[32]] || u8 has_dealings_hash [|| dealings_hash[32]] || u16 n ||
+/// n × (party || point)` (`SPEC.md` §8.2).
 impl<C: Curve> WireObject for AccountMetadata<C> {
     const KIND: ObjectKind = KIND_METADATA;
     const MAX_LEN: usize = MAX_METADATA_LEN;
@@ -487,6 +531,13 @@ impl<C: Curve> WireObject for AccountMetadata<C> {
                 w.u8(1);
                 w.bytes(&e.key_id);
                 w.bytes(&e.chain_code);
+            }
+            None => w.u8(0),
+        }
+        match &self.dealings_hash {
+            Some(h) => {
+                w.u8(1);
+                w.bytes(h);
             }
             None => w.u8(0),
         }
@@ -522,6 +573,11 @@ impl<C: Curve> WireObject for AccountMetadata<C> {
             }
             t => return Err(DecodeError::InvalidTag(t)),
         };
+        let dealings_hash = match r.u8()? {
+            0 => None,
+            1 => Some(r.array()?),
+            t => return Err(DecodeError::InvalidTag(t)),
+        };
         let n = r.count16(MAX_PARTIES, 2 + C::POINT_LEN)?;
         if n < commitments.threshold() {
             return Err(DecodeError::InvalidValue);
@@ -542,6 +598,7 @@ impl<C: Curve> WireObject for AccountMetadata<C> {
             commitments,
             share_set,
             ecdsa,
+            dealings_hash,
             devices,
         })
     }
@@ -770,8 +827,8 @@ mod tests {
 
     /// `SPEC.md` §8.5: wallet key `0x1111` (`a₁ = 0x2222`), metadata key `0x7777` of
     /// generation 3, record version 9, epoch 4, share set `b2`×16, ECDSA key id `c3`×32 and
-    /// chain code `d4`×32 (secp256k1 only), devices 1 and 2 with factor keys `0x3333`,
-    /// `0x4444`; AES-GCM nonce `0c`×12, Schnorr nonce `0x8888`.
+    /// chain code `d4`×32 (secp256k1 only), dealings hash `e5`×32, devices 1 and 2 with factor
+    /// keys `0x3333`, `0x4444`; AES-GCM nonce `0c`×12, Schnorr nonce `0x8888`.
     fn fixed<C: WalletCurve>() -> (MetadataKey<C>, MetadataCertificate<C>, AccountMetadata<C>) {
         let y = s::<C>(0x1111);
         let key = MetadataKey {
@@ -788,6 +845,7 @@ mod tests {
                 key_id: [0xc3; 32],
                 chain_code: [0xd4; 32],
             }),
+            dealings_hash: Some([0xe5; 32]),
             devices: [
                 (pid(1), s::<C>(0x3333).public()),
                 (pid(2), s::<C>(0x4444).public()),
@@ -844,17 +902,18 @@ mod tests {
              31e9a958da720000000000000003a0894f4ea1e668b884937b09fafc7ab4625a\
              cd7b9142d1964e489a6796c80b971d7a291dd1d8849e9a9d3091734c78c2f72a\
              481ecf7bf7c03c18c29d6992e45a",
-            "01054301000000000000000900000000000000040002027592aab5d43618dda1\
+            "01054601000000000000000900000000000000040002027592aab5d43618dda1\
              3fba71e3993cd7517a712d3da49664c06ee1bd3d1f70af02e5740e63bad28081\
              ed7cf654dd6c19029ca03382fc05ab5f5dda81f2c55b845b01b2b2b2b2b2b2b2\
              b2b2b2b2b2b2b2b2b201c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3\
              c3c3c3c3c3c3c3c3c3c3d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4\
-             d4d4d4d4d4d4d4d4d4d40002000102ec6d499aefd540e90357f1004a136049d1\
-             f7df5ad99c44c46e3ed4169e40acb600020271550e6c83a9381f35c568d1a80e\
-             11fa3e0efc97dfd0e0f17492a2edb64c37a9",
+             d4d4d4d4d4d4d4d4d4d401e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5\
+             e5e5e5e5e5e5e5e5e5e5e50002000102ec6d499aefd540e90357f1004a136049\
+             d1f7df5ad99c44c46e3ed4169e40acb600020271550e6c83a9381f35c568d1a8\
+             0e11fa3e0efc97dfd0e0f17492a2edb64c37a9",
             "0105450100000000000000030000000000000000000000000000000000000000\
              000000000000000000007777",
-            "55cacec21aa2c02e9305ca7a7f781151b22baf1a062e23a45aba92c364ae4cfa",
+            "2e96e6ce451abc3ff98720b9a625f58855d748abb2686d4097f8d09a9e1751cf",
         );
     }
 
@@ -866,15 +925,16 @@ mod tests {
              61d2dc150000000000000003eea8399d6fd31481381749f6fde858847460f440\
              2df3b5d50ef3692cdf3b61d2c49899d1c51c9359294356980b4d00b744ebeb31\
              7999309f5b84ea53c1575c0a",
-            "010543020000000000000009000000000000000400029071f27cbd2d69e97528\
+            "010546020000000000000009000000000000000400029071f27cbd2d69e97528\
              2e1085c8a0238febf83d79511b4875657973cda99f61258efe3fa0270d944303\
              63f83048bf52e1a7f5e5582af23eeb9e2ae75391b24b01b2b2b2b2b2b2b2b2b2\
-             b2b2b2b2b2b2b200000200015f920233ce31d3f6cf3f083f4fd4c85eaa4a7f6e\
-             b1c5886d127af37695b488aa0002e6f8d5f8d0c2daacbf13ed3128c67e39ce4e\
-             27ae371a36817a8c60db8e4275b5",
+             b2b2b2b2b2b2b20001e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5\
+             e5e5e5e5e5e5e5e5e5000200015f920233ce31d3f6cf3f083f4fd4c85eaa4a7f\
+             6eb1c5886d127af37695b488aa0002e6f8d5f8d0c2daacbf13ed3128c67e39ce\
+             4e27ae371a36817a8c60db8e4275b5",
             "0105450200000000000000037777000000000000000000000000000000000000\
              000000000000000000000000",
-            "32f476741bc3e394489d7ee9a0617e443db8c0b49d01a242e21b50c137bc9760",
+            "107fc526666d86dfb48b21fab51acfb33ccb5e5dc5d5482bf0f976693ce35797",
         );
     }
 
@@ -896,7 +956,11 @@ mod tests {
             }
         }
         // The retired kinds decode as such.
-        for (obj, old) in [(bytes.clone(), 0x41u8), (meta.to_bytes(), 0x40)] {
+        for (obj, old) in [
+            (bytes.clone(), 0x41u8),
+            (meta.to_bytes(), 0x40),
+            (meta.to_bytes(), 0x43),
+        ] {
             let mut b = obj;
             let kind = u16::from_be_bytes([b[1], b[2]]);
             b[2] = old;
@@ -940,6 +1004,38 @@ mod tests {
     fn tampering_and_retired_kinds_both_curves() {
         tamper::<Secp256k1>();
         tamper::<Ed25519>();
+    }
+
+    #[test]
+    fn a_record_with_another_dealings_hash_is_refused() {
+        let (_, _, meta) = fixed::<Secp256k1>();
+        assert_eq!(meta.check_dealings_hash(4, &[0xe5; 32]), Ok(()));
+        assert_eq!(
+            meta.check_dealings_hash(4, &[0xe6; 32]),
+            Err(PssError::DealingsMismatch { recorded: true })
+        );
+        assert_eq!(
+            meta.check_dealings_hash(5, &[0xe5; 32]),
+            Err(PssError::Mismatch)
+        );
+        let none = AccountMetadata {
+            dealings_hash: None,
+            ..meta.clone()
+        };
+        assert_eq!(
+            none.check_dealings_hash(4, &[0xe5; 32]),
+            Err(PssError::DealingsMismatch { recorded: false })
+        );
+        assert_eq!(none.clone().with_dealings_hash([0xe5; 32]), meta);
+        // The flag byte is canonical: 0 or 1 only.
+        let mut b = none.to_bytes();
+        let at = b.len() - (2 + 2 * (2 + 33)) - 1;
+        assert_eq!(b[at], 0);
+        b[at] = 2;
+        assert_eq!(
+            AccountMetadata::<Secp256k1>::from_bytes(&b).unwrap_err(),
+            DecodeError::InvalidTag(2)
+        );
     }
 
     #[test]

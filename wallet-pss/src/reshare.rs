@@ -62,8 +62,11 @@
 //! missing, duplicated, foreign or unsigned dealing, a ciphertext that does not open) is
 //! [`PssError::StoreDelivered`] and blames nobody; only a dealing whose signature verifies and
 //! whose content is then wrong names its dealer. [`SealedOutcome::dealings_hash`] is the hash
-//! of every `Fᵢ` the recipient combined: the new parties must agree on it (it goes into the
-//! signed metadata record) before any dealer deletes its old share.
+//! of every `Fᵢ` the recipient combined: the new parties must agree on it before any dealer
+//! deletes its old share. It goes into the signed metadata record of the new epoch
+//! ([`AccountMetadata::dealings_hash`](crate::metadata::AccountMetadata::dealings_hash)), and
+//! every device checks the record against the hash it computed before deleting anything
+//! ([`AccountMetadata::check_dealings_hash`](crate::metadata::AccountMetadata::check_dealings_hash)).
 //!
 //! **Transport.** Rounds 2 and 3 are broadcasts, but they need not be *reliable* broadcasts:
 //! an inconsistent broadcast is exactly what the acknowledgement round detects. Round 1 carries
@@ -1311,11 +1314,12 @@ pub struct SealedOutcome<C: Curve> {
     /// The transcript hash over the configuration and every dealer's `Fᵢ` this share was
     /// combined from (the interactive protocol's transcript hash, `SPEC.md` §5.2). **Every new
     /// party must hold the same value** before the share is used and before any dealer deletes
-    /// its old share: put it into the signed metadata record of the new epoch; dealers delete
-    /// only once every new party acknowledged it there (ideally after a test signature).
-    /// (Until the record carries this hash, comparing its commitments with
-    /// `share.commitments()` at every new party gives the property that matters: all new
-    /// shares lie on one polynomial with the old public key.)
+    /// its old share: put it into the signed metadata record of the new epoch
+    /// ([`AccountMetadata::with_dealings_hash`](crate::metadata::AccountMetadata::with_dealings_hash));
+    /// every device checks that record against its own hash before deleting
+    /// ([`AccountMetadata::check_dealings_hash`](crate::metadata::AccountMetadata::check_dealings_hash)),
+    /// and dealers delete only once every new party acknowledged it there (ideally after a test
+    /// signature).
     pub dealings_hash: [u8; 32],
 }
 

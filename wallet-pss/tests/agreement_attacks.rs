@@ -116,12 +116,9 @@ mod reshare {
         assert!(frost_signs(shares, b"the key survived", rng));
     }
 
-    /// The party a sealed-dealing error blames, if any.
+    /// The party a sealed-dealing error blames, if any (the library's own answer).
     fn culprit(e: &PssError) -> Option<PartyId> {
-        match e {
-            PssError::InvalidSubShare(p) | PssError::KeyChanged(p) => Some(*p),
-            _ => None,
-        }
+        e.culprit()
     }
 
     // --------------------------------------------------------------------------------------
@@ -537,6 +534,96 @@ mod reshare {
         dealt_twice::<Ed25519>(0x3a);
     }
 
+    /// The agreement on the dealings hash goes through the signed metadata record of the new
+    /// epoch. The store hands party 5 (only) the second dealing of dealer 2; the record is made
+    /// from what party 4 (and the dealers) saw. Party 5 opens the authenticated record and
+    /// `check_dealings_hash` refuses it — naming nobody — so it keeps its old state and the
+    /// dealers, checking the same record against `verify_sealed_dealings` of the dealings they
+    /// see, learn that a new party disagrees... only through 5's refusal: 4 and the dealers
+    /// accept it. A record carrying 5's hash is refused by 4 and the dealers in turn; a record
+    /// of another epoch and one without a hash are refused too. The old shares still sign.
+    fn record_with_another_dealings_hash_is_refused<C>(seed: u64)
+    where
+        C: Ciphersuite + wallet_pss::wallet_sig::WalletCurve,
+    {
+        use wallet_pss::metadata::{
+            AccountMetadata, MetadataCertificate, MetadataKey, MetadataTrust, open_metadata,
+            seal_metadata,
+        };
+        let (s, mut rng) = sealed_setup::<C>(seed);
+        let again = deal_sealed(&s.session, &s.cfg, &s.keys[1], &s.public, &mut rng).unwrap();
+        let at4 = s.combine(4, &s.dealings).unwrap();
+        let at5 = s
+            .combine(5, &[s.dealings[0].clone(), again.clone()])
+            .unwrap();
+        let dealer_view = verify_sealed_dealings(&s.session, &s.cfg, &s.dealings).unwrap();
+        assert_eq!(dealer_view, at4.dealings_hash);
+        assert_ne!(at4.dealings_hash, at5.dealings_hash);
+
+        // The wallet key certifies a metadata key; the record of epoch 1 carries a hash.
+        let set = ShareSetId([0; 16]);
+        let wallet_secret = wallet_sss::reconstruct(&[
+            Share::new(set, 2, s.keys[0].me(), s.keys[0].share().duplicate()).unwrap(),
+            Share::new(set, 2, s.keys[1].me(), s.keys[1].share().duplicate()).unwrap(),
+        ])
+        .unwrap();
+        let y = s.keys[0].public_key();
+        let mkey = MetadataKey::<C>::random(&mut rng);
+        let cert = MetadataCertificate::sign(&wallet_secret, &mkey).unwrap();
+        let record = |version: u64, epoch: u64, h: Option<[u8; 32]>| AccountMetadata::<C> {
+            version,
+            epoch,
+            commitments: at4.share.commitments().clone(),
+            share_set: None,
+            ecdsa: None,
+            dealings_hash: h,
+            devices: s.public.clone(),
+        };
+        let open = |r: &AccountMetadata<C>, rng: &mut ChaCha20Rng| {
+            let sealed = seal_metadata(&mkey, &cert, r, rng).unwrap();
+            open_metadata(&mkey, &sealed, &mut MetadataTrust::new(y)).unwrap()
+        };
+        let epoch = s.cfg.new_epoch();
+        let from4 = open(&record(1, epoch, Some(at4.dealings_hash)), &mut rng);
+        assert_eq!(
+            from4.check_dealings_hash(epoch, &at5.dealings_hash),
+            Err(PssError::DealingsMismatch { recorded: true })
+        );
+        assert_eq!(
+            from4
+                .check_dealings_hash(epoch, &at5.dealings_hash)
+                .unwrap_err()
+                .culprit(),
+            None
+        );
+        assert_eq!(from4.check_dealings_hash(epoch, &at4.dealings_hash), Ok(()));
+        assert_eq!(from4.check_dealings_hash(epoch, &dealer_view), Ok(()));
+        let from5 = open(&record(2, epoch, Some(at5.dealings_hash)), &mut rng);
+        for honest in [at4.dealings_hash, dealer_view] {
+            assert_eq!(
+                from5.check_dealings_hash(epoch, &honest),
+                Err(PssError::DealingsMismatch { recorded: true })
+            );
+        }
+        let without = open(&record(3, epoch, None), &mut rng);
+        assert_eq!(
+            without.check_dealings_hash(epoch, &at4.dealings_hash),
+            Err(PssError::DealingsMismatch { recorded: false })
+        );
+        let older = open(&record(4, epoch - 1, Some(at4.dealings_hash)), &mut rng);
+        assert_eq!(
+            older.check_dealings_hash(epoch, &at4.dealings_hash),
+            Err(PssError::Mismatch)
+        );
+        s.old_shares_alive(&mut rng);
+    }
+
+    #[test]
+    fn sealed_reshare_record_with_another_dealings_hash_is_refused() {
+        record_with_another_dealings_hash_is_refused::<Secp256k1>(0x3c);
+        record_with_another_dealings_hash_is_refused::<Ed25519>(0x3d);
+    }
+
     /// A dealing **signed by its dealer** whose content is wrong is the dealer's fault: named.
     fn signed_but_wrong_names_the_dealer<C: Ciphersuite>(seed: u64) {
         let (s, mut rng) = sealed_setup::<C>(seed);
@@ -923,8 +1010,9 @@ mod reshare {
 }
 
 // ==========================================================================================
-// refresh (acknowledged termination; the FROST DKG and ECDSA key generation have theirs in
-// wallet-tss/tests/frost_dkg_sim.rs and wallet-tss/tests/ecdsa_lifecycle/keygen.rs)
+// refresh and the ECDSA refresh with its resetup (acknowledged termination; the FROST DKG and
+// ECDSA key generation have theirs in wallet-tss/tests/frost_dkg_sim.rs and
+// wallet-tss/tests/ecdsa_lifecycle/keygen.rs)
 // ==========================================================================================
 
 #[path = "agreement/termination.rs"]

@@ -112,7 +112,7 @@ fn run_resetup(machines: Vec<Resetup>, seed: u64) -> BTreeMap<PartyId, EcdsaKeyS
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     assert_eq!(out.outputs.len(), n, "stalled: {:?}", out.stalled);
-    out.outputs
+    confirmed(out.outputs)
 }
 
 /// Refresh (zero-sharing) then fresh OT setups, for every party of the key, each reading its
@@ -662,6 +662,27 @@ fn resetup_ot_cheating_is_blamed_and_banned() {
     let e = &out.failures[&pid(1)];
     assert_eq!(e, &Error::blame(pid(2), Reason::BaseOt));
     assert_eq!(e.must_ban(), &[pid(2)]);
+    // A failure before the new share exists: P2 waits (nobody can be Confirmed without P1's
+    // acknowledgement); ended by its caller, it has nothing to keep. The epoch-0 shares, never
+    // touched by the resetup, still sign.
+    assert_eq!(out.stalled, [pid(2)]);
+    let stored = sim.machine(pid(2)).unwrap().to_secret_bytes();
+    assert!(
+        Resetup::from_bytes(stored.expose())
+            .unwrap()
+            .stop_waiting()
+            .is_none()
+    );
+    let vk = keys[&pid(1)].verifying_key().unwrap();
+    let stores = stores(keys);
+    assert_eq!(stores[&pid(1)].epoch().unwrap(), 0);
+    sign_and_verify(
+        &stores[&pid(1)],
+        &stores[&pid(2)],
+        &DerivationPath::root(),
+        &vk,
+        19,
+    );
 }
 
 #[test]
@@ -712,11 +733,12 @@ fn resetup_survives_crash_restore_and_reordering() {
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     assert_eq!(out.outputs.len(), 2);
-    same_key(&keys[&pid(1)].public_package(), &out.outputs, 1);
+    let new = confirmed(out.outputs);
+    same_key(&keys[&pid(1)].public_package(), &new, 1);
     let vk = keys[&pid(1)].verifying_key().unwrap();
     // Hand the epoch-0 shares to their stores, then install the epoch-1 shares over them.
     let mut stores = stores(keys);
-    install(&mut stores, out.outputs);
+    install(&mut stores, new);
     // Presign on the new shares survives crashes too (each restore goes back to the store).
     let mut sim = presign_sim(18);
     sim.restore_every_step(true).reorder(true);
@@ -756,7 +778,7 @@ fn replayed_old_epoch_resetup_messages_are_refused() {
     }
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
-    let epoch1 = out.outputs;
+    let epoch1 = confirmed(out.outputs);
     let old_messages = sim.sent().to_vec();
     assert!(!old_messages.is_empty());
 
@@ -787,7 +809,11 @@ fn replayed_old_epoch_resetup_messages_are_refused() {
             .iter()
             .all(|(_, e)| matches!(e, Error::WrongSession { .. }))
     );
-    same_key(&epoch1[&pid(1)].public_package(), &out.outputs, 2);
+    same_key(
+        &epoch1[&pid(1)].public_package(),
+        &confirmed(out.outputs),
+        2,
+    );
 }
 
 fn flipped(m: &OtSetupMsg4) -> OtSetupMsg4 {
@@ -999,12 +1025,13 @@ fn resetup_state_keeps_the_bans_across_restores() {
     }
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
-    assert_eq!(banned(&out.outputs[&pid(1)]), vec![pid(2)]);
-    assert_eq!(out.outputs[&pid(2)].paired().count(), 2);
+    let new = confirmed(out.outputs);
+    assert_eq!(banned(&new[&pid(1)]), vec![pid(2)]);
+    assert_eq!(new[&pid(2)].paired().count(), 2);
 }
 
 #[test]
-fn resetup_state_of_the_kind_without_bans_is_refused() {
+fn resetup_states_of_retired_kinds_are_refused() {
     let keys = keygen(2, 80);
     let mut sim = Simulator::new(81);
     for k in keys.values() {
@@ -1014,16 +1041,19 @@ fn resetup_state_of_the_kind_without_bans_is_refused() {
     let (p, new) = confirmed(sim.run().outputs).into_iter().next().unwrap();
     let m = resetup_after_refresh(sid(82, b"resetup"), new, &keys[&p]).unwrap();
     let mut bytes = m.to_secret_bytes().expose().to_vec();
-    assert_eq!(&bytes[1..3], &[0x03, 0x92]);
+    assert_eq!(&bytes[1..3], &[0x03, 0xa1]);
     assert!(Resetup::from_bytes(&bytes).is_ok());
-    bytes[2] = 0x8a;
-    assert_eq!(
-        Resetup::from_bytes(&bytes).err(),
-        Some(wallet_types::DecodeError::WrongKind {
-            expected: 0x0392,
-            found: 0x038a
-        })
-    );
+    // The state without bans (0x038a) and the six-round state (0x0392).
+    for old in [0x8au8, 0x92] {
+        bytes[2] = old;
+        assert_eq!(
+            Resetup::from_bytes(&bytes).err(),
+            Some(wallet_types::DecodeError::WrongKind {
+                expected: 0x03a1,
+                found: 0x0300 | u16::from(old)
+            })
+        );
+    }
 }
 
 #[test]

@@ -80,6 +80,7 @@ fn account<C: WalletCurve>(seed: u64) -> Account<C> {
         commitments: commitments.clone(),
         share_set: Some(shares[0].set_id()),
         ecdsa: None,
+        dealings_hash: None,
         devices: devices(&factors, &[1, 2, 3]),
     };
     let record1 = seal_metadata(&key0, &cert0, &meta(1), &mut rng).unwrap();
@@ -320,6 +321,7 @@ fn rotation<C: WalletCurve>() {
         commitments: bundle.commitments().clone(),
         share_set: Some(bundle.set_id()),
         ecdsa: None,
+        dealings_hash: None,
         devices: recipients.clone(),
     };
     let record3 = seal_metadata(&key1, &cert1, &meta3, &mut a.rng).unwrap();

@@ -9,7 +9,8 @@
 //! * [`mul`] — OT-based two-party multiplication (DKLs23 §3);
 //! * [`ecdsa`] — two-party ECDSA on secp256k1 (DKLs23): DKG, presignatures (offline) and
 //!   one-message signing (online); fresh pairwise OT setups for a refreshed / reshared key of
-//!   a new epoch ([`ecdsa::Resetup`], driven by `wallet-pss`).
+//!   a new epoch ([`ecdsa::Resetup`], driven by `wallet-pss`, with an acknowledgement round:
+//!   a store moves to the new epoch only on a Confirmed outcome, [`ecdsa::install_confirmed`]).
 
 #![no_std]
 

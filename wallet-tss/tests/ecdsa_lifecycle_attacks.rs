@@ -10,7 +10,11 @@
 //! * one presignature used twice through restores of presign and sign states;
 //! * a restart from a snapshot taken before `start` (the counterparty must not be banned);
 //! * key generation with one corrupted OT message: nobody outputs a share the others lack
-//!   (module `keygen`).
+//!   (module `keygen`);
+//! * the resetup of a new epoch with an equivocated confirmation or acknowledgement, dropped,
+//!   duplicated, replayed or misaddressed acknowledgements: no honest party moves to the new
+//!   epoch while another is left without it, and the key signs after each (module
+//!   `resetup_termination`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -23,6 +27,9 @@ mod ecdsa_common;
 
 #[path = "ecdsa_lifecycle/keygen.rs"]
 mod keygen;
+
+#[path = "ecdsa_lifecycle/resetup_termination.rs"]
+mod resetup_termination;
 
 use std::collections::BTreeMap;
 
@@ -360,6 +367,9 @@ fn next_epoch(
         })
         .collect();
     run_all(machines, rng)
+        .into_iter()
+        .map(|(p, o)| (p, o.into_confirmed().unwrap()))
+        .collect()
 }
 
 /// A presign between P1 and P2 with round 1 delivered both ways and the round-2 answers

@@ -12,7 +12,10 @@ use alloc::vec::Vec;
 
 use crate::curve::CurveId;
 use crate::party::{PartyId, SessionId};
-use crate::wire::{DecodeError, HEADER_LEN, ObjectKind, Reader, WireObject, Writer};
+use crate::secret::SecretVec;
+use crate::wire::{
+    DecodeError, HEADER_LEN, ObjectKind, Reader, WireObject, Writer, header_of, open_object,
+};
 
 /// Who a message is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -87,51 +90,88 @@ impl WireObject for Envelope<Vec<u8>> {
     }
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let session = r.session()?;
-        let round = r.u16()?;
-        let sender = r.party()?;
-        let recipient = match r.u8()? {
-            0 => Recipient::All,
-            1 => Recipient::One(r.party()?),
-            t => return Err(DecodeError::InvalidTag(t)),
-        };
-        let payload = r.var_bytes(MAX_PAYLOAD_LEN)?.to_vec();
-        Ok(Self {
+        let (addressing, payload) = read_body(r)?;
+        Ok(addressing.map(|()| payload.to_vec()))
+    }
+}
+
+/// Reads an envelope's body: its addressing, and its payload as a slice of the input.
+fn read_body<'a>(r: &mut Reader<'a>) -> Result<(Envelope<()>, &'a [u8]), DecodeError> {
+    let session = r.session()?;
+    let round = r.u16()?;
+    let sender = r.party()?;
+    let recipient = match r.u8()? {
+        0 => Recipient::All,
+        1 => Recipient::One(r.party()?),
+        t => return Err(DecodeError::InvalidTag(t)),
+    };
+    let payload = r.var_bytes(MAX_PAYLOAD_LEN)?;
+    Ok((
+        Envelope {
             session,
             round,
             sender,
             recipient,
-            payload,
-        })
-    }
+            payload: (),
+        },
+        payload,
+    ))
 }
 
 impl<M: WireObject> Envelope<M> {
-    /// Encodes the envelope and its payload.
-    pub fn encode(&self) -> Vec<u8> {
-        Envelope {
-            session: self.session,
-            round: self.round,
-            sender: self.sender,
-            recipient: self.recipient,
-            payload: self.payload.to_bytes(),
+    /// Writes the envelope with its payload encoded in place (no separate payload buffer) into
+    /// a zeroizing writer: no intermediate copy of a payload that carries a secret share is
+    /// left behind in freed memory.
+    fn write(&self) -> Writer {
+        let mut w = Writer::secret();
+        w.bytes(&header_of::<Envelope<Vec<u8>>>().to_bytes());
+        w.session(&self.session);
+        w.u16(self.round);
+        w.party(self.sender);
+        match self.recipient {
+            Recipient::All => w.u8(0),
+            Recipient::One(p) => {
+                w.u8(1);
+                w.party(p);
+            }
         }
-        .to_bytes()
+        w.object(&self.payload);
+        w
+    }
+
+    /// Encodes the envelope and its payload. The returned buffer is the only copy of the
+    /// encoding (the payload is encoded in place, through a writer that zeroizes what it
+    /// outgrows); for a payload that carries a secret (a DKG, refresh or reshare round that
+    /// deals sub-shares) prefer [`Envelope::encode_secret`], which also zeroizes the result
+    /// when it drops.
+    pub fn encode(&self) -> Vec<u8> {
+        self.write().finish()
+    }
+
+    /// [`Envelope::encode`] into a buffer that is zeroized on drop: the encoding to use for a
+    /// payload that carries a secret share (hand [`SecretVec::expose`] to the encrypted
+    /// channel and let the buffer drop). Same bytes as [`Envelope::encode`].
+    pub fn encode_secret(&self) -> SecretVec {
+        self.write().into_secret()
     }
 
     /// Decodes an envelope and its payload. A payload that fails to decode is reported with
     /// the envelope's sender, so the caller can attribute it once the transport has confirmed
-    /// that sender.
+    /// that sender. The payload is decoded from the input in place (no intermediate copy of
+    /// its bytes, which may carry a secret share).
     pub fn decode(bytes: &[u8]) -> Result<Self, (Option<PartyId>, DecodeError)> {
-        let raw = Envelope::<Vec<u8>>::from_bytes(bytes).map_err(|e| (None, e))?;
-        let sender = raw.sender;
-        let payload = M::from_bytes(&raw.payload).map_err(|e| (Some(sender), e))?;
-        Ok(Envelope {
-            session: raw.session,
-            round: raw.round,
-            sender,
-            recipient: raw.recipient,
-            payload,
-        })
+        let (header, payload) = split_envelope(bytes).map_err(|e| (None, e))?;
+        let payload = M::from_bytes(payload).map_err(|e| (Some(header.sender), e))?;
+        Ok(header.map(|()| payload))
     }
+}
+
+/// Checks an encoded envelope as [`WireObject::from_bytes`] of `Envelope<Vec<u8>>` does
+/// (size bound, header, fields, no trailing bytes) and returns its addressing with the payload
+/// as a slice of `bytes`.
+fn split_envelope(bytes: &[u8]) -> Result<(Envelope<()>, &[u8]), DecodeError> {
+    let mut r = open_object::<Envelope<Vec<u8>>>(bytes)?;
+    let (addressing, payload) = read_body(&mut r)?;
+    r.finish()?;
+    Ok((addressing, payload))
 }

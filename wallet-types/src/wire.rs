@@ -582,36 +582,43 @@ pub trait WireObject: Sized {
 
     /// Checks size bound, header (version, kind, curve), body and absence of trailing bytes.
     fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        if bytes.len() > Self::MAX_LEN {
-            return Err(DecodeError::TooLarge {
-                len: bytes.len(),
-                max: Self::MAX_LEN,
-            });
-        }
-        let mut r = Reader::new(bytes);
-        let h = r.array::<HEADER_LEN>()?;
-        let [version, k0, k1, c] = h;
-        if version != FORMAT_VERSION {
-            return Err(DecodeError::UnsupportedVersion(version));
-        }
-        let kind = u16::from_be_bytes([k0, k1]);
-        if kind != Self::KIND.0 {
-            return Err(DecodeError::WrongKind {
-                expected: Self::KIND.0,
-                found: kind,
-            });
-        }
-        let expected_curve = Self::CURVE.map_or(0, CurveId::to_byte);
-        if c != expected_curve {
-            return Err(DecodeError::WrongCurve {
-                expected: expected_curve,
-                found: c,
-            });
-        }
+        let mut r = open_object::<Self>(bytes)?;
         let v = Self::decode_body(&mut r)?;
         r.finish()?;
         Ok(v)
     }
+}
+
+/// The checks of [`WireObject::from_bytes`] before the body: the size bound and the header
+/// (version, kind, curve) of `T`; returns a reader positioned at the body.
+pub(crate) fn open_object<T: WireObject>(bytes: &[u8]) -> Result<Reader<'_>, DecodeError> {
+    if bytes.len() > T::MAX_LEN {
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            max: T::MAX_LEN,
+        });
+    }
+    let mut r = Reader::new(bytes);
+    let h = r.array::<HEADER_LEN>()?;
+    let [version, k0, k1, c] = h;
+    if version != FORMAT_VERSION {
+        return Err(DecodeError::UnsupportedVersion(version));
+    }
+    let kind = u16::from_be_bytes([k0, k1]);
+    if kind != T::KIND.0 {
+        return Err(DecodeError::WrongKind {
+            expected: T::KIND.0,
+            found: kind,
+        });
+    }
+    let expected_curve = T::CURVE.map_or(0, CurveId::to_byte);
+    if c != expected_curve {
+        return Err(DecodeError::WrongCurve {
+            expected: expected_curve,
+            found: c,
+        });
+    }
+    Ok(r)
 }
 
 /// The header an object of type `T` is written with.

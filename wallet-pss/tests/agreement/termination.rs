@@ -8,8 +8,9 @@
 //! that the key is alive afterwards: the old shares (which the machines only borrowed) and,
 //! where the new results are all held, the new ones reconstruct the public key and sign.
 //!
-//! Section: refresh (`wallet_pss::Refresh`), with the retried confirmation
-//! (`wallet_types::reconfirm`) and the deletion rule (`release_old_share`). The FROST DKG's are
+//! Sections: refresh (`wallet_pss::Refresh`), with the retried confirmation
+//! (`wallet_types::reconfirm`) and the deletion rule (`release_old_share`); the ECDSA refresh
+//! end to end (refresh, resetup, `install_confirmed`). The FROST DKG's are
 //! in `wallet-tss/tests/frost_dkg_sim.rs` (module `termination`), the ECDSA key generation's in
 //! `wallet-tss/tests/ecdsa_lifecycle/keygen.rs`.
 
@@ -415,5 +416,255 @@ mod refresh {
             Refresh::<Secp256k1>::from_bytes(&state),
             Err(DecodeError::WrongKind { .. })
         ));
+    }
+}
+
+/// Section: the ECDSA refresh end to end (`wallet_pss::ecdsa::refresh`, then the `Resetup` of
+/// fresh OT setups, then `install_confirmed` into each party's key store). The resetup's own
+/// fault cases are in `wallet-tss/tests/ecdsa_lifecycle/resetup_termination.rs`.
+mod ecdsa_refresh {
+    use std::collections::BTreeMap;
+
+    use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    use wallet_pss::ecdsa::{refresh, resetup_after_refresh};
+    use wallet_tss::ecdsa::{
+        DerivationPath, KeyShare as EcdsaKeyShare, Keygen, MemoryKeyStore, NotInstalled, Presign,
+        PresignatureInfo, ResetupMessage, combine, install_confirmed, partial_sign,
+    };
+    use wallet_types::reconfirm::Reconfirm;
+    use wallet_types::sim::{Fault, FaultRule, Simulator};
+    use wallet_types::{Error, Parties, PartyId, SessionId, Termination, Unconfirmed};
+
+    fn pid(n: u16) -> PartyId {
+        PartyId::new(n).unwrap()
+    }
+
+    fn sid(seed: u64, label: &[u8]) -> SessionId {
+        SessionId([seed as u8; 32]).derive(label)
+    }
+
+    type Stores = BTreeMap<PartyId, MemoryKeyStore>;
+
+    fn stores(n: u16, seed: u64) -> Stores {
+        let parties = Parties::range(n).unwrap();
+        let mut sim = Simulator::new(seed);
+        for p in parties.iter() {
+            let m = Keygen::new(sid(seed, b"keygen"), p, parties.clone(), sim.rng()).unwrap();
+            sim.add(m);
+        }
+        let out = sim.run();
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        out.outputs
+            .into_iter()
+            .map(|(p, o)| (p, MemoryKeyStore::new(o.into_confirmed().unwrap())))
+            .collect()
+    }
+
+    /// `a` and `b` presign and sign from their stores; the signature verifies under the key.
+    /// Returns the presignature (whose epoch is the stores' current one).
+    fn signs(stores: &Stores, a: u16, b: u16, seed: u64) -> PresignatureInfo {
+        let mut sim = Simulator::with_restore(
+            seed,
+            Box::new(|m: &Presign<&MemoryKeyStore>| {
+                Presign::restore(*m.store(), m.save().expose())
+            }),
+        );
+        let session = sid(seed, b"presign");
+        for (me, other) in [(a, b), (b, a)] {
+            let m = Presign::new(
+                &stores[&pid(me)],
+                pid(other),
+                DerivationPath::root(),
+                session,
+                sim.rng(),
+            )
+            .unwrap();
+            sim.add(m);
+        }
+        let out = sim.run();
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        let info = out.outputs.into_values().next().unwrap();
+        let hash = [0x42; 32];
+        let pa = partial_sign(&stores[&pid(a)], &info, &hash).unwrap();
+        let pb = partial_sign(&stores[&pid(b)], &info, &hash).unwrap();
+        let key = stores[&pid(a)].public_package().unwrap();
+        let (sig, _) = combine(&key, &info, &hash, &pa, &pb).unwrap();
+        key.verifying_key()
+            .unwrap()
+            .verify_prehash(&hash, &sig)
+            .unwrap();
+        info
+    }
+
+    /// The refresh (every party acknowledges), then the resetup with `faults`.
+    fn refresh_then_resetup(
+        stores: &Stores,
+        seed: u64,
+        faults: impl FnOnce(&mut Simulator<wallet_tss::ecdsa::Resetup>),
+    ) -> BTreeMap<PartyId, Termination<EcdsaKeyShare>> {
+        let mut sim = Simulator::new(seed);
+        for s in stores.values() {
+            let m = s
+                .with_key(|k| refresh(sid(seed, b"refresh"), k, sim.rng()))
+                .unwrap()
+                .unwrap();
+            sim.add(m);
+        }
+        let out = sim.run();
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        assert!(out.outputs.values().all(|o| o.is_confirmed()));
+        let mut sim = Simulator::new(seed + 1);
+        for (p, o) in out.outputs {
+            let new = o.into_confirmed().unwrap();
+            let m = stores[&p]
+                .with_key(|old| resetup_after_refresh(sid(seed, b"resetup"), new, old))
+                .unwrap()
+                .unwrap();
+            sim.add(m);
+        }
+        faults(&mut sim);
+        let out = sim.run();
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        assert!(out.stalled.is_empty(), "{:?}", out.stalled);
+        out.outputs
+    }
+
+    /// A wrong round-6 setup confirmation from P2 to P1 only (2-of-2 and 2-of-3): the refresh
+    /// was Confirmed, but no party installs the new epoch — every resetup outcome is
+    /// Unconfirmed (P1 declined naming P2; the others acknowledged and name P1) and
+    /// `install_confirmed` hands each back. Every store stays on epoch 0, which signs; every
+    /// party holds both its old share (installed) and its new one (kept). A retried
+    /// confirmation then confirms the kept shares, they are installed, epoch 1 signs and an
+    /// epoch-0 presignature is refused.
+    #[test]
+    fn ecdsa_refresh_with_an_equivocated_setup_confirmation_keeps_old_and_new() {
+        for (n, seed) in [(2u16, 140u64), (3, 150)] {
+            let stores = stores(n, seed);
+            let leftover = signs(&stores, 1, 2, seed + 1);
+            let old_key_id = *stores[&pid(1)].public_package().unwrap().key_id();
+            let outcomes = refresh_then_resetup(&stores, seed + 2, |sim| {
+                sim.rule(
+                    FaultRule::any(Fault::tamper_payload(|m: &mut ResetupMessage| {
+                        if let ResetupMessage::Round6(c) = m {
+                            c[0] ^= 1;
+                        }
+                    }))
+                    .from(pid(2))
+                    .to(pid(1))
+                    .round(6),
+                );
+            });
+            assert_eq!(outcomes.len(), usize::from(n));
+            let mut kept: BTreeMap<PartyId, Unconfirmed<EcdsaKeyShare>> = BTreeMap::new();
+            for (p, o) in outcomes {
+                match install_confirmed(&stores[&p], o, &[]) {
+                    Err(NotInstalled::Unconfirmed(u)) => {
+                        if p == pid(1) {
+                            assert!(!u.acknowledged);
+                            assert_eq!(u.disagreeing, [pid(2)]);
+                        } else {
+                            assert!(u.acknowledged, "{p}");
+                            assert_eq!(u.disagreeing, [pid(1)], "{p}");
+                        }
+                        assert_eq!(u.result.epoch(), 1);
+                        assert_ne!(u.result.key_id(), &old_key_id);
+                        kept.insert(p, u);
+                    }
+                    other => panic!("n = {n}, {p}: {other:?}"),
+                }
+            }
+            for s in stores.values() {
+                assert_eq!(s.epoch().unwrap(), 0, "the old share stays installed");
+            }
+            assert_eq!(signs(&stores, 1, 2, seed + 3).epoch, 0);
+            if n == 3 {
+                assert_eq!(signs(&stores, 2, 3, seed + 4).epoch, 0);
+            }
+
+            // Retry the confirmation among every party on the kept transcript hash.
+            let hash = kept[&pid(1)].transcript_hash;
+            assert!(kept.values().all(|u| u.transcript_hash == hash));
+            let parties = Parties::range(n).unwrap();
+            let mut sim = Simulator::new(seed + 5);
+            for p in parties.iter() {
+                sim.add(Reconfirm::new(sid(seed, b"reconfirm"), p, parties.clone(), hash).unwrap());
+            }
+            let retry = sim.run();
+            assert!(retry.failures.is_empty(), "{:?}", retry.failures);
+            for (p, u) in kept {
+                let settled = u.settle(&retry.outputs[&p]);
+                assert!(settled.is_confirmed(), "{p}");
+                install_confirmed(&stores[&p], settled, &[]).unwrap();
+            }
+            for s in stores.values() {
+                assert_eq!(s.epoch().unwrap(), 1);
+            }
+            assert_eq!(signs(&stores, 1, 2, seed + 6).epoch, 1);
+            assert_eq!(
+                partial_sign(&stores[&pid(1)], &leftover, &[1; 32]).unwrap_err(),
+                Error::WrongEpoch {
+                    current: 1,
+                    found: 0
+                }
+            );
+        }
+    }
+
+    /// The last sender of the resetup acknowledges to P1 and declines to P2 (2-of-3): P1 and P3
+    /// are Confirmed and install epoch 1, P2 is unconfirmed **with** its acknowledgement sent —
+    /// it keeps both shares, names P3 — and the two Confirmed parties sign on epoch 1 at once;
+    /// P2 joins after a retried confirmation with P1.
+    #[test]
+    fn ecdsa_refresh_with_an_equivocated_acknowledgement_moves_only_confirmed_parties() {
+        let stores = stores(3, 160);
+        let outcomes = refresh_then_resetup(&stores, 161, |sim| {
+            sim.rule(
+                FaultRule::any(Fault::tamper_payload(|m: &mut ResetupMessage| {
+                    if let ResetupMessage::Round7(a) = m {
+                        *a = wallet_types::Acknowledgement::Decline(*a.transcript_hash());
+                    }
+                }))
+                .from(pid(3))
+                .to(pid(2))
+                .round(7),
+            );
+        });
+        let mut kept = None;
+        for (p, o) in outcomes {
+            let confirmed = o.is_confirmed();
+            match install_confirmed(&stores[&p], o, &[]) {
+                Ok(()) => assert!(confirmed && p != pid(2), "{p}"),
+                Err(NotInstalled::Unconfirmed(u)) => {
+                    assert_eq!(p, pid(2));
+                    assert!(u.acknowledged);
+                    assert_eq!(u.disagreeing, [pid(3)]);
+                    kept = Some(u);
+                }
+                Err(e) => panic!("{p}: {e}"),
+            }
+        }
+        let kept = kept.expect("P2 kept its share");
+        assert_eq!(stores[&pid(1)].epoch().unwrap(), 1);
+        assert_eq!(stores[&pid(3)].epoch().unwrap(), 1);
+        assert_eq!(stores[&pid(2)].epoch().unwrap(), 0);
+        assert_eq!(signs(&stores, 1, 3, 162).epoch, 1);
+
+        let pair = Parties::new(vec![pid(1), pid(2)]).unwrap();
+        let mut sim = Simulator::new(163);
+        for p in pair.iter() {
+            let m = Reconfirm::new(
+                sid(163, b"reconfirm"),
+                p,
+                pair.clone(),
+                kept.transcript_hash,
+            );
+            sim.add(m.unwrap());
+        }
+        let retry = sim.run();
+        let settled = kept.settle(&retry.outputs[&pid(2)]);
+        assert!(settled.is_confirmed());
+        install_confirmed(&stores[&pid(2)], settled, &[]).unwrap();
+        assert_eq!(signs(&stores, 1, 2, 164).epoch, 1);
+        assert_eq!(signs(&stores, 2, 3, 165).epoch, 1);
     }
 }

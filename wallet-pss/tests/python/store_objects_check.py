@@ -160,9 +160,10 @@ def metadata(c):
     Y, X = c.pub(y), c.pub(x)
     cd = cert_digest(c, Y, X, gen)
     cert = bytes([1, 0x05, 0x42, c.id]) + Y + X + u64(gen) + wallet_sign(c, y, cd)
-    record = bytes([1, 0x05, 0x43, c.id]) + u64(version) + u64(4) + commitments(c, [y, a1]) \
+    record = bytes([1, 0x05, 0x46, c.id]) + u64(version) + u64(4) + commitments(c, [y, a1]) \
         + b"\x01" + b"\xb2" * 16
     record += (b"\x01" + b"\xc3" * 32 + b"\xd4" * 32) if c.id == 1 else b"\x00"
+    record += b"\x01" + b"\xe5" * 32  # the dealings hash (SPEC.md 8.2)
     record += u16(2) + u16(1) + c.pub(0x3333) + u16(2) + c.pub(0x4444)
     key = bytes([1, 0x05, 0x45, c.id]) + u64(gen) + c.senc(x)
     header = bytes([1, 0x05, 0x44, c.id])

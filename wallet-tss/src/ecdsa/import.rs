@@ -13,9 +13,11 @@
 //! 2. **Pair** ([`import_input`] + [`super::Resetup`], all parties): each party checks its share
 //!    against the commitments, and the parties run fresh OT setups for every ordered pair, whose
 //!    first round also checks that all of them received the same commitments, chain code and
-//!    party set. The output is a [`KeyShare`] of epoch 0.
+//!    party set. The output is a [`Termination`](wallet_types::Termination) of a [`KeyShare`]
+//!    of epoch 0 (the resetup's acknowledgement round): start a key store with it only when
+//!    Confirmed.
 //! 3. **Refresh at once** (`wallet-pss`: `ecdsa::refresh` + `resetup_after_refresh`, then
-//!    `KeyStore::install`): a zero-sharing from every party re-randomises every share, so the
+//!    [`install_confirmed`](super::install_confirmed)): a zero-sharing from every party re-randomises every share, so the
 //!    shares the dealer computed in step 1 are worthless (they are of a sharing no party uses
 //!    any more, and the dealer does not know the other parties' zero-sharings). Only then is the
 //!    key used.

@@ -39,7 +39,7 @@
 //! ## Flow
 //!
 //! ```text
-//! keygen (once, all n parties, 6 rounds)  ->  KeyShare per party (secret share, share commitments,
+//! keygen (once, all n parties, 7 rounds)  ->  KeyShare per party (secret share, share commitments,
 //!                                    public key, chain code, OT setups with every other party)
 //! MemoryKeyStore::new(key_share)  ->  the one owner of that share (or your own KeyStore)
 //! presign (any 2 parties of a 2-of-n key, 2 rounds, no message; Presign::new(&store, ..);
@@ -49,10 +49,11 @@
 //!                                    (takes the part out of the store: single use)
 //! combine the partials  ->  (k256::ecdsa::Signature, RecoveryId), verified, low-S
 //!                           (combine for two, combine_all for any number)
-//! refresh / reshare (wallet-pss) + resetup (all parties of the new set, 6 rounds)
-//!                                 ->  KeyShare of epoch e+1: same public key and chain
-//!                                     code, new shares, new key id, fresh OT setups;
-//!                                     store.install(next, &[]) ends epoch e for good
+//! refresh / reshare (wallet-pss) + resetup (all parties of the new set, 7 rounds)
+//!                                 ->  Termination<KeyShare> of epoch e+1: same public key
+//!                                     and chain code, new shares, new key id, fresh OT
+//!                                     setups; install_confirmed(&store, outcome, &[]) ends
+//!                                     epoch e for good — only when Confirmed
 //! ```
 //!
 //! Sizes (2-of-2, with the multiplication of [`crate::mul`]): key generation sends 12 messages,
@@ -114,7 +115,9 @@
 //! its last two rounds make the parties end together: no party outputs a [`KeyShare`] before
 //! every other party confirmed that all its OT setups completed, and none is Confirmed before
 //! every other party acknowledged those confirmations (otherwise the share is output
-//! unconfirmed and must be kept: [`wallet_types::termination`]).
+//! unconfirmed and must be kept: [`wallet_types::termination`]). The [`resetup`] of a new
+//! epoch ends the same way; [`install_confirmed`] moves a store to the new epoch only on a
+//! Confirmed outcome.
 //! Serialized machines and [`KeyShare`]s hold secrets: store them encrypted (e.g. under a
 //! `wallet-kek` envelope). Presignatures never leave the [`KeyStore`]: they are sealed there
 //! under a key derived from the current share (AES-256-GCM, HKDF-SHA256) and taken out once.
@@ -162,7 +165,7 @@ pub use sign::{
 };
 #[cfg(feature = "std")]
 pub use store::MemoryKeyStore;
-pub use store::{KeyStore, PairingGuard};
+pub use store::{KeyStore, NotInstalled, PairingGuard, install_confirmed};
 
 use wallet_types::ObjectKind;
 
@@ -193,11 +196,14 @@ pub mod kinds {
     pub const SIGN_STATE: ObjectKind = ObjectKind(0x039b);
     /// The public part of a presignature (version 2: with the epoch; `0x0388` retired).
     pub const PRESIGNATURE_INFO: ObjectKind = ObjectKind(0x039c);
-    /// A resetup message (fresh OT setups after refresh / reshare).
-    pub const RESETUP_MESSAGE: ObjectKind = ObjectKind(0x0389);
-    /// A resetup machine's state (with the banned parties; the state without them, `0x038a`,
-    /// is retired and decodes to [`wallet_types::DecodeError::WrongKind`]).
-    pub const RESETUP_STATE: ObjectKind = ObjectKind(0x0392);
+    /// A resetup message (fresh OT setups after refresh / reshare; version 2: seven rounds,
+    /// the last an acknowledgement). The six-round message's `0x0389` is retired: a message of
+    /// it is a decode error, [`wallet_types::DecodeError::WrongKind`].
+    pub const RESETUP_MESSAGE: ObjectKind = ObjectKind(0x03a0);
+    /// A resetup machine's state (version 2: seven rounds, with the banned parties). The
+    /// six-round state `0x0392` and the state without bans `0x038a` are retired and decode to
+    /// [`wallet_types::DecodeError::WrongKind`].
+    pub const RESETUP_STATE: ObjectKind = ObjectKind(0x03a1);
     /// The public part of a key share ([`super::PublicKeyPackage`]).
     pub const PUBLIC_KEY_PACKAGE: ObjectKind = ObjectKind(0x0398);
     /// A message of the `t`-party presign ([`super::MultiPresign`]).

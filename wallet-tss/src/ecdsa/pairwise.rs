@@ -5,18 +5,17 @@
 //! every counterparty the `k`-th setup message of the direction in which it is Bob (`k` odd) or
 //! Alice (`k` even).
 //!
-//! Both machines end with the same closing confirmation (their round 6): once all its setups
-//! are complete, each party sends every other party a hash of its protocol transcript extended by
-//! [`PairwiseSetups::append_setup_ids`], and outputs nothing before every other party sent the
-//! same value ([`check_confirmations`] in the resetup; key generation then acknowledges the
-//! confirmations in a seventh round, see [`super::keygen`]).
+//! Both machines end with the same two closing rounds: once all its setups are complete, each
+//! party sends every other party a hash of its protocol transcript extended by
+//! [`PairwiseSetups::append_setup_ids`] (round 6), then acknowledges the confirmations it got
+//! (round 7, [`wallet_types::termination`]); see [`super::keygen`] and [`super::resetup`].
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use rand_core::CryptoRng;
 use wallet_types::{
-    DecodeError, Error, Parties, PartyId, Reader, Reason, SessionId, Transcript, WireObject, Writer,
+    DecodeError, Error, Parties, PartyId, Reader, SessionId, Transcript, WireObject, Writer,
 };
 
 use crate::ot::{
@@ -289,25 +288,5 @@ impl PairwiseSetups {
             }
         }
         Ok(Self { bob, alice })
-    }
-}
-
-/// The closing confirmation's check: every other party's value (`received`, by sender, `None`
-/// for a message of another round) must equal `mine`; the senders of a different value are
-/// blamed with [`Reason::ConfirmationMismatch`]. An authenticated sender that sends a different
-/// value lies (every input of the hash is public and already agreed) or computed another run.
-pub(crate) fn check_confirmations(
-    mine: &[u8; 32],
-    received: impl IntoIterator<Item = (PartyId, Option<[u8; 32]>)>,
-) -> Result<(), Error> {
-    let bad: Vec<PartyId> = received
-        .into_iter()
-        .filter(|(_, c)| c.as_ref() != Some(mine))
-        .map(|(j, _)| j)
-        .collect();
-    if bad.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::blame_all(bad, Reason::ConfirmationMismatch))
     }
 }

@@ -11,8 +11,8 @@
 //! therefore needs fresh setups every epoch, which is what [`Resetup`] runs: it takes a party's
 //! new key material ([`ResetupInput`]) and outputs a [`KeyShare`] of the new epoch.
 //!
-//! Six rounds, all point-to-point (the OT setup is a chain of five alternating messages; the
-//! sixth confirms):
+//! Seven rounds, all point-to-point (the OT setup is a chain of five alternating messages; the
+//! sixth confirms that every setup completed, the seventh acknowledges the confirmations):
 //!
 //! 1. Each party sends every other party the hash `context = T("context")` of its public input
 //!    (party set, previous key id, epoch, `X`, `A₁`, chain code) and OT setup message 1 (as
@@ -22,12 +22,44 @@
 //!    pair: `SessionId::derive("ecdsa-ot-setup" ‖ a ‖ b)` of this run's session). Failures are
 //!    [`Reason::BaseOt`] / [`Reason::OtConsistency`] naming the counterparty, for which
 //!    [`Error::must_ban`] is non-empty.
-//! 6. When all its setups are complete, each party sends `T("confirm")` over the context and
-//!    the setup ids of every ordered pair; a different value is
-//!    [`Reason::ConfirmationMismatch`]. Only then is the new [`KeyShare`] output, with
-//!    `key_id = T("key-id")`: a fresh identifier that binds the previous key id and the epoch
-//!    (presignatures are bound to the key id, so presignatures and key shares of different
-//!    epochs never combine).
+//! 6. When all its setups are complete (on receipt of the round-5 messages), each party sends
+//!    every other party `c = T("confirm")` over the context and the setup ids of every ordered
+//!    pair. On all round-6 messages: if each equals its own `c`, it sends every other party
+//!    `Ack(c)`, otherwise `Decline(c)` and ends ([`wallet_types::termination`]).
+//! 7. On all round-7 messages: the output is [`Termination::Confirmed`] iff every other party
+//!    acknowledged `c`. The new [`KeyShare`] has `key_id = T("key-id")`: a fresh identifier that
+//!    binds the previous key id and the epoch (presignatures are bound to the key id, so
+//!    presignatures and key shares of different epochs never combine).
+//!
+//! ## Ending together (invariant 11)
+//!
+//! The output is a [`Termination`] of the new [`KeyShare`], as in [`super::Keygen`]. No party is
+//! Confirmed before every other party acknowledged that every confirmation it received matched
+//! its own: then every honest party holds the new share of the same epoch (same key id, complete
+//! pairings). A failure in rounds 1–5 (a context mismatch, a failed OT check) aborts: no party
+//! can be Confirmed without the failed party's acknowledgement, which it never sends, so the
+//! others wait (their caller ends them with [`Resetup::stop_waiting`], keeping what they
+//! computed) and every party keeps signing with the previous epoch (the new Shamir share the
+//! failed machine was given is dropped with it: run the refresh or reshare again for a new
+//! epoch). A failure from round 6 on —
+//! a mismatching, declined, missing or equivocated confirmation or acknowledgement, any
+//! misbehaviour — ends the machine [`Termination::Unconfirmed`] with the new share **kept**,
+//! never zeroized (the six-round resetup aborted there: a round-6 confirmation right for some
+//! parties and wrong for others left the first on the new epoch and the others without it).
+//!
+//! What the caller does with the outcome (the old share is the one in its
+//! [`KeyStore`](super::KeyStore); the resetup never touches it):
+//!
+//! * **Confirmed**: install the new share ([`install_confirmed`](super::install_confirmed) or
+//!   [`KeyStore::install`](super::KeyStore::install)), which retires the old epoch.
+//! * **Unconfirmed**: keep **both** — the old share stays installed (it still signs with every
+//!   party that did not move on) and the new one is stored aside, encrypted. Reach agreement by
+//!   retrying the confirmation on [`Unconfirmed::transcript_hash`] with
+//!   [`wallet_types::reconfirm::Reconfirm`] among the new share's holders, then
+//!   [`Unconfirmed::settle`]: a Confirmed retry installs the new share. If `acknowledged` is
+//!   set, other parties may already be Confirmed and on the new epoch: never discard the new
+//!   share. [`install_confirmed`](super::install_confirmed) refuses an Unconfirmed outcome and
+//!   hands it back.
 //!
 //! The run's session id must be fresh (e.g. `SessionId::derive("ecdsa-resetup")` of the
 //! refresh's own fresh session).
@@ -60,21 +92,23 @@ use core::fmt;
 
 use rand_core::CryptoRng;
 use wallet_types::group::Group;
+use wallet_types::termination::mismatched_confirmations;
 use wallet_types::{
-    Curve, DecodeError, Envelope, Error, Inbox, Lifecycle, ObjectKind, ParamError, Parties,
-    PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec, Secp256k1, SecretScalar,
-    SessionId, Step, Transcript, WireObject, Writer,
+    Acknowledgement, Curve, DecodeError, Envelope, Error, ErrorKind, Inbox, Lifecycle, ObjectKind,
+    ParamError, Parties, PartyId, Protocol, Reader, Reason, Recipient, RoundMessage, RoundSpec,
+    Secp256k1, SecretScalar, SessionId, Step, Stopped, Termination, Transcript, Unconfirmed,
+    WireObject, Writer,
 };
 
 use crate::ot::{OtSetupMsg1, OtSetupMsg2, OtSetupMsg3, OtSetupMsg4, OtSetupMsg5};
 
 use super::keygen::{KeyShare, get_high, get_low, horner, put_high, put_low};
-use super::pairwise::{PairwiseSetups, check_confirmations};
+use super::pairwise::PairwiseSetups;
 use super::{RESETUP_PROTOCOL, THRESHOLD, VERSION, kinds};
 
 type Point = k256::ProjectivePoint;
 
-const ROUNDS: u16 = 6;
+const ROUNDS: u16 = 7;
 
 fn rounds() -> Vec<RoundSpec> {
     (0..ROUNDS).map(|_| RoundSpec::p2p()).collect()
@@ -203,8 +237,10 @@ pub enum ResetupMessage {
     Round4(OtSetupMsg4),
     /// OT message 5 (sender as Bob).
     Round5(OtSetupMsg5),
-    /// The confirmation hash.
+    /// The setup confirmation `T("confirm")` (see the module docs).
     Round6([u8; 32]),
+    /// The acknowledgement of the round-6 confirmations.
+    Round7(Acknowledgement),
 }
 
 impl RoundMessage for ResetupMessage {
@@ -216,6 +252,7 @@ impl RoundMessage for ResetupMessage {
             Self::Round4(_) => 4,
             Self::Round5(_) => 5,
             Self::Round6(_) => 6,
+            Self::Round7(_) => 7,
         }
     }
 }
@@ -229,8 +266,10 @@ fn get_obj<T: WireObject>(r: &mut Reader<'_>) -> Result<T, DecodeError> {
 }
 
 /// Body: `round u8 ||` round 1: `context[32] || ot`; rounds 2–5: `ot`; round 6:
-/// `confirmation[32]`, where `ot` is `u32be(len) || OT setup message` (a full wire object of
-/// `crate::ot`). See `SPEC.md`.
+/// `confirmation[32]`; round 7: `verdict u8 (1 ack, 2 decline) || hash[32]`, where `ot` is
+/// `u32be(len) || OT setup message` (a full wire object of `crate::ot`). The kind is new with
+/// the seventh round (`0x03a0`; the six-round message's `0x0389` is refused as
+/// [`DecodeError::WrongKind`]). See `SPEC.md`.
 impl WireObject for ResetupMessage {
     const KIND: ObjectKind = kinds::RESETUP_MESSAGE;
     const MAX_LEN: usize = 1 << 20;
@@ -248,6 +287,7 @@ impl WireObject for ResetupMessage {
             Self::Round4(m) => put_obj(w, m),
             Self::Round5(m) => put_obj(w, m),
             Self::Round6(c) => w.bytes(c),
+            Self::Round7(a) => a.encode(w),
         }
     }
 
@@ -262,6 +302,7 @@ impl WireObject for ResetupMessage {
             4 => Self::Round4(get_obj(r)?),
             5 => Self::Round5(get_obj(r)?),
             6 => Self::Round6(r.array()?),
+            7 => Self::Round7(Acknowledgement::decode(r)?),
             t => return Err(DecodeError::InvalidTag(t)),
         })
     }
@@ -280,7 +321,8 @@ struct State {
     previous_key_id: [u8; 32],
     /// Parties whose fresh pairing is dropped from the output (bans carried over).
     banned: BTreeSet<PartyId>,
-    /// The confirmation hash, once every setup is complete.
+    /// The setup confirmation `c` (the transcript hash of the termination), once every setup
+    /// is complete (round 5).
     confirmation: Option<[u8; 32]>,
     setups: PairwiseSetups,
 }
@@ -351,6 +393,35 @@ impl Resetup {
                 setups: PairwiseSetups::default(),
             }),
         })
+    }
+}
+
+impl Resetup {
+    /// Ends a machine whose run stopped making progress (a party stays silent; the caller's
+    /// timeout is up) without losing what it computed: once every setup is complete (round 5)
+    /// it ends [`Unconfirmed`] with the new key share — and, if this party had not acknowledged
+    /// yet, a `Decline` to every other party, so that it can never be counted later — listing
+    /// every other party. `None` with the machine unchanged when it was not started or is
+    /// over; `None` with the machine ended when it has no new share yet (nothing to keep: the
+    /// previous epoch's share is the caller's). Later calls answer [`Error::Finished`].
+    pub fn stop_waiting(&mut self) -> Option<Stopped<ResetupMessage, KeyShare>> {
+        match core::mem::replace(&mut self.life, Lifecycle::Finished) {
+            Lifecycle::Running(mut s) => {
+                if !s.holds_result() {
+                    return None;
+                }
+                let others = s.inbox.parties().others(self.me).collect();
+                let acknowledged = s.acknowledged();
+                match s.conclude(Vec::new(), acknowledged, others) {
+                    Ok(Step::Done(out, Termination::Unconfirmed(u))) => Some((out, u)),
+                    _ => None,
+                }
+            }
+            other => {
+                self.life = other;
+                None
+            }
+        }
     }
 }
 
@@ -436,10 +507,7 @@ impl State {
             .collect())
     }
 
-    fn advance<R: CryptoRng + ?Sized>(
-        &mut self,
-        rng: &mut R,
-    ) -> Result<(Vec<Envelope<ResetupMessage>>, Option<KeyShare>), Error> {
+    fn advance<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Result<ResetupStep, Error> {
         let mut out = Vec::new();
         let me = self.inbox.me();
         let session = self.session();
@@ -463,27 +531,46 @@ impl State {
                     };
                     self.setups.finish_alice(*j, m5)?;
                 }
+                // Every setup of this party is complete: confirm it to every other party.
                 let confirmation = self.full_transcript()?.output32("confirm");
                 self.confirmation = Some(confirmation);
-                for j in self.inbox.parties().clone().others(me) {
-                    out.push(self.inbox.envelope(
-                        6,
-                        Recipient::One(j),
-                        ResetupMessage::Round6(confirmation),
-                    ));
-                }
+                self.send_all(&mut out, 6, ResetupMessage::Round6(confirmation));
                 continue;
             }
             if round == 6 {
+                // Every confirmation must equal ours; then acknowledge, else decline and end.
                 let mine = self.confirmation.ok_or(Error::Internal)?;
-                check_confirmations(
+                let bad = mismatched_confirmations(
                     &mine,
                     msgs.iter().map(|(j, m)| match m {
                         ResetupMessage::Round6(c) => (*j, Some(*c)),
+                        // The inbox refuses a message of another round: defensive only.
                         _ => (*j, None),
                     }),
-                )?;
-                return self.finish().map(|k| (out, Some(k)));
+                );
+                if !bad.is_empty() {
+                    return self.conclude(out, false, bad);
+                }
+                self.send_all(
+                    &mut out,
+                    7,
+                    ResetupMessage::Round7(Acknowledgement::Ack(mine)),
+                );
+                continue;
+            }
+            if round == 7 {
+                // Confirmed iff every other party acknowledged our confirmation.
+                let mine = self.confirmation.ok_or(Error::Internal)?;
+                let key = self.finish()?;
+                let t = Termination::from_acknowledgements(
+                    key,
+                    mine,
+                    msgs.iter().map(|(j, m)| match m {
+                        ResetupMessage::Round7(a) => (*j, Some(a)),
+                        _ => (*j, None),
+                    }),
+                );
+                return Ok(Step::Done(out, t));
             }
             for (j, m) in msgs {
                 let reply = match (round, m) {
@@ -504,7 +591,48 @@ impl State {
                 out.push(self.inbox.envelope(round + 1, Recipient::One(j), reply));
             }
         }
-        Ok((out, None))
+        Ok(Step::Continue(out))
+    }
+
+    /// Whether the new key share can be assembled (every setup complete, from round 5 on): a
+    /// failure from then on ends the run unconfirmed instead of dropping it.
+    fn holds_result(&self) -> bool {
+        self.confirmation.is_some()
+    }
+
+    /// Round 7 is current once this party has acknowledged.
+    fn acknowledged(&self) -> bool {
+        self.inbox.current_round() >= 7
+    }
+
+    /// Ends the run after round 5 on a failure, keeping the new key share; a party that has not
+    /// acknowledged yet declines to every other party (so that nobody waits for it or counts
+    /// it).
+    fn conclude(
+        &mut self,
+        mut out: Vec<Envelope<ResetupMessage>>,
+        acknowledged: bool,
+        disagreeing: Vec<PartyId>,
+    ) -> Result<ResetupStep, Error> {
+        let c = self.confirmation.ok_or(Error::Internal)?;
+        let key = self.finish()?;
+        if !acknowledged {
+            self.send_all(
+                &mut out,
+                7,
+                ResetupMessage::Round7(Acknowledgement::Decline(c)),
+            );
+        }
+        Ok(Step::Done(
+            out,
+            Termination::Unconfirmed(Unconfirmed::new(key, c, acknowledged, disagreeing)),
+        ))
+    }
+
+    fn send_all(&self, out: &mut Vec<Envelope<ResetupMessage>>, round: u16, m: ResetupMessage) {
+        for j in self.inbox.parties().others(self.inbox.me()) {
+            out.push(self.inbox.envelope(round, Recipient::One(j), m.clone()));
+        }
     }
 
     fn finish(&mut self) -> Result<KeyShare, Error> {
@@ -531,18 +659,17 @@ impl State {
     }
 }
 
+type ResetupStep = Step<ResetupMessage, Termination<KeyShare>>;
+
 impl Protocol for Resetup {
     type Message = ResetupMessage;
-    type Output = KeyShare;
+    type Output = Termination<KeyShare>;
 
     fn me(&self) -> PartyId {
         self.me
     }
 
-    fn start<R: CryptoRng + ?Sized>(
-        &mut self,
-        rng: &mut R,
-    ) -> Result<Step<ResetupMessage, KeyShare>, Error> {
+    fn start<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Result<ResetupStep, Error> {
         self.life
             .start(|s| Ok((Step::Continue(s.start(rng)?), false)))
     }
@@ -551,11 +678,16 @@ impl Protocol for Resetup {
         &mut self,
         incoming: Envelope<ResetupMessage>,
         rng: &mut R,
-    ) -> Result<Step<ResetupMessage, KeyShare>, Error> {
-        self.life.step(|s| {
-            s.inbox.receive(incoming)?;
-            let (out, output) = s.advance(rng)?;
-            Ok(Step::from_round(out, output))
+    ) -> Result<ResetupStep, Error> {
+        self.life.step(|s| match s.inbox.receive(incoming) {
+            Ok(_) => s.advance(rng),
+            // Once the new key share exists, a misbehaving party (an equivocation, a message of
+            // another round) must not make this party drop it: end unconfirmed, naming it.
+            Err(e) if e.kind() == ErrorKind::Misbehaviour && s.holds_result() => {
+                let acknowledged = s.acknowledged();
+                s.conclude(Vec::new(), acknowledged, e.culprits().to_vec())
+            }
+            Err(e) => Err(e),
         })
     }
 }
@@ -564,8 +696,10 @@ impl Protocol for Resetup {
 /// A₁[33] || chain_code[32] || epoch u64 || previous_key_id[32] || u16 b || b × party` (the
 /// banned parties, strictly increasing) `|| has_confirmation u8 || [confirmation[32]] ||
 /// pairwise setups` (the same encoding as in the `Keygen` state). Holds secrets: store
-/// encrypted. The kind is new with the bans (`0x0392`; the state without them, `0x038a`, is
-/// refused as [`DecodeError::WrongKind`]).
+/// encrypted. The kind is new with the seventh round (`0x03a1`; the layout is that of `0x0392`
+/// with a seven-round inbox): the six-round state `0x0392` and the state without bans `0x038a`
+/// are refused as [`DecodeError::WrongKind`], never restored into a machine that would end at
+/// another round than its peers.
 impl WireObject for Resetup {
     const KIND: ObjectKind = kinds::RESETUP_STATE;
     const MAX_LEN: usize = 1 << 26;
@@ -662,7 +796,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn round6_encoding_is_frozen() {
+    fn round6_and_round7_encodings_are_frozen() {
         let mut c = [0u8; 32];
         for (i, b) in c.iter_mut().enumerate() {
             *b = i as u8;
@@ -671,13 +805,33 @@ mod tests {
         let bytes = m.to_bytes();
         assert_eq!(
             hex::encode(&bytes),
-            "0103890106000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+            "0103a00106000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
         );
         let back = ResetupMessage::from_bytes(&bytes).unwrap();
         assert!(matches!(back, ResetupMessage::Round6(x) if x == c));
-        // Unknown round tags are refused.
+        let ack = ResetupMessage::Round7(Acknowledgement::Ack(c));
+        assert_eq!(
+            hex::encode(ack.to_bytes()),
+            "0103a0010701000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        );
+        let decline = ResetupMessage::Round7(Acknowledgement::Decline(c));
+        let bytes7 = decline.to_bytes();
+        assert!(matches!(
+            ResetupMessage::from_bytes(&bytes7).unwrap(),
+            ResetupMessage::Round7(Acknowledgement::Decline(x)) if x == c
+        ));
+        // Unknown round tags and verdicts are refused.
         let mut bad = bytes.clone();
-        bad[4] = 7;
-        assert!(ResetupMessage::from_bytes(&bad).is_err());
+        bad[4] = 8;
+        assert_eq!(
+            ResetupMessage::from_bytes(&bad).err(),
+            Some(DecodeError::InvalidTag(8))
+        );
+        let mut bad = bytes7.clone();
+        bad[5] = 3;
+        assert_eq!(
+            ResetupMessage::from_bytes(&bad).err(),
+            Some(DecodeError::InvalidTag(3))
+        );
     }
 }

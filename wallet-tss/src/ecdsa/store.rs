@@ -83,7 +83,9 @@
 
 use alloc::vec::Vec;
 
-use wallet_types::{Error, OneTimeStore, ParamError, PartyId, StoreError};
+use wallet_types::{
+    Error, OneTimeStore, ParamError, PartyId, StoreError, Termination, Unconfirmed,
+};
 
 use super::keygen::{KeyShare, PairSetup};
 
@@ -149,14 +151,7 @@ pub fn successor(
     mut next: KeyShare,
     lift_bans: &[PartyId],
 ) -> Result<KeyShare, Error> {
-    if next.me() != current.me()
-        || next.public_key() != current.public_key()
-        || next.chain_code() != current.chain_code()
-        || next.epoch() <= current.epoch()
-        || next.key_id() == current.key_id()
-    {
-        return Err(ParamError::Mismatch.into());
-    }
+    check_successor(current, &next)?;
     let banned: Vec<PartyId> = current
         .banned()
         .filter(|p| !lift_bans.contains(p))
@@ -165,6 +160,84 @@ pub fn successor(
         next.ban(p);
     }
     Ok(next)
+}
+
+/// The check of [`successor`], without taking `next`.
+fn check_successor(current: &KeyShare, next: &KeyShare) -> Result<(), Error> {
+    if next.me() != current.me()
+        || next.public_key() != current.public_key()
+        || next.chain_code() != current.chain_code()
+        || next.epoch() <= current.epoch()
+        || next.key_id() == current.key_id()
+    {
+        return Err(ParamError::Mismatch.into());
+    }
+    Ok(())
+}
+
+/// Why [`install_confirmed`] did not install a resetup's outcome. Every variant that can hand
+/// the new share back does: it must be kept, not dropped.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum NotInstalled {
+    /// The resetup is not confirmed by every party: the outcome comes back, to be kept next to
+    /// the old share (which stays installed and still signs) until a retried confirmation
+    /// ([`wallet_types::reconfirm::Reconfirm`], [`Unconfirmed::settle`]) confirms it.
+    Unconfirmed(Unconfirmed<KeyShare>),
+    /// The store's current share does not accept the confirmed share as its successor (another
+    /// party, key or chain code, or not a later epoch: [`ParamError::Mismatch`]), or the store
+    /// could not be read: the share comes back with the error.
+    Refused(KeyShare, Error),
+    /// The store failed while installing a share that had passed the check (a backend failure
+    /// of [`KeyStore::install`]); the share went into the store's `install`.
+    Failed(Error),
+}
+
+impl core::fmt::Display for NotInstalled {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Unconfirmed(u) => write!(
+                f,
+                "the new key share is not confirmed (missing agreement of {:?}); keep it and the old share",
+                u.disagreeing
+            ),
+            Self::Refused(_, e) => write!(f, "the store refused the new key share: {e}"),
+            Self::Failed(e) => write!(f, "the store failed to install the new key share: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for NotInstalled {}
+
+/// Installs the outcome of a [`Resetup`](super::Resetup) into `store` **only if it is
+/// Confirmed** (every party acknowledged the new epoch): the step that retires the old epoch
+/// happens only when no honest party can be left without the new one. An Unconfirmed outcome is
+/// refused and handed back ([`NotInstalled::Unconfirmed`]): keep it and the old share (see the
+/// [resetup docs](super::resetup#ending-together-invariant-11)). The confirmed share is checked
+/// against the store's current share before it is handed to [`KeyStore::install`], so a share
+/// the store would refuse comes back too ([`NotInstalled::Refused`]).
+// The error hands the key share back (moved once, never copied); boxing it would only add an
+// allocation holding secrets.
+#[allow(clippy::result_large_err)]
+pub fn install_confirmed<S: KeyStore + ?Sized>(
+    store: &S,
+    outcome: Termination<KeyShare>,
+    lift_bans: &[PartyId],
+) -> Result<(), NotInstalled> {
+    let next = outcome
+        .into_confirmed()
+        .map_err(NotInstalled::Unconfirmed)?;
+    let Some(other) = next.parties().others(next.me()).next() else {
+        return Err(NotInstalled::Refused(next, Error::Internal));
+    };
+    let checked = match store.lock_pairing(other) {
+        Ok(guard) => check_successor(guard.key(), &next),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = checked {
+        return Err(NotInstalled::Refused(next, e));
+    }
+    store.install(next, lift_bans).map_err(NotInstalled::Failed)
 }
 
 /// Runs `f` with the current key share and its pairing with `other` under the pairing's lock:

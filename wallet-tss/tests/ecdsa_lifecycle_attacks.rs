@@ -470,10 +470,11 @@ fn a_refresh_ends_every_path_by_which_an_old_presignature_could_sign() {
     );
     // 4. A new presign with the old key share, re-installed: an older epoch is refused.
     let old = KeyShare::from_bytes(old_share_bytes.expose()).unwrap();
-    assert_eq!(
-        stores[&pid(1)].install(old, &[]).unwrap_err(),
-        Error::Params(wallet_types::ParamError::Mismatch)
-    );
+    let old_id = *old.key_id();
+    let refused = stores[&pid(1)].install(old, &[]).unwrap_err();
+    assert_eq!(refused, Error::Params(wallet_types::ParamError::Mismatch));
+    // The refused share is handed back, not dropped.
+    assert_eq!(refused.share.as_ref().map(|k| *k.key_id()), Some(old_id));
     // 5. Combining partials under the old public package: the current package refuses the old
     // presignature, and the old package is not the current one.
     assert_ne!(

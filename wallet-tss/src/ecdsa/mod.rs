@@ -165,7 +165,7 @@ pub use sign::{
 };
 #[cfg(feature = "std")]
 pub use store::MemoryKeyStore;
-pub use store::{KeyStore, NotInstalled, PairingGuard, install_confirmed};
+pub use store::{InstallError, KeyStore, NotInstalled, PairingGuard, install_confirmed};
 
 use wallet_types::ObjectKind;
 

@@ -102,7 +102,71 @@ pub trait KeyStore: OneTimeStore {
     /// Replaces the key share by the next epoch's: `next` must pass [`successor`] against the
     /// current share (which carries the current bans over, except `lift_bans`); then the old
     /// key id is retired in the one-time store (its presignatures are erased).
-    fn install(&self, next: KeyShare, lift_bans: &[PartyId]) -> Result<(), Error>;
+    ///
+    /// **Contract:** on an error the store hands `next` back in [`InstallError::share`] unless it
+    /// holds it (installed, e.g. when only the retirement of the old epoch failed): a refused
+    /// or failed install never loses a share the other parties may have moved on with.
+    // The error hands the key share back (moved once, never copied).
+    #[allow(clippy::result_large_err)]
+    fn install(&self, next: KeyShare, lift_bans: &[PartyId]) -> Result<(), InstallError>;
+}
+
+/// Why [`KeyStore::install`] did not complete, with the share it was given whenever the store
+/// does not hold it: keep that share (it may be the only copy of this party's new epoch).
+pub struct InstallError {
+    /// What failed: [`ParamError::Mismatch`] for a share that is not the current one's
+    /// successor, a store error for a backend failure.
+    pub error: Error,
+    /// The share, handed back; `None` when the store installed it (and only a later step, the
+    /// retirement of the old epoch, failed).
+    pub share: Option<KeyShare>,
+}
+
+impl InstallError {
+    fn refused(error: Error, share: KeyShare) -> Self {
+        Self {
+            error,
+            share: Some(share),
+        }
+    }
+}
+
+impl core::fmt::Debug for InstallError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("InstallError")
+            .field("error", &self.error)
+            .field("share_returned", &self.share.is_some())
+            .finish()
+    }
+}
+
+impl core::fmt::Display for InstallError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.share {
+            Some(_) => write!(
+                f,
+                "key share not installed ({}); the share is handed back",
+                self.error
+            ),
+            None => write!(f, "key share installed, but: {}", self.error),
+        }
+    }
+}
+
+impl core::error::Error for InstallError {}
+
+/// `?` on an install keeps the error and **drops the handed-back share**: match on
+/// [`InstallError::share`] instead where the share must survive.
+impl From<InstallError> for Error {
+    fn from(e: InstallError) -> Self {
+        e.error
+    }
+}
+
+impl PartialEq<Error> for InstallError {
+    fn eq(&self, other: &Error) -> bool {
+        self.error == *other
+    }
 }
 
 /// A locked pairing of a [`KeyStore`].
@@ -122,7 +186,7 @@ impl<T: KeyStore + ?Sized> KeyStore for &T {
     fn lock_pairing(&self, other: PartyId) -> Result<Self::Guard<'_>, StoreError> {
         (**self).lock_pairing(other)
     }
-    fn install(&self, next: KeyShare, lift_bans: &[PartyId]) -> Result<(), Error> {
+    fn install(&self, next: KeyShare, lift_bans: &[PartyId]) -> Result<(), InstallError> {
         (**self).install(next, lift_bans)
     }
 }
@@ -135,7 +199,7 @@ impl<T: KeyStore + ?Sized> KeyStore for alloc::sync::Arc<T> {
     fn lock_pairing(&self, other: PartyId) -> Result<Self::Guard<'_>, StoreError> {
         (**self).lock_pairing(other)
     }
-    fn install(&self, next: KeyShare, lift_bans: &[PartyId]) -> Result<(), Error> {
+    fn install(&self, next: KeyShare, lift_bans: &[PartyId]) -> Result<(), InstallError> {
         (**self).install(next, lift_bans)
     }
 }
@@ -148,10 +212,15 @@ impl<T: KeyStore + ?Sized> KeyStore for alloc::sync::Arc<T> {
 /// epoch that is not later than the current one (a replayed or older share).
 pub fn successor(
     current: &KeyShare,
-    mut next: KeyShare,
+    next: KeyShare,
     lift_bans: &[PartyId],
 ) -> Result<KeyShare, Error> {
     check_successor(current, &next)?;
+    Ok(carry_bans(current, next, lift_bans))
+}
+
+/// `next` with the bans of `current` (except `lift_bans`) carried over.
+fn carry_bans(current: &KeyShare, mut next: KeyShare, lift_bans: &[PartyId]) -> KeyShare {
     let banned: Vec<PartyId> = current
         .banned()
         .filter(|p| !lift_bans.contains(p))
@@ -159,7 +228,7 @@ pub fn successor(
     for p in banned {
         next.ban(p);
     }
-    Ok(next)
+    next
 }
 
 /// The check of [`successor`], without taking `next`.
@@ -188,8 +257,8 @@ pub enum NotInstalled {
     /// party, key or chain code, or not a later epoch: [`ParamError::Mismatch`]), or the store
     /// could not be read: the share comes back with the error.
     Refused(KeyShare, Error),
-    /// The store failed while installing a share that had passed the check (a backend failure
-    /// of [`KeyStore::install`]); the share went into the store's `install`.
+    /// The store failed after installing the share (e.g. the retirement of the old epoch): the
+    /// store holds the new share; only the error comes back.
     Failed(Error),
 }
 
@@ -237,7 +306,10 @@ pub fn install_confirmed<S: KeyStore + ?Sized>(
     if let Err(e) = checked {
         return Err(NotInstalled::Refused(next, e));
     }
-    store.install(next, lift_bans).map_err(NotInstalled::Failed)
+    store.install(next, lift_bans).map_err(|e| match e.share {
+        Some(share) => NotInstalled::Refused(share, e.error),
+        None => NotInstalled::Failed(e.error),
+    })
 }
 
 /// Runs `f` with the current key share and its pairing with `other` under the pairing's lock:
@@ -285,11 +357,11 @@ mod memory {
     use std::sync::{Mutex, MutexGuard};
 
     use wallet_types::{
-        Error, MemoryOneTimeStore, OneTimeStore, PartyId, SecretVec, StoreError, WireObject,
+        MemoryOneTimeStore, OneTimeStore, PartyId, SecretVec, StoreError, WireObject,
     };
 
     use super::super::keygen::{KeyShare, PublicKeyPackage};
-    use super::{KeyStore, PairingGuard};
+    use super::{InstallError, KeyStore, PairingGuard};
 
     /// The in-memory [`KeyStore`]: the key share behind one mutex, the presignatures in a
     /// [`MemoryOneTimeStore`]. Share it between threads by reference or `Arc`; never build two
@@ -396,14 +468,22 @@ mod memory {
             })
         }
 
-        fn install(&self, next: KeyShare, lift_bans: &[PartyId]) -> Result<(), Error> {
-            let mut key = self.lock()?;
-            let next = super::successor(&key, next, lift_bans)?;
+        fn install(&self, next: KeyShare, lift_bans: &[PartyId]) -> Result<(), InstallError> {
+            let mut key = match self.lock() {
+                Ok(k) => k,
+                Err(e) => return Err(InstallError::refused(e.into(), next)),
+            };
+            if let Err(e) = super::check_successor(&key, &next) {
+                return Err(InstallError::refused(e, next));
+            }
+            let next = super::carry_bans(&key, next, lift_bans);
             let old = *key.key_id();
             // The old share (and its OT setups) is zeroized as it drops.
             *key = next;
-            self.presignatures.retire(&old)?;
-            Ok(())
+            self.presignatures.retire(&old).map_err(|e| InstallError {
+                error: e.into(),
+                share: None,
+            })
         }
     }
 }

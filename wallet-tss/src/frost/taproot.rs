@@ -429,7 +429,11 @@ impl TaprootKey {
         let mut s = *root.secret_share().expose() + self.derivation_tweak;
         // The negations' conditions are public (parities of public keys); selects keep the
         // share out of any branch.
-        s = k256::Scalar::conditional_select(&s, &-s, Choice::from(u8::from(self.internal_negated)));
+        s = k256::Scalar::conditional_select(
+            &s,
+            &-s,
+            Choice::from(u8::from(self.internal_negated)),
+        );
         s += self.tap_tweak;
         s = k256::Scalar::conditional_select(&s, &-s, Choice::from(u8::from(self.output_negated)));
         let secret = SecretScalar::new(s);

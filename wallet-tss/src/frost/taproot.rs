@@ -91,7 +91,8 @@ use super::ciphersuite::{hash_to_scalar_secp256k1, sha256};
 use super::keys::{KeyPackage, PublicKeyPackage};
 use super::round1::{SigningCommitments, SigningNonces};
 use super::round2::{Scheme, SignatureShare, SigningPackage, check_signers, sign_in};
-use crate::ecdsa::derive::{DerivationPath, derive_public};
+pub use crate::ecdsa::derive::DerivationPath;
+use crate::ecdsa::derive::derive_public;
 
 /// [`TaprootSigningPackage`].
 pub const KIND_TAPROOT_SIGNING_PACKAGE: ObjectKind = ObjectKind(0x0330);

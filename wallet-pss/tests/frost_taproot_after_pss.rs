@@ -62,7 +62,8 @@ fn libsecp_verify(pk: &[u8; 32], msg: &[u8; 32], sig: &[u8; 64]) {
 fn refresh(keys: Vec<KeyShare<Secp256k1>>, seed: u64) -> Vec<KeyShare<Secp256k1>> {
     let mut sim = Simulator::new(seed);
     for k in &keys {
-        sim.add(Refresh::new(SessionId([seed as u8; 32]), k, sim.rng()).unwrap());
+        let m = Refresh::new(SessionId([seed as u8; 32]), k, sim.rng()).unwrap();
+        sim.add(m);
     }
     let out = sim.run();
     assert!(out.failures.is_empty(), "{:?}", out.failures);

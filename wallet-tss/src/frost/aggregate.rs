@@ -12,6 +12,9 @@
 //! i.e. every share equation `zᵢ·G = Dᵢ + ρᵢ·Eᵢ + c·λᵢ·Yᵢ` **and** the final signature equation
 //! `z·G = R + c·Y` at once (a false equation survives with probability ≤ 2⁻¹²⁸). Only when the
 //! batch fails are the shares checked one by one, to find the culprits.
+//!
+//! The BIP-340 mode ([`crate::frost::taproot`]) runs the same code with its hooks: when it
+//! negated `R` (odd y), the `Dᵢ` and `ρᵢ·Eᵢ` terms carry a factor `−1`.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;

@@ -271,8 +271,8 @@ impl TaprootSpend {
 #[derive(Clone, PartialEq, Eq)]
 pub struct TaprootKey {
     spend: TaprootSpend,
-    /// The root package's key id: the effective key is only for shares of this root.
-    root_key_id: [u8; 32],
+    /// The root package: the effective key is only for shares of this root (and epoch).
+    root: PublicKeyPackage<Secp256k1>,
     /// `δ`: the BIP-32 tweak of the path.
     derivation_tweak: k256::Scalar,
     /// `P_d` had odd y (`g₁ = −1`).
@@ -343,10 +343,13 @@ impl TaprootKey {
         }
         // 4. Even-y output key.
         let (output_key, output_negated) = x_only(&Q);
-        let g1 = sign_factor(internal_negated);
-        let g2 = sign_factor(output_negated);
-        let g = g1 * g2;
-        let mut phi: Vec<ProjectivePoint> = root.commitment().iter().map(|p| *p * g).collect();
+        // Φ'ₖ = g₁g₂·Φₖ: a negation (public condition), never a scalar multiplication.
+        let flip = internal_negated ^ output_negated;
+        let mut phi: Vec<ProjectivePoint> = root
+            .commitment()
+            .iter()
+            .map(|p| if flip { -*p } else { *p })
+            .collect();
         if let Some(phi0) = phi.first_mut() {
             *phi0 = if output_negated { -Q } else { Q };
         }
@@ -354,7 +357,7 @@ impl TaprootKey {
             PublicKeyPackage::new(root.parties().clone(), phi).map_err(|_| Error::Internal)?;
         Ok(Self {
             spend: spend.clone(),
-            root_key_id: root.key_id(),
+            root: root.clone(),
             derivation_tweak: d.tweak,
             internal_negated,
             internal_key,
@@ -424,7 +427,7 @@ impl TaprootKey {
         &self,
         root: &KeyPackage<Secp256k1>,
     ) -> Result<KeyPackage<Secp256k1>, Error> {
-        if root.public().key_id() != self.root_key_id {
+        if *root.public() != self.root {
             return Err(ParamError::Mismatch.into());
         }
         let mut s = *root.secret_share().expose() + self.derivation_tweak;
@@ -446,14 +449,6 @@ impl TaprootKey {
             secret,
             self.effective.clone(),
         ))
-    }
-}
-
-fn sign_factor(negate: bool) -> k256::Scalar {
-    if negate {
-        -k256::Scalar::ONE
-    } else {
-        k256::Scalar::ONE
     }
 }
 

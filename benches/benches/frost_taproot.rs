@@ -6,7 +6,8 @@
 //!   effective share from the root key package, as every signer does per signature);
 //! * `aggregate` — the coordinator: every share verified (batched) and the final signature
 //!   (Taproot: includes computing the spend's key);
-//! * `total` — one signature: `t` × nonce generation + `t` × sign + aggregate.
+//! * `total` — one signature: `t` × nonce generation + `t` × sign + aggregate
+//!   (`-cached-key`: every party reuses the spend's key it computed once, `sign_with_key`).
 //!
 //! Taproot spends: `root` = BIP-86 key path of the root key; `derived` = `m/0/7` with a
 //! script-tree merkle root.
@@ -60,6 +61,7 @@ fn taproot_once(
     cc: &[u8; 32],
     spend: &TaprootSpend,
     rng: &mut ChaCha20Rng,
+    cached: Option<&TaprootKey>,
 ) {
     let signers = &keys[..t];
     let nonces: Vec<SigningNonces<Secp256k1>> = signers
@@ -75,10 +77,23 @@ fn taproot_once(
     let shares = signers
         .iter()
         .zip(nonces)
-        .map(|(k, n)| (k.id(), taproot::sign(&package, n, k, cc).unwrap()))
+        .map(|(k, n)| {
+            let z = match cached {
+                Some(tk) => taproot::sign_with_key(&package, n, k, tk),
+                None => taproot::sign(&package, n, k, cc),
+            };
+            (k.id(), z.unwrap())
+        })
         .collect();
-    let key = TaprootKey::new(signers[0].public(), cc, spend).unwrap();
-    black_box(taproot::aggregate(&package, &shares, &key).unwrap());
+    let computed;
+    let key = match cached {
+        Some(tk) => tk,
+        None => {
+            computed = TaprootKey::new(signers[0].public(), cc, spend).unwrap();
+            &computed
+        }
+    };
+    black_box(taproot::aggregate(&package, &shares, key).unwrap());
 }
 
 fn bench(c: &mut Criterion) {
@@ -143,7 +158,6 @@ fn bench(c: &mut Criterion) {
                 BatchSize::SmallInput,
             )
         });
-        let (_, derived) = &spends[1];
         g.bench_function("sign/bip340-derived", |b| {
             b.iter_batched(
                 || {

@@ -486,6 +486,22 @@ fn nonces_are_bound_to_the_spend() {
         taproot::sign_with_store(&pb, &store, &kps[0], &cc).unwrap_err(),
         Error::Store(StoreError::AlreadyUsed)
     );
+    // A key computed for another spend is refused before any nonce is used.
+    let n = SigningNonces::new(kps[2].secret_share(), &mut rng);
+    assert_eq!(
+        taproot::sign_with_key(&pb, n, &kps[2], &ka).unwrap_err(),
+        Error::Params(wallet_types::ParamError::Mismatch)
+    );
+    // The cached-key path gives the same share equation as computing the key.
+    let z2 = taproot::sign_with_store_and_key(&pa, &store, &kps[1], &ka).unwrap();
+    assert!(taproot::verify_signature_share(&ka, &pa, kps[1].id(), &z2).unwrap());
+    let sig = taproot::aggregate(
+        &pa,
+        &BTreeMap::from([(kps[0].id(), z), (kps[1].id(), z2)]),
+        &ka,
+    )
+    .unwrap();
+    assert!(libsecp_verify(&ka.output_key(), &[5; 32], &sig.to_bytes()));
     // A key package of another key is refused by the effective-key step.
     let other = dealer_keys(2, 3, &mut rng);
     assert!(matches!(ka.key_package(&other[0]), Err(Error::Params(_))));

@@ -567,6 +567,23 @@ pub fn sign(
     chain_code: &[u8; 32],
 ) -> Result<SignatureShare<Secp256k1>, Error> {
     let tk = TaprootKey::new(key.public(), chain_code, &package.spend)?;
+    sign_with_key(package, nonces, key, &tk)
+}
+
+/// [`sign`] with the spend's key computed before (by this signer, from its own root package
+/// and chain code: [`TaprootKey::new`]) — a signer that signs often for one address keeps it
+/// instead of deriving it again (one base multiplication per path level and one for the tweak).
+/// Refused ([`ParamError::Mismatch`]) when `tk` is not the key of the package's spend under
+/// `key`'s root package.
+pub fn sign_with_key(
+    package: &TaprootSigningPackage,
+    nonces: SigningNonces<Secp256k1>,
+    key: &KeyPackage<Secp256k1>,
+    tk: &TaprootKey,
+) -> Result<SignatureShare<Secp256k1>, Error> {
+    if package.spend != tk.spend {
+        return Err(ParamError::Mismatch.into());
+    }
     let effective = tk.key_package(key)?;
     sign_in::<Secp256k1, Bip340>(&package.package, nonces, &effective)
 }
@@ -582,13 +599,26 @@ pub fn sign_with_store<S: OneTimeStore + ?Sized>(
     key: &KeyPackage<Secp256k1>,
     chain_code: &[u8; 32],
 ) -> Result<SignatureShare<Secp256k1>, Error> {
+    let tk = TaprootKey::new(key.public(), chain_code, &package.spend)?;
+    sign_with_store_and_key(package, store, key, &tk)
+}
+
+/// [`sign_with_store`] with the spend's key computed before (see [`sign_with_key`]).
+pub fn sign_with_store_and_key<S: OneTimeStore + ?Sized>(
+    package: &TaprootSigningPackage,
+    store: &S,
+    key: &KeyPackage<Secp256k1>,
+    tk: &TaprootKey,
+) -> Result<SignatureShare<Secp256k1>, Error> {
     let commitments = package
         .package
         .commitments()
         .get(&key.id())
         .ok_or(ParamError::NotAMember(key.id()))?;
     check_signers(key.public(), &package.package)?;
-    let tk = TaprootKey::new(key.public(), chain_code, &package.spend)?;
+    if package.spend != tk.spend {
+        return Err(ParamError::Mismatch.into());
+    }
     let effective = tk.key_package(key)?;
     let nonces = SigningNonces::take_from(store, key, &commitments.id())?;
     sign_in::<Secp256k1, Bip340>(&package.package, nonces, &effective)

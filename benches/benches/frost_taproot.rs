@@ -128,9 +128,15 @@ fn bench(c: &mut Criterion) {
         });
         for (name, spend) in &spends {
             g.bench_function(format!("total/bip340-{name}"), |b| {
-                b.iter(|| taproot_once(&keys, tu, &cc, spend, &mut rng))
+                b.iter(|| taproot_once(&keys, tu, &cc, spend, &mut rng, None))
             });
         }
+        // Every party keeps the spend's key (computed once from its own root package).
+        let (_, derived) = &spends[1];
+        let cached = TaprootKey::new(keys[0].public(), &cc, derived).unwrap();
+        g.bench_function("total/bip340-derived-cached-key", |b| {
+            b.iter(|| taproot_once(&keys, tu, &cc, derived, &mut rng, Some(&cached)))
+        });
 
         // One signer's share.
         let fresh_package = |rng: &mut ChaCha20Rng| {

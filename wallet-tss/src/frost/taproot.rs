@@ -42,6 +42,11 @@
 //! Groth–Shoup 2022 for additive derivation), and every signer recomputes the key from the
 //! spend it was sent.
 //!
+//! **Cost.** On top of RFC 9591 signing, each party computes the spend's key: one base
+//! multiplication per path level (BIP-32) and one for the tweak. A party that signs often for
+//! one address computes the [`TaprootKey`] once and passes it ([`sign_with_key`],
+//! [`sign_with_store_and_key`], [`aggregate`]).
+//!
 //! **Chain code.** BIP-32 needs a chain code the DKG does not produce. [`default_chain_code`]
 //! derives one from the root group key, so all holders agree with nothing extra to store; with
 //! it anyone who knows the root public key can derive (and link) every child key. Where the

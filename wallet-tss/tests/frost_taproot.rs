@@ -376,7 +376,7 @@ fn odd_y_keys_and_commitments_occur_and_verify() {
         let path = DerivationPath::new(vec![(seed % 3) as u32]).unwrap();
         let spend = TaprootSpend::new(
             path,
-            TapTweak::from_merkle_root((seed % 2 == 0).then_some([seed as u8; 32])),
+            TapTweak::from_merkle_root(seed.is_multiple_of(2).then_some([seed as u8; 32])),
         );
         let msg = [seed as u8; 32];
         let (sig, key, package) = tr_sign(&[&kps[0], &kps[2]], &cc, &spend, &msg, &mut rng);

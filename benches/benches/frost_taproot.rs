@@ -96,6 +96,50 @@ fn taproot_once(
     black_box(taproot::aggregate(&package, &shares, key).unwrap());
 }
 
+/// Interleaved A/B on a shared (loaded) machine: each pair runs one plain signature and one
+/// Taproot signature back to back, so load drift hits both; prints the median plain time, the
+/// median Taproot time and the median of the per-pair ratios.
+fn interleaved_ratios(keys: &[KeyPackage<Secp256k1>], t: usize, cc: &[u8; 32], label: &str) {
+    use std::time::Instant;
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let spend = TaprootSpend::new(
+        DerivationPath::parse("m/0/7").unwrap(),
+        TapTweak::ScriptTree([0x42; 32]),
+    );
+    let cached = TaprootKey::new(keys[0].public(), cc, &spend).unwrap();
+    let variants: [(&str, TaprootSpend, bool); 3] = [
+        ("bip340-root", TaprootSpend::root_key_path(), false),
+        ("bip340-derived", spend.clone(), false),
+        ("bip340-derived-cached-key", spend.clone(), true),
+    ];
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    for (name, spend, use_cache) in &variants {
+        let (mut plain, mut tr, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..300 {
+            let a = Instant::now();
+            plain_once(keys, t, &mut rng);
+            let pa = a.elapsed().as_secs_f64();
+            let b = Instant::now();
+            taproot_once(keys, t, cc, spend, &mut rng, use_cache.then_some(&cached));
+            let tb = b.elapsed().as_secs_f64();
+            if i >= 20 {
+                plain.push(pa * 1e6);
+                tr.push(tb * 1e6);
+                ratio.push(tb / pa);
+            }
+        }
+        eprintln!(
+            "interleaved {label} {name}: rfc9591 median {:.0} µs, taproot median {:.0} µs, median pair ratio {:.2}",
+            median(&mut plain),
+            median(&mut tr),
+            median(&mut ratio)
+        );
+    }
+}
+
 fn bench(c: &mut Criterion) {
     for (t, n) in SIZES {
         let tu = t as usize;
@@ -123,6 +167,7 @@ fn bench(c: &mut Criterion) {
             ),
         ];
 
+        interleaved_ratios(&keys, tu, &cc, &format!("{t}-of-{n}"));
         g.bench_function("total/rfc9591", |b| {
             b.iter(|| plain_once(&keys, tu, &mut rng))
         });

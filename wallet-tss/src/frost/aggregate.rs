@@ -12,6 +12,9 @@
 //! i.e. every share equation `zᵢ·G = Dᵢ + ρᵢ·Eᵢ + c·λᵢ·Yᵢ` **and** the final signature equation
 //! `z·G = R + c·Y` at once (a false equation survives with probability ≤ 2⁻¹²⁸). Only when the
 //! batch fails are the shares checked one by one, to find the culprits.
+//!
+//! The BIP-340 mode ([`crate::frost::taproot`]) runs the same code with its hooks: when it
+//! negated `R` (odd y), the `Dᵢ` and `ρᵢ·Eᵢ` terms carry a factor `−1`.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -26,7 +29,8 @@ use wallet_types::{
 use super::ciphersuite::Ciphersuite;
 use super::keys::PublicKeyPackage;
 use super::round2::{
-    SignatureShare, SigningContext, SigningPackage, check_signers, compute_challenge,
+    Rfc9591, Scheme, SignatureShare, SigningContext, SigningPackage, check_signers,
+    compute_challenge,
 };
 use wallet_sss::lagrange::lagrange_coefficients_at_zero;
 
@@ -97,8 +101,18 @@ pub fn verify_signature_share<C: Ciphersuite>(
     signer: PartyId,
     share: &SignatureShare<C>,
 ) -> Result<bool, Error> {
+    verify_signature_share_in::<C, Rfc9591>(public, package, signer, share)
+}
+
+/// [`verify_signature_share`] under scheme `S`.
+pub(crate) fn verify_signature_share_in<C: Ciphersuite, S: Scheme<C>>(
+    public: &PublicKeyPackage<C>,
+    package: &SigningPackage<C>,
+    signer: PartyId,
+    share: &SignatureShare<C>,
+) -> Result<bool, Error> {
     check_signers(public, package)?;
-    let ctx = SigningContext::new(public.group_key().get(), package);
+    let ctx = SigningContext::new::<S>(public.group_key().get(), package)?;
     let lambdas = lagrange_coefficients_at_zero::<C>(&ctx.ids).map_err(|_| Error::Internal)?;
     let i = ctx
         .ids
@@ -123,12 +137,19 @@ fn share_is_valid<C: Ciphersuite>(
     let y = public
         .share_commitment(id)
         .ok_or(ParamError::NotAMember(id))?;
-    // zᵢ·G − c·λᵢ·Yᵢ − ρᵢ·Eᵢ == Dᵢ
+    // zᵢ·G − c·λᵢ·Yᵢ − ±ρᵢ·Eᵢ == ±Dᵢ (the sign is the scheme's nonce factor: BIP-340
+    // negates every nonce contribution when R has odd y).
+    let f = ctx.nonce_factor();
     let lhs = C::msm(
-        &[share.0, -(ctx.challenge * lambda), -*rho],
+        &[share.0, -(ctx.challenge * lambda), -(f * rho)],
         &[C::Point::generator(), *y, *com.binding()],
     );
-    Ok(lhs == *com.hiding())
+    let d = if ctx.negate {
+        -*com.hiding()
+    } else {
+        *com.hiding()
+    };
+    Ok(lhs == d)
 }
 
 /// RFC 9591 §5.3 `aggregate` with every share verified.
@@ -143,6 +164,17 @@ pub fn aggregate<C: Ciphersuite>(
     shares: &BTreeMap<PartyId, SignatureShare<C>>,
     public: &PublicKeyPackage<C>,
 ) -> Result<Signature<C>, Error> {
+    aggregate_in::<C, Rfc9591>(package, shares, public)
+}
+
+/// [`aggregate`] under scheme `S`: the returned `R` is the group commitment the scheme used
+/// (even-y for BIP-340).
+#[allow(non_snake_case)]
+pub(crate) fn aggregate_in<C: Ciphersuite, S: Scheme<C>>(
+    package: &SigningPackage<C>,
+    shares: &BTreeMap<PartyId, SignatureShare<C>>,
+    public: &PublicKeyPackage<C>,
+) -> Result<Signature<C>, Error> {
     check_signers(public, package)?;
     if shares.len() != package.commitments().len()
         || !shares.keys().eq(package.commitments().keys())
@@ -150,7 +182,8 @@ pub fn aggregate<C: Ciphersuite>(
         return Err(ParamError::Mismatch.into());
     }
     let Y = *public.group_key().get();
-    let ctx = SigningContext::new(&Y, package);
+    let ctx = SigningContext::new::<S>(&Y, package)?;
+    let f = ctx.nonce_factor();
     let lambdas = lagrange_coefficients_at_zero::<C>(&ctx.ids).map_err(|_| Error::Internal)?;
     let z: C::Scalar = shares.values().map(|s| s.0).sum();
     let sig = Signature { R: ctx.R, z };
@@ -193,9 +226,9 @@ pub fn aggregate<C: Ciphersuite>(
             .share_commitment(*id)
             .ok_or(ParamError::NotAMember(*id))?;
         g_coeff += r * share.0;
-        scalars.push(-r);
+        scalars.push(-(r * f));
         points.push(*com.hiding());
-        scalars.push(-(r * rho));
+        scalars.push(-(r * f * rho));
         points.push(*com.binding());
         scalars.push(-(r * ctx.challenge * lambda));
         points.push(*yi);

@@ -132,7 +132,7 @@ impl Ciphersuite for wallet_types::Secp256k1 {
     }
 }
 
-fn sha256(prefix: &[&[u8]], parts: &[&[u8]]) -> [u8; 32] {
+pub(crate) fn sha256(prefix: &[&[u8]], parts: &[&[u8]]) -> [u8; 32] {
     let mut h = sha2::Sha256::new();
     for p in prefix.iter().chain(parts) {
         h.update(p);
@@ -181,7 +181,7 @@ fn expand_message_xmd_sha256(msg: &[&[u8]], dst: &[&[u8]], out: &mut [u8]) {
 
 /// RFC 9380 `hash_to_field(msg, 1)` into the secp256k1 scalar field: 48 uniform bytes read
 /// big-endian and reduced mod n.
-fn hash_to_scalar_secp256k1(dst: &[&[u8]], msg: &[&[u8]]) -> k256::Scalar {
+pub(crate) fn hash_to_scalar_secp256k1(dst: &[&[u8]], msg: &[&[u8]]) -> k256::Scalar {
     use k256::elliptic_curve::ops::Reduce;
     let mut wide = k256::WideBytes::default();
     if let Some(tail) = wide.get_mut(16..) {

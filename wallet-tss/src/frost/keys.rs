@@ -225,6 +225,18 @@ impl<C: Ciphersuite> KeyPackage<C> {
         Ok(Self { id, secret, public })
     }
 
+    /// A package whose consistency (`secret·G` is `id`'s share commitment in `public`) the
+    /// caller guarantees by construction: the Taproot mode's tweaked share, an affine image of
+    /// a checked share and its commitments (`crate::frost::taproot`). Skips the constant-time
+    /// base multiplication of [`KeyPackage::new`] on the signing path.
+    pub(crate) fn from_parts_unchecked(
+        id: PartyId,
+        secret: SecretScalar<C>,
+        public: PublicKeyPackage<C>,
+    ) -> Self {
+        Self { id, secret, public }
+    }
+
     /// This party.
     pub fn id(&self) -> PartyId {
         self.id

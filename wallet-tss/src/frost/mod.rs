@@ -11,6 +11,7 @@
 //! | **online**: signing package, signature share | [`round2`] | §4.4–4.6, §5.2 |
 //! | aggregation with share verification | [`aggregate()`] | §5.3, §5.4 |
 //! | state machines (DKG party, signer, coordinator) | [`dkg`], [`signing`] | — |
+//! | BIP-340 / Taproot mode (x-only keys, BIP-341 tweak, BIP-32 derivation) | [`taproot`] | BIP-340, BIP-341 |
 //!
 //! Signing without the machines:
 //!
@@ -53,6 +54,7 @@ pub mod keys;
 pub mod round1;
 pub mod round2;
 pub mod signing;
+pub mod taproot;
 
 use wallet_types::ObjectKind;
 

@@ -4,7 +4,9 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
+use ff::Field;
 use group::GroupEncoding;
+use subtle::{Choice, ConditionallySelectable};
 use wallet_types::{
     DecodeError, Error, HEADER_LEN, MAX_PARTIES, ObjectKind, ParamError, PartyId, Reader,
     WireObject, Writer,
@@ -132,6 +134,51 @@ impl<C: Ciphersuite> WireObject for SignatureShare<C> {
     }
 }
 
+/// The signing scheme: what differs between RFC 9591 FROST and its BIP-340 mode
+/// ([`crate::frost::taproot`]), so that both run through one code path (the signer's share,
+/// the coordinator's share verification, culprit search and aggregation).
+///
+/// RFC 9591 ([`Rfc9591`]) is the identity on every hook. BIP-340 hashes the binding factors
+/// with its own context string, makes the group commitment even-y (negating every nonce
+/// contribution when `R` has odd y) and uses the BIP-340 tagged-hash challenge over
+/// x-coordinates.
+pub(crate) trait Scheme<C: Ciphersuite> {
+    /// `H1`: binding factors.
+    fn h1(parts: &[&[u8]]) -> C::Scalar;
+    /// `H4`: message hash inside binding factors.
+    fn h4(parts: &[&[u8]]) -> Vec<u8>;
+    /// `H5`: commitment-list hash inside binding factors.
+    fn h5(parts: &[&[u8]]) -> Vec<u8>;
+    /// The group commitment actually used from `R = Σ Dᵢ + ρᵢ·Eᵢ`: `(R', negate)` with
+    /// `R' = −R` and `negate` true when the scheme flips it (the nonces are then negated).
+    fn group_commitment(r: C::Point) -> Result<(C::Point, bool), Error>;
+    /// The challenge `c` from the used commitment `R'`, the group key and the message.
+    #[allow(non_snake_case)]
+    fn challenge(R: &C::Point, group_key: &C::Point, msg: &[u8]) -> C::Scalar;
+}
+
+/// RFC 9591 as written: the ciphersuite's `H1`, `H4`, `H5`, `H2`; `R` as computed.
+pub(crate) struct Rfc9591;
+
+impl<C: Ciphersuite> Scheme<C> for Rfc9591 {
+    fn h1(parts: &[&[u8]]) -> C::Scalar {
+        C::h1(parts)
+    }
+    fn h4(parts: &[&[u8]]) -> Vec<u8> {
+        C::h4(parts)
+    }
+    fn h5(parts: &[&[u8]]) -> Vec<u8> {
+        C::h5(parts)
+    }
+    fn group_commitment(r: C::Point) -> Result<(C::Point, bool), Error> {
+        Ok((r, false))
+    }
+    #[allow(non_snake_case)]
+    fn challenge(R: &C::Point, group_key: &C::Point, msg: &[u8]) -> C::Scalar {
+        C::h2(&[R.to_bytes().as_ref(), group_key.to_bytes().as_ref(), msg])
+    }
+}
+
 /// Everything signers and the coordinator derive from a package and the group key: binding
 /// factors (RFC 9591 §4.4), the group commitment `R` (§4.5) and the challenge `c` (§4.6),
 /// computed once.
@@ -141,9 +188,11 @@ pub(crate) struct SigningContext<C: Ciphersuite> {
     pub ids: Vec<PartyId>,
     /// `ρᵢ` in the order of `ids`.
     pub binding_factors: Vec<C::Scalar>,
-    /// `R = Σ Dᵢ + ρᵢ·Eᵢ`.
+    /// The group commitment used: `R = Σ Dᵢ + ρᵢ·Eᵢ`, negated when `negate` (BIP-340 even y).
     pub R: C::Point,
-    /// `c = H2(R || Y || msg)`.
+    /// Whether the scheme negated `R` (every signer then negates its nonces `dᵢ + eᵢρᵢ`).
+    pub negate: bool,
+    /// `c = H2(R || Y || msg)` (RFC 9591) or the scheme's challenge.
     pub challenge: C::Scalar,
     /// `SerializeElement(Y)`.
     pub group_key_bytes: Vec<u8>,
@@ -153,24 +202,38 @@ pub(crate) struct SigningContext<C: Ciphersuite> {
 
 impl<C: Ciphersuite> SigningContext<C> {
     #[allow(non_snake_case)]
-    pub(crate) fn new(group_key: &C::Point, package: &SigningPackage<C>) -> Self {
+    pub(crate) fn new<S: Scheme<C>>(
+        group_key: &C::Point,
+        package: &SigningPackage<C>,
+    ) -> Result<Self, Error> {
         let ids = package.signers();
         let group_key_bytes = group_key.to_bytes().as_ref().to_vec();
         let commitment_list = package.encode_group_commitment_list();
-        let binding_factors = binding_factors_for::<C>(&group_key_bytes, &commitment_list, package);
+        let binding_factors =
+            binding_factors_for::<C, S>(&group_key_bytes, &commitment_list, package);
         // §4.5: R = Σ Dᵢ + Σ ρᵢ·Eᵢ — the Dᵢ are added, the ρᵢ·Eᵢ in one multi-scalar
         // multiplication (public data, variable time).
         let D: C::Point = package.commitments.values().map(|c| *c.hiding()).sum();
         let E: Vec<C::Point> = package.commitments.values().map(|c| *c.binding()).collect();
-        let R = D + C::msm(&binding_factors, &E);
-        let challenge = C::h2(&[R.to_bytes().as_ref(), &group_key_bytes, package.message()]);
-        Self {
+        let (R, negate) = S::group_commitment(D + C::msm(&binding_factors, &E))?;
+        let challenge = S::challenge(&R, group_key, package.message());
+        Ok(Self {
             ids,
             binding_factors,
             R,
+            negate,
             challenge,
             group_key_bytes,
             commitment_list,
+        })
+    }
+
+    /// `+1` or `−1`: the factor on every nonce contribution (`−1` when `R` was negated).
+    pub(crate) fn nonce_factor(&self) -> C::Scalar {
+        if self.negate {
+            -C::Scalar::ONE
+        } else {
+            C::Scalar::ONE
         }
     }
 }
@@ -182,20 +245,20 @@ pub fn compute_binding_factors<C: Ciphersuite>(
     package: &SigningPackage<C>,
 ) -> Vec<C::Scalar> {
     let y = group_key.to_bytes();
-    binding_factors_for::<C>(y.as_ref(), &package.encode_group_commitment_list(), package)
+    binding_factors_for::<C, Rfc9591>(y.as_ref(), &package.encode_group_commitment_list(), package)
 }
 
-fn binding_factors_for<C: Ciphersuite>(
+fn binding_factors_for<C: Ciphersuite, S: Scheme<C>>(
     y: &[u8],
     commitment_list: &[u8],
     package: &SigningPackage<C>,
 ) -> Vec<C::Scalar> {
-    let msg_hash = C::h4(&[package.message()]);
-    let com_hash = C::h5(&[commitment_list]);
+    let msg_hash = S::h4(&[package.message()]);
+    let com_hash = S::h5(&[commitment_list]);
     package
         .commitments
         .keys()
-        .map(|id| C::h1(&[y, &msg_hash, &com_hash, identifier_bytes::<C>(*id).as_ref()]))
+        .map(|id| S::h1(&[y, &msg_hash, &com_hash, identifier_bytes::<C>(*id).as_ref()]))
         .collect()
 }
 
@@ -206,7 +269,7 @@ pub fn compute_challenge<C: Ciphersuite>(
     group_key: &C::Point,
     msg: &[u8],
 ) -> C::Scalar {
-    C::h2(&[R.to_bytes().as_ref(), group_key.to_bytes().as_ref(), msg])
+    <Rfc9591 as Scheme<C>>::challenge(R, group_key, msg)
 }
 
 /// RFC 9591 §5.2 `sign`: the signer's share `zᵢ = dᵢ + eᵢ·ρᵢ + λᵢ·sᵢ·c`, **consuming** the
@@ -221,6 +284,16 @@ pub fn sign<C: Ciphersuite>(
     nonces: SigningNonces<C>,
     key: &KeyPackage<C>,
 ) -> Result<SignatureShare<C>, Error> {
+    sign_in::<C, Rfc9591>(package, nonces, key)
+}
+
+/// [`sign`] under scheme `S`: `zᵢ = ±(dᵢ + eᵢ·ρᵢ) + λᵢ·sᵢ·c` (the sign is `−` when `S`
+/// negated the group commitment).
+pub(crate) fn sign_in<C: Ciphersuite, S: Scheme<C>>(
+    package: &SigningPackage<C>,
+    nonces: SigningNonces<C>,
+    key: &KeyPackage<C>,
+) -> Result<SignatureShare<C>, Error> {
     let (d, e, commitments) = nonces.into_parts();
     let me = key.id();
     let public = key.public();
@@ -228,7 +301,7 @@ pub fn sign<C: Ciphersuite>(
         return Err(ParamError::Mismatch.into());
     }
     check_signers(public, package)?;
-    let ctx = SigningContext::new(public.group_key().get(), package);
+    let ctx = SigningContext::new::<S>(public.group_key().get(), package)?;
     let idx = ctx
         .ids
         .iter()
@@ -236,7 +309,11 @@ pub fn sign<C: Ciphersuite>(
         .ok_or(Error::Internal)?;
     let rho = ctx.binding_factors.get(idx).ok_or(Error::Internal)?;
     let lambda = lagrange_at_zero::<C>(&ctx.ids, me).map_err(|_| Error::Internal)?;
-    let z = *d.expose() + *e.expose() * rho + lambda * key.secret_share().expose() * ctx.challenge;
+    // The negation's condition is public (the parity of R); the select keeps the secret
+    // nonce sum out of any branch anyway.
+    let k = *d.expose() + *e.expose() * rho;
+    let k = C::Scalar::conditional_select(&k, &-k, Choice::from(u8::from(ctx.negate)));
+    let z = k + lambda * key.secret_share().expose() * ctx.challenge;
     Ok(SignatureShare(z))
 }
 

@@ -5,6 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use wallet_tss::frost::dkg::{DkgMessage, DkgParty};
+use wallet_tss::frost::taproot::TaprootSigningPackage;
 use wallet_tss::frost::signing::{Coordinator, SignerState, SigningMessage, SigningPartyState};
 use wallet_tss::frost::{
     KeyPackage, PublicKeyPackage, Signature, SignatureShare, SigningCommitments, SigningNonces,
@@ -53,6 +54,7 @@ fn all(data: &[u8]) {
     }
     let _ = Envelope::<DkgMessage<Ed25519>>::decode(data);
     let _ = Envelope::<SigningMessage<Ed25519>>::decode(data);
+    public::<TaprootSigningPackage>(data);
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -66,4 +68,9 @@ fuzz_target!(|data: &[u8]| {
         v.extend_from_slice(data);
         all(&v);
     }
+    // The BIP-340 / Taproot signing package (secp256k1, curve byte 1).
+    let mut v = Vec::with_capacity(data.len() + 4);
+    v.extend_from_slice(&[1, 0x03, 0x30, 1]);
+    v.extend_from_slice(data);
+    public::<TaprootSigningPackage>(&v);
 });

@@ -7,7 +7,7 @@
 //!     --message-hex 4f3c...32 bytes... [--path m/0/1] [--seed 7] [--json]
 //! ```
 //!
-//! With `--json` one JSON object goes to stdout (DESIGN.md's example output contract); human
+//! With `--json` one JSON object goes to stdout (the example output contract, `docs/example-output.md`); human
 //! text goes to stderr. Messages move between the machines as encoded bytes, as they would over
 //! a network.
 #![allow(clippy::indexing_slicing)]

@@ -289,7 +289,7 @@ fn run(args: &Args) -> Result<String, KekError> {
                     o,
                     r#""message": "{}", "signature": "{}"}}"#,
                     hex::encode(message.as_bytes()),
-                    hex::encode(sig)
+                    hex::encode(sig.to_bytes())
                 )
                 .unwrap();
             }

@@ -69,6 +69,11 @@ pub use password::{
 pub use payload::{MAX_OPAQUE_LEN, Payload, PayloadKind, RecoverableSignature};
 pub use prf::{Kek, PrfOutput, PrfSalt, WalletId, derive_prf_kek};
 
+// The crates whose types appear in this crate's API, re-exported so that a user names the same
+// versions (`wallet_tss::k256::ecdsa::Signature`) without depending on them directly.
+pub use wallet_types::rand_core;
+pub use {ed25519_dalek, k256};
+
 /// **Hazmat.** The primitives as this crate calls them, for tests against published vectors
 /// (Wycheproof, RFC 5869). Not a stable API.
 ///

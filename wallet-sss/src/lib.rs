@@ -53,3 +53,8 @@ pub use feldman::Commitments;
 pub use lagrange::{lagrange_at, lagrange_at_zero};
 pub use polynomial::Polynomial;
 pub use shamir::{Share, ShareSetId, reconstruct, reconstruct_verified, split};
+
+// The crates whose types appear in this crate's API, re-exported so that a user names the same
+// versions (`wallet_tss::k256::ecdsa::Signature`) without depending on them directly.
+pub use wallet_types::rand_core;
+pub use {ed25519_dalek, k256};

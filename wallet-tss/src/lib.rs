@@ -21,6 +21,11 @@ pub mod ecdsa;
 pub mod frost;
 pub mod mul;
 pub mod ot;
+
+// The crates whose types appear in this crate's API, re-exported so that a user names the same
+// versions (`wallet_tss::k256::ecdsa::Signature`) without depending on them directly.
+pub use wallet_types::rand_core;
+pub use {ed25519_dalek, k256};
 mod sym;
 
 use curve25519_dalek as _;

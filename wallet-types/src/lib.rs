@@ -19,7 +19,11 @@
 //! * [`wire`] — the header every encoded object starts with and a strict codec
 //!   ([`WireObject`]);
 //! * [`session_id`] — commit-then-reveal agreement on a fresh session id, the first machine;
-//! * `sim` (feature `test-utils`) — a deterministic simulator with fault injection.
+//! * `sim` (feature `test-utils`) — a deterministic simulator with fault injection;
+//! * `os_rng()` (feature `getrandom`) — the operating system's RNG in one call.
+//!
+//! The crates this API is made of are re-exported: [`k256`], [`curve25519_dalek`],
+//! [`rand_core`], [`ff`], [`group`], [`subtle`], [`zeroize`].
 //!
 //! The byte layouts are specified in this crate's `SPEC.md`.
 //!
@@ -78,3 +82,30 @@ pub use wire::{
 
 /// Re-exports of the group / field crates the curve trait is built on.
 pub use {ff, group, rand_core, subtle, zeroize};
+
+/// The secp256k1 crate behind [`Secp256k1`] (its `Scalar` and `ProjectivePoint` are the curve's
+/// types). Use this path instead of depending on `k256` yourself, so that the versions agree.
+pub use k256;
+
+/// The Ed25519 group crate behind [`Ed25519`] (its `Scalar` and `SubgroupPoint`).
+pub use curve25519_dalek;
+
+/// The operating system's random number generator, ready for every `rng` parameter of the
+/// wallet crates (feature `getrandom`).
+///
+/// `rand_core` 0.10 has no `OsRng`; this is `rand_core::UnwrapErr(getrandom::SysRng)`, a
+/// [`rand_core::CryptoRng`] that reads the OS generator on every call (no state to seed or
+/// protect). It panics if the operating system cannot deliver randomness, which on the
+/// supported platforms means the system is unusable; call `getrandom::SysRng` through
+/// `rand_core::TryRng` to handle that case yourself.
+///
+/// ```
+/// # #[cfg(feature = "getrandom")] {
+/// use wallet_types::{Secp256k1, SecretScalar};
+/// let key = SecretScalar::<Secp256k1>::random(&mut wallet_types::os_rng());
+/// # let _ = key; }
+/// ```
+#[cfg(feature = "getrandom")]
+pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}

@@ -55,6 +55,8 @@ pub mod error;
 pub mod password;
 pub mod payload;
 pub mod prf;
+#[cfg(feature = "serde")]
+pub mod serde_impls;
 
 pub use crypto::{KEY_LEN, NONCE_LEN, TAG_LEN};
 pub use envelope::{

@@ -40,6 +40,8 @@ pub mod key;
 pub mod metadata;
 pub mod refresh;
 pub mod reshare;
+#[cfg(feature = "serde")]
+pub mod serde_impls;
 pub mod share_set;
 pub mod wallet_sig;
 

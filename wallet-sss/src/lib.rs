@@ -45,6 +45,8 @@ pub mod error;
 pub mod feldman;
 pub mod lagrange;
 pub mod polynomial;
+#[cfg(feature = "serde")]
+pub mod serde_impls;
 pub mod shamir;
 pub mod wallet;
 

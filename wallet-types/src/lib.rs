@@ -54,6 +54,8 @@ pub mod party;
 pub mod protocol;
 pub mod reconfirm;
 pub mod secret;
+#[cfg(feature = "serde")]
+pub mod serde_wire;
 pub mod session_id;
 #[cfg(feature = "test-utils")]
 pub mod sim;
@@ -86,6 +88,10 @@ pub use {ff, group, rand_core, subtle, zeroize};
 /// The secp256k1 crate behind [`Secp256k1`] (its `Scalar` and `ProjectivePoint` are the curve's
 /// types). Use this path instead of depending on `k256` yourself, so that the versions agree.
 pub use k256;
+
+/// serde (feature `serde`), for [`impl_serde_via_wire!`].
+#[cfg(feature = "serde")]
+pub use serde;
 
 /// The Ed25519 group crate behind [`Ed25519`] (its `Scalar` and `SubgroupPoint`).
 pub use curve25519_dalek;

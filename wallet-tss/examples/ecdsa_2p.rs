@@ -115,7 +115,7 @@ fn run<P: Protocol>(
         }
     }
     while let Some((to, bytes)) = queue.pop_front() {
-        let env = Envelope::<P::Message>::decode(&bytes).map_err(|(_, e)| e.to_string())?;
+        let env = Envelope::<P::Message>::decode(&bytes).map_err(|e| e.to_string())?;
         let m = machines
             .get_mut(&to)
             .ok_or("message for an unknown party")?;

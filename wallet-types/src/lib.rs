@@ -69,7 +69,7 @@ pub use curve::{
     decode_point, decode_point_or_identity, decode_scalar, random_nonzero_scalar,
 };
 pub use error::{Error, ErrorKind, ParamError, Reason, StoreError};
-pub use message::{Envelope, Recipient};
+pub use message::{Envelope, EnvelopeDecodeError, Recipient};
 pub use party::{MAX_PARTIES, Parties, PartyId, SessionId};
 pub use protocol::{Delivery, Inbox, Lifecycle, Protocol, Received, RoundMessage, RoundSpec, Step};
 pub use secret::{SecretBytes, SecretScalar, SecretVec};

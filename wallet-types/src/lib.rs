@@ -18,6 +18,8 @@
 //! * [`error`] — typed errors that name culprits ([`Error`], [`Reason`]);
 //! * [`wire`] — the header every encoded object starts with and a strict codec
 //!   ([`WireObject`]);
+//! * [`retry`] — [`retry::LastResponse`]: a server answers a retried request with the same
+//!   response;
 //! * [`session_id`] — commit-then-reveal agreement on a fresh session id, the first machine;
 //! * `sim` (feature `test-utils`) — a deterministic simulator with fault injection;
 //! * `os_rng()` (feature `getrandom`) — the operating system's RNG in one call.
@@ -53,6 +55,7 @@ pub mod message;
 pub mod party;
 pub mod protocol;
 pub mod reconfirm;
+pub mod retry;
 pub mod secret;
 #[cfg(feature = "serde")]
 pub mod serde_wire;

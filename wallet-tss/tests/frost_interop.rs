@@ -50,7 +50,7 @@ fn frost_dealer_key_imports_and_signs() {
         3,
         2,
         frost_ed25519::keys::IdentifierList::Default,
-        &mut Rng06(ChaCha20Rng::seed_from_u64(18)),
+        Rng06(ChaCha20Rng::seed_from_u64(18)),
     )
     .unwrap();
     let threshold = usize::from(their_public.min_signers().unwrap());
@@ -122,7 +122,7 @@ fn frost_dealer_key_imports_and_signs() {
         3,
         2,
         frost_ed25519::keys::IdentifierList::Default,
-        &mut Rng06(ChaCha20Rng::seed_from_u64(19)),
+        Rng06(ChaCha20Rng::seed_from_u64(19)),
     )
     .unwrap();
     let mut mixed: Vec<_> = their_public

@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(last.replay(b""), None);
         let back = LastResponse::decode(last.encode().expose()).unwrap();
         assert_eq!(back.replay(b"req"), Some(&b"resp"[..]));
-        assert_eq!(alloc::format!("{back:?}"), "LastResponse { response_len: 4, .. }");
+        assert_eq!(
+            alloc::format!("{back:?}"),
+            "LastResponse { response_len: 4, .. }"
+        );
         let enc = last.encode();
         assert!(LastResponse::decode(enc.expose().get(..enc.len() - 1).unwrap()).is_err());
         let mut longer = alloc::vec::Vec::from(enc.expose());

@@ -10,7 +10,10 @@ use wallet_tss::rand_core::CryptoRng;
 use wallet_types::{Envelope, Error, Parties, PartyId, Protocol, Recipient, SessionId, Step};
 
 /// Runs two machines in one process (the queue stands in for a transport).
-fn run<P: Protocol>(mut machines: Vec<P>, rng: &mut impl CryptoRng) -> Result<Vec<P::Output>, Error> {
+fn run<P: Protocol>(
+    mut machines: Vec<P>,
+    rng: &mut impl CryptoRng,
+) -> Result<Vec<P::Output>, Error> {
     let mut queue: Vec<Envelope<P::Message>> = Vec::new();
     let mut outputs = Vec::new();
     let mut steps = Vec::new();

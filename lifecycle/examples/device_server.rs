@@ -748,14 +748,11 @@ impl Client {
             if let Some(s) = self.seed {
                 cmd.arg("--seed").arg(s.to_string());
             }
-            match self.crash {
-                Some((n, Crash::Before)) if n == self.processes => {
-                    drop(cmd.arg("--crash").arg("before"))
-                }
-                Some((n, Crash::After)) if n == self.processes => {
-                    drop(cmd.arg("--crash").arg("after"))
-                }
-                _ => {}
+            if let Some((n, crash)) = self.crash
+                && n == self.processes
+            {
+                let at = if crash == Crash::Before { "before" } else { "after" };
+                cmd.arg("--crash").arg(at);
             }
             let mut child = cmd.spawn().map_err(err("spawn server"))?;
             let mut line = String::new();

@@ -751,7 +751,11 @@ impl Client {
             if let Some((n, crash)) = self.crash
                 && n == self.processes
             {
-                let at = if crash == Crash::Before { "before" } else { "after" };
+                let at = if crash == Crash::Before {
+                    "before"
+                } else {
+                    "after"
+                };
                 cmd.arg("--crash").arg(at);
             }
             let mut child = cmd.spawn().map_err(err("spawn server"))?;

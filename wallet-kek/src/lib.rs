@@ -13,6 +13,11 @@
 //! * [`payload`] — what can be inside (secp256k1 key, Ed25519 seed, BIP-39 entropy, tagged
 //!   opaque bytes) and client-side signing that unwraps, signs and zeroizes in one call.
 //!
+//! Signatures come out as the ecosystem's types (`k256::ecdsa::{Signature, RecoveryId}`,
+//! `ed25519_dalek::Signature`, re-exported as [`k256`] and [`ed25519_dalek`]), and an opened
+//! envelope ([`Unlocked`]) is a RustCrypto signer: `PrehashSigner<(Signature, RecoveryId)>` for
+//! secp256k1, `Signer<ed25519_dalek::Signature>` for Ed25519.
+//!
 //! The byte layout, the KDF inputs and the answer normalisation are specified in this crate's
 //! `SPEC.md` so that an independent implementation can open an envelope given a PRF output.
 //!
@@ -35,7 +40,7 @@
 //!
 //! let b = Credential::Prf { credential_id: b"B", output: &prf_b };
 //! let sig = env.sign_ed25519(&b, b"hello").unwrap();
-//! assert_eq!(sig.len(), 64);
+//! assert_eq!(sig.to_bytes().len(), 64); // an ed25519_dalek::Signature
 //!
 //! // A wrong PRF output gets one opaque error.
 //! let wrong = PrfOutput::new([3; 32]);

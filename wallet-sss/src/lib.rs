@@ -15,7 +15,8 @@
 //!   byte in `SPEC.md`);
 //! * [`wallet`] — the 2-of-3 device / auth / recovery wallet share set: create, sign
 //!   (secp256k1 ECDSA with recovery id, Ed25519) in one call that zeroizes everything, recover,
-//!   rotate, BIP-39 export / import;
+//!   rotate, BIP-39 export / import; RustCrypto signers over two shares
+//!   ([`wallet::EcdsaSigner`], [`wallet::Ed25519Signer`]) giving `k256` / `ed25519-dalek` types;
 //! * [`derive`](mod@derive) — BIP-39 seed, BIP-32 (`m/44'/60'/0'/0/i`, Ethereum address), SLIP-10 Ed25519
 //!   (`m/44'/501'/i'/0'`).
 //!

@@ -58,6 +58,7 @@ pub mod reconfirm;
 pub mod retry;
 pub mod secret;
 #[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub mod serde_wire;
 pub mod session_id;
 #[cfg(feature = "test-utils")]
@@ -115,6 +116,7 @@ pub use curve25519_dalek;
 /// # let _ = key; }
 /// ```
 #[cfg(feature = "getrandom")]
+#[cfg_attr(docsrs, doc(cfg(feature = "getrandom")))]
 pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
 }

@@ -7,9 +7,10 @@
 //! serde is as validated as one decoded by hand.
 //!
 //! Secret objects (key shares, machine states, sealed one-time material: those with
-//! [`WireObject::SECRET`]) have **no** serde implementation, and using this module for one is a
-//! compile-time error; they leave memory only through `to_secret_bytes` and are stored
-//! encrypted.
+//! [`WireObject::SECRET`]) have **no** serde implementation, and passing one to this module's
+//! [`serialize`] fails to build (a constant assertion, evaluated when the call is instantiated:
+//! in `cargo build` / `cargo test`, not in `cargo check`); they leave memory only through
+//! `to_secret_bytes` and are stored encrypted.
 //!
 //! Use it on a field of your own type with `#[serde(with = "wallet_types::serde_wire")]`, or
 //! rely on the `Serialize` / `Deserialize` implementations the crates give their public types

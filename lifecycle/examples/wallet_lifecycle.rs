@@ -5,7 +5,7 @@
 //! cargo run --release --example wallet_lifecycle -- [--seed S] [--json]
 //! ```
 //! The human report goes to stderr; with `--json` one JSON object goes to stdout
-//! (`"steps"` and `"signatures"`, fields per DESIGN.md's example output contract).
+//! (`"steps"` and `"signatures"`, fields per the example output contract, `docs/example-output.md`).
 
 use std::process::ExitCode;
 

@@ -16,8 +16,8 @@
 //! credential secret derived from the seed. With `--prf-a` / `--prf-b` the given 32-byte values
 //! are used as the passkeys' PRF outputs instead.
 //!
-//! With `--json`, one JSON object goes to stdout (fields per DESIGN.md "Example output
-//! contract", plus `"envelope"` and `"prf_outputs"`); the narrative goes to stderr.
+//! With `--json`, one JSON object goes to stdout (fields per `docs/example-output.md`,
+//! plus `"envelope"` and `"prf_outputs"`); the narrative goes to stderr.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -289,7 +289,7 @@ fn run(args: &Args) -> Result<String, KekError> {
                     o,
                     r#""message": "{}", "signature": "{}"}}"#,
                     hex::encode(message.as_bytes()),
-                    hex::encode(sig)
+                    hex::encode(sig.to_bytes())
                 )
                 .unwrap();
             }

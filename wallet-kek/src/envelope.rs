@@ -318,6 +318,31 @@ pub struct Unlocked {
     payload: Payload,
 }
 
+/// An opened secp256k1 envelope signs through the RustCrypto interface (like [`Payload`]):
+/// `unlocked.sign_prehash(&hash)` gives `(k256::ecdsa::Signature, k256::ecdsa::RecoveryId)`.
+impl
+    k256::ecdsa::signature::hazmat::PrehashSigner<(k256::ecdsa::Signature, k256::ecdsa::RecoveryId)>
+    for Unlocked
+{
+    fn sign_prehash(
+        &self,
+        prehash: &[u8],
+    ) -> Result<(k256::ecdsa::Signature, k256::ecdsa::RecoveryId), k256::ecdsa::signature::Error>
+    {
+        k256::ecdsa::signature::hazmat::PrehashSigner::sign_prehash(&self.payload, prehash)
+    }
+}
+
+/// An opened Ed25519 envelope signs through the RustCrypto interface (like [`Payload`]).
+impl k256::ecdsa::signature::Signer<ed25519_dalek::Signature> for Unlocked {
+    fn try_sign(
+        &self,
+        message: &[u8],
+    ) -> Result<ed25519_dalek::Signature, k256::ecdsa::signature::Error> {
+        k256::ecdsa::signature::Signer::try_sign(&self.payload, message)
+    }
+}
+
 impl Unlocked {
     /// The secret.
     pub fn payload(&self) -> &Payload {
@@ -638,12 +663,12 @@ impl Envelope {
     }
 
     /// Client-side Ed25519: unwraps, signs `message` (RFC 8032) and zeroizes; only the
-    /// signature comes out.
+    /// signature comes out (`.to_bytes()` for `R ‖ S`).
     pub fn sign_ed25519(
         &self,
         cred: &Credential<'_>,
         message: &[u8],
-    ) -> Result<[u8; 64], KekError> {
+    ) -> Result<ed25519_dalek::Signature, KekError> {
         if self.payload_kind != PayloadKind::Ed25519Seed {
             return Err(KekError::WrongPayloadKind);
         }

@@ -13,6 +13,11 @@
 //! * [`payload`] — what can be inside (secp256k1 key, Ed25519 seed, BIP-39 entropy, tagged
 //!   opaque bytes) and client-side signing that unwraps, signs and zeroizes in one call.
 //!
+//! Signatures come out as the ecosystem's types (`k256::ecdsa::{Signature, RecoveryId}`,
+//! `ed25519_dalek::Signature`, re-exported as [`k256`] and [`ed25519_dalek`]), and an opened
+//! envelope ([`Unlocked`]) is a RustCrypto signer: `PrehashSigner<(Signature, RecoveryId)>` for
+//! secp256k1, `Signer<ed25519_dalek::Signature>` for Ed25519.
+//!
 //! The byte layout, the KDF inputs and the answer normalisation are specified in this crate's
 //! `SPEC.md` so that an independent implementation can open an envelope given a PRF output.
 //!
@@ -35,7 +40,7 @@
 //!
 //! let b = Credential::Prf { credential_id: b"B", output: &prf_b };
 //! let sig = env.sign_ed25519(&b, b"hello").unwrap();
-//! assert_eq!(sig.len(), 64);
+//! assert_eq!(sig.to_bytes().len(), 64); // an ed25519_dalek::Signature
 //!
 //! // A wrong PRF output gets one opaque error.
 //! let wrong = PrfOutput::new([3; 32]);
@@ -55,6 +60,8 @@ pub mod error;
 pub mod password;
 pub mod payload;
 pub mod prf;
+#[cfg(feature = "serde")]
+pub mod serde_impls;
 
 pub use crypto::{KEY_LEN, NONCE_LEN, TAG_LEN};
 pub use envelope::{
@@ -68,6 +75,11 @@ pub use password::{
 };
 pub use payload::{MAX_OPAQUE_LEN, Payload, PayloadKind, RecoverableSignature};
 pub use prf::{Kek, PrfOutput, PrfSalt, WalletId, derive_prf_kek};
+
+// The crates whose types appear in this crate's API, re-exported so that a user names the same
+// versions (`wallet_tss::k256::ecdsa::Signature`) without depending on them directly.
+pub use wallet_types::rand_core;
+pub use {ed25519_dalek, k256};
 
 /// **Hazmat.** The primitives as this crate calls them, for tests against published vectors
 /// (Wycheproof, RFC 5869). Not a stable API.

@@ -3,6 +3,7 @@
 use alloc::vec::Vec;
 
 use ed25519_dalek::Signer;
+use k256::ecdsa::signature;
 use wallet_types::{SecretBytes, SecretVec};
 use zeroize::Zeroize;
 
@@ -163,8 +164,9 @@ impl Payload {
         }
     }
 
-    /// Signs `message` with an Ed25519 seed payload (RFC 8032 Ed25519, pure).
-    pub fn sign_ed25519(&self, message: &[u8]) -> Result<[u8; 64], KekError> {
+    /// Signs `message` with an Ed25519 seed payload (RFC 8032 Ed25519, pure). The bytes are
+    /// `signature.to_bytes()` (`R ‖ S`).
+    pub fn sign_ed25519(&self, message: &[u8]) -> Result<ed25519_dalek::Signature, KekError> {
         match self {
             Self::Ed25519Seed(s) => Ok(sign_ed25519(s, message)),
             _ => Err(KekError::WrongPayloadKind),
@@ -172,7 +174,21 @@ impl Payload {
     }
 }
 
-/// A secp256k1 ECDSA signature with its recovery id.
+/// A secp256k1 ECDSA signature with its recovery id: as bytes (the public fields) and as the
+/// `k256` types ([`RecoverableSignature::ecdsa`], or `.into()` a `(Signature, RecoveryId)`).
+///
+/// ```
+/// # use wallet_kek::{Payload, RecoverableSignature};
+/// # let payload = Payload::secp256k1(wallet_types::SecretBytes::new([7; 32])).unwrap();
+/// use wallet_kek::k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+/// let prehash = [0x42; 32];
+/// let sig: RecoverableSignature = payload.sign_secp256k1(&prehash)?;
+/// let (signature, recid): (Signature, RecoveryId) = sig.into();
+/// let vk = VerifyingKey::recover_from_prehash(&prehash, &signature, recid)?;
+/// assert_eq!(vk.to_sec1_bytes().as_ref(), payload.public_key().unwrap_or_default().as_slice());
+/// assert_eq!(signature.to_bytes().as_slice(), sig.signature.as_slice());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecoverableSignature {
     /// `r || s`, 32 bytes each, big-endian; `s ≤ n/2` (low-S).
@@ -180,6 +196,56 @@ pub struct RecoverableSignature {
     /// Recovery id: bit 0 = parity of `R.y` (after low-S normalisation), bit 1 = `R.x ≥ n`
     /// (probability ≈ 2⁻¹²⁸). Ethereum's `v` is `27 + recovery_id`.
     pub recovery_id: u8,
+    typed: (k256::ecdsa::Signature, k256::ecdsa::RecoveryId),
+}
+
+impl RecoverableSignature {
+    pub(crate) fn new(sig: k256::ecdsa::Signature, recid: k256::ecdsa::RecoveryId) -> Self {
+        let mut signature = [0u8; 64];
+        signature.copy_from_slice(sig.to_bytes().as_slice());
+        Self {
+            signature,
+            recovery_id: recid.to_byte(),
+            typed: (sig, recid),
+        }
+    }
+
+    /// The signature and recovery id as `k256` types (verify with
+    /// `k256::ecdsa::VerifyingKey::verify_prehash`, recover with `recover_from_prehash`).
+    pub fn ecdsa(&self) -> (k256::ecdsa::Signature, k256::ecdsa::RecoveryId) {
+        self.typed
+    }
+}
+
+impl From<RecoverableSignature> for (k256::ecdsa::Signature, k256::ecdsa::RecoveryId) {
+    fn from(sig: RecoverableSignature) -> Self {
+        sig.typed
+    }
+}
+
+/// The RustCrypto signer interface of a secp256k1 payload: the same signature as
+/// [`Payload::sign_secp256k1`]. Another payload kind is a [`signature::Error`].
+impl signature::hazmat::PrehashSigner<(k256::ecdsa::Signature, k256::ecdsa::RecoveryId)>
+    for Payload
+{
+    fn sign_prehash(
+        &self,
+        prehash: &[u8],
+    ) -> Result<(k256::ecdsa::Signature, k256::ecdsa::RecoveryId), signature::Error> {
+        let prehash: &[u8; 32] = prehash.try_into().map_err(|_| signature::Error::new())?;
+        self.sign_secp256k1(prehash)
+            .map(Into::into)
+            .map_err(|_| signature::Error::new())
+    }
+}
+
+/// The RustCrypto signer interface of an Ed25519 payload (RFC 8032, pure). Another payload
+/// kind is a [`signature::Error`].
+impl signature::Signer<ed25519_dalek::Signature> for Payload {
+    fn try_sign(&self, message: &[u8]) -> Result<ed25519_dalek::Signature, signature::Error> {
+        self.sign_ed25519(message)
+            .map_err(|_| signature::Error::new())
+    }
 }
 
 fn secp256k1_scalar(key: &SecretBytes<32>) -> Result<k256::NonZeroScalar, KekError> {
@@ -223,15 +289,10 @@ pub(crate) fn sign_secp256k1(
     let (sig, recid) =
         ecdsa::hazmat::sign_prehashed_rfc6979::<k256::Secp256k1, sha2::Sha256>(&d, prehash, &[]);
     d.zeroize();
-    let mut signature = [0u8; 64];
-    signature.copy_from_slice(sig.to_bytes().as_slice());
-    Ok(RecoverableSignature {
-        signature,
-        recovery_id: recid.to_byte(),
-    })
+    Ok(RecoverableSignature::new(sig, recid))
 }
 
-pub(crate) fn sign_ed25519(seed: &SecretBytes<32>, message: &[u8]) -> [u8; 64] {
+pub(crate) fn sign_ed25519(seed: &SecretBytes<32>, message: &[u8]) -> ed25519_dalek::Signature {
     let sk = ed25519_dalek::SigningKey::from_bytes(seed.expose());
-    sk.sign(message).to_bytes()
+    sk.sign(message)
 }

@@ -519,7 +519,7 @@ fn sign_secp256k1_low_s_and_recoverable() {
 
 #[test]
 fn sign_ed25519_verifies() {
-    use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+    use ed25519_dalek::{Verifier, VerifyingKey};
     let a = passkey(1);
     let mut r = rng(70);
     let salt = PrfSalt::random(&mut r);
@@ -537,8 +537,7 @@ fn sign_ed25519_verifies() {
     };
     let vk = VerifyingKey::from_bytes(&pk).unwrap();
     let sig = env.sign_ed25519(&cred, b"transfer 1 SOL").unwrap();
-    vk.verify(b"transfer 1 SOL", &Signature::from_bytes(&sig))
-        .unwrap();
+    vk.verify(b"transfer 1 SOL", &sig).unwrap();
     assert_eq!(
         env.sign_secp256k1(&cred, &[0; 32]).unwrap_err(),
         KekError::WrongPayloadKind
@@ -565,7 +564,7 @@ fn ed25519_rfc8032_test_1_through_envelope() {
         "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
     );
     assert_eq!(
-        hex::encode(env.sign_ed25519(&cred, b"").unwrap()),
+        hex::encode(env.sign_ed25519(&cred, b"").unwrap().to_bytes()),
         "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
     );
 }
@@ -753,4 +752,56 @@ fn server_cannot_strip_a_slot() {
     assert_eq!(stripped.slots().len(), 1);
     assert_eq!(open_with(&stripped, &b).unwrap_err(), KekError::Unwrap);
     assert!(open_with(&env, &b).is_ok());
+}
+
+#[test]
+fn unlocked_envelope_signs_through_the_rustcrypto_traits() {
+    // Written against the re-exports only (`wallet_kek::k256`, `wallet_kek::ed25519_dalek`).
+    use wallet_kek::ed25519_dalek::{Signature as EdSignature, VerifyingKey as EdVerifyingKey};
+    use wallet_kek::k256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+    use wallet_kek::k256::ecdsa::signature::{Signer, Verifier};
+    use wallet_kek::k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+
+    let pk = passkey(7);
+    let secp = prf_envelope(
+        &pk,
+        &Payload::secp256k1(SecretBytes::new([9; 32])).unwrap(),
+        90,
+    );
+    let out = prf_output_for(&secp, &pk);
+    let cred = Credential::Prf {
+        credential_id: &pk.credential_id,
+        output: &out,
+    };
+    let unlocked = secp.open(&cred).unwrap();
+    let vk = VerifyingKey::from_sec1_bytes(&unlocked.payload().public_key().unwrap()).unwrap();
+    let hash = [0x5a; 32];
+    let (sig, recid): (Signature, RecoveryId) = unlocked.sign_prehash(&hash).unwrap();
+    vk.verify_prehash(&hash, &sig).unwrap();
+    assert_eq!(
+        VerifyingKey::recover_from_prehash(&hash, &sig, recid).unwrap(),
+        vk
+    );
+    // The same signature as the one-call path, whose byte fields agree with the typed view.
+    let one_call = secp.sign_secp256k1(&cred, &hash).unwrap();
+    assert_eq!(one_call.ecdsa(), (sig, recid));
+    assert_eq!(one_call.signature.as_slice(), sig.to_bytes().as_slice());
+    assert_eq!(one_call.recovery_id, recid.to_byte());
+    // A prehash that is not 32 bytes and the wrong key kind are errors, not panics.
+    assert!(PrehashSigner::<(Signature, RecoveryId)>::sign_prehash(&unlocked, &[1; 31]).is_err());
+    assert!(Signer::<EdSignature>::try_sign(&unlocked, b"x").is_err());
+
+    let ed = prf_envelope(&pk, &Payload::ed25519_seed(SecretBytes::new([3; 32])), 91);
+    let out = prf_output_for(&ed, &pk);
+    let cred = Credential::Prf {
+        credential_id: &pk.credential_id,
+        output: &out,
+    };
+    let unlocked = ed.open(&cred).unwrap();
+    let pk_bytes: [u8; 32] = unlocked.payload().public_key().unwrap().try_into().unwrap();
+    let vk = EdVerifyingKey::from_bytes(&pk_bytes).unwrap();
+    let sig: EdSignature = unlocked.try_sign(b"transfer").unwrap();
+    vk.verify(b"transfer", &sig).unwrap();
+    assert_eq!(ed.sign_ed25519(&cred, b"transfer").unwrap(), sig);
+    assert!(PrehashSigner::<(Signature, RecoveryId)>::sign_prehash(&unlocked, &hash).is_err());
 }

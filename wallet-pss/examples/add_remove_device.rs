@@ -5,8 +5,8 @@
 //! ```text
 //! cargo run --release -p wallet-pss --example add_remove_device -- [--seed S] [--message-hex HEX] [--json]
 //! ```
-//! With `--json`, one JSON object goes to stdout (fields per DESIGN.md's example output
-//! contract: `"steps"` plus the signature fields); the human report goes to stderr.
+//! With `--json`, one JSON object goes to stdout (fields per `docs/example-output.md`,
+//! `"steps"` plus the signature fields); the human report goes to stderr.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;

@@ -42,13 +42,20 @@ pub mod key;
 pub mod metadata;
 pub mod refresh;
 pub mod reshare;
+#[cfg(feature = "serde")]
+pub mod serde_impls;
 pub mod share_set;
 pub mod wallet_sig;
 
 pub use error::{DeliveryFault, PssError};
 pub use key::KeyShare;
+
+// The crates whose types appear in this crate's API, re-exported so that a user names the same
+// versions (`wallet_tss::k256::ecdsa::Signature`) without depending on them directly.
 pub use refresh::{KeepOldShare, Refresh, RefreshMessage, release_old_share};
 pub use reshare::{
     Reshare, ReshareConfig, ReshareMessage, ReshareOutput, SealedDealing, SealedOutcome,
     combine_sealed, deal_sealed, verify_sealed_dealings,
 };
+pub use wallet_types::rand_core;
+pub use {ed25519_dalek, k256};

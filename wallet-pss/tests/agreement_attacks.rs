@@ -1,4 +1,4 @@
-//! Agreement attacks (DESIGN.md invariants 11 and 12): a party below the threshold, or the
+//! Agreement attacks (docs/invariants.md, invariants 11 and 12): a party below the threshold, or the
 //! untrusted store of the embedded-wallet model, tries to make honest parties accept a sharing
 //! they do not agree on, blame an honest party, or destroy the key (dealers delete their old
 //! shares while the new ones are lost). Every test asserts the outcome **and** the culprit (or

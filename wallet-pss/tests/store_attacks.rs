@@ -1,5 +1,5 @@
 //! What an untrusted store can deliver to a device (share bundles, metadata key copies, sealed
-//! metadata records) and what the device makes of it (DESIGN.md invariant 12): everything is
+//! metadata records) and what the device makes of it (docs/invariants.md, invariant 12): everything is
 //! authenticated by, and bound to, the wallet key before it is used, every refusal the store
 //! could cause names no party, and the honest flow goes on afterwards.
 //!

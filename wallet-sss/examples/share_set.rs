@@ -7,8 +7,8 @@
 //! cargo run --release -p wallet-sss --example share_set -- [--json] [--seed <u64>]
 //! ```
 //!
-//! With `--json` one JSON object goes to stdout (fields per DESIGN.md "Example output
-//! contract") and the human report to stderr. Without `--seed` the wallet is random (OS
+//! With `--json` one JSON object goes to stdout (fields per `docs/example-output.md`)
+//! and the human report to stderr. Without `--seed` the wallet is random (OS
 //! randomness). The encoded shares are printed so that outside tools can check them; a real
 //! application stores each share encrypted where it lives and never prints it.
 

@@ -15,7 +15,8 @@
 //!   byte in `SPEC.md`);
 //! * [`wallet`] — the 2-of-3 device / auth / recovery wallet share set: create, sign
 //!   (secp256k1 ECDSA with recovery id, Ed25519) in one call that zeroizes everything, recover,
-//!   rotate, BIP-39 export / import;
+//!   rotate, BIP-39 export / import; RustCrypto signers over two shares
+//!   ([`wallet::EcdsaSigner`], [`wallet::Ed25519Signer`]) giving `k256` / `ed25519-dalek` types;
 //! * [`derive`](mod@derive) — BIP-39 seed, BIP-32 (`m/44'/60'/0'/0/i`, Ethereum address), SLIP-10 Ed25519
 //!   (`m/44'/501'/i'/0'`).
 //!
@@ -45,6 +46,8 @@ pub mod error;
 pub mod feldman;
 pub mod lagrange;
 pub mod polynomial;
+#[cfg(feature = "serde")]
+pub mod serde_impls;
 pub mod shamir;
 pub mod wallet;
 
@@ -53,3 +56,8 @@ pub use feldman::Commitments;
 pub use lagrange::{lagrange_at, lagrange_at_zero};
 pub use polynomial::Polynomial;
 pub use shamir::{Share, ShareSetId, reconstruct, reconstruct_verified, split};
+
+// The crates whose types appear in this crate's API, re-exported so that a user names the same
+// versions (`wallet_tss::k256::ecdsa::Signature`) without depending on them directly.
+pub use wallet_types::rand_core;
+pub use {ed25519_dalek, k256};

@@ -301,7 +301,8 @@ impl NewShareSet {
     }
 }
 
-/// An ECDSA signature by a wallet account.
+/// An ECDSA signature by a wallet account: as bytes (the public fields) and as the `k256`
+/// types ([`EcdsaSignature::ecdsa`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EcdsaSignature {
     /// The signing account.
@@ -311,6 +312,20 @@ pub struct EcdsaSignature {
     /// The recovery id (0 or 1: parity of `R.y`; `x ≥ n` cannot occur for a low-s signature
     /// of k256 with overwhelming probability and is reported as 2 or 3 if it does).
     pub recovery_id: u8,
+    typed: (k256::ecdsa::Signature, k256::ecdsa::RecoveryId),
+}
+
+impl EcdsaSignature {
+    /// The signature and recovery id as `k256` types.
+    pub fn ecdsa(&self) -> (k256::ecdsa::Signature, k256::ecdsa::RecoveryId) {
+        self.typed
+    }
+}
+
+impl From<EcdsaSignature> for (k256::ecdsa::Signature, k256::ecdsa::RecoveryId) {
+    fn from(sig: EcdsaSignature) -> Self {
+        sig.typed
+    }
 }
 
 /// An Ed25519 signature by a wallet account.
@@ -320,6 +335,90 @@ pub struct Ed25519Signature {
     pub account: Ed25519Account,
     /// `R ‖ S` (RFC 8032).
     pub signature: [u8; 64],
+}
+
+impl Ed25519Signature {
+    /// The signature as the `ed25519-dalek` type.
+    pub fn ed25519(&self) -> ed25519_dalek::Signature {
+        ed25519_dalek::Signature::from_bytes(&self.signature)
+    }
+}
+
+/// Two shares and an Ethereum account index as a RustCrypto signer: every
+/// `sign_prehash` is one [`sign_ecdsa`] (combine, derive, sign, zeroize); nothing secret is
+/// kept between calls.
+///
+/// ```
+/// use wallet_sss::k256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+/// use wallet_sss::k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+/// use wallet_sss::wallet::{self, EcdsaSigner};
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+/// let w = wallet::create(&mut rng)?;
+/// let signer = EcdsaSigner::new(&w.device, &w.auth, 0);
+/// let hash = [0x11; 32];
+/// let (sig, _recid): (Signature, RecoveryId) = signer.sign_prehash(&hash)?;
+/// let account = wallet::ethereum_account(&w.device, &w.auth, 0)?;
+/// VerifyingKey::from_sec1_bytes(&account.public_key)?.verify_prehash(&hash, &sig)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct EcdsaSigner<'a> {
+    a: &'a WalletShare,
+    b: &'a WalletShare,
+    index: u32,
+}
+
+impl<'a> EcdsaSigner<'a> {
+    /// Signs with Ethereum account `index` of the wallet that `a` and `b` belong to.
+    pub fn new(a: &'a WalletShare, b: &'a WalletShare, index: u32) -> Self {
+        Self { a, b, index }
+    }
+}
+
+impl
+    k256::ecdsa::signature::hazmat::PrehashSigner<(k256::ecdsa::Signature, k256::ecdsa::RecoveryId)>
+    for EcdsaSigner<'_>
+{
+    fn sign_prehash(
+        &self,
+        prehash: &[u8],
+    ) -> Result<(k256::ecdsa::Signature, k256::ecdsa::RecoveryId), k256::ecdsa::signature::Error>
+    {
+        let prehash: &[u8; 32] = prehash
+            .try_into()
+            .map_err(|_| k256::ecdsa::signature::Error::new())?;
+        sign_ecdsa(self.a, self.b, self.index, prehash)
+            .map(Into::into)
+            .map_err(|_| k256::ecdsa::signature::Error::new())
+    }
+}
+
+/// Two shares and an Ed25519 (Solana) account index as a RustCrypto signer: every `try_sign`
+/// is one [`sign_ed25519`].
+#[derive(Clone, Copy, Debug)]
+pub struct Ed25519Signer<'a> {
+    a: &'a WalletShare,
+    b: &'a WalletShare,
+    index: u32,
+}
+
+impl<'a> Ed25519Signer<'a> {
+    /// Signs with Ed25519 account `index` of the wallet that `a` and `b` belong to.
+    pub fn new(a: &'a WalletShare, b: &'a WalletShare, index: u32) -> Self {
+        Self { a, b, index }
+    }
+}
+
+impl k256::ecdsa::signature::Signer<ed25519_dalek::Signature> for Ed25519Signer<'_> {
+    fn try_sign(
+        &self,
+        message: &[u8],
+    ) -> Result<ed25519_dalek::Signature, k256::ecdsa::signature::Error> {
+        sign_ed25519(self.a, self.b, self.index, message)
+            .map(|s| s.ed25519())
+            .map_err(|_| k256::ecdsa::signature::Error::new())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -479,6 +578,7 @@ pub fn sign_ecdsa(
             account: ethereum_account_from_point(index, &pk),
             signature,
             recovery_id: recid.to_byte(),
+            typed: (sig, recid),
         })
     })
 }

@@ -329,3 +329,44 @@ fn debug_never_prints_the_share() {
         assert!(!shown.contains(&value_hex[..16]));
     }
 }
+
+#[test]
+fn signers_implement_the_rustcrypto_traits() {
+    use k256::ecdsa::signature::Signer;
+    use k256::ecdsa::signature::hazmat::PrehashSigner;
+    use wallet_sss::wallet::{EcdsaSigner, Ed25519Signer};
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let w = wallet::create(&mut rng).unwrap();
+    let hash = [0x24; 32];
+    for (a, b) in PAIRS {
+        let signer = EcdsaSigner::new(w.share(a), w.share(b), 0);
+        let (sig, recid): (Signature, RecoveryId) = signer.sign_prehash(&hash).unwrap();
+        let vk = VerifyingKey::from_sec1_bytes(&w.info.ethereum.public_key).unwrap();
+        vk.verify_prehash(&hash, &sig).unwrap();
+        assert_eq!(
+            VerifyingKey::recover_from_prehash(&hash, &sig, recid).unwrap(),
+            vk
+        );
+        // Same result (RFC 6979) as the one-call function and its typed view.
+        let one_call = wallet::sign_ecdsa(w.share(a), w.share(b), 0, &hash).unwrap();
+        assert_eq!(one_call.ecdsa(), (sig, recid));
+        assert!(
+            signer.sign_prehash(&[0; 20]).is_err(),
+            "a prehash must be 32 bytes"
+        );
+
+        let signer = Ed25519Signer::new(w.share(a), w.share(b), 0);
+        let sig: ed25519_dalek::Signature = signer.try_sign(b"pay 1").unwrap();
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&w.info.ed25519.public_key).unwrap();
+        vk.verify_strict(b"pay 1", &sig).unwrap();
+        assert_eq!(
+            wallet::sign_ed25519(w.share(a), w.share(b), 0, b"pay 1")
+                .unwrap()
+                .ed25519(),
+            sig
+        );
+    }
+    // Two copies of one share cannot sign.
+    let signer = EcdsaSigner::new(&w.device, &w.device, 0);
+    assert!(signer.sign_prehash(&hash).is_err());
+}

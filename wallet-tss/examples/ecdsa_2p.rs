@@ -9,7 +9,7 @@
 //!     --message-hex 4f3c...32 bytes... [--path m/0/1] [--seed 7] [--json]
 //! ```
 //!
-//! With `--json` one JSON object goes to stdout (DESIGN.md's example output contract); human
+//! With `--json` one JSON object goes to stdout (the example output contract, `docs/example-output.md`); human
 //! text goes to stderr. Messages move between the machines as encoded bytes, as they would over
 //! a network.
 #![allow(clippy::indexing_slicing)]
@@ -141,7 +141,7 @@ fn run<P: Protocol>(
         }
     }
     while let Some((to, bytes)) = queue.pop_front() {
-        let env = Envelope::<P::Message>::decode(&bytes).map_err(|(_, e)| e.to_string())?;
+        let env = Envelope::<P::Message>::decode(&bytes).map_err(|e| e.to_string())?;
         let m = machines
             .get_mut(&to)
             .ok_or("message for an unknown party")?;

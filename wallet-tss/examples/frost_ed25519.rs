@@ -7,7 +7,7 @@
 //! cargo run --release -p wallet-tss --example frost_ed25519 -- \
 //!     --threshold 2 --parties 3 --message-hex 68656c6c6f [--signers 1,3] [--seed S] [--json]
 //! ```
-//! With `--json` one JSON object goes to stdout (DESIGN.md's example output contract:
+//! With `--json` one JSON object goes to stdout (the example output contract, `docs/example-output.md`:
 //! `curve`, `public_key`, `message`, `signature`, plus `signers`); the human report goes to
 //! stderr. Messages move between the machines in memory, encoded and decoded on the way as a
 //! transport would. Without `--seed` the run is seeded from the clock (printed, to reproduce):

@@ -22,15 +22,20 @@ pub mod ecdsa;
 pub mod frost;
 pub mod mul;
 pub mod ot;
+#[cfg(feature = "serde")]
+pub mod serde_impls;
+
+// The crates whose types appear in this crate's API, re-exported so that a user names the same
+// versions (`wallet_tss::k256::ecdsa::Signature`) without depending on them directly.
+pub use wallet_types::rand_core;
+pub use {ed25519_dalek, k256};
+
 mod sym;
 
 use curve25519_dalek as _;
-use ed25519_dalek as _;
 use ff as _;
 use group as _;
 use hmac as _;
-use k256 as _;
-use rand_core as _;
 use sha2 as _;
 use subtle as _;
 use wallet_sss as _;

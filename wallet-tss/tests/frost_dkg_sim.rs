@@ -349,7 +349,7 @@ fn secp256k1_dkg_and_signing() {
 }
 
 // ------------------------------------------------------------------------------------------
-// Termination (DESIGN.md invariant 11): a party sends a right last-round message to some
+// Termination (docs/invariants.md, invariant 11): a party sends a right last-round message to some
 // parties and a wrong one (or none) to others. No honest party may lose its key package; all
 // that say Confirmed agree; the key packages held sign.
 // ------------------------------------------------------------------------------------------

@@ -18,8 +18,14 @@
 //! * [`error`] — typed errors that name culprits ([`Error`], [`Reason`]);
 //! * [`wire`] — the header every encoded object starts with and a strict codec
 //!   ([`WireObject`]);
+//! * [`retry`] — [`retry::LastResponse`]: a server answers a retried request with the same
+//!   response;
 //! * [`session_id`] — commit-then-reveal agreement on a fresh session id, the first machine;
-//! * `sim` (feature `test-utils`) — a deterministic simulator with fault injection.
+//! * `sim` (feature `test-utils`) — a deterministic simulator with fault injection;
+//! * `os_rng()` (feature `getrandom`) — the operating system's RNG in one call.
+//!
+//! The crates this API is made of are re-exported: [`k256`], [`curve25519_dalek`],
+//! [`rand_core`], [`ff`], [`group`], [`subtle`], [`zeroize`].
 //!
 //! The byte layouts are specified in this crate's `SPEC.md`.
 //!
@@ -49,7 +55,11 @@ pub mod message;
 pub mod party;
 pub mod protocol;
 pub mod reconfirm;
+pub mod retry;
 pub mod secret;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub mod serde_wire;
 pub mod session_id;
 #[cfg(feature = "test-utils")]
 pub mod sim;
@@ -63,7 +73,7 @@ pub use curve::{
     decode_point, decode_point_or_identity, decode_scalar, random_nonzero_scalar,
 };
 pub use error::{Error, ErrorKind, ParamError, Reason, StoreError};
-pub use message::{Envelope, Recipient};
+pub use message::{Envelope, EnvelopeDecodeError, Recipient};
 pub use party::{MAX_PARTIES, Parties, PartyId, SessionId};
 pub use protocol::{Delivery, Inbox, Lifecycle, Protocol, Received, RoundMessage, RoundSpec, Step};
 pub use secret::{SecretBytes, SecretScalar, SecretVec};
@@ -78,3 +88,35 @@ pub use wire::{
 
 /// Re-exports of the group / field crates the curve trait is built on.
 pub use {ff, group, rand_core, subtle, zeroize};
+
+/// The secp256k1 crate behind [`Secp256k1`] (its `Scalar` and `ProjectivePoint` are the curve's
+/// types). Use this path instead of depending on `k256` yourself, so that the versions agree.
+pub use k256;
+
+/// serde (feature `serde`), for [`impl_serde_via_wire!`].
+#[cfg(feature = "serde")]
+pub use serde;
+
+/// The Ed25519 group crate behind [`Ed25519`] (its `Scalar` and `SubgroupPoint`).
+pub use curve25519_dalek;
+
+/// The operating system's random number generator, ready for every `rng` parameter of the
+/// wallet crates (feature `getrandom`).
+///
+/// `rand_core` 0.10 has no `OsRng`; this is `rand_core::UnwrapErr(getrandom::SysRng)`, a
+/// [`rand_core::CryptoRng`] that reads the OS generator on every call (no state to seed or
+/// protect). It panics if the operating system cannot deliver randomness, which on the
+/// supported platforms means the system is unusable; call `getrandom::SysRng` through
+/// `rand_core::TryRng` to handle that case yourself.
+///
+/// ```
+/// # #[cfg(feature = "getrandom")] {
+/// use wallet_types::{Secp256k1, SecretScalar};
+/// let key = SecretScalar::<Secp256k1>::random(&mut wallet_types::os_rng());
+/// # let _ = key; }
+/// ```
+#[cfg(feature = "getrandom")]
+#[cfg_attr(docsrs, doc(cfg(feature = "getrandom")))]
+pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}

@@ -17,6 +17,54 @@ use crate::wire::{
     DecodeError, HEADER_LEN, ObjectKind, Reader, WireObject, Writer, header_of, open_object,
 };
 
+/// Why [`Envelope::decode`] failed: the decoding error and, when the envelope itself was well
+/// formed (only its payload was not), the sender it *claims*. The claim is not authenticated:
+/// blame the party the transport authenticated ([`EnvelopeDecodeError::attribute`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnvelopeDecodeError {
+    /// The sender named in the envelope, if the envelope decoded.
+    pub sender: Option<PartyId>,
+    /// What was wrong.
+    pub error: DecodeError,
+}
+
+impl EnvelopeDecodeError {
+    /// The protocol error blaming `authenticated_sender` (the party the transport says sent
+    /// the bytes), as a machine would report it.
+    pub fn attribute(self, authenticated_sender: PartyId) -> crate::error::Error {
+        crate::error::Error::Decode {
+            sender: authenticated_sender,
+            error: self.error,
+        }
+    }
+}
+
+impl core::fmt::Display for EnvelopeDecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.sender {
+            Some(p) => write!(
+                f,
+                "undecodable payload in an envelope from party {}: {}",
+                p.get(),
+                self.error
+            ),
+            None => write!(f, "undecodable envelope: {}", self.error),
+        }
+    }
+}
+
+impl core::error::Error for EnvelopeDecodeError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<EnvelopeDecodeError> for DecodeError {
+    fn from(e: EnvelopeDecodeError) -> Self {
+        e.error
+    }
+}
+
 /// Who a message is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Recipient {
@@ -156,12 +204,21 @@ impl<M: WireObject> Envelope<M> {
     }
 
     /// Decodes an envelope and its payload. A payload that fails to decode is reported with
-    /// the envelope's sender, so the caller can attribute it once the transport has confirmed
-    /// that sender. The payload is decoded from the input in place (no intermediate copy of
-    /// its bytes, which may carry a secret share).
-    pub fn decode(bytes: &[u8]) -> Result<Self, (Option<PartyId>, DecodeError)> {
-        let (header, payload) = split_envelope(bytes).map_err(|e| (None, e))?;
-        let payload = M::from_bytes(payload).map_err(|e| (Some(header.sender), e))?;
+    /// the envelope's claimed sender ([`EnvelopeDecodeError::sender`]), so the caller can
+    /// attribute it once the transport has confirmed that sender
+    /// ([`EnvelopeDecodeError::attribute`]). The error implements [`core::error::Error`], so `?`
+    /// works in functions returning `Box<dyn Error>` (or `DecodeError`, through `From`). The
+    /// payload is decoded from the input in place (no intermediate copy of its bytes, which may
+    /// carry a secret share).
+    pub fn decode(bytes: &[u8]) -> Result<Self, EnvelopeDecodeError> {
+        let (header, payload) = split_envelope(bytes).map_err(|error| EnvelopeDecodeError {
+            sender: None,
+            error,
+        })?;
+        let payload = M::from_bytes(payload).map_err(|error| EnvelopeDecodeError {
+            sender: Some(header.sender),
+            error,
+        })?;
         Ok(header.map(|()| payload))
     }
 }

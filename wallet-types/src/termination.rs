@@ -1,5 +1,5 @@
 //! Acknowledged termination: how the last rounds of a key-producing protocol end, and what the
-//! caller may do with each ending (`DESIGN.md`, invariant 11).
+//! caller may do with each ending (`docs/invariants.md`, invariant 11).
 //!
 //! A key generation or a refresh computes its result (a key share) before its last rounds. The
 //! last rounds tell a party whether the others computed the **same** thing. The FROST DKG, the

@@ -253,7 +253,7 @@ fn typed_envelope_decode_refuses_what_the_raw_decoder_refuses() {
     let truncated = good[..good.len() - 1].to_vec();
     for bad in [trailing, kind, truncated] {
         let e = Envelope::<SessionIdMessage>::decode(&bad).unwrap_err();
-        assert_eq!((e.0, Err(e.1)), (None, raw(&bad)));
+        assert_eq!((e.sender, Err(e.error)), (None, raw(&bad)));
     }
     // A payload that does not decode names the envelope's sender.
     let mut payload = good.clone();
@@ -261,7 +261,10 @@ fn typed_envelope_decode_refuses_what_the_raw_decoder_refuses() {
     payload[at] = 9;
     assert_eq!(
         Envelope::<SessionIdMessage>::decode(&payload).unwrap_err(),
-        (Some(PartyId::new(3).unwrap()), DecodeError::InvalidTag(9))
+        wallet_types::EnvelopeDecodeError {
+            sender: Some(PartyId::new(3).unwrap()),
+            error: DecodeError::InvalidTag(9)
+        }
     );
 }
 
@@ -274,4 +277,39 @@ fn hex(s: &str) -> Vec<u8> {
 
 fn to_hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn envelope_decode_error_is_a_std_error_with_the_claimed_sender() {
+    use wallet_types::{EnvelopeDecodeError, Error, PartyId, Recipient, SessionId};
+    fn decode(bytes: &[u8]) -> Result<Envelope<SessionIdMessage>, Box<dyn std::error::Error>> {
+        Ok(Envelope::<SessionIdMessage>::decode(bytes)?) // `?` works
+    }
+    let claimed = PartyId::new(2).unwrap();
+    let raw = Envelope {
+        session: SessionId([1; 32]),
+        round: 1,
+        sender: claimed,
+        recipient: Recipient::All,
+        payload: vec![0xff, 0x00],
+    };
+    // The envelope decodes, its payload does not: the claimed sender is reported.
+    let e = Envelope::<SessionIdMessage>::decode(&raw.to_bytes()).unwrap_err();
+    assert_eq!(e.sender, Some(claimed));
+    assert!(e.to_string().contains("party 2"), "{e}");
+    assert!(std::error::Error::source(&e).is_some());
+    assert!(decode(&raw.to_bytes()).is_err());
+    // Blame goes to the party the transport authenticated, not to the claim.
+    let authenticated = PartyId::new(3).unwrap();
+    match e.attribute(authenticated) {
+        Error::Decode { sender, error } => {
+            assert_eq!(sender, authenticated);
+            assert_eq!(error, e.error);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // Garbage: no sender at all.
+    let e: EnvelopeDecodeError = Envelope::<SessionIdMessage>::decode(&[1, 2, 3]).unwrap_err();
+    assert_eq!(e.sender, None);
+    assert_eq!(wallet_types::DecodeError::from(e), e.error);
 }

@@ -1,4 +1,4 @@
-//! Termination attacks (DESIGN.md invariant 11): a party below the threshold sends a right
+//! Termination attacks (docs/invariants.md, invariant 11): a party below the threshold sends a right
 //! last-round message to some parties and a wrong one (or none) to others, to make honest
 //! parties end differently — some finishing, others dropping what they computed — or delete an
 //! old share while the new sharing is not held by every honest party.

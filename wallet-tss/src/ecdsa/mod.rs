@@ -62,26 +62,46 @@
 //! [`KeyShare`] of a 2-of-2 key is 12.6 kB.
 //!
 //! ```
-//! # use wallet_tss::ecdsa::*;
-//! # use wallet_types::{Parties, PartyId, Protocol, SessionId, Step, Envelope};
+//! use wallet_tss::ecdsa::*;
+//! use wallet_tss::k256::ecdsa::VerifyingKey;
+//! use wallet_types::{Error, Parties, PartyId, Protocol, Recipient, SessionId, Step};
 //! # use rand_core::SeedableRng;
-//! # fn run<P: Protocol>(mut m: Vec<P>, rng: &mut rand_chacha::ChaCha20Rng) -> Vec<P::Output> {
-//! #     let mut q: Vec<Envelope<P::Message>> = Vec::new();
-//! #     let mut out = Vec::new();
-//! #     for x in m.iter_mut() { match x.start(rng).unwrap() { Step::Continue(e) => q.extend(e), Step::Done(e, o) => { q.extend(e); out.push(o) } } }
-//! #     while let Some(env) = q.pop() {
-//! #         let wallet_types::Recipient::One(to) = env.recipient else { unreachable!() };
-//! #         let x = m.iter_mut().find(|x| x.me() == to).unwrap();
-//! #         match x.handle(env, rng).unwrap() { Step::Continue(e) => q.extend(e), Step::Done(e, o) => { q.extend(e); out.push(o) } }
-//! #     }
-//! #     out
-//! # }
+//!
+//! /// The in-process stand-in for a transport: starts every machine, then hands each
+//! /// outgoing envelope to its recipient (with two parties a broadcast goes to the other one)
+//! /// until the queue is empty. Between two processes each side runs this loop with "send /
+//! /// receive over the network" in place of the queue (see `docs/integration.md`).
+//! fn run<P: Protocol>(mut machines: Vec<P>, rng: &mut impl rand_core::CryptoRng)
+//!     -> Result<Vec<P::Output>, Error>
+//! {
+//!     let (mut queue, mut outputs) = (Vec::new(), Vec::new());
+//!     let mut steps = Vec::new();
+//!     for m in machines.iter_mut() {
+//!         steps.push(m.start(rng)?);
+//!     }
+//!     loop {
+//!         for step in steps.drain(..) {
+//!             match step {
+//!                 Step::Continue(out) => queue.extend(out),
+//!                 Step::Done(out, output) => { queue.extend(out); outputs.push(output) }
+//!             }
+//!         }
+//!         let Some(envelope) = queue.pop() else { return Ok(outputs) };
+//!         let (to, from) = (envelope.recipient, envelope.sender);
+//!         let m = machines
+//!             .iter_mut()
+//!             .find(|m| match to { Recipient::One(id) => m.me() == id, Recipient::All => m.me() != from })
+//!             .ok_or(Error::Internal)?;
+//!         steps.push(m.handle(envelope, rng)?);
+//!     }
+//! }
+//!
 //! # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
 //! let parties = Parties::range(2)?;
-//! let (device, server) = (PartyId::new(1).unwrap(), PartyId::new(2).unwrap());
+//! let (device, server) = (PartyId::new(1).ok_or(Error::Internal)?, PartyId::new(2).ok_or(Error::Internal)?);
 //! let sid = SessionId::random(&mut rng); // agreed, fresh
 //! let machines = parties.iter().map(|p| Keygen::new(sid, p, parties.clone(), &mut rng)).collect::<Result<Vec<_>, _>>()?;
-//! let mut keys = run(machines, &mut rng) // move the messages over your transport
+//! let mut keys = run(machines, &mut rng)? // move the messages over your transport
 //!     .into_iter()
 //!     .map(|o| o.into_confirmed()) // use a key only once every party acknowledged it
 //!     .collect::<Result<Vec<_>, _>>()
@@ -96,12 +116,12 @@
 //!     Presign::new(&device_store, server, path.clone(), sid, &mut rng)?,
 //!     Presign::new(&server_store, device, path.clone(), sid, &mut rng)?,
 //! ];
-//! let info = run(machines, &mut rng).pop().unwrap(); // public; the halves stay in the stores
+//! let info = run(machines, &mut rng)?.pop().ok_or(Error::Internal)?; // public; the halves stay in the stores
 //! let hash = [7u8; 32];
 //! let a = partial_sign(&device_store, &info, &hash)?;
 //! let b = partial_sign(&server_store, &info, &hash)?;
 //! let (sig, recid) = combine(&device_store.public_package()?, &info, &hash, &a, &b)?;
-//! let vk = k256::ecdsa::VerifyingKey::recover_from_prehash(&hash, &sig, recid).unwrap();
+//! let vk = VerifyingKey::recover_from_prehash(&hash, &sig, recid).map_err(|_| Error::Internal)?;
 //! assert_eq!(vk, info.verifying_key()?);
 //! # Ok::<(), wallet_types::Error>(())
 //! ```

@@ -40,6 +40,57 @@
 //! [`DkgParty::stop_waiting`] ends a run whose last messages do not come the same way. Use the
 //! key (publish its address) only when Confirmed; see the table in
 //! [`wallet_types::termination`] for the unconfirmed cases.
+//!
+//! A 2-of-3 DKG, with the message loop a transport replaces spelled out:
+//!
+//! ```
+//! use std::collections::VecDeque;
+//! use wallet_tss::frost::dkg::DkgParty;
+//! use wallet_types::{Ed25519, Error, Parties, Protocol, Recipient, SessionId, Step};
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+//! let parties = Parties::range(3)?;
+//! let sid = SessionId::random(&mut rng); // agreed and fresh (wallet_types::session_id)
+//! let mut machines = parties
+//!     .iter()
+//!     .map(|me| DkgParty::<Ed25519>::new(sid, me, parties.clone(), 2, &mut rng))
+//!     .collect::<Result<Vec<_>, _>>()?;
+//!
+//! let mut queue = VecDeque::new();
+//! let mut keys = Vec::new();
+//! let mut steps = Vec::new();
+//! for m in machines.iter_mut() {
+//!     steps.push(m.start(&mut rng)?);
+//! }
+//! loop {
+//!     for step in steps.drain(..) {
+//!         match step {
+//!             Step::Continue(out) => queue.extend(out),
+//!             // Keep the key only once every party acknowledged it (invariant 11).
+//!             Step::Done(out, key) => {
+//!                 queue.extend(out);
+//!                 keys.push(key.into_confirmed().map_err(|_| Error::Internal)?);
+//!             }
+//!         }
+//!     }
+//!     let Some(envelope) = queue.pop_front() else { break };
+//!     // Round 1, 3 and 4 messages are broadcasts, round 2 shares go to one party each
+//!     // (over an encrypted channel when the parties are not in one process).
+//!     for m in machines.iter_mut() {
+//!         let to_me = match envelope.recipient {
+//!             Recipient::One(id) => m.me() == id,
+//!             Recipient::All => m.me() != envelope.sender,
+//!         };
+//!         if to_me {
+//!             steps.push(m.handle(envelope.clone(), &mut rng)?);
+//!         }
+//!     }
+//! }
+//! assert_eq!(keys.len(), 3);
+//! let group_key = keys[0].public().group_key_bytes();
+//! assert!(keys.iter().all(|k| k.public().group_key_bytes() == group_key));
+//! # Ok::<(), wallet_types::Error>(())
+//! ```
 
 use alloc::collections::BTreeMap;
 use alloc::vec;

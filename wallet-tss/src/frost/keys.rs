@@ -88,6 +88,115 @@ impl<C: Ciphersuite> PublicKeyPackage<C> {
         })
     }
 
+    /// A package from what other FROST implementations keep: every party's **verifying share**
+    /// `Yᵢ = sᵢ·G`, the group key `Y` and the threshold `t` — without the group commitment `Φ`,
+    /// which e.g. the Zcash Foundation's `frost-core` does not store.
+    ///
+    /// The inputs are checked for consistency: every `t`-subset of the shares must interpolate
+    /// to `Y` in the exponent. Checking all `C(n, t)` subsets is not needed: `Φ` is
+    /// interpolated (in the exponent) from the `t` points `(0, Y)` and the first `t − 1`
+    /// shares, and every remaining share must equal `Σₖ iᵏ·Φₖ`. Then all `n + 1` points lie
+    /// on one polynomial of degree `< t`, so any `t` shares determine that polynomial and
+    /// interpolate to `Y`. Cost: `t²` scalar multiplications for `Φ` plus `(n − t + 1)` cheap
+    /// small-integer evaluations (a 2-of-3 key: well under a millisecond). Errors: a threshold
+    /// outside `1..=n`, duplicate or too many parties, an identity group key
+    /// ([`ParamError::InvalidThreshold`], [`ParamError::DuplicateParty`],
+    /// [`ParamError::TooManyParties`], [`ParamError::Mismatch`]), and
+    /// [`ParamError::Mismatch`] for shares that do not belong to `Y` and `t` (including shares
+    /// of a lower threshold than claimed: `Φ_{t−1}` must not be the identity).
+    ///
+    /// **Identifiers.** Party ids here are 16-bit integers (`1..=65535`, at most
+    /// [`MAX_PARTIES`] per key) and are the Shamir evaluation points themselves. An RFC 9591
+    /// identifier is a non-zero *scalar*: `frost-core`'s `Identifier::try_from(u16)` ids map
+    /// one to one (identifier `i` ↔ `PartyId` `i`), but ids made with `Identifier::derive` (a
+    /// hash) or any scalar ≥ 2¹⁶ have no `PartyId` and such a key must be reshared to small
+    /// ids before it can come in.
+    ///
+    /// Importing a `frost-ed25519` key (`PublicKeyPackage::verifying_shares()` and
+    /// `verifying_key()`, `KeyPackage::signing_share()`, each `.serialize()`d to 32 bytes):
+    ///
+    /// ```
+    /// use wallet_tss::frost::{KeyPackage, PublicKeyPackage};
+    /// use wallet_types::{decode_point, decode_scalar, Ed25519, PartyId, SecretScalar};
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+    /// # let parties = wallet_types::Parties::range(3).unwrap();
+    /// # let theirs = wallet_tss::frost::keys::split_secret(
+    /// #     SecretScalar::<Ed25519>::random(&mut rng), 2, &parties, &mut rng).unwrap();
+    /// # use group::GroupEncoding;
+    /// # let verifying_shares_bytes: Vec<(u16, [u8; 32])> = theirs.iter().map(|k| (k.id().get(),
+    /// #     k.public().share_commitment(k.id()).unwrap().to_bytes())).collect();
+    /// # let verifying_key_bytes: [u8; 32] = theirs[0].public().group_key_bytes();
+    /// # let (my_id, my_signing_share_bytes): (u16, [u8; 32]) = (1,
+    /// #     <Ed25519 as wallet_types::Curve>::encode_scalar(theirs[0].secret_share().expose()).as_ref().try_into().unwrap());
+    /// // From frost: `(identifier as u16, verifying_share.serialize())` for every party,
+    /// // `verifying_key.serialize()`, the threshold (`min_signers`), and this party's
+    /// // `signing_share.serialize()` (its secret; frost's scalar bytes are little-endian,
+    /// // the same as this crate's Ed25519 encoding).
+    /// let shares = verifying_shares_bytes
+    ///     .iter()
+    ///     .map(|(id, y)| Ok((PartyId::new(*id).ok_or("id 0")?, decode_point::<Ed25519>(y)?)))
+    ///     .collect::<Result<Vec<_>, Box<dyn std::error::Error>>>()?;
+    /// let group_key = decode_point::<Ed25519>(&verifying_key_bytes)?;
+    /// let public = PublicKeyPackage::<Ed25519>::from_verifying_shares(shares, group_key, 2)?;
+    /// let secret = SecretScalar::new(decode_scalar::<Ed25519>(&my_signing_share_bytes)?);
+    /// let key = KeyPackage::new(PartyId::new(my_id).ok_or("id 0")?, secret, public)?;
+    /// assert_eq!(key.public().group_key_bytes(), verifying_key_bytes);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_verifying_shares(
+        verifying_shares: impl IntoIterator<Item = (PartyId, C::Point)>,
+        group_key: C::Point,
+        threshold: usize,
+    ) -> Result<Self, ParamError> {
+        let shares: Vec<(PartyId, C::Point)> = verifying_shares.into_iter().collect();
+        if shares.len() > MAX_PARTIES {
+            return Err(ParamError::TooManyParties);
+        }
+        let parties = Parties::new(shares.iter().map(|(id, _)| *id))?;
+        let n = parties.len();
+        if threshold == 0 || threshold > n {
+            return Err(ParamError::InvalidThreshold {
+                threshold,
+                parties: n,
+            });
+        }
+        if NonIdentity::<C>::new(group_key).is_none() {
+            return Err(ParamError::Mismatch);
+        }
+        // The interpolation points: (0, Y) and the first t − 1 shares in party order.
+        let share_of = |id: PartyId| {
+            shares
+                .iter()
+                .find(|(i, _)| *i == id)
+                .map(|(_, y)| *y)
+                .ok_or(ParamError::NotAMember(id))
+        };
+        let mut xs: Vec<C::Scalar> = Vec::with_capacity(threshold);
+        let mut ys: Vec<C::Point> = Vec::with_capacity(threshold);
+        xs.push(<C::Scalar as ff::Field>::ZERO);
+        ys.push(group_key);
+        for id in parties.iter().take(threshold - 1) {
+            xs.push(C::Scalar::from(u64::from(id.get())));
+            ys.push(share_of(id)?);
+        }
+        let phi = interpolate_in_exponent::<C>(&xs, &ys).ok_or(ParamError::Mismatch)?;
+        // A sharing of degree < t − 1 claimed as t-of-n is refused too: the leading
+        // coefficient of a real t-of-n sharing is the identity only with negligible probability,
+        // and accepting it would let fewer than t shares sign.
+        if threshold > 1 && phi.last().is_none_or(|p| bool::from(p.is_identity())) {
+            return Err(ParamError::Mismatch);
+        }
+        // `new` recomputes every Yᵢ from Φ; each must be the share that was given.
+        let package = Self::new(parties, phi)?;
+        for (id, y) in &shares {
+            if package.share_commitment(*id) != Some(y) {
+                return Err(ParamError::Mismatch);
+            }
+        }
+        Ok(package)
+    }
+
     /// The threshold `t`: how many shares sign.
     pub fn threshold(&self) -> usize {
         self.commitments.threshold()
@@ -164,6 +273,52 @@ impl<C: Ciphersuite> WireObject for PublicKeyPackage<C> {
         }
         Self::new(parties, points).map_err(|_| DecodeError::InvalidValue)
     }
+}
+
+/// The coefficients `Φ₀..Φ_{t−1}` of the polynomial of degree `< t` (in the exponent) through
+/// the `t` points `(xs[m], ys[m])` (distinct `xs`): `Φₖ = Σᵢ [xᵏ]Lᵢ(x) · ysᵢ`, with the Lagrange
+/// basis `Lᵢ = M(x) / ((x − xᵢ) · M'(xᵢ))`, `M = Πₘ (x − xₘ)`. `None` if two `xs` coincide.
+/// Variable time; public data only.
+fn interpolate_in_exponent<C: Ciphersuite>(
+    xs: &[C::Scalar],
+    ys: &[C::Point],
+) -> Option<Vec<C::Point>> {
+    use ff::Field;
+    let t = xs.len();
+    // M(x) = Π (x − xₘ), coefficients low to high (degree t).
+    let m = poly_from_roots::<C>(xs)?;
+    let mut phi = alloc::vec![C::Point::identity(); t];
+    for (xi, yi) in xs.iter().zip(ys) {
+        // Nᵢ = M / (x − xᵢ) by synthetic division (degree t − 1), dᵢ = Nᵢ(xᵢ).
+        let mut n = alloc::vec![C::Scalar::ZERO; t];
+        let mut carry = C::Scalar::ZERO;
+        for k in (0..t).rev() {
+            carry = *m.get(k + 1)? + carry * xi;
+            *n.get_mut(k)? = carry;
+        }
+        let d = n.iter().rev().fold(C::Scalar::ZERO, |acc, c| acc * xi + c);
+        let d_inv = Option::<C::Scalar>::from(d.invert())?;
+        for (p, c) in phi.iter_mut().zip(&n) {
+            *p += *yi * (*c * d_inv);
+        }
+    }
+    Some(phi)
+}
+
+/// The coefficients (low to high) of `Πₘ (x − rootsₘ)`.
+fn poly_from_roots<C: Ciphersuite>(roots: &[C::Scalar]) -> Option<Vec<C::Scalar>> {
+    use ff::Field;
+    let mut p = alloc::vec![C::Scalar::ONE];
+    for r in roots {
+        // p · (x − r): new[k] = old[k − 1] − r·old[k].
+        let mut next = alloc::vec![C::Scalar::ZERO; p.len() + 1];
+        for (k, c) in p.iter().enumerate() {
+            *next.get_mut(k + 1)? += c;
+            *next.get_mut(k)? -= *c * r;
+        }
+        p = next;
+    }
+    Some(p)
 }
 
 /// `Y_id = Σₖ idᵏ·Φₖ` (what `wallet_sss::Commitments::share_commitment` computes), by

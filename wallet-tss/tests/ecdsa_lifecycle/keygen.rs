@@ -1,7 +1,7 @@
 //! ECDSA key generation ends unanimously: no party outputs a `KeyShare` unless every other party
 //! confirmed (round 6) that all of its pairwise OT setups completed, and no party is Confirmed
 //! unless every other party acknowledged (round 7) those confirmations; a last-round failure
-//! leaves the share kept, unconfirmed (DESIGN.md invariant 11).
+//! leaves the share kept, unconfirmed (docs/invariants.md, invariant 11).
 //!
 //! A module file: included with `#[path = "ecdsa_lifecycle/keygen.rs"] mod keygen;` from a test
 //! crate that also declares `mod ecdsa_common;`.

@@ -69,8 +69,15 @@ pub fn kek_generate(
     prf: Vec<u8>,
 ) -> JsResult<JsValue> {
     let prf = Zeroizing::new(prf);
-    let (env, public) = kek::generate(curve(curve_name)?, rp_id, credential_id, salt, &prf, &mut rng()?)
-        .map_err(js_err)?;
+    let (env, public) = kek::generate(
+        curve(curve_name)?,
+        rp_id,
+        credential_id,
+        salt,
+        &prf,
+        &mut rng()?,
+    )
+    .map_err(js_err)?;
     obj(&[("envelope", bytes(&env)), ("publicKey", bytes(&public))])
 }
 
@@ -79,7 +86,10 @@ pub fn kek_generate(
 pub fn kek_prf_requests(envelope: &[u8]) -> JsResult<Array> {
     let out = Array::new();
     for (id, salt) in kek::prf_requests(envelope).map_err(js_err)? {
-        out.push(&obj(&[("credentialId", bytes(&id)), ("salt", bytes(&salt))])?);
+        out.push(&obj(&[
+            ("credentialId", bytes(&id)),
+            ("salt", bytes(&salt)),
+        ])?);
     }
     Ok(out)
 }
@@ -185,8 +195,14 @@ pub fn sss_sign(
     message: &[u8],
 ) -> JsResult<JsValue> {
     let (wa, wb) = (wrap(wrap_a)?, wrap(wrap_b)?);
-    let a = sss::SealedShare { wrap: &wa, sealed: share_a };
-    let b = sss::SealedShare { wrap: &wb, sealed: share_b };
+    let a = sss::SealedShare {
+        wrap: &wa,
+        sealed: share_a,
+    };
+    let b = sss::SealedShare {
+        wrap: &wb,
+        sealed: share_b,
+    };
     let (pk, sig) = sss::sign(&a, &b, curve(curve_name)?, index, message).map_err(js_err)?;
     obj(&[("publicKey", bytes(&pk)), ("signature", bytes(&sig))])
 }
@@ -201,8 +217,14 @@ pub fn sss_recover_device(
     device: Vec<u8>,
 ) -> JsResult<Uint8Array> {
     let (wa, wb, wd) = (wrap(wrap_a)?, wrap(wrap_b)?, wrap(device)?);
-    let a = sss::SealedShare { wrap: &wa, sealed: share_a };
-    let b = sss::SealedShare { wrap: &wb, sealed: share_b };
+    let a = sss::SealedShare {
+        wrap: &wa,
+        sealed: share_a,
+    };
+    let b = sss::SealedShare {
+        wrap: &wb,
+        sealed: share_b,
+    };
     sss::recover_device(&a, &b, &wd, &mut rng()?)
         .map(|s| Uint8Array::from(s.as_slice()))
         .map_err(js_err)
@@ -218,8 +240,14 @@ pub fn sss_export_mnemonic(
     export: Vec<u8>,
 ) -> JsResult<Uint8Array> {
     let (wa, wb, we) = (wrap(wrap_a)?, wrap(wrap_b)?, wrap(export)?);
-    let a = sss::SealedShare { wrap: &wa, sealed: share_a };
-    let b = sss::SealedShare { wrap: &wb, sealed: share_b };
+    let a = sss::SealedShare {
+        wrap: &wa,
+        sealed: share_a,
+    };
+    let b = sss::SealedShare {
+        wrap: &wb,
+        sealed: share_b,
+    };
     sss::export_mnemonic(&a, &b, &we, &mut rng()?)
         .map(|s| Uint8Array::from(s.as_slice()))
         .map_err(js_err)

@@ -72,7 +72,12 @@ impl PairingGuard for DeviceGuard<'_> {
 }
 
 impl OneTimeStore for DeviceStore {
-    fn put(&self, scope: &[u8; 32], id: &[u8; 32], sealed: SecretVec) -> core::result::Result<(), StoreError> {
+    fn put(
+        &self,
+        scope: &[u8; 32],
+        id: &[u8; 32],
+        sealed: SecretVec,
+    ) -> core::result::Result<(), StoreError> {
         self.presignatures.put(scope, id, sealed)
     }
     fn take(&self, scope: &[u8; 32], id: &[u8; 32]) -> core::result::Result<SecretVec, StoreError> {
@@ -87,13 +92,23 @@ impl KeyStore for DeviceStore {
     type Guard<'a> = DeviceGuard<'a>;
 
     fn lock_pairing(&self, other: PartyId) -> core::result::Result<DeviceGuard<'_>, StoreError> {
-        let key = self.key.try_borrow_mut().map_err(|_| StoreError::Unavailable)?;
+        let key = self
+            .key
+            .try_borrow_mut()
+            .map_err(|_| StoreError::Unavailable)?;
         let key = RefMut::filter_map(key, Option::as_mut).map_err(|_| StoreError::NotFound)?;
         Ok(DeviceGuard { key, other })
     }
 
-    fn install(&self, next: KeyShare, lift_bans: &[PartyId]) -> core::result::Result<(), wallet_types::Error> {
-        let mut key = self.key.try_borrow_mut().map_err(|_| StoreError::Unavailable)?;
+    fn install(
+        &self,
+        next: KeyShare,
+        lift_bans: &[PartyId],
+    ) -> core::result::Result<(), wallet_types::Error> {
+        let mut key = self
+            .key
+            .try_borrow_mut()
+            .map_err(|_| StoreError::Unavailable)?;
         let current = key.as_ref().ok_or(StoreError::NotFound)?;
         let next = wallet_tss::ecdsa::store::successor(current, next, lift_bans)?;
         let old = *current.key_id();
@@ -107,8 +122,8 @@ impl KeyStore for DeviceStore {
 /// What the party is doing besides holding its key.
 enum Machine {
     None,
-    Keygen(Keygen),
-    Presign(PresignState),
+    Keygen(Box<Keygen>),
+    Presign(Box<PresignState>),
 }
 
 /// The whole device party, as sealed between calls.
@@ -121,7 +136,11 @@ impl Device {
     fn encode(&self) -> Result<SecretVec> {
         let mut w = Writer::secret();
         w.u8(STATE_VERSION);
-        let key = self.store.key.try_borrow().map_err(|_| state_err("store busy"))?;
+        let key = self
+            .store
+            .key
+            .try_borrow()
+            .map_err(|_| state_err("store busy"))?;
         match key.as_ref() {
             Some(k) => {
                 w.bool(true);
@@ -156,8 +175,8 @@ impl Device {
         };
         let machine = match r.u8()? {
             0 => Machine::None,
-            1 => Machine::Keygen(Keygen::from_bytes(r.var_bytes(MAX_BLOB)?)?),
-            2 => Machine::Presign(PresignState::from_bytes(r.var_bytes(MAX_BLOB)?)?),
+            1 => Machine::Keygen(Box::new(Keygen::from_bytes(r.var_bytes(MAX_BLOB)?)?)),
+            2 => Machine::Presign(Box::new(PresignState::from_bytes(r.var_bytes(MAX_BLOB)?)?)),
             _ => return Err(state_err("unknown machine tag")),
         };
         let presignatures = SealedOneTime::decode(&mut r)?;
@@ -180,7 +199,11 @@ impl Device {
     }
 
     fn public_package(&self) -> Result<PublicKeyPackage> {
-        let key = self.store.key.try_borrow().map_err(|_| state_err("store busy"))?;
+        let key = self
+            .store
+            .key
+            .try_borrow()
+            .map_err(|_| state_err("store busy"))?;
         key.as_ref()
             .map(KeyShare::public_package)
             .ok_or_else(|| state_err("no key share yet: run key generation first"))
@@ -246,7 +269,7 @@ pub fn keygen_start<R: CryptoRng + ?Sized>(
     let Step::Continue(out) = step else {
         return Err(state_err("key generation finished in its first round"));
     };
-    dev.machine = Machine::Keygen(m);
+    dev.machine = Machine::Keygen(Box::new(m));
     Ok(DeviceStep {
         state: dev.seal(wrap, rng)?,
         outgoing: encode_all(out),
@@ -282,7 +305,7 @@ fn keygen_handle<R: CryptoRng + ?Sized>(
     let env = Envelope::<KeygenMessage>::decode(message).map_err(|(_, e)| WasmError::from(e))?;
     match m.handle(env, rng) {
         Ok(Step::Continue(out)) => {
-            dev.machine = Machine::Keygen(m);
+            dev.machine = Machine::Keygen(Box::new(m));
             Ok(DeviceStep {
                 state: dev.seal(wrap, rng)?,
                 outgoing: encode_all(out),
@@ -299,7 +322,10 @@ fn keygen_handle<R: CryptoRng + ?Sized>(
                 ))
             })?;
             let package = key.public_package();
-            *dev.store.key.try_borrow_mut().map_err(|_| state_err("store busy"))? = Some(key);
+            *dev.store
+                .key
+                .try_borrow_mut()
+                .map_err(|_| state_err("store busy"))? = Some(key);
             dev.machine = Machine::None;
             Ok(DeviceStep {
                 state: dev.seal(wrap, rng)?,
@@ -308,7 +334,7 @@ fn keygen_handle<R: CryptoRng + ?Sized>(
             })
         }
         Err(e) => {
-            dev.machine = Machine::Keygen(m);
+            dev.machine = Machine::Keygen(Box::new(m));
             Err(protocol_error(e, &dev, wrap, rng))
         }
     }
@@ -336,7 +362,7 @@ pub fn presign_start<R: CryptoRng + ?Sized>(
         };
         (out, m.save())
     };
-    dev.machine = Machine::Presign(PresignState::from_bytes(saved.expose())?);
+    dev.machine = Machine::Presign(Box::new(PresignState::from_bytes(saved.expose())?));
     Ok(DeviceStep {
         state: dev.seal(wrap, rng)?,
         outgoing: encode_all(out),
@@ -359,7 +385,7 @@ fn presign_handle<R: CryptoRng + ?Sized>(
     };
     match result {
         Ok(Step::Continue(out)) => {
-            dev.machine = Machine::Presign(PresignState::from_bytes(saved.expose())?);
+            dev.machine = Machine::Presign(Box::new(PresignState::from_bytes(saved.expose())?));
             Ok(DeviceStep {
                 state: dev.seal(wrap, rng)?,
                 outgoing: encode_all(out),
@@ -375,7 +401,7 @@ fn presign_handle<R: CryptoRng + ?Sized>(
             })
         }
         Err(e) => {
-            dev.machine = Machine::Presign(PresignState::from_bytes(saved.expose())?);
+            dev.machine = Machine::Presign(Box::new(PresignState::from_bytes(saved.expose())?));
             Err(protocol_error(e, &dev, wrap, rng))
         }
     }
@@ -391,8 +417,8 @@ pub fn handle<R: CryptoRng + ?Sized>(
     let mut dev = Device::open(wrap, state)?;
     match core::mem::replace(&mut dev.machine, Machine::None) {
         Machine::None => Err(state_err("no protocol run in progress")),
-        Machine::Keygen(m) => keygen_handle(wrap, dev, m, message, rng),
-        Machine::Presign(p) => presign_handle(wrap, dev, p, message, rng),
+        Machine::Keygen(m) => keygen_handle(wrap, dev, *m, message, rng),
+        Machine::Presign(p) => presign_handle(wrap, dev, *p, message, rng),
     }
 }
 
@@ -408,7 +434,8 @@ pub fn partial_sign<R: CryptoRng + ?Sized>(
 ) -> Result<DeviceStep> {
     let dev = Device::open(wrap, state)?;
     let info = PresignatureInfo::from_bytes(info)?;
-    let partial = wallet_tss::ecdsa::partial_sign(&dev.store, &info, &array("message hash", message_hash)?);
+    let partial =
+        wallet_tss::ecdsa::partial_sign(&dev.store, &info, &array("message hash", message_hash)?);
     match partial {
         Ok(p) => Ok(DeviceStep {
             state: dev.seal(wrap, rng)?,
@@ -443,9 +470,17 @@ pub fn combine(
 ) -> Result<(Vec<u8>, Vec<u8>)> {
     let package = PublicKeyPackage::from_bytes(public_package)?;
     let info = PresignatureInfo::from_bytes(info)?;
-    let (a, b) = (PartialSignature::from_bytes(a)?, PartialSignature::from_bytes(b)?);
-    let (sig, recid) =
-        wallet_tss::ecdsa::combine(&package, &info, &array("message hash", message_hash)?, &a, &b)?;
+    let (a, b) = (
+        PartialSignature::from_bytes(a)?,
+        PartialSignature::from_bytes(b)?,
+    );
+    let (sig, recid) = wallet_tss::ecdsa::combine(
+        &package,
+        &info,
+        &array("message hash", message_hash)?,
+        &a,
+        &b,
+    )?;
     let vk = info.verifying_key()?;
     let mut out = sig.to_bytes().to_vec();
     out.push(recid.to_byte());
@@ -487,8 +522,14 @@ mod tests {
     #[test]
     fn keygen_presign_sign_through_sealed_state() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
-        let (wd, ws) = (WrapSecret::from_slice(&[1; 32]).unwrap(), WrapSecret::from_slice(&[2; 32]).unwrap());
-        let mut states = [new_device(&wd, &mut rng).unwrap(), new_device(&ws, &mut rng).unwrap()];
+        let (wd, ws) = (
+            WrapSecret::from_slice(&[1; 32]).unwrap(),
+            WrapSecret::from_slice(&[2; 32]).unwrap(),
+        );
+        let mut states = [
+            new_device(&wd, &mut rng).unwrap(),
+            new_device(&ws, &mut rng).unwrap(),
+        ];
         let sid = [9u8; 32];
         let first = [
             keygen_start(&wd, &states[0], &sid, 1, 2, &mut rng).unwrap(),
@@ -498,7 +539,12 @@ mod tests {
         assert_eq!(pk_d, pk_s);
         assert_eq!(public_package(&wd, &states[0]).unwrap(), pk_d);
         // A second key generation on a device that holds a key is refused.
-        assert_eq!(keygen_start(&wd, &states[0], &sid, 1, 2, &mut rng).unwrap_err().kind(), "state");
+        assert_eq!(
+            keygen_start(&wd, &states[0], &sid, 1, 2, &mut rng)
+                .unwrap_err()
+                .kind(),
+            "state"
+        );
 
         let psid = [10u8; 32];
         let first = [
@@ -514,14 +560,34 @@ mod tests {
         let d = partial_sign(&wd, &states[0], &info_d, &hash, &mut rng).unwrap();
         let s = partial_sign(&ws, &states[1], &info_s, &hash, &mut rng).unwrap();
         // The presignature is gone from the new state: a second use is refused.
-        assert_eq!(partial_sign(&wd, &d.state, &info_d, &hash, &mut rng).unwrap_err().kind(), "usage");
+        assert_eq!(
+            partial_sign(&wd, &d.state, &info_d, &hash, &mut rng)
+                .unwrap_err()
+                .kind(),
+            "usage"
+        );
         assert_eq!(presignatures(&wd, &d.state).unwrap(), 0);
-        let (sig, vk) = combine(&pk_d, &info_d, &hash, &d.output.unwrap(), &s.output.unwrap()).unwrap();
+        let (sig, vk) = combine(
+            &pk_d,
+            &info_d,
+            &hash,
+            &d.output.unwrap(),
+            &s.output.unwrap(),
+        )
+        .unwrap();
         let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&vk).unwrap();
-        vk.verify_prehash(&hash, &k256::ecdsa::Signature::from_slice(&sig[..64]).unwrap())
-            .unwrap();
+        vk.verify_prehash(
+            &hash,
+            &k256::ecdsa::Signature::from_slice(&sig[..64]).unwrap(),
+        )
+        .unwrap();
         // The device's state opens only with its own secret.
-        assert_eq!(partial_sign(&ws, &before, &info_d, &hash, &mut rng).unwrap_err().kind(), "unwrap");
+        assert_eq!(
+            partial_sign(&ws, &before, &info_d, &hash, &mut rng)
+                .unwrap_err()
+                .kind(),
+            "unwrap"
+        );
     }
 
     #[test]
@@ -531,11 +597,24 @@ mod tests {
         let st = new_device(&w, &mut rng).unwrap();
         assert_eq!(handle(&w, &st, b"x", &mut rng).unwrap_err().kind(), "state");
         let s = keygen_start(&w, &st, &[1; 32], 1, 2, &mut rng).unwrap();
-        assert_eq!(handle(&w, &s.state, b"garbage", &mut rng).unwrap_err().kind(), "input");
+        assert_eq!(
+            handle(&w, &s.state, b"garbage", &mut rng)
+                .unwrap_err()
+                .kind(),
+            "input"
+        );
         // Our own first message comes back: not from the counterparty, refused, no state.
         let e = handle(&w, &s.state, &s.outgoing[0], &mut rng).unwrap_err();
-        assert!(matches!(e.kind(), "rejected" | "misbehaviour" | "usage"), "{e}");
-        assert_eq!(presign_start(&w, &st, 2, "m", &[2; 32], &mut rng).unwrap_err().kind(), "usage");
+        assert!(
+            matches!(e.kind(), "rejected" | "misbehaviour" | "usage"),
+            "{e}"
+        );
+        assert_eq!(
+            presign_start(&w, &st, 2, "m", &[2; 32], &mut rng)
+                .unwrap_err()
+                .kind(),
+            "usage"
+        );
         assert_eq!(public_package(&w, &st).unwrap_err().kind(), "state");
     }
 }

@@ -107,6 +107,10 @@ pub type Result<T> = core::result::Result<T, WasmError>;
 
 /// `bytes` as a fixed-size array, or an `"input"` error naming `what`.
 pub fn array<const N: usize>(what: &str, bytes: &[u8]) -> Result<[u8; N]> {
-    <[u8; N]>::try_from(bytes)
-        .map_err(|_| WasmError::new("input", format!("{what}: {} bytes, {N} expected", bytes.len())))
+    <[u8; N]>::try_from(bytes).map_err(|_| {
+        WasmError::new(
+            "input",
+            format!("{what}: {} bytes, {N} expected", bytes.len()),
+        )
+    })
 }

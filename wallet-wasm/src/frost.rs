@@ -73,13 +73,19 @@ pub fn commit<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
     if count == 0 || count > MAX_PREPROCESS {
-        return Err(WasmError::new("input", format!("count must be 1..={MAX_PREPROCESS}")));
+        return Err(WasmError::new(
+            "input",
+            format!("count must be 1..={MAX_PREPROCESS}"),
+        ));
     }
     let s = Signer::open(wrap, state)?;
     let commitments = round1::preprocess_into(&s.nonces, &s.key, count, rng)?;
     Ok((
         s.seal(wrap, rng)?,
-        commitments.iter().map(SigningCommitments::to_bytes).collect(),
+        commitments
+            .iter()
+            .map(SigningCommitments::to_bytes)
+            .collect(),
     ))
 }
 
@@ -125,7 +131,9 @@ mod tests {
         let seed = Ed25519Seed::new(SecretBytes::new([4; 32]));
         let parties = Parties::range(3).unwrap();
         let keys = split_ed25519_seed(&seed, 2, &parties, &mut rng).unwrap();
-        let wraps: Vec<WrapSecret> = (1..=2u8).map(|b| WrapSecret::from_slice(&[b; 32]).unwrap()).collect();
+        let wraps: Vec<WrapSecret> = (1..=2u8)
+            .map(|b| WrapSecret::from_slice(&[b; 32]).unwrap())
+            .collect();
         let mut states: Vec<Vec<u8>> = keys[..2]
             .iter()
             .zip(&wraps)
@@ -146,14 +154,28 @@ mod tests {
         for i in 0..2 {
             let (st, share) = sign(&wraps[i], &states[i], &pbytes, &mut rng).unwrap();
             // The pair is gone from the new state: the same package is refused.
-            assert_eq!(sign(&wraps[i], &st, &pbytes, &mut rng).unwrap_err().kind(), "usage");
+            assert_eq!(
+                sign(&wraps[i], &st, &pbytes, &mut rng).unwrap_err().kind(),
+                "usage"
+            );
             after.push(st);
-            shares.insert(keys[i].id(), SignatureShare::<Ed25519>::from_bytes(&share).unwrap());
+            shares.insert(
+                keys[i].id(),
+                SignatureShare::<Ed25519>::from_bytes(&share).unwrap(),
+            );
         }
         let sig = aggregate(&package, &shares, keys[0].public()).unwrap();
         let vk = ed25519_dalek::VerifyingKey::from_bytes(&seed.public_key()).unwrap();
-        vk.verify(b"frost in wasm", &ed25519_dalek::Signature::from_slice(&sig.to_bytes()).unwrap())
-            .unwrap();
-        assert_eq!(commit(&wraps[0], &after[0], 0, &mut rng).unwrap_err().kind(), "input");
+        vk.verify(
+            b"frost in wasm",
+            &ed25519_dalek::Signature::from_slice(&sig.to_bytes()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            commit(&wraps[0], &after[0], 0, &mut rng)
+                .unwrap_err()
+                .kind(),
+            "input"
+        );
     }
 }

@@ -33,7 +33,10 @@ impl KeyCurve {
 
 fn prf_output(bytes: &[u8]) -> Result<PrfOutput> {
     PrfOutput::from_slice(bytes).ok_or_else(|| {
-        WasmError::new("input", format!("PRF output: {} bytes, 32 expected", bytes.len()))
+        WasmError::new(
+            "input",
+            format!("PRF output: {} bytes, 32 expected", bytes.len()),
+        )
     })
 }
 
@@ -137,7 +140,9 @@ pub fn add_passkey<R: CryptoRng + ?Sized>(
 
 /// The slot id of a passkey's slot, if it has one.
 pub fn slot_of(envelope: &[u8], credential_id: &[u8]) -> Result<Option<u16>> {
-    Ok(decode(envelope)?.prf_slot(credential_id).map(|s| s.id().get()))
+    Ok(decode(envelope)?
+        .prf_slot(credential_id)
+        .map(|s| s.id().get()))
 }
 
 /// Removes slot `slot` (opened with the passkey `credential_id`); refuses the last slot.
@@ -193,13 +198,26 @@ mod tests {
         let (cred_a, prf_a) = (b"cred-a".as_slice(), [1u8; 32]);
         let (cred_b, prf_b) = (b"cred-b".as_slice(), [2u8; 32]);
         let salt_a = new_prf_salt(&mut rng);
-        let (env, public) =
-            generate(KeyCurve::Secp256k1, "wallet.example", cred_a, &salt_a, &prf_a, &mut rng)
-                .unwrap();
+        let (env, public) = generate(
+            KeyCurve::Secp256k1,
+            "wallet.example",
+            cred_a,
+            &salt_a,
+            &prf_a,
+            &mut rng,
+        )
+        .unwrap();
         assert_eq!(prf_requests(&env).unwrap(), vec![(cred_a.to_vec(), salt_a)]);
         let salt_b = new_prf_salt(&mut rng);
         let (env, slot_b) = add_passkey(
-            &env, cred_a, &prf_a, "wallet.example", cred_b, &salt_b, &prf_b, &mut rng,
+            &env,
+            cred_a,
+            &prf_a,
+            "wallet.example",
+            cred_b,
+            &salt_b,
+            &prf_b,
+            &mut rng,
         )
         .unwrap();
         assert_eq!(slot_of(&env, cred_b).unwrap(), Some(slot_b));
@@ -212,13 +230,21 @@ mod tests {
         }
         // An unknown PRF output (an unregistered passkey) is refused, opaquely.
         assert_eq!(open(&env, cred_a, &[3; 32]).unwrap_err().kind(), "unwrap");
-        assert_eq!(sign(&env, b"other", &prf_a, &[9; 32]).unwrap_err().kind(), "unwrap");
+        assert_eq!(
+            sign(&env, b"other", &prf_a, &[9; 32]).unwrap_err().kind(),
+            "unwrap"
+        );
         // A's slot removed (opened with B): A no longer opens, B still does.
         let slot_a = slot_of(&env, cred_a).unwrap().unwrap();
         let env = remove_slot(&env, cred_b, &prf_b, slot_a, &mut rng).unwrap();
         assert_eq!(open(&env, cred_a, &prf_a).unwrap_err().kind(), "unwrap");
         assert_eq!(open(&env, cred_b, &prf_b).unwrap(), public);
-        assert_eq!(remove_slot(&env, cred_b, &prf_b, slot_b, &mut rng).unwrap_err().kind(), "kek");
+        assert_eq!(
+            remove_slot(&env, cred_b, &prf_b, slot_b, &mut rng)
+                .unwrap_err()
+                .kind(),
+            "kek"
+        );
         // Bad lengths are input errors.
         assert_eq!(open(&env, cred_b, &[0; 31]).unwrap_err().kind(), "input");
         assert_eq!(open(&env[1..], cred_b, &prf_b).unwrap_err().kind(), "input");
@@ -229,11 +255,21 @@ mod tests {
         use ed25519_dalek::Verifier;
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
         let salt = new_prf_salt(&mut rng);
-        let (env, public) =
-            generate(KeyCurve::Ed25519, "wallet.example", b"c", &salt, &[5; 32], &mut rng).unwrap();
+        let (env, public) = generate(
+            KeyCurve::Ed25519,
+            "wallet.example",
+            b"c",
+            &salt,
+            &[5; 32],
+            &mut rng,
+        )
+        .unwrap();
         let sig = sign(&env, b"c", &[5; 32], b"hello").unwrap();
         let vk = ed25519_dalek::VerifyingKey::from_bytes(&public.try_into().unwrap()).unwrap();
-        vk.verify(b"hello", &ed25519_dalek::Signature::from_slice(&sig).unwrap())
-            .unwrap();
+        vk.verify(
+            b"hello",
+            &ed25519_dalek::Signature::from_slice(&sig).unwrap(),
+        )
+        .unwrap();
     }
 }

@@ -53,7 +53,12 @@ impl WrapSecret {
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
         SecretBytes::<32>::from_slice(bytes)
             .map(Self)
-            .ok_or_else(|| WasmError::new("input", format!("wrapping secret: {} bytes, 32 expected", bytes.len())))
+            .ok_or_else(|| {
+                WasmError::new(
+                    "input",
+                    format!("wrapping secret: {} bytes, 32 expected", bytes.len()),
+                )
+            })
     }
 
     fn key(&self, kind: SealedKind) -> Result<SecretBytes<32>> {
@@ -123,19 +128,52 @@ mod tests {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
         let wrap = WrapSecret::from_slice(&[7; 32]).unwrap();
         let sealed = seal(&wrap, SealedKind::FrostSigner, b"state", &mut rng).unwrap();
-        assert_eq!(open(&wrap, SealedKind::FrostSigner, &sealed).unwrap().expose(), b"state");
+        assert_eq!(
+            open(&wrap, SealedKind::FrostSigner, &sealed)
+                .unwrap()
+                .expose(),
+            b"state"
+        );
         // Another kind, another secret, a flipped bit, a truncation: the same opaque error.
         let other = WrapSecret::from_slice(&[8; 32]).unwrap();
-        assert_eq!(open(&wrap, SealedKind::EcdsaDevice, &sealed).unwrap_err().kind(), "unwrap");
-        assert_eq!(open(&other, SealedKind::FrostSigner, &sealed).unwrap_err().kind(), "unwrap");
+        assert_eq!(
+            open(&wrap, SealedKind::EcdsaDevice, &sealed)
+                .unwrap_err()
+                .kind(),
+            "unwrap"
+        );
+        assert_eq!(
+            open(&other, SealedKind::FrostSigner, &sealed)
+                .unwrap_err()
+                .kind(),
+            "unwrap"
+        );
         let mut bad = sealed.clone();
         bad[20] ^= 1;
-        assert_eq!(open(&wrap, SealedKind::FrostSigner, &bad).unwrap_err().kind(), "unwrap");
-        assert_eq!(open(&wrap, SealedKind::FrostSigner, &sealed[..10]).unwrap_err().kind(), "unwrap");
+        assert_eq!(
+            open(&wrap, SealedKind::FrostSigner, &bad)
+                .unwrap_err()
+                .kind(),
+            "unwrap"
+        );
+        assert_eq!(
+            open(&wrap, SealedKind::FrostSigner, &sealed[..10])
+                .unwrap_err()
+                .kind(),
+            "unwrap"
+        );
         // The key is bound to the kind: re-tagging the header does not help.
         let mut retagged = sealed;
         retagged[4] = SealedKind::EcdsaDevice as u8;
-        assert_eq!(open(&wrap, SealedKind::EcdsaDevice, &retagged).unwrap_err().kind(), "unwrap");
-        assert_eq!(WrapSecret::from_slice(&[1; 31]).unwrap_err().kind(), "input");
+        assert_eq!(
+            open(&wrap, SealedKind::EcdsaDevice, &retagged)
+                .unwrap_err()
+                .kind(),
+            "unwrap"
+        );
+        assert_eq!(
+            WrapSecret::from_slice(&[1; 31]).unwrap_err().kind(),
+            "input"
+        );
     }
 }

@@ -40,8 +40,17 @@ pub struct NewShareSet {
     pub ed25519_public_key: Vec<u8>,
 }
 
-fn seal_share<R: CryptoRng + ?Sized>(wrap: &WrapSecret, s: &WalletShare, rng: &mut R) -> Result<Vec<u8>> {
-    seal(wrap, SealedKind::ShamirShare, s.to_secret_bytes().expose(), rng)
+fn seal_share<R: CryptoRng + ?Sized>(
+    wrap: &WrapSecret,
+    s: &WalletShare,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    seal(
+        wrap,
+        SealedKind::ShamirShare,
+        s.to_secret_bytes().expose(),
+        rng,
+    )
 }
 
 /// Deals a new share set.
@@ -130,28 +139,65 @@ mod tests {
         let (wd, wa, wr) = (w(1), w(2), w(3));
         let set = create(&wd, &wa, &wr, &mut rng).unwrap();
         let [d, a, r] = &set.sealed;
-        let dev = SealedShare { wrap: &wd, sealed: d };
-        let auth = SealedShare { wrap: &wa, sealed: a };
-        let rec = SealedShare { wrap: &wr, sealed: r };
+        let dev = SealedShare {
+            wrap: &wd,
+            sealed: d,
+        };
+        let auth = SealedShare {
+            wrap: &wa,
+            sealed: a,
+        };
+        let rec = SealedShare {
+            wrap: &wr,
+            sealed: r,
+        };
         let (pk, sig) = sign(&dev, &auth, KeyCurve::Secp256k1, 0, &[6; 32]).unwrap();
         assert_eq!(pk, set.ethereum_public_key);
         let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&pk).unwrap();
-        vk.verify_prehash(&[6; 32], &k256::ecdsa::Signature::from_slice(&sig[..64]).unwrap())
-            .unwrap();
+        vk.verify_prehash(
+            &[6; 32],
+            &k256::ecdsa::Signature::from_slice(&sig[..64]).unwrap(),
+        )
+        .unwrap();
         let (epk, _) = sign(&dev, &rec, KeyCurve::Ed25519, 0, b"m").unwrap();
         assert_eq!(epk, set.ed25519_public_key);
         // A share sealed for the auth holder does not open with the device's secret.
-        let wrong = SealedShare { wrap: &wd, sealed: a };
-        assert_eq!(sign(&dev, &wrong, KeyCurve::Secp256k1, 0, &[6; 32]).unwrap_err().kind(), "unwrap");
+        let wrong = SealedShare {
+            wrap: &wd,
+            sealed: a,
+        };
+        assert_eq!(
+            sign(&dev, &wrong, KeyCurve::Secp256k1, 0, &[6; 32])
+                .unwrap_err()
+                .kind(),
+            "unwrap"
+        );
         // A new device from auth + recovery signs for the same account.
         let new_dev = recover_device(&auth, &rec, &wd, &mut rng).unwrap();
-        let nd = SealedShare { wrap: &wd, sealed: &new_dev };
-        assert_eq!(sign(&nd, &auth, KeyCurve::Secp256k1, 0, &[6; 32]).unwrap().0, pk);
+        let nd = SealedShare {
+            wrap: &wd,
+            sealed: &new_dev,
+        };
+        assert_eq!(
+            sign(&nd, &auth, KeyCurve::Secp256k1, 0, &[6; 32])
+                .unwrap()
+                .0,
+            pk
+        );
         // The exported mnemonic opens only with the export secret and has 24 words.
         let we = w(9);
         let m = export_mnemonic(&dev, &auth, &we, &mut rng).unwrap();
         let words = open(&we, SealedKind::Mnemonic, &m).unwrap();
-        assert_eq!(core::str::from_utf8(words.expose()).unwrap().split(' ').count(), 24);
-        assert_eq!(open(&wd, SealedKind::Mnemonic, &m).unwrap_err().kind(), "unwrap");
+        assert_eq!(
+            core::str::from_utf8(words.expose())
+                .unwrap()
+                .split(' ')
+                .count(),
+            24
+        );
+        assert_eq!(
+            open(&wd, SealedKind::Mnemonic, &m).unwrap_err().kind(),
+            "unwrap"
+        );
     }
 }

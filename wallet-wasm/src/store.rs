@@ -150,7 +150,10 @@ mod tests {
         let s = SealedOneTime::default();
         let (a, b) = ([1; 32], [2; 32]);
         s.put(&a, &b, SecretVec::from_slice(b"x")).unwrap();
-        assert_eq!(s.put(&a, &b, SecretVec::from_slice(b"y")), Err(StoreError::AlreadyUsed));
+        assert_eq!(
+            s.put(&a, &b, SecretVec::from_slice(b"y")),
+            Err(StoreError::AlreadyUsed)
+        );
         let mut w = Writer::new();
         s.encode(&mut w).unwrap();
         let bytes = w.finish();
@@ -163,6 +166,9 @@ mod tests {
         let u = SealedOneTime::decode(&mut Reader::new(&bytes)).unwrap();
         assert_eq!(u.take(&a, &b).err(), Some(StoreError::AlreadyUsed));
         u.retire(&a).unwrap();
-        assert_eq!(u.put(&a, &[3; 32], SecretVec::from_slice(b"z")), Err(StoreError::Retired));
+        assert_eq!(
+            u.put(&a, &[3; 32], SecretVec::from_slice(b"z")),
+            Err(StoreError::Retired)
+        );
     }
 }

@@ -193,7 +193,15 @@ impl Server {
         } else {
             let mut body = vec![0u8; len];
             reader.read_exact(&mut body)?;
-            if method == "POST" && path.starts_with("/ecdsa/") {
+            if method == "POST" && path.starts_with("/frost/") {
+                match frost_api(&path["/frost/".len()..], &body) {
+                    Ok(b) => ("200 OK", "application/octet-stream", b),
+                    Err(e) => {
+                        eprintln!("server: {path}: {e}");
+                        ("400 Bad Request", "text/plain", e.into_bytes())
+                    }
+                }
+            } else if method == "POST" && path.starts_with("/ecdsa/") {
                 match self.api(&path["/ecdsa/".len()..], &body) {
                     Ok(b) => ("200 OK", "application/octet-stream", b),
                     Err(e) => {
@@ -238,6 +246,79 @@ impl Server {
     }
 }
 
+/// The FROST side of the test peer: a **test dealer** (it sees the whole key, as any dealer
+/// does; the page hands it the test wrapping secrets to seal the signers' states under) and the
+/// coordinator (signing package, aggregation).
+fn frost_api(op: &str, body: &[u8]) -> Result<Vec<u8>, String> {
+    use std::collections::BTreeMap;
+    use wallet_tss::frost::{SignatureShare, SigningCommitments, SigningPackage, aggregate};
+    use wallet_types::{Ed25519, PartyId, WireObject};
+    let f = frames(body)?;
+    let mut rng = platform_rng().map_err(|e| e.to_string())?;
+    let pid = |b: &[u8]| -> Result<PartyId, String> {
+        PartyId::new(u16::from_be_bytes(b.try_into().map_err(|_| "party id")?))
+            .ok_or("party id zero".into())
+    };
+    let mut out = Vec::new();
+    match op {
+        "deal" => {
+            let seed = wallet_tss::frost::keys::Ed25519Seed::new(
+                wallet_types::SecretBytes::random(&mut rng),
+            );
+            let parties = wallet_types::Parties::range(3).map_err(|e| e.to_string())?;
+            let keys = wallet_tss::frost::keys::split_ed25519_seed(&seed, 2, &parties, &mut rng)
+                .map_err(|e| e.to_string())?;
+            for (wrap, key) in f.iter().zip(&keys) {
+                let w = WrapSecret::from_slice(wrap).map_err(|e| e.to_string())?;
+                frame(
+                    &mut out,
+                    &wallet_wasm::frost::seal_key_package(&w, key, &mut rng)
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            frame(&mut out, &seed.public_key());
+        }
+        "package" => {
+            let (msg, rest) = f.split_first().ok_or("no message")?;
+            let mut commitments = BTreeMap::new();
+            for pair in rest.chunks(2) {
+                let [id, c] = pair else {
+                    return Err("odd frames".into());
+                };
+                commitments.insert(
+                    pid(id)?,
+                    SigningCommitments::<Ed25519>::from_bytes(c).map_err(|e| e.to_string())?,
+                );
+            }
+            let package =
+                SigningPackage::new(commitments, msg.clone()).map_err(|e| format!("{e:?}"))?;
+            frame(&mut out, &package.to_bytes());
+        }
+        "aggregate" => {
+            let (package, rest) = f.split_first().ok_or("no package")?;
+            let (public, rest) = rest.split_first().ok_or("no public key package")?;
+            let package =
+                SigningPackage::<Ed25519>::from_bytes(package).map_err(|e| e.to_string())?;
+            let public = wallet_tss::frost::PublicKeyPackage::<Ed25519>::from_bytes(public)
+                .map_err(|e| e.to_string())?;
+            let mut shares = BTreeMap::new();
+            for pair in rest.chunks(2) {
+                let [id, s] = pair else {
+                    return Err("odd frames".into());
+                };
+                shares.insert(
+                    pid(id)?,
+                    SignatureShare::<Ed25519>::from_bytes(s).map_err(|e| e.to_string())?,
+                );
+            }
+            let sig = aggregate(&package, &shares, &public).map_err(|e| e.to_string())?;
+            frame(&mut out, &sig.to_bytes());
+        }
+        _ => return Err(format!("unknown operation {op}")),
+    }
+    Ok(out)
+}
+
 fn serve(args: &[String]) -> Result<(), String> {
     let get = |k: &str| {
         args.iter()
@@ -263,7 +344,15 @@ fn serve(args: &[String]) -> Result<(), String> {
     for stream in listener.incoming() {
         match stream {
             Ok(s) => {
-                if let Err(e) = server.handle(s) {
+                // A client that closes before the answer (run.sh's readiness probe) is not an error.
+                if let Err(e) = server.handle(s)
+                    && !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::BrokenPipe
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::UnexpectedEof
+                    )
+                {
                     eprintln!("connection: {e}");
                 }
             }
@@ -319,14 +408,16 @@ fn verify(path: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let (mut ok, mut bad) = (0, 0);
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let name = line.split_whitespace().next().unwrap_or("");
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let name = format!(
+            "{} signature under {}",
+            f.first().unwrap_or(&""),
+            f.get(1).unwrap_or(&"")
+        );
         match verify_line(line) {
             Ok(()) => {
                 ok += 1;
-                println!(
-                    "ok   native verification: {name} {}",
-                    &line[..line.len().min(60)]
-                );
+                println!("ok   native verification: {name}");
             }
             Err(e) => {
                 bad += 1;
@@ -436,7 +527,48 @@ fn bench() -> Result<(), String> {
         device_ms += t.elapsed().as_secs_f64() * 1e3;
         states[0] = p.state;
     }
+    // FROST: one signer's commit + sign (the coordinator's package built outside the timing).
+    let frost_ms = {
+        use std::collections::BTreeMap;
+        use wallet_tss::frost::{SigningCommitments, SigningPackage};
+        use wallet_types::{Ed25519, WireObject};
+        let seed =
+            wallet_tss::frost::keys::Ed25519Seed::new(wallet_types::SecretBytes::random(&mut rng));
+        let parties = wallet_types::Parties::range(3).map_err(|e| e.to_string())?;
+        let keys = wallet_tss::frost::keys::split_ed25519_seed(&seed, 2, &parties, &mut rng)
+            .map_err(|e| e.to_string())?;
+        let (w1, w2) = (w(11), w(12));
+        let mut s1 = wallet_wasm::frost::seal_key_package(&w1, &keys[0], &mut rng).map_err(e)?;
+        let mut s2 = wallet_wasm::frost::seal_key_package(&w2, &keys[1], &mut rng).map_err(e)?;
+        let n = 50;
+        let mut total = 0.0;
+        for _ in 0..n {
+            let t = Instant::now();
+            let (n1, c1) = wallet_wasm::frost::commit(&w1, &s1, 1, &mut rng).map_err(e)?;
+            total += t.elapsed().as_secs_f64() * 1e3;
+            let (n2, c2) = wallet_wasm::frost::commit(&w2, &s2, 1, &mut rng).map_err(e)?;
+            let mut cs = BTreeMap::new();
+            cs.insert(
+                keys[0].id(),
+                SigningCommitments::<Ed25519>::from_bytes(&c1[0]).map_err(|e| e.to_string())?,
+            );
+            cs.insert(
+                keys[1].id(),
+                SigningCommitments::<Ed25519>::from_bytes(&c2[0]).map_err(|e| e.to_string())?,
+            );
+            let package = SigningPackage::new(cs, b"bench".to_vec())
+                .map_err(|e| format!("{e:?}"))?
+                .to_bytes();
+            let t = Instant::now();
+            let (n1, _) = wallet_wasm::frost::sign(&w1, &n1, &package, &mut rng).map_err(e)?;
+            total += t.elapsed().as_secs_f64() * 1e3;
+            let (n2, _) = wallet_wasm::frost::sign(&w2, &n2, &package, &mut rng).map_err(e)?;
+            (s1, s2) = (n1, n2);
+        }
+        total / f64::from(n)
+    };
     println!("native kek_unwrap_sign_ms {kek_ms:.4}");
+    println!("native frost_commit_sign_ms {frost_ms:.4}");
     println!("native sss_sign_ms {sss_ms:.4}");
     println!(
         "native ecdsa_presign_sign_device_ms {:.4}",

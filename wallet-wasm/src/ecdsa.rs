@@ -591,6 +591,37 @@ mod tests {
     }
 
     #[test]
+    fn a_tampered_presign_message_hands_back_the_aborted_state() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
+        let (wd, ws) = (
+            WrapSecret::from_slice(&[1; 32]).unwrap(),
+            WrapSecret::from_slice(&[2; 32]).unwrap(),
+        );
+        let mut states = [
+            new_device(&wd, &mut rng).unwrap(),
+            new_device(&ws, &mut rng).unwrap(),
+        ];
+        let first = [
+            keygen_start(&wd, &states[0], &[1; 32], 1, 2, &mut rng).unwrap(),
+            keygen_start(&ws, &states[1], &[1; 32], 2, 2, &mut rng).unwrap(),
+        ];
+        run([&wd, &ws], &mut states, first, &mut rng);
+        let d = presign_start(&wd, &states[0], 2, "m", &[2; 32], &mut rng).unwrap();
+        let s = presign_start(&ws, &states[1], 1, "m", &[2; 32], &mut rng).unwrap();
+        // The server's first message with its last byte (inside the OT payload) flipped.
+        let mut m = s.outgoing[0].clone();
+        let last = m.len() - 1;
+        m[last] ^= 1;
+        let e = handle(&wd, &d.state, &m, &mut rng).unwrap_err();
+        assert_eq!(e.kind(), "misbehaviour", "{e}");
+        // The error carries the new state: the machine aborted there, so the genuine message
+        // no longer completes the run on it (while the old state would still accept it).
+        let aborted = e.state().unwrap().to_vec();
+        assert!(handle(&wd, &aborted, &s.outgoing[0], &mut rng).is_err());
+        assert!(handle(&wd, &d.state, &s.outgoing[0], &mut rng).is_ok());
+    }
+
+    #[test]
     fn rejected_and_garbage_messages() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(6);
         let w = WrapSecret::from_slice(&[1; 32]).unwrap();

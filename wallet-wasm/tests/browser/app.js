@@ -235,6 +235,67 @@ export function storedKeys() {
   return Object.keys(localStorage).sort();
 }
 
+// ---- Shamir share set and FROST signer ----------------------------------------------------
+
+/// A share set dealt in wasm, the device share sealed under the passkey-derived state secret
+/// (auth and recovery under stand-ins for their holders' secrets); signs with device + auth on
+/// both curves, recovers the device from auth + recovery and signs again.
+export async function sssFlow(credId, hashHex, message) {
+  const dev = await stateSecret(credId);
+  const auth = new Uint8Array(32).fill(21), rec = new Uint8Array(32).fill(22), exp = new Uint8Array(32).fill(23);
+  const set = w.sssCreate(dev.slice(), auth, rec);
+  const e = w.sssSign(dev.slice(), set.device, auth, set.auth, "secp256k1", 0, unhex(hashHex));
+  const d = w.sssSign(dev.slice(), set.device, auth, set.auth, "ed25519", 0, new TextEncoder().encode(message));
+  const newDevice = w.sssRecoverDevice(auth, set.auth, rec, set.recovery, dev.slice());
+  const again = w.sssSign(dev.slice(), newDevice, rec, set.recovery, "secp256k1", 0, unhex(hashHex));
+  const mnemonic = w.sssExportMnemonic(dev.slice(), set.device, auth, set.auth, exp);
+  dev.fill(0);
+  return {
+    ethereumPublicKey: hex(set.ethereumPublicKey), ed25519PublicKey: hex(set.ed25519PublicKey),
+    ecdsa: { publicKey: hex(e.publicKey), signature: hex(e.signature) },
+    eddsa: { publicKey: hex(d.publicKey), signature: hex(d.signature) },
+    recoveredSameKey: hex(again.publicKey) === hex(e.publicKey),
+    mnemonicSealedLen: mnemonic.length,
+  };
+}
+
+const u16 = (n) => new Uint8Array([n >> 8, n & 255]);
+async function postTo(path, list) {
+  const r = await fetch(path, { method: "POST", body: frames(list) });
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+  return unframes(await r.arrayBuffer());
+}
+
+/// FROST 2-of-3: the test peer deals (sealing each signer's state under its wrapping secret),
+/// signers 1 and 2 commit and sign in wasm, the peer coordinates and aggregates.
+export async function frostFlow(message) {
+  const wraps = [new Uint8Array(32).fill(31), new Uint8Array(32).fill(32)];
+  const [s1, s2, groupKey] = await postTo("/frost/deal", wraps);
+  let states = [s1, s2];
+  const { publicKeyPackage } = w.frostPublic(wraps[0].slice(), states[0]);
+  const commits = states.map((s, i) => w.frostCommit(wraps[i].slice(), s, 1));
+  states = commits.map((c) => c.state);
+  const msg = new TextEncoder().encode(message);
+  const [pkg] = await postTo("/frost/package", [msg, u16(1), commits[0].commitments[0], u16(2), commits[1].commitments[0]]);
+  const signed = states.map((s, i) => w.frostSign(wraps[i].slice(), s, pkg));
+  let reuse;
+  try {
+    w.frostSign(wraps[0].slice(), signed[0].state, pkg);
+    reuse = "accepted";
+  } catch (e) {
+    reuse = e.kind;
+  }
+  const [sig] = await postTo("/frost/aggregate", [pkg, publicKeyPackage, u16(1), signed[0].share, u16(2), signed[1].share]);
+  return { publicKey: hex(groupKey), signature: hex(sig), reuse, stateLen: states[0].length };
+}
+
+/// FROST bench states (dealt by the peer under fixed test secrets).
+async function frostBenchStates() {
+  const wraps = [new Uint8Array(32).fill(41), new Uint8Array(32).fill(42)];
+  const [s1, s2] = await postTo("/frost/deal", wraps);
+  return { wraps, states: [s1, s2] };
+}
+
 // ---- speed -------------------------------------------------------------------------------
 
 function time(n, f) {
@@ -244,7 +305,24 @@ function time(n, f) {
 }
 
 /// The wasm figures of the operations `browser_peer bench` measures natively (same work).
-export function bench() {
+export async function bench() {
+  const fb = await frostBenchStates();
+  const frostTimes = [];
+  const msgBytes = new TextEncoder().encode("bench");
+  for (let i = 0; i < 50; i++) {
+    let t = performance.now();
+    const c1 = w.frostCommit(fb.wraps[0].slice(), fb.states[0], 1);
+    let ms = performance.now() - t;
+    const c2 = w.frostCommit(fb.wraps[1].slice(), fb.states[1], 1);
+    const [pkg] = await postTo("/frost/package", [msgBytes, u16(1), c1.commitments[0], u16(2), c2.commitments[0]]);
+    t = performance.now();
+    const s1 = w.frostSign(fb.wraps[0].slice(), c1.state, pkg);
+    ms += performance.now() - t;
+    const s2 = w.frostSign(fb.wraps[1].slice(), c2.state, pkg);
+    fb.states = [s1.state, s2.state];
+    frostTimes.push(ms);
+  }
+  const frost = frostTimes.reduce((a, b) => a + b, 0) / frostTimes.length;
   const salt = w.kekNewPrfSalt();
   const prf = new Uint8Array(32).fill(7);
   const { envelope } = w.kekGenerate("secp256k1", RP_ID, new Uint8Array([99]), salt, prf.slice());
@@ -286,5 +364,5 @@ export function bench() {
     deviceMs += performance.now() - t;
     states[0] = p.state;
   }
-  return { kek_unwrap_sign_ms: kek, sss_sign_ms: sss, ecdsa_presign_sign_device_ms: deviceMs / n };
+  return { kek_unwrap_sign_ms: kek, sss_sign_ms: sss, ecdsa_presign_sign_device_ms: deviceMs / n, frost_commit_sign_ms: frost };
 }

@@ -89,6 +89,20 @@ try {
   check("ECDSA presignature reuse refused by the device state", es.reuse === "usage", es.reuse);
   sigs.push(`secp256k1 ${es.publicKey} ${h5} ${es.signature}`);
 
+  const hs = sha256("shamir 2-of-3 in wasm");
+  const ss = await call("sssFlow", a.id, hs, "shamir ed25519 in wasm");
+  check("Shamir share set in wasm: device + auth sign on both curves, recovery gives the same key",
+    ss.ecdsa.publicKey === ss.ethereumPublicKey && ss.eddsa.publicKey === ss.ed25519PublicKey && ss.recoveredSameKey && ss.mnemonicSealedLen > 0,
+    ss.ethereumPublicKey);
+  sigs.push(`secp256k1 ${ss.ecdsa.publicKey} ${hs} ${ss.ecdsa.signature}`);
+  sigs.push(`ed25519 ${ss.eddsa.publicKey} ${Buffer.from("shamir ed25519 in wasm").toString("hex")} ${ss.eddsa.signature}`);
+
+  const fmsg = "frost 2-of-3 signed in wasm";
+  const fr = await call("frostFlow", fmsg);
+  check("FROST signers 1 + 2 commit and sign in wasm (native coordinator aggregates)", fr.signature.length === 128, fr.publicKey);
+  check("FROST nonce reuse refused by the signer state", fr.reuse === "usage", fr.reuse);
+  sigs.push(`ed25519 ${fr.publicKey} ${Buffer.from(fmsg).toString("hex")} ${fr.signature}`);
+
   const stored = await call("storedKeys");
   check("localStorage holds only the envelope, salts, sealed state and public data",
     JSON.stringify(stored) === JSON.stringify(["ecdsaInfo", "ecdsaPackage", "ecdsaState", "envelope", "stateSalt"]), stored.join(","));

@@ -25,10 +25,21 @@ for tool in wasm-bindgen node npm; do
 done
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "FAIL chromium not found"; failed=1; finish; }
 
-# The package: cargo build for wasm32 + wasm-bindgen (--target web).
-cargo build --release --quiet --target wasm32-unknown-unknown -p wallet-wasm
+# The package: cargo build for wasm32 + wasm-bindgen (--target web). For speed experiments,
+# WASM_RUSTFLAGS (e.g. "-C target-feature=+simd128") applies to the wasm build only, in
+# WASM_TARGET_DIR if given, and WASM_CARGO_ARGS (e.g. --config 'profile.release.lto="fat"')
+# are added to that build.
+wasm_target="${WASM_TARGET_DIR:-$target}"
+read -r -a wasm_args <<< "${WASM_CARGO_ARGS:-}"
+if [ -n "${WASM_RUSTFLAGS:-}${WASM_CARGO_ARGS:-}" ]; then
+  echo "wasm build with RUSTFLAGS='${WASM_RUSTFLAGS:-}' ${WASM_CARGO_ARGS:-}"
+fi
+if [ -n "${WASM_RUSTFLAGS:-}" ]; then export RUSTFLAGS="$WASM_RUSTFLAGS"; fi
+CARGO_TARGET_DIR="$wasm_target" cargo build --release --quiet --target wasm32-unknown-unknown \
+  -p wallet-wasm "${wasm_args[@]}"
+unset RUSTFLAGS
 mkdir -p "$work/www/pkg"
-wasm-bindgen --target web --out-dir "$work/www/pkg" "$target/wasm32-unknown-unknown/release/wallet_wasm.wasm"
+wasm-bindgen --target web --out-dir "$work/www/pkg" "$wasm_target/wasm32-unknown-unknown/release/wallet_wasm.wasm"
 cp "$here/index.html" "$here/app.js" "$work/www/"
 echo "wasm package: $(stat -c %s "$work/www/pkg/wallet_wasm_bg.wasm") bytes ($(gzip -9c "$work/www/pkg/wallet_wasm_bg.wasm" | wc -c) gzipped)"
 

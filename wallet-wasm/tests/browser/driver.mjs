@@ -110,6 +110,8 @@ try {
   const creds = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
   check("the virtual authenticator holds the three resident passkeys", creds.credentials.length === 3, `${creds.credentials.length}`);
 
+  const isolated = await page.evaluate(() => self.crossOriginIsolated);
+  check("the page is cross-origin isolated (fine timer resolution for the bench)", isolated === true);
   const bench = await call("bench");
   writeFileSync(benchPath, Object.entries(bench).map(([k, v]) => `wasm ${k} ${v.toFixed(4)}`).join("\n") + "\n");
   check("wasm bench ran", Object.values(bench).every((v) => v > 0), JSON.stringify(bench));

@@ -27,7 +27,7 @@ done
 
 # The package: cargo build for wasm32 + wasm-bindgen (--target web). For speed experiments,
 # WASM_RUSTFLAGS (e.g. "-C target-feature=+simd128") applies to the wasm build only, in
-# WASM_TARGET_DIR if given, and WASM_CARGO_ARGS (e.g. --config 'profile.release.lto="fat"')
+# WASM_TARGET_DIR if given, and WASM_CARGO_ARGS (e.g. --config 'profile.wasm-release.lto=false')
 # are added to that build.
 wasm_target="${WASM_TARGET_DIR:-$target}"
 read -r -a wasm_args <<< "${WASM_CARGO_ARGS:-}"
@@ -35,11 +35,11 @@ if [ -n "${WASM_RUSTFLAGS:-}${WASM_CARGO_ARGS:-}" ]; then
   echo "wasm build with RUSTFLAGS='${WASM_RUSTFLAGS:-}' ${WASM_CARGO_ARGS:-}"
 fi
 if [ -n "${WASM_RUSTFLAGS:-}" ]; then export RUSTFLAGS="$WASM_RUSTFLAGS"; fi
-CARGO_TARGET_DIR="$wasm_target" cargo build --release --quiet --target wasm32-unknown-unknown \
+CARGO_TARGET_DIR="$wasm_target" cargo build --profile wasm-release --quiet --target wasm32-unknown-unknown \
   -p wallet-wasm "${wasm_args[@]}"
 unset RUSTFLAGS
 mkdir -p "$work/www/pkg"
-wasm-bindgen --target web --out-dir "$work/www/pkg" "$wasm_target/wasm32-unknown-unknown/release/wallet_wasm.wasm"
+wasm-bindgen --target web --out-dir "$work/www/pkg" "$wasm_target/wasm32-unknown-unknown/wasm-release/wallet_wasm.wasm"
 cp "$here/index.html" "$here/app.js" "$work/www/"
 echo "wasm package: $(stat -c %s "$work/www/pkg/wallet_wasm_bg.wasm") bytes ($(gzip -9c "$work/www/pkg/wallet_wasm_bg.wasm" | wc -c) gzipped)"
 

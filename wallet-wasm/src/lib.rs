@@ -9,6 +9,24 @@
 //! sealed protocol states are ciphertext; public keys, signatures, commitments and protocol
 //! messages for the counterparty are public.
 //!
+//! The same calls natively (what the page does with the WebAuthn PRF output of a passkey):
+//!
+//! ```
+//! use wallet_wasm::kek;
+//! let mut rng = wallet_wasm::platform_rng()?;
+//! let salt = kek::new_prf_salt(&mut rng); // the page evaluates the passkey's PRF at `salt`
+//! let prf_output = [7u8; 32]; // stand-in for that evaluation
+//! let (envelope, public_key) = kek::generate(
+//!     kek::KeyCurve::Secp256k1, "wallet.example", b"credential id", &salt, &prf_output, &mut rng,
+//! )?;
+//! let signature = kek::sign(&envelope, b"credential id", &prf_output, &[1u8; 32])?;
+//! assert_eq!((public_key.len(), signature.len()), (33, 65));
+//! // Another PRF output (another passkey) does not open the envelope, and says nothing more.
+//! let refused = kek::sign(&envelope, b"credential id", &[8u8; 32], &[1u8; 32]).unwrap_err();
+//! assert_eq!(refused.kind(), "unwrap");
+//! # Ok::<(), wallet_wasm::WasmError>(())
+//! ```
+//!
 //! Randomness comes from the platform (`crypto.getRandomValues` in a browser, through
 //! `getrandom`'s `wasm_js` backend), seeding a ChaCha20 generator per call.
 

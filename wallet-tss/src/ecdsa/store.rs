@@ -123,7 +123,8 @@ pub struct InstallError {
 }
 
 impl InstallError {
-    fn refused(error: Error, share: KeyShare) -> Self {
+    /// The share was not installed: `share` comes back with `error`.
+    pub fn refused(error: Error, share: KeyShare) -> Self {
         Self {
             error,
             share: Some(share),
@@ -231,8 +232,9 @@ fn carry_bans(current: &KeyShare, mut next: KeyShare, lift_bans: &[PartyId]) -> 
     next
 }
 
-/// The check of [`successor`], without taking `next`.
-fn check_successor(current: &KeyShare, next: &KeyShare) -> Result<(), Error> {
+/// The check of [`successor`], without taking `next` (a [`KeyStore::install`] runs it before it
+/// takes the share, so that a refused share can be handed back).
+pub fn check_successor(current: &KeyShare, next: &KeyShare) -> Result<(), Error> {
     if next.me() != current.me()
         || next.public_key() != current.public_key()
         || next.chain_code() != current.chain_code()

@@ -52,6 +52,8 @@ extern crate alloc;
 mod crypto;
 pub mod envelope;
 pub mod error;
+pub mod hardened;
+pub mod oprf;
 pub mod password;
 pub mod payload;
 pub mod prf;
@@ -62,6 +64,12 @@ pub use envelope::{
     SlotParams, Unlocked,
 };
 pub use error::KekError;
+pub use hardened::{
+    DEFAULT_MAX_ATTEMPTS, HardenedFactor, HardenedKind, OprfPending, OprfRecord, OprfRequest,
+    OprfResponse, OprfServerKey, RecordId, ResetChallenge, ResetKey, ResetProof,
+    derive_hardened_kek,
+};
+pub use oprf::{OprfOutput, OprfPublicKey};
 pub use password::{
     ARGON2_SALT_LEN, Argon2Params, derive_password_kek, derive_recovery_kek, normalize_answer,
     normalize_password,

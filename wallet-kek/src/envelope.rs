@@ -377,14 +377,16 @@ pub enum NewSlot<'a> {
         /// The PRF output for `salt`.
         output: &'a PrfOutput,
     },
-    /// A password slot.
+    /// A password slot (Argon2id only: whoever stores the envelope can guess offline; prefer
+    /// [`NewSlot::HardenedPassword`]).
     Password {
         /// The password (NFKC-normalised before use).
         password: &'a str,
         /// Argon2id costs.
         params: Argon2Params,
     },
-    /// A recovery-answer slot.
+    /// A recovery-answer slot (Argon2id only: whoever stores the envelope can guess
+    /// offline; prefer [`NewSlot::HardenedRecoveryAnswer`]).
     RecoveryAnswer {
         /// The question (stored in clear).
         question: &'a str,

@@ -69,8 +69,13 @@ impl fmt::Display for KekError {
             Self::WrongSlotKind => f.write_str("wrong slot kind for this operation"),
             Self::OprfLockedOut => f.write_str("OPRF record locked: too many failed attempts"),
             Self::OprfBadProof { record } => {
-                f.write_str("the OPRF server's proof does not verify under the pinned key of record ")?;
-                record.iter().take(8).try_for_each(|b| write!(f, "{b:02x}"))?;
+                f.write_str(
+                    "the OPRF server's proof does not verify under the pinned key of record ",
+                )?;
+                record
+                    .iter()
+                    .take(8)
+                    .try_for_each(|b| write!(f, "{b:02x}"))?;
                 f.write_str("…")
             }
             Self::OprfWrongRecord => f.write_str("OPRF message for another record"),

@@ -81,8 +81,8 @@ use crate::crypto::hkdf_sha256;
 use crate::envelope::{Envelope, SlotId, SlotParams};
 use crate::error::KekError;
 use crate::oprf::{
-    self, BlindState, OPRF_ELEMENT_LEN, OPRF_OUTPUT_LEN, OPRF_PROOF_LEN, OPRF_SEED_LEN,
-    OprfOutput, OprfPublicKey,
+    self, BlindState, OPRF_ELEMENT_LEN, OPRF_OUTPUT_LEN, OPRF_PROOF_LEN, OPRF_SEED_LEN, OprfOutput,
+    OprfPublicKey,
 };
 use crate::password::{self, ARGON2_SALT_LEN, Argon2Params, TextSecret};
 use crate::prf::{KDF_VERSION, Kek, WalletId};
@@ -393,7 +393,7 @@ impl WireObject for OprfResponse {
             nonce: r.array()?,
             attempts_left: r.u32()?,
         };
-        if v.attempts_left >= MAX_MAX_ATTEMPTS {
+        if v.attempts_left > MAX_MAX_ATTEMPTS {
             return Err(DecodeError::InvalidValue);
         }
         Ok(v)
@@ -762,7 +762,9 @@ impl OprfPending {
         secret: &str,
         rng: &mut R,
     ) -> Result<(Self, OprfRequest), KekError> {
-        let s = envelope.slot(slot).ok_or(KekError::UnknownSlot(slot.get()))?;
+        let s = envelope
+            .slot(slot)
+            .ok_or(KekError::UnknownSlot(slot.get()))?;
         let (kind, record, server_key) = match s.params() {
             SlotParams::HardenedPassword {
                 record, server_key, ..

@@ -107,9 +107,13 @@ fn rfc9497_a_1_2_voprf_ristretto255_sha512() {
         let input = unhex(tv.input);
         let (state, blinded) = oprf::blind(&input, &mut Replay::scalar(blind)).unwrap();
         assert_eq!(blinded, arr::<32>(tv.blinded));
-        let (evaluated, proof) =
-            oprf::blind_evaluate(&seed, &key_info, &blinded, &mut Replay::scalar(proof_random))
-                .unwrap();
+        let (evaluated, proof) = oprf::blind_evaluate(
+            &seed,
+            &key_info,
+            &blinded,
+            &mut Replay::scalar(proof_random),
+        )
+        .unwrap();
         assert_eq!(evaluated, arr::<32>(tv.evaluated));
         assert_eq!(proof, arr::<64>(tv.proof));
         let out = oprf::finalize(state, &input, &evaluated, &proof, &pk, [0; 32]).unwrap();
@@ -207,7 +211,8 @@ fn world(seed: u64, kind: HardenedKind, secret: &str) -> World {
         salt: PrfSalt::random(&mut rng),
         output: &prf,
     };
-    let (env, _) = Envelope::generate_ed25519(WalletId::random(&mut rng), &first, &mut rng).unwrap();
+    let (env, _) =
+        Envelope::generate_ed25519(WalletId::random(&mut rng), &first, &mut rng).unwrap();
     let server = OprfServerKey::generate(&mut rng);
     let placeholder = server
         .register(RecordId([0; 32]), SecretBytes::new([0; 32]), 1)
@@ -235,7 +240,11 @@ fn world(seed: u64, kind: HardenedKind, secret: &str) -> World {
 fn hardened_round_trips_password_and_answer() {
     let mut w = world(1, HardenedKind::RecoveryAnswer, ANSWER);
     let original = passkey_unlock(&w).payload().expose().to_vec();
-    for typed in ["mr. whiskers", "  MR.   Whiskers\t", "ＭＲ．　ＷＨＩＳＫＥＲＳ"] {
+    for typed in [
+        "mr. whiskers",
+        "  MR.   Whiskers\t",
+        "ＭＲ．　ＷＨＩＳＫＥＲＳ",
+    ] {
         let u = try_unlock(&mut w, typed).unwrap();
         assert_eq!(u.payload().expose(), original.as_slice());
         assert_eq!(u.slot(), w.slot);
@@ -384,7 +393,9 @@ fn malformed_messages_are_refused_without_counting() {
         b[at..at + 32].copy_from_slice(&value);
         let bad = OprfRequest::from_bytes(&b).unwrap();
         assert_eq!(
-            w.server.evaluate(&mut w.record, &bad, &mut w.rng).unwrap_err(),
+            w.server
+                .evaluate(&mut w.record, &bad, &mut w.rng)
+                .unwrap_err(),
             KekError::Decode(DecodeError::InvalidPoint)
         );
     }
@@ -431,7 +442,8 @@ fn the_store_alone_cannot_test_a_guess() {
         salt: PrfSalt::random(&mut rng),
         output: &prf,
     };
-    let (env, _) = Envelope::generate_ed25519(WalletId::random(&mut rng), &first, &mut rng).unwrap();
+    let (env, _) =
+        Envelope::generate_ed25519(WalletId::random(&mut rng), &first, &mut rng).unwrap();
     let server = OprfServerKey::from_seed(SecretBytes::new(server_seed));
     let mut w = World {
         rng,
@@ -469,7 +481,8 @@ fn the_store_alone_cannot_test_a_guess() {
     aad.push(0x02);
     aad.extend_from_slice(&slot.get().to_be_bytes());
     aad.extend_from_slice(desc);
-    let unwraps = |kek: &SecretBytes<32>| wallet_types::aead::open(kek, &nonce, &aad, wrapped).is_ok();
+    let unwraps =
+        |kek: &SecretBytes<32>| wallet_types::aead::open(kek, &nonce, &aad, wrapped).is_ok();
 
     // 1. The Argon2-only derivation of the right answer: no.
     let argon_only = derive_recovery_kek(ANSWER, &salt, &params, &wallet).unwrap();
@@ -611,7 +624,11 @@ fn server_state_round_trips_and_is_validated() {
     // Register refuses a zero or huge guess limit.
     let r = RecordId([3; 32]);
     assert!(w.server.register(r, SecretBytes::new([0; 32]), 0).is_err());
-    assert!(w.server.register(r, SecretBytes::new([0; 32]), 1001).is_err());
+    assert!(
+        w.server
+            .register(r, SecretBytes::new([0; 32]), 1001)
+            .is_err()
+    );
     // Distinct records have distinct keys (a guess budget cannot be spent on another record).
     assert_ne!(
         w.server.public_key(&RecordId([3; 32])).unwrap(),

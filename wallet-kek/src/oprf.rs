@@ -163,8 +163,9 @@ pub fn finalize(
             voprf::Error::ProofVerification => KekError::OprfBadProof { record },
             _ => KekError::InvalidInput,
         })?;
-    let secret = OprfOutput::from_slice(out.as_slice()).ok_or(KekError::InvalidInput);
-    out.as_mut_slice().zeroize();
+    let secret = OprfOutput::from_slice(out.as_ref()).ok_or(KekError::InvalidInput);
+    let raw: &mut [u8] = out.as_mut();
+    raw.zeroize();
     secret
 }
 

@@ -17,8 +17,8 @@
 //! why one key shared by all records would let any user spend their own guess budget on
 //! another user's slot).
 //!
-//! The `voprf` crate uses `rand_core` 0.6; [`Rng06`] adapts the caller's `rand_core` 0.10 RNG
-//! (it only forwards calls; no randomness of its own).
+//! The `voprf` crate uses `rand_core` 0.6; a private adapter hands it the caller's `rand_core`
+//! 0.10 RNG (it only forwards calls and adds no randomness of its own).
 
 use rand_core::CryptoRng;
 use voprf::{

@@ -668,3 +668,94 @@ fn kat6_hardened_known_answers() {
 const KAT6_PK: &str = "2c254502fab63d318d65ccc147d6f4e0f381fb3dcc7e388e0f510ab0dcc68a55";
 const KAT6_Y: &str = "97a4dfa648182a05396072b43f79b2db952eb6d66ba65fc0a25d9f9e9f8ce154a72dae1f2ff533a95c7a63ae5044f22fce78abf4801a39f7a004c5ce7ff04735";
 const KAT6_KEK: &str = "032627bbd171b33ea3ecf3c07c62e97e0b05eb1c6473f37afe95443a99cecdd0";
+
+/// `rand_core` 0.6 replay RNG for the `voprf` crate's own API (batch vector below).
+struct Replay06(Replay);
+
+impl rand_core_06::RngCore for Replay06 {
+    fn next_u32(&mut self) -> u32 {
+        rand_core::Rng::next_u32(&mut self.0)
+    }
+    fn next_u64(&mut self) -> u64 {
+        rand_core::Rng::next_u64(&mut self.0)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        rand_core::Rng::fill_bytes(&mut self.0, dest);
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core_06::Error> {
+        rand_core::Rng::fill_bytes(&mut self.0, dest);
+        Ok(())
+    }
+}
+impl rand_core_06::CryptoRng for Replay06 {}
+
+/// RFC 9497 Appendix A.1.2.3 (VOPRF, ristretto255-SHA512, batch size 2) through the `voprf`
+/// crate directly: one proof covers both evaluations. This crate evaluates one element per
+/// request, so only the crate is exercised here.
+#[test]
+fn rfc9497_a_1_2_3_batch_of_two() {
+    use voprf::{
+        BlindedElement, PreparedEvaluationElement, Ristretto255, VoprfClient, VoprfServer,
+        VoprfServerBatchEvaluateFinishResult,
+    };
+    let server = VoprfServer::<Ristretto255>::new_from_seed(&[0xa3; 32], b"test key").unwrap();
+    let inputs = [unhex("00"), unhex("5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a")];
+    let blinds = [
+        "64d37aed22a27f5191de1c1d69fadb899d8862b58eb4220029e036ec4c1f6706",
+        "222a5e897cf59db8145db8d16e597e8facb80ae7d4e26d9881aa6f61d645fc0e",
+    ];
+    let expected_blinded = [
+        "863f330cc1a1259ed5a5998a23acfd37fb4351a793a5b3c090b642ddc439b945",
+        "90a0145ea9da29254c3a56be4fe185465ebb3bf2a1801f7124bbbadac751e654",
+    ];
+    let expected_evaluated = [
+        "aa8fa048764d5623868679402ff6108d2521884fa138cd7f9c7669a9a014267e",
+        "cc5ac221950a49ceaa73c8db41b82c20372a4c8d63e5dded2db920b7eee36a2a",
+    ];
+    let expected_outputs = [
+        "b58cfbe118e0cb94d79b5fd6a6dafb98764dff49c14e1770b566e42402da1a7da4d8527693914139caee5bd03903af43a491351d23b430948dd50cde10d32b3c",
+        "8a9a2f3c7f085b65933594309041fc1898d42d0858e59f90814ae90571a6df60356f4610bf816f27afdd84f47719e480906d27ecd994985890e5f539e7ea74b6",
+    ];
+    let mut clients = Vec::new();
+    let mut blinded: Vec<BlindedElement<Ristretto255>> = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let r = VoprfClient::<Ristretto255>::blind(input, &mut Replay06(Replay::scalar(blinds[i])))
+            .unwrap();
+        assert_eq!(
+            &r.message.serialize()[..],
+            unhex(expected_blinded[i]).as_slice()
+        );
+        clients.push(r.state);
+        blinded.push(r.message);
+    }
+    let prepared: Vec<PreparedEvaluationElement<Ristretto255>> = server
+        .batch_blind_evaluate_prepare(blinded.iter())
+        .collect();
+    let mut rng = Replay06(Replay::scalar(
+        "419c4f4f5052c53c45f3da494d2b67b220d02118e0857cdbcf037f9ea84bbe0c",
+    ));
+    let VoprfServerBatchEvaluateFinishResult { messages, proof } = server
+        .batch_blind_evaluate_finish(&mut rng, blinded.iter(), &prepared)
+        .unwrap();
+    let messages: Vec<_> = messages.collect();
+    assert_eq!(
+        &proof.serialize()[..],
+        unhex("cc203910175d786927eeb44ea847328047892ddf8590e723c37205cb74600b0a5ab5337c8eb4ceae0494c2cf89529dcf94572ed267473d567aeed6ab873dee08").as_slice()
+    );
+    for (m, e) in messages.iter().zip(expected_evaluated) {
+        assert_eq!(&m.serialize()[..], unhex(e).as_slice());
+    }
+    let outputs: Vec<_> = VoprfClient::batch_finalize(
+        &inputs,
+        &clients,
+        &messages,
+        &proof,
+        server.get_public_key(),
+    )
+    .unwrap()
+    .collect();
+    assert_eq!(outputs.len(), 2);
+    for (o, e) in outputs.into_iter().zip(expected_outputs) {
+        assert_eq!(&o.unwrap()[..], unhex(e).as_slice());
+    }
+}

@@ -617,12 +617,24 @@ fn kek_for(
 
 impl Envelope {
     /// Encrypts `payload` under a fresh DEK and wraps the DEK for a first slot.
+    ///
+    /// The first slot cannot be a hardened one ([`KekError::WrongSlotKind`]): its record's
+    /// reset key is derived from the DEK and must be registered with the OPRF server before
+    /// the enrolment evaluation, so the DEK must exist first. Seal with a passkey (or a
+    /// temporary Argon2 slot), add the hardened slot with [`Envelope::add_slot`], then remove
+    /// the temporary slot.
     pub fn seal<R: CryptoRng + ?Sized>(
         wallet_id: WalletId,
         payload: &Payload,
         first: &NewSlot<'_>,
         rng: &mut R,
     ) -> Result<Self, KekError> {
+        if matches!(
+            first,
+            NewSlot::HardenedPassword { .. } | NewSlot::HardenedRecoveryAnswer { .. }
+        ) {
+            return Err(KekError::WrongSlotKind);
+        }
         let kind = payload.kind();
         if !kind.valid_len(payload.expose().len()) {
             return Err(KekError::InvalidInput);

@@ -555,6 +555,49 @@ fn true_y_for(seed: &[u8; 32], record: &RecordId, wallet: &WalletId, answer: &st
 }
 
 #[test]
+fn a_hardened_slot_cannot_be_the_first() {
+    let mut w = world(10, HardenedKind::Password, "pw");
+    let (pending, req) = OprfPending::unlock(&w.env, w.slot, "pw", &mut w.rng).unwrap();
+    let resp = evaluate(&mut w, &req).unwrap();
+    let factor = pending.finish(&resp).unwrap();
+    let first = NewSlot::HardenedPassword {
+        factor: &factor,
+        params: Argon2Params::DEFAULT,
+    };
+    assert_eq!(
+        Envelope::generate_ed25519(*w.env.wallet_id(), &first, &mut w.rng).unwrap_err(),
+        KekError::WrongSlotKind
+    );
+    // Nor can a second slot reuse the record, or a factor of another wallet be enrolled.
+    let unlocked = passkey_unlock(&w);
+    assert_eq!(
+        w.env.add_slot(&unlocked, &first, &mut w.rng).unwrap_err(),
+        KekError::DuplicateCredential
+    );
+    let mut other = world(11, HardenedKind::Password, "pw");
+    let u2 = passkey_unlock(&other);
+    assert_eq!(
+        other.env.add_slot(&u2, &first, &mut other.rng).unwrap_err(),
+        KekError::InvalidInput
+    );
+    // A password factor does not make a recovery slot.
+    assert_eq!(
+        w.env
+            .add_slot(
+                &unlocked,
+                &NewSlot::HardenedRecoveryAnswer {
+                    question: QUESTION,
+                    factor: &factor,
+                    params: Argon2Params::DEFAULT
+                },
+                &mut w.rng
+            )
+            .unwrap_err(),
+        KekError::WrongSlotKind
+    );
+}
+
+#[test]
 fn migration_from_an_argon2_slot() {
     let mut w = world(8, HardenedKind::RecoveryAnswer, ANSWER);
     // An old-style recovery slot with the same answer next to the hardened one.

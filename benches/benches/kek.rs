@@ -6,7 +6,10 @@
 //!   stderr (robust to load changes on a shared machine);
 //! * `ed25519/*`: unwrap + Ed25519 sign vs a bare ed25519-dalek sign;
 //! * `password_unwrap_default`: open through a password slot at the default Argon2id
-//!   parameters (m = 19456 KiB, t = 2, p = 1).
+//!   parameters (m = 19456 KiB, t = 2, p = 1);
+//! * `hardened_unwrap_default`: the same through a hardened slot (OPRF round trip with the
+//!   server's evaluation in-process, Argon2id, AES-GCM, counter reset) — the bar is
+//!   `password_unwrap_default` + 2 ms; `kek/oprf/blind_evaluate_finalize` is the OPRF alone.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -21,9 +24,11 @@ use ed25519_dalek::Signer;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use wallet_kek::{
-    Argon2Params, Credential, Envelope, NewSlot, Payload, PrfOutput, PrfSalt, WalletId,
+    Argon2Params, Credential, Envelope, HardenedKind, NewSlot, OprfPending, OprfServerKey, Payload,
+    PrfOutput, PrfSalt, RecordId, WalletId,
 };
 use wallet_types::SecretBytes;
+use wallet_types::WireObject;
 
 const CRED: &[u8] = b"bench-credential-id-0123456789ab";
 const RP: &str = "wallet.example";
@@ -108,6 +113,69 @@ fn bench_kek(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("password_unwrap_default", |b| {
         b.iter(|| black_box(pw.open(black_box(&pw_cred)).unwrap()))
+    });
+
+    // The hardened slot at the same Argon2id costs: the bar is password_unwrap_default + 2 ms.
+    let server = OprfServerKey::generate(&mut rng);
+    let unlocked = pw.open(&pw_cred).unwrap();
+    let record = RecordId::random(&mut rng);
+    let (mut rec, pk) = server
+        .register(record, unlocked.oprf_reset_key(&record).unwrap(), 1000)
+        .unwrap();
+    let (pending, req) = OprfPending::enrol(
+        pw.wallet_id(),
+        HardenedKind::Password,
+        record,
+        pk,
+        "correct horse battery staple",
+        &mut rng,
+    )
+    .unwrap();
+    let resp = server.evaluate(&mut rec, &req, &mut rng).unwrap();
+    let factor = pending.finish(&resp).unwrap();
+    let slot = pw
+        .add_slot(
+            &unlocked,
+            &NewSlot::HardenedPassword {
+                factor: &factor,
+                params: Argon2Params::DEFAULT,
+            },
+            &mut rng,
+        )
+        .unwrap();
+    drop(unlocked);
+    // Client blind + server evaluation + client finalize (the OPRF's whole cost; the client's
+    // share is below it) and then the Argon2id + AES-GCM opening.
+    let round = |rng: &mut ChaCha20Rng, rec: &mut wallet_kek::OprfRecord| {
+        let (pending, req) =
+            OprfPending::unlock(&pw, slot, "correct horse battery staple", rng).unwrap();
+        let req = wallet_kek::OprfRequest::from_bytes(&req.to_bytes()).unwrap();
+        let resp = server.evaluate(rec, &req, rng).unwrap();
+        pending.finish(&resp).unwrap()
+    };
+    g.bench_function("hardened_unwrap_default", |b| {
+        b.iter(|| {
+            let f = round(&mut rng, &mut rec);
+            let u = pw.open(&Credential::Hardened { slot, factor: &f }).unwrap();
+            let ch = rec.challenge(&mut rng);
+            rec.reset(&u.oprf_reset_proof(ch.record(), ch.nonce()).unwrap())
+                .unwrap();
+            black_box(u)
+        })
+    });
+    g.finish();
+    let mut g = c.benchmark_group("kek/oprf");
+    g.bench_function("blind_evaluate_finalize", |b| {
+        b.iter(|| {
+            let f = round(&mut rng, &mut rec);
+            if rec.is_locked() {
+                let ch = rec.challenge(&mut rng);
+                let u = pw.open(&Credential::Hardened { slot, factor: &f }).unwrap();
+                rec.reset(&u.oprf_reset_proof(ch.record(), ch.nonce()).unwrap())
+                    .unwrap();
+            }
+            black_box(f)
+        })
     });
     g.finish();
 }

@@ -20,6 +20,11 @@ use wallet_types::{
 
 use crate::crypto::{self, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::error::KekError;
+use crate::hardened::{
+    self, HardenedFactor, HardenedKind, RECORD_ID_LEN, RESET_NONCE_LEN, RecordId, ResetKey,
+    ResetProof, SLOT_HARDENED_PASSWORD, SLOT_HARDENED_RECOVERY,
+};
+use crate::oprf::{OPRF_ELEMENT_LEN, OprfPublicKey};
 use crate::password::{self, ARGON2_SALT_LEN, Argon2Params, TextSecret};
 use crate::payload::{self, MAX_OPAQUE_LEN, Payload, PayloadKind, RecoverableSignature};
 use crate::prf::{
@@ -105,6 +110,32 @@ pub enum SlotParams {
         /// The question shown to the user (0..=255 bytes UTF-8).
         question: String,
     },
+    /// A password, stretched with Argon2id and hardened by the OPRF server's record
+    /// ([`crate::hardened`]). The recommended password slot.
+    HardenedPassword {
+        /// Argon2id costs.
+        params: Argon2Params,
+        /// Argon2id salt.
+        salt: [u8; ARGON2_SALT_LEN],
+        /// The record at the OPRF server (its guess counter).
+        record: RecordId,
+        /// The record's pinned OPRF public key (the server's proof must verify under it).
+        server_key: OprfPublicKey,
+    },
+    /// A recovery answer, normalised, stretched with Argon2id and hardened by the OPRF
+    /// server's record. The recommended recovery slot.
+    HardenedRecoveryAnswer {
+        /// Argon2id costs.
+        params: Argon2Params,
+        /// Argon2id salt.
+        salt: [u8; ARGON2_SALT_LEN],
+        /// The record at the OPRF server.
+        record: RecordId,
+        /// The record's pinned OPRF public key.
+        server_key: OprfPublicKey,
+        /// The question shown to the user (0..=255 bytes UTF-8).
+        question: String,
+    },
 }
 
 impl SlotParams {
@@ -113,6 +144,8 @@ impl SlotParams {
             Self::Prf { .. } => SLOT_PRF,
             Self::Password { .. } => SLOT_PASSWORD,
             Self::RecoveryAnswer { .. } => SLOT_RECOVERY,
+            Self::HardenedPassword { .. } => SLOT_HARDENED_PASSWORD,
+            Self::HardenedRecoveryAnswer { .. } => SLOT_HARDENED_RECOVERY,
         }
     }
 
@@ -139,6 +172,30 @@ impl SlotParams {
             } => {
                 encode_argon2(w, params);
                 w.bytes(salt);
+                w.var_bytes(question.as_bytes());
+            }
+            Self::HardenedPassword {
+                params,
+                salt,
+                record,
+                server_key,
+            } => {
+                encode_argon2(w, params);
+                w.bytes(salt);
+                w.bytes(record.as_bytes());
+                w.bytes(server_key.as_bytes());
+            }
+            Self::HardenedRecoveryAnswer {
+                params,
+                salt,
+                record,
+                server_key,
+                question,
+            } => {
+                encode_argon2(w, params);
+                w.bytes(salt);
+                w.bytes(record.as_bytes());
+                w.bytes(server_key.as_bytes());
                 w.var_bytes(question.as_bytes());
             }
         }
@@ -170,6 +227,19 @@ impl SlotParams {
                 salt: r.array()?,
                 question: utf8(r.var_bytes(MAX_QUESTION_LEN)?)?,
             }),
+            SLOT_HARDENED_PASSWORD => Ok(Self::HardenedPassword {
+                params: decode_argon2(r)?,
+                salt: r.array()?,
+                record: RecordId(r.array::<RECORD_ID_LEN>()?),
+                server_key: decode_server_key(r)?,
+            }),
+            SLOT_HARDENED_RECOVERY => Ok(Self::HardenedRecoveryAnswer {
+                params: decode_argon2(r)?,
+                salt: r.array()?,
+                record: RecordId(r.array::<RECORD_ID_LEN>()?),
+                server_key: decode_server_key(r)?,
+                question: utf8(r.var_bytes(MAX_QUESTION_LEN)?)?,
+            }),
             other => Err(DecodeError::InvalidTag(other)),
         }
     }
@@ -180,6 +250,22 @@ impl SlotParams {
             _ => None,
         }
     }
+
+    /// For a hardened slot: the OPRF record.
+    pub fn oprf_record(&self) -> Option<&RecordId> {
+        match self {
+            Self::HardenedPassword { record, .. } | Self::HardenedRecoveryAnswer { record, .. } => {
+                Some(record)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Reads a pinned OPRF public key: a canonical ristretto255 element, not the identity.
+fn decode_server_key(r: &mut Reader<'_>) -> Result<OprfPublicKey, DecodeError> {
+    let b = r.array::<OPRF_ELEMENT_LEN>()?;
+    OprfPublicKey::from_bytes(&b).map_err(|_| DecodeError::InvalidPoint)
 }
 
 fn encode_argon2(w: &mut Writer, p: &Argon2Params) {
@@ -252,6 +338,13 @@ pub enum Credential<'a> {
         /// The answer as typed (normalised before use).
         answer: &'a str,
     },
+    /// A hardened slot's OPRF-evaluated password or answer ([`crate::OprfPending::finish`]).
+    Hardened {
+        /// The hardened slot.
+        slot: SlotId,
+        /// The finished evaluation for this slot's record.
+        factor: &'a HardenedFactor,
+    },
 }
 
 impl fmt::Debug for Credential<'_> {
@@ -261,6 +354,9 @@ impl fmt::Debug for Credential<'_> {
             Self::Password(_) => f.write_str("Credential::Password(<redacted>)"),
             Self::RecoveryAnswer { slot, .. } => {
                 write!(f, "Credential::RecoveryAnswer({}, <redacted>)", slot.0)
+            }
+            Self::Hardened { slot, .. } => {
+                write!(f, "Credential::Hardened({}, <redacted>)", slot.0)
             }
         }
     }
@@ -281,19 +377,38 @@ pub enum NewSlot<'a> {
         /// The PRF output for `salt`.
         output: &'a PrfOutput,
     },
-    /// A password slot.
+    /// A password slot (Argon2id only: whoever stores the envelope can guess offline; prefer
+    /// [`NewSlot::HardenedPassword`]).
     Password {
         /// The password (NFKC-normalised before use).
         password: &'a str,
         /// Argon2id costs.
         params: Argon2Params,
     },
-    /// A recovery-answer slot.
+    /// A recovery-answer slot (Argon2id only: whoever stores the envelope can guess
+    /// offline; prefer [`NewSlot::HardenedRecoveryAnswer`]).
     RecoveryAnswer {
         /// The question (stored in clear).
         question: &'a str,
         /// The answer (normalised before use, see [`crate::normalize_answer`]).
         answer: &'a str,
+        /// Argon2id costs.
+        params: Argon2Params,
+    },
+    /// A hardened password slot (recommended over [`NewSlot::Password`]): `factor` is the
+    /// enrolment evaluation ([`crate::OprfPending::enrol`]) of the password.
+    HardenedPassword {
+        /// The finished OPRF evaluation of the password.
+        factor: &'a HardenedFactor,
+        /// Argon2id costs.
+        params: Argon2Params,
+    },
+    /// A hardened recovery-answer slot (recommended over [`NewSlot::RecoveryAnswer`]).
+    HardenedRecoveryAnswer {
+        /// The question (stored in clear).
+        question: &'a str,
+        /// The finished OPRF evaluation of the answer.
+        factor: &'a HardenedFactor,
         /// Argon2id costs.
         params: Argon2Params,
     },
@@ -305,6 +420,10 @@ impl fmt::Debug for NewSlot<'_> {
             Self::Prf { .. } => f.write_str("NewSlot::Prf(<redacted>)"),
             Self::Password { .. } => f.write_str("NewSlot::Password(<redacted>)"),
             Self::RecoveryAnswer { .. } => f.write_str("NewSlot::RecoveryAnswer(<redacted>)"),
+            Self::HardenedPassword { .. } => f.write_str("NewSlot::HardenedPassword(<redacted>)"),
+            Self::HardenedRecoveryAnswer { .. } => {
+                f.write_str("NewSlot::HardenedRecoveryAnswer(<redacted>)")
+            }
         }
     }
 }
@@ -359,6 +478,22 @@ impl Unlocked {
     /// The envelope's wallet id.
     pub fn wallet_id(&self) -> &WalletId {
         &self.wallet_id
+    }
+    /// The reset key of an OPRF record of this envelope (`SPEC.md` §10.3): derived from the
+    /// DEK, so only someone who opened the envelope has it. Sent to the server once, at
+    /// registration ([`crate::OprfServerKey::register`]).
+    pub fn oprf_reset_key(&self, record: &RecordId) -> Result<ResetKey, KekError> {
+        hardened::reset_key(&self.dek, &self.wallet_id, record)
+    }
+    /// The proof that resets `record`'s failure counter, answering a server nonce (from an
+    /// [`crate::OprfResponse`] or a [`crate::ResetChallenge`]).
+    pub fn oprf_reset_proof(
+        &self,
+        record: &RecordId,
+        nonce: &[u8; RESET_NONCE_LEN],
+    ) -> Result<ResetProof, KekError> {
+        let key = self.oprf_reset_key(record)?;
+        hardened::make_reset_proof(&key, *record, *nonce)
     }
 }
 
@@ -468,18 +603,63 @@ fn kek_for(
             }
             None => Ok(None),
         },
+        (
+            SlotParams::HardenedPassword {
+                params,
+                salt,
+                record,
+                server_key,
+            },
+            Credential::Hardened { slot: s, factor },
+        ) if *s == slot.id
+            && factor.kind() == HardenedKind::Password
+            && factor.record() == record
+            && factor.server_key() == server_key
+            && factor.wallet_id() == wallet_id =>
+        {
+            hardened::hardened_kek(factor, salt, params).map(Some)
+        }
+        (
+            SlotParams::HardenedRecoveryAnswer {
+                params,
+                salt,
+                record,
+                server_key,
+                ..
+            },
+            Credential::Hardened { slot: s, factor },
+        ) if *s == slot.id
+            && factor.kind() == HardenedKind::RecoveryAnswer
+            && factor.record() == record
+            && factor.server_key() == server_key
+            && factor.wallet_id() == wallet_id =>
+        {
+            hardened::hardened_kek(factor, salt, params).map(Some)
+        }
         _ => Ok(None),
     }
 }
 
 impl Envelope {
     /// Encrypts `payload` under a fresh DEK and wraps the DEK for a first slot.
+    ///
+    /// The first slot cannot be a hardened one ([`KekError::WrongSlotKind`]): its record's
+    /// reset key is derived from the DEK and must be registered with the OPRF server before
+    /// the enrolment evaluation, so the DEK must exist first. Seal with a passkey (or a
+    /// temporary Argon2 slot), add the hardened slot with [`Envelope::add_slot`], then remove
+    /// the temporary slot.
     pub fn seal<R: CryptoRng + ?Sized>(
         wallet_id: WalletId,
         payload: &Payload,
         first: &NewSlot<'_>,
         rng: &mut R,
     ) -> Result<Self, KekError> {
+        if matches!(
+            first,
+            NewSlot::HardenedPassword { .. } | NewSlot::HardenedRecoveryAnswer { .. }
+        ) {
+            return Err(KekError::WrongSlotKind);
+        }
         let kind = payload.kind();
         if !kind.valid_len(payload.expose().len()) {
             return Err(KekError::InvalidInput);
@@ -606,7 +786,7 @@ impl Envelope {
     /// Finds the slot the credential opens and unwraps the DEK: `(slot index, KEK, DEK)`.
     fn unwrap_dek(&self, cred: &Credential<'_>) -> Result<(usize, Kek, Dek), KekError> {
         let normalized = match cred {
-            Credential::Prf { .. } => None,
+            Credential::Prf { .. } | Credential::Hardened { .. } => None,
             Credential::Password(p) => password::normalize(TextSecret::Password, p).ok(),
             Credential::RecoveryAnswer { answer, .. } => {
                 password::normalize(TextSecret::RecoveryAnswer, answer).ok()
@@ -789,10 +969,67 @@ impl Envelope {
                     kek,
                 )
             }
+            NewSlot::HardenedPassword { factor, params } => {
+                self.check_factor(factor, HardenedKind::Password)?;
+                let mut salt = [0u8; ARGON2_SALT_LEN];
+                rng.fill_bytes(&mut salt);
+                let kek = hardened::hardened_kek(factor, &salt, params)?;
+                (
+                    SlotParams::HardenedPassword {
+                        params: *params,
+                        salt,
+                        record: *factor.record(),
+                        server_key: *factor.server_key(),
+                    },
+                    kek,
+                )
+            }
+            NewSlot::HardenedRecoveryAnswer {
+                question,
+                factor,
+                params,
+            } => {
+                if question.len() > MAX_QUESTION_LEN {
+                    return Err(KekError::InvalidInput);
+                }
+                self.check_factor(factor, HardenedKind::RecoveryAnswer)?;
+                let mut salt = [0u8; ARGON2_SALT_LEN];
+                rng.fill_bytes(&mut salt);
+                let kek = hardened::hardened_kek(factor, &salt, params)?;
+                (
+                    SlotParams::HardenedRecoveryAnswer {
+                        params: *params,
+                        salt,
+                        record: *factor.record(),
+                        server_key: *factor.server_key(),
+                        question: String::from(*question),
+                    },
+                    kek,
+                )
+            }
         };
         let slot = self.wrap(id, params, &kek, dek, rng)?;
         self.slots.push(slot);
         Ok(id)
+    }
+
+    /// A factor for a new hardened slot must be of the slot's kind, for this wallet, and for a
+    /// record no other slot of the envelope uses.
+    fn check_factor(&self, factor: &HardenedFactor, kind: HardenedKind) -> Result<(), KekError> {
+        if factor.kind() != kind {
+            return Err(KekError::WrongSlotKind);
+        }
+        if factor.wallet_id() != &self.wallet_id {
+            return Err(KekError::InvalidInput);
+        }
+        if self
+            .slots
+            .iter()
+            .any(|s| s.params.oprf_record() == Some(factor.record()))
+        {
+            return Err(KekError::DuplicateCredential);
+        }
+        Ok(())
     }
 
     fn wrap<R: CryptoRng + ?Sized>(

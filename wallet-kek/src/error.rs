@@ -35,6 +35,22 @@ pub enum KekError {
     NotThisEnvelope,
     /// The slot is of another kind than the operation needs.
     WrongSlotKind,
+    /// The OPRF server refuses to evaluate: the record reached its guess limit and waits for a
+    /// reset ([`crate::OprfRecord::reset`]).
+    OprfLockedOut,
+    /// The OPRF server's response for this record did not verify under the public key pinned
+    /// in the slot: another key answered (a substituted or impostor server), or the response
+    /// was tampered with or replayed from another request. The record id names the server
+    /// record that answered.
+    OprfBadProof {
+        /// The record id of the slot whose pinned key the proof failed against.
+        record: [u8; 32],
+    },
+    /// An OPRF message for another record than the one expected.
+    OprfWrongRecord,
+    /// A reset proof that does not answer the pending nonce under the record's reset key (or
+    /// no nonce is pending). The failure counter is unchanged.
+    OprfBadReset,
 }
 
 impl fmt::Display for KekError {
@@ -51,6 +67,19 @@ impl fmt::Display for KekError {
             Self::WrongPayloadKind => f.write_str("wrong payload kind for this operation"),
             Self::NotThisEnvelope => f.write_str("unlocked secret of another envelope"),
             Self::WrongSlotKind => f.write_str("wrong slot kind for this operation"),
+            Self::OprfLockedOut => f.write_str("OPRF record locked: too many failed attempts"),
+            Self::OprfBadProof { record } => {
+                f.write_str(
+                    "the OPRF server's proof does not verify under the pinned key of record ",
+                )?;
+                record
+                    .iter()
+                    .take(8)
+                    .try_for_each(|b| write!(f, "{b:02x}"))?;
+                f.write_str("…")
+            }
+            Self::OprfWrongRecord => f.write_str("OPRF message for another record"),
+            Self::OprfBadReset => f.write_str("invalid OPRF reset proof"),
         }
     }
 }

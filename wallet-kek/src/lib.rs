@@ -10,6 +10,12 @@
 //! * [`password`] — Argon2id slots ([`Argon2Params`], [`normalize_answer`]);
 //! * [`envelope`] — a random DEK encrypts the secret once (AES-256-GCM); the DEK is wrapped once
 //!   per slot; add / remove slots, rotate a passkey's PRF salt, re-key the DEK;
+//! * [`oprf`] and [`hardened`] — **OPRF-hardened password and recovery-answer slots, the
+//!   recommended kind**: the KEK needs the Argon2id output *and* an RFC 9497 VOPRF evaluation
+//!   (ristretto255-SHA512, `voprf` crate) by a server that counts attempts and locks a slot
+//!   after `max_attempts` failures; neither the envelope store nor the OPRF server alone can
+//!   test a guess ([`hardened`] has the table of who can guess what). Plain Argon2 slots
+//!   remain for compatibility: whoever stores the envelope can guess them offline;
 //! * [`payload`] — what can be inside (secp256k1 key, Ed25519 seed, BIP-39 entropy, tagged
 //!   opaque bytes) and client-side signing that unwraps, signs and zeroizes in one call.
 //!
@@ -48,6 +54,40 @@
 //! assert_eq!(env.open(&bad).unwrap_err(), wallet_kek::KekError::Unwrap);
 //! # let _ = slot_b;
 //! ```
+//!
+//! A hardened recovery answer: enrolment, then an unlock with a guess counted by the server.
+//!
+//! ```
+//! use wallet_kek::{Argon2Params, Credential, Envelope, HardenedKind, NewSlot, OprfPending,
+//!     OprfServerKey, PrfOutput, PrfSalt, RecordId, WalletId};
+//! # use rand_core::SeedableRng;
+//! # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
+//! # let prf = PrfOutput::new([1; 32]);
+//! # let first = NewSlot::Prf { credential_id: b"A", rp_id: "example.com", salt: PrfSalt::random(&mut rng), output: &prf };
+//! # let (mut env, _) = Envelope::generate_ed25519(WalletId::random(&mut rng), &first, &mut rng).unwrap();
+//! let server = OprfServerKey::generate(&mut rng); // on the OPRF server
+//! let unlocked = env.open(&Credential::Prf { credential_id: b"A", output: &prf }).unwrap();
+//!
+//! // Enrolment: register a record (the server keeps `rec`, the client pins `pk`) ...
+//! let record = RecordId::random(&mut rng);
+//! let (mut rec, pk) = server.register(record, unlocked.oprf_reset_key(&record).unwrap(), 10).unwrap();
+//! let (pending, request) = OprfPending::enrol(env.wallet_id(), HardenedKind::RecoveryAnswer,
+//!     record, pk, "Mr. Whiskers", &mut rng).unwrap();
+//! let response = server.evaluate(&mut rec, &request, &mut rng).unwrap();
+//! let factor = pending.finish(&response).unwrap(); // proof checked under `pk`
+//! let slot = env.add_slot(&unlocked, &NewSlot::HardenedRecoveryAnswer {
+//!     question: "First pet?", factor: &factor, params: Argon2Params::DEFAULT }, &mut rng).unwrap();
+//! rec.reset(&unlocked.oprf_reset_proof(&record, response.nonce()).unwrap()).unwrap();
+//!
+//! // Unlock: one evaluation per guess; a success resets the server's counter.
+//! let (pending, request) = OprfPending::unlock(&env, slot, " mr. WHISKERS ", &mut rng).unwrap();
+//! let response = server.evaluate(&mut rec, &request, &mut rng).unwrap();
+//! let factor = pending.finish(&response).unwrap();
+//! let opened = env.open(&Credential::Hardened { slot, factor: &factor }).unwrap();
+//! assert_eq!(rec.failures(), 1);
+//! rec.reset(&opened.oprf_reset_proof(&record, response.nonce()).unwrap()).unwrap();
+//! assert_eq!(rec.failures(), 0);
+//! ```
 
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -57,6 +97,8 @@ extern crate alloc;
 mod crypto;
 pub mod envelope;
 pub mod error;
+pub mod hardened;
+pub mod oprf;
 pub mod password;
 pub mod payload;
 pub mod prf;
@@ -69,6 +111,12 @@ pub use envelope::{
     SlotParams, Unlocked,
 };
 pub use error::KekError;
+pub use hardened::{
+    DEFAULT_MAX_ATTEMPTS, HardenedFactor, HardenedKind, OprfPending, OprfRecord, OprfRequest,
+    OprfResponse, OprfServerKey, RecordId, ResetChallenge, ResetKey, ResetProof,
+    derive_hardened_kek,
+};
+pub use oprf::{OprfOutput, OprfPublicKey};
 pub use password::{
     ARGON2_SALT_LEN, Argon2Params, derive_password_kek, derive_recovery_kek, normalize_answer,
     normalize_password,

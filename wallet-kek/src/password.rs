@@ -246,6 +246,19 @@ pub(crate) fn derive_text_kek(
     params: &Argon2Params,
     wallet_id: &WalletId,
 ) -> Result<Kek, KekError> {
+    let stretched = stretch(normalized, salt, params)?;
+    let info = text_kek_info(kind, wallet_id);
+    let mut kek = Kek::new([0u8; 32]);
+    hkdf_sha256(None, stretched.expose(), &info, kek.expose_mut())?;
+    Ok(kek)
+}
+
+/// `Argon2id(normalised secret, salt, m, t, p, taglen = 32)`, its working memory zeroized.
+pub(crate) fn stretch(
+    normalized: &SecretVec,
+    salt: &[u8; ARGON2_SALT_LEN],
+    params: &Argon2Params,
+) -> Result<SecretBytes<32>, KekError> {
     let p = Params::new(params.m_cost_kib, params.t_cost, params.p_cost, Some(32))
         .map_err(|_| KekError::WeakParams)?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
@@ -260,10 +273,7 @@ pub(crate) fn derive_text_kek(
         stretched.expose_mut(),
         blocks.as_mut_slice(),
     )?;
-    let info = text_kek_info(kind, wallet_id);
-    let mut kek = Kek::new([0u8; 32]);
-    hkdf_sha256(None, stretched.expose(), &info, kek.expose_mut())?;
-    Ok(kek)
+    Ok(stretched)
 }
 
 /// `blocks` zeroed Argon2 memory blocks, or [`KekError::InvalidInput`] if the allocation fails

@@ -3,7 +3,7 @@
 //! FROST(Ed25519) 2-of-3 (DKG with an offline backup share, signing by device + server).
 //!
 //! ```text
-//! cargo run --release -p wallet-lifecycle --example device_server -- [--json] [--seed S]
+//! cargo run --release -p lifecycle --example device_server -- [--json] [--seed S]
 //!     [--state-dir DIR] [--crash-server N:before|after]
 //! ```
 //!

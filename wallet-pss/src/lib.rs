@@ -17,7 +17,7 @@
 //! * [`share_set`] — client-side resharing of Shamir share sets (remove / add a device or a
 //!   backup factor, change the threshold), new shares sealed to [`factor`] keys;
 //! * [`frost`] — FROST keys of wallet-tss in and out of the generic key share;
-//! * [`ecdsa`] — two-party ECDSA (DKLs23) keys of wallet-tss through refresh and reshare, with
+//! * [`ecdsa`] — threshold ECDSA (DKLs23, `t`-of-n) keys of wallet-tss through refresh and reshare (threshold change included), with
 //!   fresh pairwise OT setups every epoch (acknowledged: a key store moves to the new epoch
 //!   only on a Confirmed resetup; an unconfirmed party keeps the old share and the new one);
 //! * [`metadata`] — the metadata key that encrypts and signs the account's sharing state,

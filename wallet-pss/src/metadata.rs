@@ -402,7 +402,7 @@ impl<C: Curve> MetadataTrust<C> {
     }
 }
 
-/// What a two-party ECDSA key (wallet-tss DKLs23) needs beyond the commitments for a device the
+/// What a threshold ECDSA key (wallet-tss DKLs23, `t`-of-n) needs beyond the commitments for a device the
 /// reshare adds to run [`crate::ecdsa::resetup_after_reshare`] (with `old = None`): the key id
 /// of the current epoch and the BIP-32 chain code. Both are public within the account (the chain
 /// code is as sensitive as an xpub).
@@ -440,7 +440,7 @@ pub struct AccountMetadata<C: Curve> {
     /// set of the next bundle ([`crate::share_set::open_share`]), and what a device that
     /// bundle adds expects it to create ([`crate::share_set::open_share_for_new_device`]).
     pub share_set: Option<ShareSetId>,
-    /// Key id and chain code of a two-party ECDSA key (secp256k1, threshold 2 only).
+    /// Key id and chain code of a threshold ECDSA key (secp256k1, any threshold `t ≥ 2`).
     pub ecdsa: Option<EcdsaMetadata>,
     /// The dealings hash of the offline reshare that made this epoch: one hash of every sealed
     /// dealing's commitments `Fᵢ` ([`SealedOutcome::dealings_hash`](crate::SealedOutcome),
@@ -455,7 +455,8 @@ pub struct AccountMetadata<C: Curve> {
 }
 
 impl AccountMetadata<Secp256k1> {
-    /// The record of a two-party ECDSA key at `package`'s epoch.
+    /// The record of a threshold ECDSA key at `package`'s epoch (any threshold: the
+    /// commitments carry it).
     pub fn for_ecdsa(
         version: u64,
         package: &wallet_tss::ecdsa::PublicKeyPackage,
@@ -563,7 +564,7 @@ impl<C: Curve> WireObject for AccountMetadata<C> {
         let ecdsa = match r.u8()? {
             0 => None,
             1 => {
-                if C::ID != CurveId::Secp256k1 || commitments.threshold() != 2 {
+                if C::ID != CurveId::Secp256k1 || commitments.threshold() < 2 {
                     return Err(DecodeError::InvalidValue);
                 }
                 Some(EcdsaMetadata {
@@ -1039,7 +1040,25 @@ mod tests {
     }
 
     #[test]
-    fn ecdsa_fields_only_for_a_two_party_secp256k1_key() {
+    fn ecdsa_fields_of_a_3_of_3_secp256k1_key_round_trip() {
+        // A threshold ECDSA key of any t carries its key id and chain code (the commitments give
+        // the threshold): a 3-of-3 record decodes to itself.
+        let (_, _, mut meta) = fixed::<Secp256k1>();
+        let y = s::<Secp256k1>(0x1111).public();
+        meta.commitments = Commitments::new(vec![
+            y,
+            s::<Secp256k1>(0x2222).public(),
+            s::<Secp256k1>(0x5555).public(),
+        ])
+        .unwrap();
+        meta.devices.insert(pid(3), s::<Secp256k1>(0x6666).public());
+        let back = AccountMetadata::<Secp256k1>::from_bytes(&meta.to_bytes()).unwrap();
+        assert_eq!(back.commitments.threshold(), 3);
+        assert_eq!(back, meta);
+    }
+
+    #[test]
+    fn ecdsa_fields_only_for_a_secp256k1_key() {
         let (_, _, meta) = fixed::<Ed25519>();
         let mut b = meta.to_bytes();
         // Set has_ecdsa on an Ed25519 record: refused.

@@ -5,9 +5,9 @@
 //! * [`frost`] — FROST(Ed25519, SHA-512) per RFC 9591: DKG with proofs of knowledge,
 //!   confirmation and acknowledgement rounds, nonce preprocessing (offline) and one-round signing
 //!   (online);
-//! * [`ot`] — base oblivious transfer and OT extension, the engine of two-party ECDSA;
+//! * [`ot`] — base oblivious transfer and OT extension, the engine of threshold ECDSA;
 //! * [`mul`] — OT-based two-party multiplication (DKLs23 §3);
-//! * [`ecdsa`] — two-party ECDSA on secp256k1 (DKLs23): DKG, presignatures (offline) and
+//! * [`ecdsa`] — threshold ECDSA on secp256k1 (DKLs23, any `t`-of-n): DKG, presignatures (offline) and
 //!   one-message signing (online); fresh pairwise OT setups for a refreshed / reshared key of
 //!   a new epoch ([`ecdsa::Resetup`], driven by `wallet-pss`, with an acknowledgement round:
 //!   a store moves to the new epoch only on a Confirmed outcome, [`ecdsa::install_confirmed`]).

@@ -960,7 +960,7 @@ impl<S: KeyStore> Protocol for Presign<S> {
     }
 }
 
-fn put_opt_scalar(w: &mut Writer, s: &Option<SecretScalar<Secp256k1>>) {
+pub(super) fn put_opt_scalar(w: &mut Writer, s: &Option<SecretScalar<Secp256k1>>) {
     match s {
         Some(s) => {
             w.u8(1);
@@ -970,7 +970,9 @@ fn put_opt_scalar(w: &mut Writer, s: &Option<SecretScalar<Secp256k1>>) {
     }
 }
 
-fn get_opt_scalar(r: &mut Reader<'_>) -> Result<Option<SecretScalar<Secp256k1>>, DecodeError> {
+pub(super) fn get_opt_scalar(
+    r: &mut Reader<'_>,
+) -> Result<Option<SecretScalar<Secp256k1>>, DecodeError> {
     Ok(if r.bool()? {
         Some(r.secret_scalar::<Secp256k1>()?)
     } else {
@@ -978,7 +980,7 @@ fn get_opt_scalar(r: &mut Reader<'_>) -> Result<Option<SecretScalar<Secp256k1>>,
     })
 }
 
-const MAX_OBJ: usize = 1 << 21;
+pub(super) const MAX_OBJ: usize = 1 << 21;
 
 /// State body: `me u16 || lifecycle u8`; if created / running: `inbox || other u16 ||
 /// key_id[32] || epoch u64 || path || public_key[33] || δ[32] || λ_i[32] || Y_j[33] ||

@@ -91,8 +91,8 @@ use crate::mul::{MulMsg1, MulMsg2, MulReceiverState};
 use super::derive::DerivationPath;
 use super::keygen::{KeyShare, PairSetup, ShareInTransit};
 use super::presign::{
-    Presignature, PresignatureInfo, batch_coefficient, encode_points, instance_commitment,
-    prefix_of,
+    MAX_OBJ, Presignature, PresignatureInfo, batch_coefficient, encode_points, get_opt_scalar,
+    instance_commitment, prefix_of, put_opt_scalar,
 };
 use super::store::{KeyStore, PairingGuard, with_pairing};
 use super::{MULTI_PRESIGN_PROTOCOL, kinds};
@@ -734,26 +734,6 @@ impl<S: KeyStore> Protocol for MultiPresign<S> {
         })
     }
 }
-
-fn put_opt_scalar(w: &mut Writer, s: &Option<SecretScalar<Secp256k1>>) {
-    match s {
-        Some(s) => {
-            w.u8(1);
-            w.secret_scalar(s);
-        }
-        None => w.u8(0),
-    }
-}
-
-fn get_opt_scalar(r: &mut Reader<'_>) -> Result<Option<SecretScalar<Secp256k1>>, DecodeError> {
-    Ok(if r.bool()? {
-        Some(r.secret_scalar::<Secp256k1>()?)
-    } else {
-        None
-    })
-}
-
-const MAX_OBJ: usize = 1 << 21;
 
 /// State body: `me u16 || lifecycle u8`; if created / running: `inbox || key_id[32] || epoch
 /// u64 || path || public_key[33] || δ[32] || λ_i[32] || r[32] || φ[32] || salt[32] || has u8 ||

@@ -538,6 +538,33 @@ pub(crate) fn sign_pair(
     Ok((sig, recid, online_bytes))
 }
 
+/// One presignature at the root key between `a` and `b`, signed for `Keccak256(label)` and
+/// checked and recorded under `vk`. Returns the presign's messages and bytes.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn presign_sign_record(
+    report: &mut Report,
+    flow: &'static str,
+    stores: &BTreeMap<PartyId, MemoryKeyStore>,
+    (a, b): (PartyId, PartyId),
+    vk: &VerifyingKey,
+    label: &[u8],
+    rng: &mut ChaCha20Rng,
+    seed: u64,
+) -> Res<(usize, usize)> {
+    let (info, m, by) = presign_pair(stores, a, b, &DerivationPath::root(), rng, seed)?;
+    let hash: [u8; 32] = Keccak256::digest(label).into();
+    let (sig, recid, _) = sign_pair(stores, a, b, &info, &hash)?;
+    record_ecdsa(
+        report,
+        flow,
+        vk,
+        &hash,
+        &sig.to_bytes().into(),
+        recid.to_byte(),
+    )?;
+    Ok((m, by))
+}
+
 /// Two-party ECDSA: DKG (device / server, and 2-of-3 with a backup), a batch of presignatures
 /// offline, online signing behind a server policy that refuses one over-limit request, a derived
 /// child address, a proactive refresh (new shares and OT setups, same address), export.
@@ -782,16 +809,15 @@ pub fn ecdsa_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     let (keys3, m, b) = run(machines, 12)?;
     let stores3 = key_stores(confirmed(keys3)?);
     let vk3 = verifying_key(&public_package(store(&stores3, device)?)?.public_key())?;
-    let (info3, m2, b2) = presign_pair(&stores3, device, backup, &DerivationPath::root(), rng, 40)?;
-    let hash: [u8; 32] = Keccak256::digest(b"signed with the backup").into();
-    let (sig, recid, _) = sign_pair(&stores3, device, backup, &info3, &hash)?;
-    record_ecdsa(
+    let (m2, b2) = presign_sign_record(
         report,
         F,
+        &stores3,
+        (device, backup),
         &vk3,
-        &hash,
-        &sig.to_bytes().into(),
-        recid.to_byte(),
+        b"signed with the backup",
+        rng,
+        40,
     )?;
     report.step(
         F,

@@ -20,8 +20,8 @@ use wallet_types::sim::Simulator;
 use wallet_types::{Curve, Parties, PartyId, Secp256k1, SecretScalar, SessionId, WireObject};
 
 use crate::{
-    Report, Res, confirmed, err, eth_address, key_stores, presign_pair, public_package,
-    record_ecdsa, run, run_in, sign_pair, store, verifying_key,
+    Report, Res, confirmed, err, eth_address, key_stores, presign_sign_record, public_package,
+    record_ecdsa, run, run_in, store, verifying_key,
 };
 
 type Stores = BTreeMap<PartyId, MemoryKeyStore>;
@@ -240,16 +240,15 @@ pub fn threshold_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     let (keys, m, b) = run(machines, 60)?;
     let mut stores = key_stores(confirmed(keys)?);
     let vk = verifying_key(&public_package(store(&stores, device)?)?.public_key())?;
-    let (info, m2, b2) = presign_pair(&stores, device, infra, &DerivationPath::root(), rng, 61)?;
-    let hash: [u8; 32] = Keccak256::digest(b"t-flow: device + infrastructure").into();
-    let (sig, recid, _) = sign_pair(&stores, device, infra, &info, &hash)?;
-    record_ecdsa(
+    let (m2, b2) = presign_sign_record(
         report,
         F,
+        &stores,
+        (device, infra),
         &vk,
-        &hash,
-        &sig.to_bytes().into(),
-        recid.to_byte(),
+        b"t-flow: device + infrastructure",
+        rng,
+        61,
     )?;
     report.step(
         F,
@@ -265,16 +264,15 @@ pub fn threshold_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     let (next, m, b) = reshare_ecdsa(&stores, &[1, 2], &[1, 2, 3, 4], 2, rng, 62)?;
     install_all(&mut stores, next)?;
     check_key(&stores, &vk)?;
-    let (info, m2, b2) = presign_pair(&stores, device2, infra, &DerivationPath::root(), rng, 64)?;
-    let hash: [u8; 32] = Keccak256::digest(b"t-flow: second device").into();
-    let (sig, recid, _) = sign_pair(&stores, device2, infra, &info, &hash)?;
-    record_ecdsa(
+    let (m2, b2) = presign_sign_record(
         report,
         F,
+        &stores,
+        (device2, infra),
         &vk,
-        &hash,
-        &sig.to_bytes().into(),
-        recid.to_byte(),
+        b"t-flow: second device",
+        rng,
+        64,
     )?;
     report.step(
         F,
@@ -328,16 +326,15 @@ pub fn threshold_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     let removed = install_all(&mut stores, next)?;
     check_key(&stores, &vk)?;
     let lost = removed.get(&device).ok_or("the lost device's store")?;
-    let (info, m2, b2) = presign_pair(&stores, device2, infra, &DerivationPath::root(), rng, 70)?;
-    let hash: [u8; 32] = Keccak256::digest(b"t-flow: after removing the lost device").into();
-    let (sig, recid, _) = sign_pair(&stores, device2, infra, &info, &hash)?;
-    record_ecdsa(
+    let (m2, b2) = presign_sign_record(
         report,
         F,
+        &stores,
+        (device2, infra),
         &vk,
-        &hash,
-        &sig.to_bytes().into(),
-        recid.to_byte(),
+        b"t-flow: after removing the lost device",
+        rng,
+        70,
     )?;
     // The lost device's share is of epoch 2; the others hold epoch 3, in which it is no party.
     let lost_epoch = lost.epoch().map_err(err("store"))?;
@@ -456,16 +453,15 @@ pub fn combined_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     let (m2, b2) = refresh_all(&stores, rng, 81)?;
     check_key(&stores, &vk)?;
     let (device, server) = (pid(1)?, pid(2)?);
-    let (info, m3, b3) = presign_pair(&stores, device, server, &DerivationPath::root(), rng, 83)?;
-    let hash: [u8; 32] = Keccak256::digest(b"combined: high-value, threshold").into();
-    let (sig, recid, _) = sign_pair(&stores, device, server, &info, &hash)?;
-    record_ecdsa(
+    let (m3, b3) = presign_sign_record(
         report,
         F,
+        &stores,
+        (device, server),
         &vk,
-        &hash,
-        &sig.to_bytes().into(),
-        recid.to_byte(),
+        b"combined: high-value, threshold",
+        rng,
+        83,
     )?;
     report.step(
         F,

@@ -3,6 +3,7 @@
 
 use core::fmt;
 
+use wallet_kek::KekError;
 use wallet_sss::ShamirError;
 use wallet_types::{DecodeError, PartyId};
 
@@ -88,6 +89,14 @@ pub enum PssError {
         /// Whether the record carries a dealings hash at all.
         recorded: bool,
     },
+    /// A wallet-kek envelope operation failed (sealing or opening a factor key,
+    /// [`crate::factor::FactorKey::seal`]); a wrong password, answer or passkey output is
+    /// [`KekError::Unwrap`].
+    Kek(KekError),
+    /// The factor key an envelope holds is not the one expected
+    /// ([`crate::factor::FactorKey::expect_public`]): the store delivered another envelope than
+    /// the current one. Names nobody.
+    WrongFactor,
 }
 
 impl PssError {
@@ -141,6 +150,12 @@ impl From<DecodeError> for PssError {
     }
 }
 
+impl From<KekError> for PssError {
+    fn from(e: KekError) -> Self {
+        Self::Kek(e)
+    }
+}
+
 impl From<ShamirError> for PssError {
     fn from(e: ShamirError) -> Self {
         Self::Shamir(e)
@@ -185,6 +200,10 @@ impl fmt::Display for PssError {
             Self::DealingsMismatch { recorded: false } => f.write_str(
                 "the metadata record names no dealings hash; keep the old share",
             ),
+            Self::Kek(e) => write!(f, "envelope: {e}"),
+            Self::WrongFactor => {
+                f.write_str("the envelope holds another factor key than the one expected")
+            }
         }
     }
 }

@@ -5,7 +5,8 @@
 //! rebuilt ([`crate::wallet_sig`]), and publishes the [`ShareBundle`]; every holder opens its
 //! own share. Leaving a device out of the recipients removes it (its old share belongs to the
 //! old share set, which the new one refuses to mix with); a new recipient adds a device or a
-//! backup factor ([`crate::factor::FactorKey::from_password`]); the threshold may change.
+//! backup factor (a random [`FactorKey`] sealed under an OPRF-hardened password or
+//! recovery-answer slot, see [`crate::factor`]); the threshold may change.
 //!
 //! **What binds a bundle to the wallet.** The store that relays bundles is untrusted, and ECIES
 //! alone authenticates nothing (anyone can seal to a factor public key). [`open_share`]

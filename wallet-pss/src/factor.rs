@@ -272,3 +272,99 @@ impl<C: Curve> WireObject for FactorKey<C> {
         Ok(Self::from_secret(secret))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    extern crate std;
+
+    use super::*;
+    use alloc::vec::Vec;
+    use rand_core::SeedableRng;
+    use wallet_kek::{PrfOutput, PrfSalt};
+    use wallet_types::{Ed25519, Secp256k1};
+
+    /// `SPEC.md` §9.2: factor secret `0x9999`, wallet id `a1`×32, one passkey slot
+    /// (credential id `"backup"`, RP id `"wallet.example"`, PRF salt `5a`×32, PRF output
+    /// `7e`×32); the DEK and the nonces are drawn from ChaCha20 seeded with `u64` 19.
+    fn kat<C: Curve>(factor_hex: &str, public_hex: &str, envelope_hex: &str) {
+        let factor = FactorKey::<C>::from_secret(SecretScalar::new(C::scalar_from_u64(0x9999)));
+        let prf = PrfOutput::new([0x7e; 32]);
+        let first = NewSlot::Prf {
+            credential_id: b"backup",
+            rp_id: "wallet.example",
+            salt: PrfSalt([0x5a; 32]),
+            output: &prf,
+        };
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(19);
+        let env = factor.seal(WalletId([0xa1; 32]), &first, &mut rng).unwrap();
+        let env_bytes = env.to_bytes();
+        if std::env::var_os("WALLET_PSS_DUMP_KAT").is_some() {
+            std::eprintln!(
+                "factor {:?}: {}",
+                C::ID,
+                hex::encode(factor.to_secret_bytes().expose())
+            );
+            std::eprintln!("public {:?}: {}", C::ID, hex::encode(C::encode_point(factor.public())));
+            std::eprintln!("envelope {:?}: {}", C::ID, hex::encode(&env_bytes));
+        }
+        assert_eq!(hex::encode(factor.to_secret_bytes().expose()), factor_hex);
+        assert_eq!(hex::encode(C::encode_point(factor.public())), public_hex);
+        assert_eq!(hex::encode(&env_bytes), envelope_hex);
+        let back = Envelope::from_bytes(&hex::decode(envelope_hex).unwrap()).unwrap();
+        let cred = Credential::Prf {
+            credential_id: b"backup",
+            output: &prf,
+        };
+        let opened = FactorKey::<C>::open_sealed(&back, &cred).unwrap();
+        assert_eq!(opened.public(), factor.public());
+        let decoded = FactorKey::<C>::from_bytes(&hex::decode(factor_hex).unwrap()).unwrap();
+        assert_eq!(decoded.public(), factor.public());
+    }
+
+    fn spec_block(name: &str) -> alloc::string::String {
+        let spec = include_str!("../SPEC.md");
+        let marker = alloc::format!("<!-- kat {name} -->\n```\n");
+        let start = spec.find(&marker).expect("marker") + marker.len();
+        let len = spec.get(start..).and_then(|s| s.find("```")).expect("end");
+        spec.get(start..start + len)
+            .expect("block")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .concat()
+    }
+
+    #[test]
+    fn sealed_factor_known_answers_secp256k1() {
+        kat::<Secp256k1>(
+            &spec_block("factor secp256k1"),
+            &spec_block("factor-public secp256k1"),
+            &spec_block("factor-envelope secp256k1"),
+        );
+    }
+
+    #[test]
+    fn sealed_factor_known_answers_ed25519() {
+        kat::<Ed25519>(
+            &spec_block("factor ed25519"),
+            &spec_block("factor-public ed25519"),
+            &spec_block("factor-envelope ed25519"),
+        );
+    }
+
+    #[test]
+    fn factor_encoding_refuses_zero_and_other_curves() {
+        let f = FactorKey::<Secp256k1>::from_secret(SecretScalar::new(Secp256k1::scalar_from_u64(5)));
+        let mut b = f.to_secret_bytes().expose().to_vec();
+        assert!(matches!(
+            FactorKey::<Ed25519>::from_bytes(&b),
+            Err(DecodeError::WrongCurve { .. })
+        ));
+        b.get_mut(4..).unwrap().fill(0);
+        assert_eq!(
+            FactorKey::<Secp256k1>::from_bytes(&b).unwrap_err(),
+            DecodeError::InvalidValue
+        );
+    }
+}

@@ -1,6 +1,7 @@
 """Independent check of the wallet-pss objects a device fetches from an untrusted store
 (SPEC.md sections 6-8: wallet-key signatures, share bundles, metadata certificates, records,
-keys and sealed records), rebuilt from the spec alone.
+keys and sealed records), rebuilt from the spec alone, and the sealed factor of section 9, opened
+with wallet-kek's independent envelope reader.
 
 Pure-Python curve arithmetic (test only, not constant time); the `cryptography` package's
 AES-GCM, deterministic ECDSA (RFC 6979) and Ed25519 verification. Usage:
@@ -209,5 +210,24 @@ for cid, name in [(1, "secp256k1"), (2, "ed25519")]:
     check(f"{name} record", record.hex(), frozen("record", name))
     check(f"{name} key", key.hex(), frozen("key", name))
     check(f"{name} sealed sha256", hashlib.sha256(sealed).hexdigest(), frozen("sealed-sha256", name))
+# ---- SPEC §9: a factor key sealed in a wallet-kek envelope, opened with wallet-kek's own
+# independent reader (wallet-kek/tests/python/open_envelope.py, written from wallet-kek/SPEC.md).
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "wallet-kek", "tests", "python"))
+import open_envelope
+
+for cid, name in [(1, "secp256k1"), (2, "ed25519")]:
+    c = Curve(cid)
+    env = bytes.fromhex(frozen("factor-envelope", name))
+    parsed = open_envelope.parse(env)
+    check(f"{name} sealed factor payload kind / tag", "%d %04x" % (parsed["kind"], parsed["tag"]), "4 0547")
+    check(f"{name} sealed factor wallet id", parsed["wallet_id"].hex(), "a1" * 32)
+    pt = open_envelope.open_prf(env, b"backup", b"\x7e" * 32)
+    check(f"{name} sealed factor plaintext (SPEC 9.1)", pt.hex(), frozen("factor", name))
+    check(f"{name} factor encoding", pt.hex(),
+          (bytes([1, 0x05, 0x47, cid]) + c.senc(0x9999)).hex())
+    f = int.from_bytes(pt[4:], "big" if cid == 1 else "little")
+    check(f"{name} factor public key", c.pub(f).hex(), frozen("factor-public", name))
+
 print(f"{passed} passed, {failed} failed")
 raise SystemExit(1 if failed else 0)

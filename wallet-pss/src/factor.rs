@@ -306,7 +306,11 @@ mod tests {
                 C::ID,
                 hex::encode(factor.to_secret_bytes().expose())
             );
-            std::eprintln!("public {:?}: {}", C::ID, hex::encode(C::encode_point(factor.public())));
+            std::eprintln!(
+                "public {:?}: {}",
+                C::ID,
+                hex::encode(C::encode_point(factor.public()))
+            );
             std::eprintln!("envelope {:?}: {}", C::ID, hex::encode(&env_bytes));
         }
         assert_eq!(hex::encode(factor.to_secret_bytes().expose()), factor_hex);
@@ -355,7 +359,8 @@ mod tests {
 
     #[test]
     fn factor_encoding_refuses_zero_and_other_curves() {
-        let f = FactorKey::<Secp256k1>::from_secret(SecretScalar::new(Secp256k1::scalar_from_u64(5)));
+        let f =
+            FactorKey::<Secp256k1>::from_secret(SecretScalar::new(Secp256k1::scalar_from_u64(5)));
         let mut b = f.to_secret_bytes().expose().to_vec();
         assert!(matches!(
             FactorKey::<Ed25519>::from_bytes(&b),

@@ -15,7 +15,11 @@ use k256::ecdsa::{RecoveryId, Signature as EcdsaSig, VerifyingKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::Rng;
 use sha3::{Digest, Keccak256};
-use wallet_kek::{Argon2Params, Credential, Envelope, NewSlot, PrfOutput, PrfSalt, WalletId};
+use wallet_kek::{
+    Argon2Params, Credential, DEFAULT_MAX_ATTEMPTS, Envelope, HardenedKind, KekError, NewSlot,
+    OprfPending, OprfRecord, OprfRequest, OprfResponse, OprfServerKey, PrfOutput, PrfSalt,
+    RecordId, WalletId,
+};
 use wallet_pss::frost::{from_key_share, to_key_share};
 use wallet_pss::{KeyShare, Reshare, ReshareConfig, ReshareOutput};
 use wallet_sss::wallet as sss;
@@ -238,8 +242,9 @@ pub(crate) fn run_in<P: Protocol>(
 // ---------------------------------------------------------------------------------------------
 
 /// The default consumer path: a key created on device A, wrapped for two passkeys and a
-/// recovery answer; signed on A; A is lost; device B opens the envelope (fetched from the
-/// server, which only ever held the envelope) with the second passkey and signs.
+/// hardened recovery answer (Argon2id + the OPRF server's evaluation); signed on A; A is lost;
+/// device B opens the envelope (fetched from the server, which only ever held the envelope)
+/// with the second passkey and signs; the answer opens it through the guess-limited server.
 pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     const F: &str = "prf-as-kek";
     let t0 = Instant::now();
@@ -272,19 +277,53 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     };
     env.add_slot(&unlocked, &second, rng)
         .map_err(err("add passkey B"))?;
-    let answer = NewSlot::RecoveryAnswer {
+    // The recovery answer goes into a hardened slot (the recommended kind): its KEK needs
+    // Argon2id of the answer *and* one evaluation by the provider's guess-limited OPRF server,
+    // so neither the envelope store nor the OPRF server can test guesses offline. The server
+    // registers a record whose reset key comes from the envelope, and counts every
+    // evaluation until the client proves it opened the envelope.
+    let oprf_server = OprfServerKey::generate(rng);
+    let record = RecordId::random(rng);
+    let (mut oprf_record, record_key) = oprf_server
+        .register(
+            record,
+            unlocked.oprf_reset_key(&record).map_err(err("reset key"))?,
+            DEFAULT_MAX_ATTEMPTS,
+        )
+        .map_err(err("register"))?;
+    let (pending, req) = OprfPending::enrol(
+        &wallet,
+        HardenedKind::RecoveryAnswer,
+        record,
+        record_key,
+        "  Rex ",
+        rng,
+    )
+    .map_err(err("enrol"))?;
+    let resp = oprf_server
+        .evaluate(&mut oprf_record, &req, rng)
+        .map_err(err("evaluate"))?;
+    let factor = pending.finish(&resp).map_err(err("finish"))?;
+    let answer = NewSlot::HardenedRecoveryAnswer {
         question: "first pet's name?",
-        answer: "  Rex ",
+        factor: &factor,
         params: Argon2Params::default(),
     };
     let recovery_slot = env
         .add_slot(&unlocked, &answer, rng)
         .map_err(err("add recovery"))?;
+    oprf_record
+        .reset(
+            &unlocked
+                .oprf_reset_proof(&record, resp.nonce())
+                .map_err(err("reset proof"))?,
+        )
+        .map_err(err("reset"))?;
     drop(unlocked);
     let stored = env.to_bytes();
     report.step(
         F,
-        "create on device A; wrap for 2 passkeys + recovery answer",
+        "create on device A; wrap for 2 passkeys + hardened recovery answer",
         t0,
         0,
         stored.len(),
@@ -326,12 +365,40 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         "same address".into(),
     );
 
+    // Recovery with the answer: one counted OPRF evaluation, then the envelope opens and the
+    // proof of the opened envelope resets the counter. A wrong answer stays counted.
     let t0 = Instant::now();
-    let rec = Credential::RecoveryAnswer {
-        slot: recovery_slot,
-        answer: "rex",
+    let try_answer = |answer: &str, rec: &mut OprfRecord, rng: &mut ChaCha20Rng| -> Res<bool> {
+        let (pending, req) =
+            OprfPending::unlock(&fetched, recovery_slot, answer, rng).map_err(err("unlock"))?;
+        let req = OprfRequest::from_bytes(&req.to_bytes()).map_err(err("request"))?;
+        let resp = oprf_server
+            .evaluate(rec, &req, rng)
+            .map_err(err("evaluate"))?;
+        let resp = OprfResponse::from_bytes(&resp.to_bytes()).map_err(err("response"))?;
+        let factor = pending.finish(&resp).map_err(err("finish"))?;
+        match fetched.open(&Credential::Hardened {
+            slot: recovery_slot,
+            factor: &factor,
+        }) {
+            Ok(unlocked) => {
+                let proof = unlocked
+                    .oprf_reset_proof(resp.record(), resp.nonce())
+                    .map_err(err("reset proof"))?;
+                rec.reset(&proof).map_err(err("reset"))?;
+                Ok(true)
+            }
+            Err(KekError::Unwrap) => Ok(false),
+            Err(e) => Err(format!("open: {e}")),
+        }
     };
-    fetched.open(&rec).map_err(err("recovery answer"))?;
+    if try_answer("Max", &mut oprf_record, rng)? {
+        return Err("a wrong recovery answer opened the envelope".into());
+    }
+    let counted = oprf_record.failures();
+    if !try_answer("rex", &mut oprf_record, rng)? {
+        return Err("the recovery answer did not open the envelope".into());
+    }
     let wrong = PrfOutput::new([0u8; 32]);
     let bad = Credential::Prf {
         credential_id: b"passkey-B",
@@ -342,11 +409,14 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     }
     report.step(
         F,
-        "recovery answer opens (normalised); a wrong PRF output does not",
+        "recovery answer opens via the OPRF server; wrong answer counted",
         t0,
         0,
         0,
-        "ok".into(),
+        format!(
+            "wrong answer counted ({counted} of {DEFAULT_MAX_ATTEMPTS}), reset after the right one ({})",
+            oprf_record.failures()
+        ),
     );
     Ok(())
 }

@@ -2,11 +2,14 @@
 //! re-encodes to the same bytes), and opens ECIES ciphertexts with a fixed key: only a
 //! ciphertext sealed to that key opens, so arbitrary bytes never yield plaintext. Decoded share
 //! bundles and sealed metadata are checked against a fixed wallet key no input was signed by:
-//! they are always refused (and never with an error naming a party).
+//! they are always refused (and never with an error naming a party). Envelopes from arbitrary
+//! bytes never open to a factor key.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use wallet_kek::{Credential, Envelope, PrfOutput};
 use wallet_pss::PssError;
+use wallet_pss::factor::FactorKey;
 use wallet_pss::ecies::{self, Ciphertext, Context};
 use wallet_pss::metadata::{
     AccountMetadata, MetadataCertificate, MetadataKey, MetadataTrust, SealedMetadata,
@@ -40,6 +43,21 @@ fn per_curve<C: WalletCurve>(data: &[u8]) {
     roundtrip::<SealedMetadata<C>>(data);
     roundtrip::<MetadataCertificate<C>>(data);
     roundtrip::<MetadataKey<C>>(data);
+    roundtrip::<FactorKey<C>>(data);
+    // An envelope from arbitrary bytes never opens to a factor key under a fixed passkey
+    // output (AES-GCM under a KEK no input was made with).
+    if let Ok(env) = Envelope::from_bytes(data) {
+        let prf = PrfOutput::new([0x5e; 32]);
+        for slot in env.slots() {
+            if let Some(id) = slot.credential_id() {
+                let cred = Credential::Prf {
+                    credential_id: id,
+                    output: &prf,
+                };
+                assert!(FactorKey::<C>::open_sealed(&env, &cred).is_err());
+            }
+        }
+    }
     // A wallet key nobody holds (its secret is 0x5eed, but no input is signed with it).
     let wallet = SecretScalar::<C>::new(C::scalar_from_u64(0x5eed)).public();
     if let Ok(b) = ShareBundle::<C>::from_bytes(data) {

@@ -583,3 +583,60 @@ fn store_delivered_envelopes_are_checked() {
         }
     }
 }
+
+/// What the envelope store can do alone with everything it holds — the envelope, the published
+/// factor key, every public value of the slot — and even the right answer: it has no valid
+/// OPRF output. An evaluation under an OPRF key of its own (an impostor server for the same
+/// record id) fails the proof against the key pinned in the slot, so the client refuses it;
+/// the real server's counter is untouched. (wallet-kek's `tests/oprf.rs` shows that no output
+/// the store can compute opens the slot's wrapped DEK.)
+#[test]
+fn the_store_alone_cannot_open_the_factor() {
+    let mut rng = ChaCha20Rng::seed_from_u64(195);
+    let wallet = WalletId::random(&mut rng);
+    let mut server = Server::new([0x21; 32]);
+    let passkey = Passkey {
+        prf: PrfOutput::new([6; 32]),
+    };
+    let backup = FactorKey::<Secp256k1>::random(&mut rng);
+    let mut env = backup
+        .seal(wallet, &passkey.slot(&mut rng), &mut rng)
+        .unwrap();
+    let first = env.slots()[0].id();
+    let (slot, record) = enrol(&mut env, &passkey, &mut server, ANSWER, &mut rng);
+    let unlocked = env.open(&passkey.credential()).unwrap();
+    env.remove_slot(&unlocked, first, &mut rng).unwrap();
+    drop(unlocked);
+    let stored = Envelope::from_bytes(&env.to_bytes()).unwrap();
+
+    let mut impostor = Server::new([0x99; 32]);
+    let (rec, _) = impostor
+        .key
+        .register(record, SecretBytes::new([0; 32]), MAX)
+        .unwrap();
+    impostor.records.insert(record, rec);
+    assert_eq!(
+        recover::<Secp256k1>(
+            &stored,
+            slot,
+            ANSWER,
+            backup.public(),
+            &mut impostor,
+            &mut rng
+        )
+        .unwrap_err(),
+        PssError::Kek(KekError::OprfBadProof { record: record.0 })
+    );
+    assert_eq!(server.failures(&record), 0);
+    // The real server's evaluation opens it.
+    let f = recover::<Secp256k1>(
+        &stored,
+        slot,
+        ANSWER,
+        backup.public(),
+        &mut server,
+        &mut rng,
+    )
+    .unwrap();
+    assert_eq!(f.public(), backup.public());
+}

@@ -1,6 +1,7 @@
 //! wallet-kek's OPRF messages and server state from arbitrary bytes (first byte selects the
 //! object): a decoded object re-encodes to the same bytes; a decoded request given to the
 //! server either is answered (one failure counted) or is refused with the record unchanged;
+//! the stored server (`oprf_server`) answers exactly when it has stored the count;
 //! a decoded response given to a client never panics; a decoded reset proof never resets a
 //! record it was not made for.
 //!
@@ -10,6 +11,7 @@
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use wallet_kek::oprf_server::{MemoryOprfRecordStore, OprfRecordStore, OprfServer};
 use wallet_kek::{
     HardenedKind, OprfPending, OprfRecord, OprfRequest, OprfResponse, OprfServerKey, RecordId,
     ResetChallenge, ResetProof, WalletId,
@@ -38,6 +40,13 @@ fuzz_target!(|data: &[u8]| {
                     Ok(_) => assert_eq!(rec.failures(), 1),
                     Err(_) => assert_eq!(rec.failures(), 0),
                 }
+                // The same through the stored server: answered iff counted in the store.
+                let (key, rec) = server();
+                let stored = OprfServer::new(key, MemoryOprfRecordStore::new());
+                stored.store().insert(rec).unwrap();
+                let answered = stored.evaluate(&req, &mut rng).is_ok();
+                let left = stored.attempts_left(&RecordId([1; 32])).unwrap();
+                assert_eq!(left, if answered { 4 } else { 5 });
             }
         }
         1 => {

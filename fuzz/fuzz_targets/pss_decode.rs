@@ -9,8 +9,8 @@
 use libfuzzer_sys::fuzz_target;
 use wallet_kek::{Credential, Envelope, PrfOutput};
 use wallet_pss::PssError;
-use wallet_pss::factor::FactorKey;
 use wallet_pss::ecies::{self, Ciphertext, Context};
+use wallet_pss::factor::FactorKey;
 use wallet_pss::metadata::{
     AccountMetadata, MetadataCertificate, MetadataKey, MetadataTrust, SealedMetadata,
     verify_metadata,

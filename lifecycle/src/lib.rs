@@ -15,10 +15,10 @@ use k256::ecdsa::{RecoveryId, Signature as EcdsaSig, VerifyingKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::Rng;
 use sha3::{Digest, Keccak256};
+use wallet_kek::oprf_server::{MemoryOprfRecordStore, OprfServer};
 use wallet_kek::{
     Argon2Params, Credential, DEFAULT_MAX_ATTEMPTS, Envelope, HardenedKind, KekError, NewSlot,
-    OprfPending, OprfRecord, OprfRequest, OprfResponse, OprfServerKey, PrfOutput, PrfSalt,
-    RecordId, WalletId,
+    OprfPending, OprfRequest, OprfResponse, OprfServerKey, PrfOutput, PrfSalt, RecordId, WalletId,
 };
 use wallet_pss::frost::{from_key_share, to_key_share};
 use wallet_pss::{KeyShare, Reshare, ReshareConfig, ReshareOutput};
@@ -281,10 +281,11 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     // Argon2id of the answer *and* one evaluation by the provider's guess-limited OPRF server,
     // so neither the envelope store nor the OPRF server can test guesses offline. The server
     // registers a record whose reset key comes from the envelope, and counts every
-    // evaluation until the client proves it opened the envelope.
-    let oprf_server = OprfServerKey::generate(rng);
+    // evaluation until the client proves it opened the envelope. It runs over a record store,
+    // so a counted attempt is persisted before its response leaves.
+    let oprf_server = OprfServer::new(OprfServerKey::generate(rng), MemoryOprfRecordStore::new());
     let record = RecordId::random(rng);
-    let (mut oprf_record, record_key) = oprf_server
+    let record_key = oprf_server
         .register(
             record,
             unlocked.oprf_reset_key(&record).map_err(err("reset key"))?,
@@ -300,9 +301,7 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         rng,
     )
     .map_err(err("enrol"))?;
-    let resp = oprf_server
-        .evaluate(&mut oprf_record, &req, rng)
-        .map_err(err("evaluate"))?;
+    let resp = oprf_server.evaluate(&req, rng).map_err(err("evaluate"))?;
     let factor = pending.finish(&resp).map_err(err("finish"))?;
     let answer = NewSlot::HardenedRecoveryAnswer {
         question: "first pet's name?",
@@ -312,7 +311,7 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     let recovery_slot = env
         .add_slot(&unlocked, &answer, rng)
         .map_err(err("add recovery"))?;
-    oprf_record
+    oprf_server
         .reset(
             &unlocked
                 .oprf_reset_proof(&record, resp.nonce())
@@ -368,13 +367,11 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     // Recovery with the answer: one counted OPRF evaluation, then the envelope opens and the
     // proof of the opened envelope resets the counter. A wrong answer stays counted.
     let t0 = Instant::now();
-    let try_answer = |answer: &str, rec: &mut OprfRecord, rng: &mut ChaCha20Rng| -> Res<bool> {
+    let try_answer = |answer: &str, rng: &mut ChaCha20Rng| -> Res<bool> {
         let (pending, req) =
             OprfPending::unlock(&fetched, recovery_slot, answer, rng).map_err(err("unlock"))?;
         let req = OprfRequest::from_bytes(&req.to_bytes()).map_err(err("request"))?;
-        let resp = oprf_server
-            .evaluate(rec, &req, rng)
-            .map_err(err("evaluate"))?;
+        let resp = oprf_server.evaluate(&req, rng).map_err(err("evaluate"))?;
         let resp = OprfResponse::from_bytes(&resp.to_bytes()).map_err(err("response"))?;
         let factor = pending.finish(&resp).map_err(err("finish"))?;
         match fetched.open(&Credential::Hardened {
@@ -385,18 +382,23 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
                 let proof = unlocked
                     .oprf_reset_proof(resp.record(), resp.nonce())
                     .map_err(err("reset proof"))?;
-                rec.reset(&proof).map_err(err("reset"))?;
+                oprf_server.reset(&proof).map_err(err("reset"))?;
                 Ok(true)
             }
             Err(KekError::Unwrap) => Ok(false),
             Err(e) => Err(format!("open: {e}")),
         }
     };
-    if try_answer("Max", &mut oprf_record, rng)? {
+    if try_answer("Max", rng)? {
         return Err("a wrong recovery answer opened the envelope".into());
     }
-    let counted = oprf_record.failures();
-    if !try_answer("rex", &mut oprf_record, rng)? {
+    let left = |s: &OprfServer<MemoryOprfRecordStore>| {
+        s.attempts_left(&record)
+            .map(|l| DEFAULT_MAX_ATTEMPTS - l)
+            .map_err(err("attempts"))
+    };
+    let counted = left(&oprf_server)?;
+    if !try_answer("rex", rng)? {
         return Err("the recovery answer did not open the envelope".into());
     }
     let wrong = PrfOutput::new([0u8; 32]);
@@ -415,7 +417,7 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         0,
         format!(
             "wrong answer counted ({counted} of {DEFAULT_MAX_ATTEMPTS}), reset after the right one ({})",
-            oprf_record.failures()
+            left(&oprf_server)?
         ),
     );
     Ok(())

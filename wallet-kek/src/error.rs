@@ -3,6 +3,7 @@
 use core::fmt;
 
 use wallet_types::DecodeError;
+use wallet_types::StoreError;
 
 /// Why an operation of this crate failed.
 ///
@@ -51,6 +52,10 @@ pub enum KekError {
     /// A reset proof that does not answer the pending nonce under the record's reset key (or
     /// no nonce is pending). The failure counter is unchanged.
     OprfBadReset,
+    /// The OPRF server's record store refused or failed ([`crate::oprf_server`]): no such
+    /// record, a record id registered twice, or a backend failure (nothing was changed, and no
+    /// response was released).
+    Store(StoreError),
 }
 
 impl fmt::Display for KekError {
@@ -80,6 +85,7 @@ impl fmt::Display for KekError {
             }
             Self::OprfWrongRecord => f.write_str("OPRF message for another record"),
             Self::OprfBadReset => f.write_str("invalid OPRF reset proof"),
+            Self::Store(e) => write!(f, "OPRF record store: {e}"),
         }
     }
 }

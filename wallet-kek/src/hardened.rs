@@ -48,11 +48,14 @@
 //! KEK: a reset key derived from the KEK would give the server (which knows `skS`) an offline
 //! test of guesses.
 //!
-//! **Storage rule for the server**: persist the record returned by
-//! [`OprfServerKey::evaluate`] (incremented counter) durably *before* sending the response, and
-//! serialise evaluations of one record; otherwise a crash or a parallel request replays budget.
-//! [`OprfServerKey`] and [`OprfRecord`] encodings hold secrets (the OPRF seed, the reset key):
-//! store them encrypted.
+//! **Storage rule for the server**: the record with the incremented counter must be durable
+//! *before* the response leaves, and evaluations of one record must not run on copies of the
+//! same state; otherwise a crash or a parallel request replays budget. Run the server as
+//! [`crate::oprf_server::OprfServer`] over an [`crate::oprf_server::OprfRecordStore`], which
+//! enforces both (each operation is one atomic update of one record; the response is released
+//! only after the write). [`OprfServerKey::evaluate`] on a record in memory leaves both to the
+//! caller. [`OprfServerKey`] and [`OprfRecord`] encodings hold secrets (the OPRF seed, the reset
+//! key): store them encrypted.
 //!
 //! ## Why plain functions instead of a [`wallet_types::Protocol`] machine
 //!
@@ -531,7 +534,9 @@ impl OprfServerKey {
     /// malformed blinded element ([`KekError::Decode`]) **without changing the record**;
     /// otherwise counts one failure, draws a fresh reset nonce, and evaluates.
     ///
-    /// Persist the updated record durably before sending the response (module docs).
+    /// Persist the updated record durably before sending the response, and serialise
+    /// evaluations of one record (module docs) — or use [`crate::oprf_server::OprfServer`],
+    /// which does both.
     pub fn evaluate<R: CryptoRng + ?Sized>(
         &self,
         record: &mut OprfRecord,

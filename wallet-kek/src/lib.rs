@@ -93,12 +93,15 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
 mod crypto;
 pub mod envelope;
 pub mod error;
 pub mod hardened;
 pub mod oprf;
+pub mod oprf_server;
 pub mod password;
 pub mod payload;
 pub mod prf;
@@ -126,6 +129,8 @@ pub use prf::{Kek, PrfOutput, PrfSalt, WalletId, derive_prf_kek};
 
 // The crates whose types appear in this crate's API, re-exported so that a user names the same
 // versions (`wallet_tss::k256::ecdsa::Signature`) without depending on them directly.
+/// The store error inside [`KekError::Store`].
+pub use wallet_types::StoreError;
 pub use wallet_types::rand_core;
 pub use {ed25519_dalek, k256};
 

@@ -802,3 +802,228 @@ fn rfc9497_a_1_2_3_batch_of_two() {
         assert_eq!(&o.unwrap()[..], unhex(e).as_slice());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The server over a record store (`oprf_server`): the guess budget across crashes and workers.
+// ---------------------------------------------------------------------------------------------
+
+mod stored {
+    use super::*;
+    use wallet_kek::StoreError;
+    use wallet_kek::oprf_server::{MemoryOprfRecordStore, OprfRecordStore, OprfServer};
+
+    /// An envelope with a passkey slot and a hardened answer slot whose record lives in
+    /// `server`'s store (enrolled through the stored server, as a deployment does it).
+    fn enrolled<S: OprfRecordStore>(
+        server: &OprfServer<S>,
+        max: u32,
+        rng: &mut ChaCha20Rng,
+    ) -> (Envelope, PrfOutput, SlotId, RecordId) {
+        let prf = PrfOutput::new([8; 32]);
+        let first = NewSlot::Prf {
+            credential_id: b"cred",
+            rp_id: "wallet.example",
+            salt: PrfSalt::random(rng),
+            output: &prf,
+        };
+        let (mut env, _) = Envelope::generate_ed25519(WalletId::random(rng), &first, rng).unwrap();
+        let unlocked = env
+            .open(&Credential::Prf {
+                credential_id: b"cred",
+                output: &prf,
+            })
+            .unwrap();
+        let record = RecordId::random(rng);
+        let pk = server
+            .register(record, unlocked.oprf_reset_key(&record).unwrap(), max)
+            .unwrap();
+        let (pending, req) = OprfPending::enrol(
+            env.wallet_id(),
+            HardenedKind::RecoveryAnswer,
+            record,
+            pk,
+            ANSWER,
+            rng,
+        )
+        .unwrap();
+        let resp = server.evaluate(&req, rng).unwrap();
+        let factor = pending.finish(&resp).unwrap();
+        let slot = env
+            .add_slot(
+                &unlocked,
+                &NewSlot::HardenedRecoveryAnswer {
+                    question: QUESTION,
+                    factor: &factor,
+                    params: Argon2Params::DEFAULT,
+                },
+                rng,
+            )
+            .unwrap();
+        server
+            .reset(&unlocked.oprf_reset_proof(&record, resp.nonce()).unwrap())
+            .unwrap();
+        (env, prf, slot, record)
+    }
+
+    /// Eight workers evaluate one record at once (each a client with its own request): the
+    /// store serialises them, so exactly `max` are answered and every other one is refused —
+    /// no worker counts from a stale copy of the record.
+    #[test]
+    fn parallel_workers_cannot_exceed_the_guess_limit() {
+        let mut rng = ChaCha20Rng::seed_from_u64(40);
+        let server = OprfServer::new(
+            OprfServerKey::generate(&mut rng),
+            MemoryOprfRecordStore::new(),
+        );
+        let (env, _, slot, record) = enrolled(&server, 3, &mut rng);
+        let requests: Vec<_> = (0..8)
+            .map(|_| OprfPending::unlock(&env, slot, "Rex", &mut rng).unwrap().1)
+            .collect();
+        let results: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = requests
+                .iter()
+                .enumerate()
+                .map(|(i, req)| {
+                    let server = &server;
+                    s.spawn(move || {
+                        let mut rng = ChaCha20Rng::seed_from_u64(100 + i as u64);
+                        server.evaluate(req, &mut rng)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let answered = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(answered, 3);
+        assert!(
+            results
+                .iter()
+                .filter_map(|r| r.as_ref().err())
+                .all(|e| *e == KekError::OprfLockedOut)
+        );
+        assert_eq!(server.attempts_left(&record).unwrap(), 0);
+        // Every answered response carries a different count of attempts left (2, 1, 0).
+        let mut left: Vec<_> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(OprfResponse::attempts_left))
+            .collect();
+        left.sort_unstable();
+        assert_eq!(left, [0, 1, 2]);
+    }
+
+    /// A store whose writes fail (a crash between counting and persisting): the evaluation is
+    /// computed on a copy but its response is never released, and the stored counter is as it
+    /// was. Failing reads and unknown records are refused the same way.
+    struct FailingWrites(MemoryOprfRecordStore);
+
+    impl OprfRecordStore for FailingWrites {
+        fn insert(&self, record: OprfRecord) -> Result<(), KekError> {
+            self.0.insert(record)
+        }
+        fn load(&self, id: &RecordId) -> Result<OprfRecord, KekError> {
+            self.0.load(id)
+        }
+        fn update(
+            &self,
+            id: &RecordId,
+            f: &mut dyn FnMut(&mut OprfRecord) -> Result<(), KekError>,
+        ) -> Result<(), KekError> {
+            let mut copy = self.0.load(id)?;
+            f(&mut copy)?;
+            Err(KekError::Store(StoreError::Unavailable))
+        }
+    }
+
+    #[test]
+    fn a_failed_write_releases_no_response() {
+        let mut rng = ChaCha20Rng::seed_from_u64(41);
+        let key = OprfServerKey::from_seed(SecretBytes::new([0x41; 32]));
+        let healthy = OprfServer::new(
+            OprfServerKey::from_seed(SecretBytes::new([0x41; 32])),
+            MemoryOprfRecordStore::new(),
+        );
+        let (env, _, slot, record) = enrolled(&healthy, 3, &mut rng);
+        // The same records behind a store that cannot write.
+        let broken = OprfServer::new(key, FailingWrites(MemoryOprfRecordStore::new()));
+        broken
+            .store()
+            .insert(healthy.store().load(&record).unwrap())
+            .unwrap();
+        let (_, req) = OprfPending::unlock(&env, slot, ANSWER, &mut rng).unwrap();
+        assert_eq!(
+            broken.evaluate(&req, &mut rng).unwrap_err(),
+            KekError::Store(StoreError::Unavailable)
+        );
+        assert_eq!(broken.attempts_left(&record).unwrap(), 3);
+        assert_eq!(
+            broken.challenge(&record, &mut rng).unwrap_err(),
+            KekError::Store(StoreError::Unavailable)
+        );
+        let unknown = OprfRequest::from_bytes(&{
+            let mut b = req.to_bytes();
+            b[4] ^= 1; // the record id is the first field of the body
+            b
+        })
+        .unwrap();
+        assert_eq!(
+            healthy.evaluate(&unknown, &mut rng).unwrap_err(),
+            KekError::Store(StoreError::NotFound)
+        );
+        assert_eq!(healthy.attempts_left(&record).unwrap(), 3);
+    }
+
+    /// One try per reset nonce, across restarts: a wrong proof consumes the pending nonce and
+    /// that is stored, so the right proof for the same nonce, sent afterwards to a restarted
+    /// server over the same store, is refused; a fresh challenge works.
+    #[test]
+    fn a_failed_reset_consumes_its_nonce_for_good() {
+        let mut rng = ChaCha20Rng::seed_from_u64(42);
+        let store = MemoryOprfRecordStore::new();
+        let seed = [0x42; 32];
+        let server = OprfServer::new(OprfServerKey::from_seed(SecretBytes::new(seed)), &store);
+        let (env, prf, slot, record) = enrolled(&server, 3, &mut rng);
+        let (_, req) = OprfPending::unlock(&env, slot, "Rex", &mut rng).unwrap();
+        let resp = server.evaluate(&req, &mut rng).unwrap();
+        assert_eq!(server.attempts_left(&record).unwrap(), 2);
+        let unlocked = env
+            .open(&Credential::Prf {
+                credential_id: b"cred",
+                output: &prf,
+            })
+            .unwrap();
+        let right = unlocked.oprf_reset_proof(&record, resp.nonce()).unwrap();
+        let wrong = unlocked.oprf_reset_proof(&record, &[0; 32]).unwrap();
+        assert_eq!(server.reset(&wrong).unwrap_err(), KekError::OprfBadReset);
+        drop(server);
+        let restarted = OprfServer::new(OprfServerKey::from_seed(SecretBytes::new(seed)), &store);
+        assert_eq!(restarted.reset(&right).unwrap_err(), KekError::OprfBadReset);
+        assert_eq!(restarted.attempts_left(&record).unwrap(), 2);
+        let ch = restarted.challenge(&record, &mut rng).unwrap();
+        restarted
+            .reset(&unlocked.oprf_reset_proof(&record, ch.nonce()).unwrap())
+            .unwrap();
+        assert_eq!(restarted.attempts_left(&record).unwrap(), 3);
+    }
+
+    /// A record id registered twice is refused: a second enrolment (or an attacker who knows
+    /// the id) cannot replace the record's reset key or zero its counter.
+    #[test]
+    fn a_record_cannot_be_registered_twice() {
+        let mut rng = ChaCha20Rng::seed_from_u64(43);
+        let server = OprfServer::new(
+            OprfServerKey::generate(&mut rng),
+            MemoryOprfRecordStore::new(),
+        );
+        let (env, _, slot, record) = enrolled(&server, 3, &mut rng);
+        let (_, req) = OprfPending::unlock(&env, slot, "Rex", &mut rng).unwrap();
+        server.evaluate(&req, &mut rng).unwrap();
+        assert_eq!(
+            server
+                .register(record, SecretBytes::new([0; 32]), 3)
+                .unwrap_err(),
+            KekError::Store(StoreError::AlreadyUsed)
+        );
+        assert_eq!(server.attempts_left(&record).unwrap(), 2);
+        assert!(format!("{server:?}").contains("<redacted>"));
+    }
+}

@@ -18,10 +18,12 @@ use sha3::{Digest, Keccak256};
 use wallet_kek::oprf_server::{MemoryOprfRecordStore, OprfServer};
 use wallet_kek::{
     Argon2Params, Credential, DEFAULT_MAX_ATTEMPTS, Envelope, HardenedKind, KekError, NewSlot,
-    OprfPending, OprfRequest, OprfResponse, OprfServerKey, PrfOutput, PrfSalt, RecordId, WalletId,
+    OprfPending, OprfRequest, OprfResponse, OprfServerKey, Payload, PayloadKind, PrfOutput,
+    PrfSalt, RecordId, SlotId, Unlocked, WalletId,
 };
 use wallet_pss::frost::{from_key_share, to_key_share};
 use wallet_pss::{KeyShare, Reshare, ReshareConfig, ReshareOutput};
+use wallet_sss::encoding::WALLET_SHARE;
 use wallet_sss::wallet as sss;
 use wallet_tss::ecdsa::{
     self, DerivationPath, Keygen, MemoryKeyStore, Presign, PresignatureInfo, PublicKeyPackage,
@@ -241,6 +243,95 @@ pub(crate) fn run_in<P: Protocol>(
 // 1. PRF-as-KEK
 // ---------------------------------------------------------------------------------------------
 
+/// The provider's guess-limited OPRF server of the examples (in process, in-memory records).
+pub type RecoveryServer = OprfServer<MemoryOprfRecordStore>;
+
+/// Enrols a hardened recovery-answer slot `(question, answer)` into `env` (opened as
+/// `unlocked`) with `server`, the wallet-kek way: the server registers a record whose reset key
+/// comes from the envelope, one enrolment evaluation, the slot added, the counter reset with
+/// the opened envelope's proof. Returns the slot id.
+pub fn enrol_hardened_answer(
+    env: &mut Envelope,
+    unlocked: &Unlocked,
+    server: &RecoveryServer,
+    (question, answer): (&str, &str),
+    rng: &mut ChaCha20Rng,
+) -> Res<SlotId> {
+    let record = RecordId::random(rng);
+    let record_key = server
+        .register(
+            record,
+            unlocked.oprf_reset_key(&record).map_err(err("reset key"))?,
+            DEFAULT_MAX_ATTEMPTS,
+        )
+        .map_err(err("register"))?;
+    let (pending, req) = OprfPending::enrol(
+        env.wallet_id(),
+        HardenedKind::RecoveryAnswer,
+        record,
+        record_key,
+        answer,
+        rng,
+    )
+    .map_err(err("enrol"))?;
+    let resp = server.evaluate(&req, rng).map_err(err("evaluate"))?;
+    let factor = pending.finish(&resp).map_err(err("finish"))?;
+    let slot = env
+        .add_slot(
+            unlocked,
+            &NewSlot::HardenedRecoveryAnswer {
+                question,
+                factor: &factor,
+                params: Argon2Params::default(),
+            },
+            rng,
+        )
+        .map_err(err("add recovery"))?;
+    let proof = unlocked
+        .oprf_reset_proof(&record, resp.nonce())
+        .map_err(err("reset proof"))?;
+    server.reset(&proof).map_err(err("reset"))?;
+    Ok(slot)
+}
+
+/// One recovery attempt with `answer` on the hardened slot `slot` (one counted OPRF evaluation,
+/// every message encoded and decoded as on the wire): `Some` with the opened envelope (the
+/// counter reset with its proof) or `None` for a wrong answer (the attempt stays counted).
+pub fn open_with_answer(
+    env: &Envelope,
+    slot: SlotId,
+    answer: &str,
+    server: &RecoveryServer,
+    rng: &mut ChaCha20Rng,
+) -> Res<Option<Unlocked>> {
+    let (pending, req) = OprfPending::unlock(env, slot, answer, rng).map_err(err("unlock"))?;
+    let req = OprfRequest::from_bytes(&req.to_bytes()).map_err(err("request"))?;
+    let resp = server.evaluate(&req, rng).map_err(err("evaluate"))?;
+    let resp = OprfResponse::from_bytes(&resp.to_bytes()).map_err(err("response"))?;
+    let factor = pending.finish(&resp).map_err(err("finish"))?;
+    match env.open(&Credential::Hardened {
+        slot,
+        factor: &factor,
+    }) {
+        Ok(unlocked) => {
+            let proof = unlocked
+                .oprf_reset_proof(resp.record(), resp.nonce())
+                .map_err(err("reset proof"))?;
+            server.reset(&proof).map_err(err("reset"))?;
+            Ok(Some(unlocked))
+        }
+        Err(KekError::Unwrap) => Ok(None),
+        Err(e) => Err(format!("open: {e}")),
+    }
+}
+
+/// The OPRF record id a hardened slot names.
+fn record_of(env: &Envelope, slot: SlotId) -> Res<RecordId> {
+    env.slot(slot)
+        .and_then(|s| s.params().oprf_record().copied())
+        .ok_or_else(|| "not a hardened slot".to_string())
+}
+
 /// The default consumer path: a key created on device A, wrapped for two passkeys and a
 /// hardened recovery answer (Argon2id + the OPRF server's evaluation); signed on A; A is lost;
 /// device B opens the envelope (fetched from the server, which only ever held the envelope)
@@ -279,45 +370,15 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         .map_err(err("add passkey B"))?;
     // The recovery answer goes into a hardened slot (the recommended kind): its KEK needs
     // Argon2id of the answer *and* one evaluation by the provider's guess-limited OPRF server,
-    // so neither the envelope store nor the OPRF server can test guesses offline. The server
-    // registers a record whose reset key comes from the envelope, and counts every
-    // evaluation until the client proves it opened the envelope. It runs over a record store,
-    // so a counted attempt is persisted before its response leaves.
+    // so neither the envelope store nor the OPRF server can test guesses offline.
     let oprf_server = OprfServer::new(OprfServerKey::generate(rng), MemoryOprfRecordStore::new());
-    let record = RecordId::random(rng);
-    let record_key = oprf_server
-        .register(
-            record,
-            unlocked.oprf_reset_key(&record).map_err(err("reset key"))?,
-            DEFAULT_MAX_ATTEMPTS,
-        )
-        .map_err(err("register"))?;
-    let (pending, req) = OprfPending::enrol(
-        &wallet,
-        HardenedKind::RecoveryAnswer,
-        record,
-        record_key,
-        "  Rex ",
+    let recovery_slot = enrol_hardened_answer(
+        &mut env,
+        &unlocked,
+        &oprf_server,
+        ("first pet's name?", "  Rex "),
         rng,
-    )
-    .map_err(err("enrol"))?;
-    let resp = oprf_server.evaluate(&req, rng).map_err(err("evaluate"))?;
-    let factor = pending.finish(&resp).map_err(err("finish"))?;
-    let answer = NewSlot::HardenedRecoveryAnswer {
-        question: "first pet's name?",
-        factor: &factor,
-        params: Argon2Params::default(),
-    };
-    let recovery_slot = env
-        .add_slot(&unlocked, &answer, rng)
-        .map_err(err("add recovery"))?;
-    oprf_server
-        .reset(
-            &unlocked
-                .oprf_reset_proof(&record, resp.nonce())
-                .map_err(err("reset proof"))?,
-        )
-        .map_err(err("reset"))?;
+    )?;
     drop(unlocked);
     let stored = env.to_bytes();
     report.step(
@@ -364,43 +425,23 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         "same address".into(),
     );
 
-    // Recovery with the answer: one counted OPRF evaluation, then the envelope opens and the
-    // proof of the opened envelope resets the counter. A wrong answer stays counted.
+    // Recovery with the answer: one counted OPRF evaluation; a wrong answer stays counted,
+    // the right one opens and resets the counter.
     let t0 = Instant::now();
-    let try_answer = |answer: &str, rng: &mut ChaCha20Rng| -> Res<bool> {
-        let (pending, req) =
-            OprfPending::unlock(&fetched, recovery_slot, answer, rng).map_err(err("unlock"))?;
-        let req = OprfRequest::from_bytes(&req.to_bytes()).map_err(err("request"))?;
-        let resp = oprf_server.evaluate(&req, rng).map_err(err("evaluate"))?;
-        let resp = OprfResponse::from_bytes(&resp.to_bytes()).map_err(err("response"))?;
-        let factor = pending.finish(&resp).map_err(err("finish"))?;
-        match fetched.open(&Credential::Hardened {
-            slot: recovery_slot,
-            factor: &factor,
-        }) {
-            Ok(unlocked) => {
-                let proof = unlocked
-                    .oprf_reset_proof(resp.record(), resp.nonce())
-                    .map_err(err("reset proof"))?;
-                oprf_server.reset(&proof).map_err(err("reset"))?;
-                Ok(true)
-            }
-            Err(KekError::Unwrap) => Ok(false),
-            Err(e) => Err(format!("open: {e}")),
-        }
-    };
-    if try_answer("Max", rng)? {
+    if open_with_answer(&fetched, recovery_slot, "Max", &oprf_server, rng)?.is_some() {
         return Err("a wrong recovery answer opened the envelope".into());
     }
-    let left = |s: &OprfServer<MemoryOprfRecordStore>| {
-        s.attempts_left(&record)
-            .map(|l| DEFAULT_MAX_ATTEMPTS - l)
-            .map_err(err("attempts"))
-    };
-    let counted = left(&oprf_server)?;
-    if !try_answer("rex", rng)? {
+    let counted = DEFAULT_MAX_ATTEMPTS
+        - oprf_server
+            .attempts_left(&record_of(&fetched, recovery_slot)?)
+            .map_err(err("attempts"))?;
+    if open_with_answer(&fetched, recovery_slot, "rex", &oprf_server, rng)?.is_none() {
         return Err("the recovery answer did not open the envelope".into());
     }
+    let left = DEFAULT_MAX_ATTEMPTS
+        - oprf_server
+            .attempts_left(&record_of(&fetched, recovery_slot)?)
+            .map_err(err("attempts"))?;
     let wrong = PrfOutput::new([0u8; 32]);
     let bad = Credential::Prf {
         credential_id: b"passkey-B",
@@ -416,8 +457,7 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         0,
         0,
         format!(
-            "wrong answer counted ({counted} of {DEFAULT_MAX_ATTEMPTS}), reset after the right one ({})",
-            left(&oprf_server)?
+            "wrong answer counted ({counted} of {DEFAULT_MAX_ATTEMPTS}), reset after the right one ({left})"
         ),
     );
     Ok(())
@@ -427,8 +467,9 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
 // 2. SSS 2-of-3
 // ---------------------------------------------------------------------------------------------
 
-/// The SSS wallet: device / auth / recovery shares, sign by reconstructing in memory, recover a
-/// device, rotate the share set, export the mnemonic.
+/// The SSS wallet: device / auth / recovery shares (the recovery share backed up under a
+/// hardened recovery answer), sign by reconstructing in memory, recover a device with the
+/// answer, rotate the share set, export the mnemonic.
 pub fn sss_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     const F: &str = "sss-2-of-3";
     let t0 = Instant::now();
@@ -438,12 +479,48 @@ pub fn sss_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         .iter()
         .map(|s| s.to_secret_bytes().len())
         .sum();
+    // The user's backup of the recovery share: an envelope whose only slot is a hardened
+    // recovery answer (the device's passkey slot is needed to enrol it, then removed), so
+    // neither the backup store nor the OPRF server can guess the answer offline.
+    let server = RecoveryServer::new(OprfServerKey::generate(rng), MemoryOprfRecordStore::new());
+    let mut prf_bytes = [0u8; 32];
+    rng.fill_bytes(&mut prf_bytes);
+    let prf = PrfOutput::new(prf_bytes);
+    let first = NewSlot::Prf {
+        credential_id: b"device-passkey",
+        rp_id: "wallet.example",
+        salt: PrfSalt::random(rng),
+        output: &prf,
+    };
+    let payload =
+        Payload::opaque(WALLET_SHARE.0, w.recovery.to_secret_bytes()).map_err(err("payload"))?;
+    let mut backup =
+        Envelope::seal(WalletId::random(rng), &payload, &first, rng).map_err(err("seal"))?;
+    let unlocked = backup
+        .open(&Credential::Prf {
+            credential_id: b"device-passkey",
+            output: &prf,
+        })
+        .map_err(err("open backup"))?;
+    let passkey_slot = unlocked.slot();
+    let answer_slot = enrol_hardened_answer(
+        &mut backup,
+        &unlocked,
+        &server,
+        ("first school?", "Elm Street Primary"),
+        rng,
+    )?;
+    backup
+        .remove_slot(&unlocked, passkey_slot, rng)
+        .map_err(err("remove passkey slot"))?;
+    drop(unlocked);
+    let stored_backup = backup.to_bytes();
     report.step(
         F,
-        "create: device / auth / recovery shares",
+        "create: device / auth / recovery shares (recovery under a hardened answer)",
         t0,
         0,
-        share_bytes,
+        share_bytes + stored_backup.len(),
         format!("address {address}"),
     );
 
@@ -461,15 +538,25 @@ pub fn sss_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         "verified with k256".into(),
     );
 
+    // Device lost: the new device fetches the backup, the user answers, the OPRF server
+    // counts the attempt, and the recovery share opens.
     let t0 = Instant::now();
-    let new_device = sss::recover_device(&w.auth, &w.recovery).map_err(err("recover"))?;
+    let fetched = Envelope::from_bytes(&stored_backup).map_err(err("fetch backup"))?;
+    let opened = open_with_answer(&fetched, answer_slot, " elm street primary", &server, rng)?
+        .ok_or("the recovery answer did not open the backup")?;
+    if opened.payload().kind() != PayloadKind::Opaque(WALLET_SHARE.0) {
+        return Err("the backup holds another kind of secret".into());
+    }
+    let recovery = sss::WalletShare::from_bytes(opened.payload().expose()).map_err(err("share"))?;
+    drop(opened);
+    let new_device = sss::recover_device(&w.auth, &recovery).map_err(err("recover"))?;
     let hash: [u8; 32] = Keccak256::digest(b"sss tx 2").into();
     let sig =
         sss::sign_ecdsa(&new_device, &w.auth, 0, &hash).map_err(err("sign after recovery"))?;
     record_ecdsa(report, F, &vk, &hash, &sig.signature, sig.recovery_id)?;
     report.step(
         F,
-        "recover on a new device with auth + recovery",
+        "recover a new device: the answer opens the backup; auth + recovery",
         t0,
         0,
         0,

@@ -44,6 +44,14 @@
 //!    ([`FactorKey::expect_public`]), resets the server's counter with the proof of the
 //!    opened envelope, and opens its share.
 //!
+//! **Lock-out.** The OPRF server counts every evaluation and locks the record after
+//! `max_attempts` failures; only a reset proof from an *opened* envelope lifts the lock. A
+//! backup-only envelope (passkey slot removed) that gets locked therefore stays locked: that
+//! backup factor is lost and the key lives on in the account's other factors (the threshold
+//! is what makes this survivable). Keep a device's passkey slot in the envelope if a device
+//! should be able to reset it, and have the server authenticate the account before it
+//! evaluates, so that strangers cannot burn the budget.
+//!
 //! ## Migrating from a derived factor
 //!
 //! A derived factor cannot be upgraded in place (its public key is its weakness): enrol a new

@@ -204,6 +204,9 @@ fn tamper_package(f: impl Fn(&TaprootSigningPackage) -> TaprootSigningPackage + 
     })
 }
 
+/// A coordinator's change of the package.
+type Rebuild = Box<dyn Fn(&TaprootSigningPackage) -> TaprootSigningPackage>;
+
 /// The package for another spend (the same commitments and message).
 fn with_spend(p: &TaprootSigningPackage, spend: TaprootSpend) -> TaprootSigningPackage {
     let commitments = p.package().commitments().clone();
@@ -313,10 +316,7 @@ fn tampered_packages_are_refused_before_the_nonce_is_taken() {
         c.remove(&pid(2));
         TaprootSigningPackage::new(p.spend().clone(), c, p.message().to_vec()).unwrap()
     };
-    let tampers: [(
-        &str,
-        Box<dyn Fn(&TaprootSigningPackage) -> TaprootSigningPackage>,
-    ); 5] = [
+    let tampers: [(&str, Rebuild); 5] = [
         ("other path", Box::new(other_path)),
         ("other tweak", Box::new(other_tweak)),
         ("other merkle root", Box::new(other_root)),
@@ -642,6 +642,23 @@ fn a_restored_signer_state_signs_once() {
         )
         .unwrap_err(),
         Error::Store(StoreError::AlreadyUsed)
+    );
+}
+
+#[test]
+fn a_signer_state_of_a_retired_epoch_cannot_sign() {
+    // A refresh replaced the key shares and retired the old scope: a Taproot signer state
+    // saved before it (the pair still unused) can no longer sign.
+    let store = MemoryOneTimeStore::new();
+    let keys = dealer_keys(2, 2, 15);
+    let session = Session::new(&keys, &[1, 2], derived_spend());
+    let (saved, commitments, mut rng) = started_signer_state(&session, &store, 150);
+    round1::retire_nonces(&store, &keys[0]).unwrap();
+    let mut m = TaprootSigner::restore(&store, saved.expose()).unwrap();
+    let env = package_envelope(&session.spend, &commitments, &SIGHASH);
+    assert_eq!(
+        m.handle(env, &mut rng).unwrap_err(),
+        Error::Store(StoreError::Retired)
     );
 }
 

@@ -447,12 +447,15 @@ impl<C: Ciphersuite, S: OneTimeStore, M: SigningMode<C>> ModeSigner<C, S, M> {
     }
 }
 
+/// A message this party sends.
+type Outgoing<C, M> = Envelope<ModeSigningMessage<C, M>>;
+
 impl<C: Ciphersuite, M: SigningMode<C>> State<C, M> {
     fn on_package<S: OneTimeStore + ?Sized>(
         &mut self,
         store: &S,
         msgs: BTreeMap<PartyId, ModeSigningMessage<C, M>>,
-    ) -> Result<(Envelope<ModeSigningMessage<C, M>>, SignerOutput<C>), Error> {
+    ) -> Result<(Outgoing<C, M>, SignerOutput<C>), Error> {
         let coord = self.coordinator;
         let Some(ModeSigningMessage::Package(package)) = msgs.get(&coord) else {
             return Err(Error::blame(coord, Reason::MalformedMessage));

@@ -147,6 +147,19 @@ pub struct TaprootVerifier {
 }
 
 impl TaprootVerifier {
+    /// Computes the key of `spend` under `root` and `chain_code` ([`TaprootKey::new`]).
+    fn new(
+        root: PublicKeyPackage<Secp256k1>,
+        chain_code: [u8; 32],
+        spend: &TaprootSpend,
+    ) -> Result<Self, Error> {
+        let key = TaprootKey::new(&root, &chain_code, spend)?;
+        Ok(Self {
+            root,
+            chain_code,
+            key,
+        })
+    }
     /// The spend's key (output key, internal key, parity).
     pub fn key(&self) -> &TaprootKey {
         &self.key
@@ -235,21 +248,6 @@ impl SigningMode<Secp256k1> for TaprootMode {
         let verifier = TaprootVerifier::new(root, chain_code, package.spend())
             .map_err(|_| DecodeError::InvalidValue)?;
         Ok((verifier, package))
-    }
-}
-
-impl TaprootVerifier {
-    fn new(
-        root: PublicKeyPackage<Secp256k1>,
-        chain_code: [u8; 32],
-        spend: &TaprootSpend,
-    ) -> Result<Self, Error> {
-        let key = TaprootKey::new(&root, &chain_code, spend)?;
-        Ok(Self {
-            root,
-            chain_code,
-            key,
-        })
     }
 }
 

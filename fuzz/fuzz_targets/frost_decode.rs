@@ -6,6 +6,9 @@
 use libfuzzer_sys::fuzz_target;
 use wallet_tss::frost::dkg::{DkgMessage, DkgParty};
 use wallet_tss::frost::taproot::TaprootSigningPackage;
+use wallet_tss::frost::taproot_signing::{
+    TaprootCoordinator, TaprootSignerState, TaprootSigningMessage, TaprootSigningPartyState,
+};
 use wallet_tss::frost::signing::{Coordinator, SignerState, SigningMessage, SigningPartyState};
 use wallet_tss::frost::{
     KeyPackage, PublicKeyPackage, Signature, SignatureShare, SigningCommitments, SigningNonces,
@@ -54,23 +57,37 @@ fn all(data: &[u8]) {
     }
     let _ = Envelope::<DkgMessage<Ed25519>>::decode(data);
     let _ = Envelope::<SigningMessage<Ed25519>>::decode(data);
+    taproot(data);
+}
+
+/// The BIP-340 / Taproot package, message and machine states (secp256k1).
+fn taproot(data: &[u8]) {
     public::<TaprootSigningPackage>(data);
+    public::<TaprootSigningMessage>(data);
+    state::<TaprootSignerState>(data);
+    state::<TaprootCoordinator>(data);
+    state::<TaprootSigningPartyState>(data);
+    let _ = Envelope::<TaprootSigningMessage>::decode(data);
+}
+
+/// `data` behind a valid header of `kind` on `curve`.
+fn with_header(kind: u16, curve: u8, data: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(data.len() + 4);
+    v.push(1);
+    v.extend_from_slice(&kind.to_be_bytes());
+    v.push(curve);
+    v.extend_from_slice(data);
+    v
 }
 
 fuzz_target!(|data: &[u8]| {
     all(data);
     // With a valid header, so the fuzzer reaches the bodies quickly.
     for kind in [0x0301u16, 0x0302, 0x0303, 0x0304, 0x0305, 0x0306, 0x0310, 0x0311, 0x0320, 0x0322, 0x0324, 0x0325] {
-        let mut v = Vec::with_capacity(data.len() + 4);
-        v.push(1);
-        v.extend_from_slice(&kind.to_be_bytes());
-        v.push(2);
-        v.extend_from_slice(data);
-        all(&v);
+        all(&with_header(kind, 2, data));
     }
-    // The BIP-340 / Taproot signing package (secp256k1, curve byte 1).
-    let mut v = Vec::with_capacity(data.len() + 4);
-    v.extend_from_slice(&[1, 0x03, 0x30, 1]);
-    v.extend_from_slice(data);
-    public::<TaprootSigningPackage>(&v);
+    // The BIP-340 / Taproot package, message and states (secp256k1, curve byte 1).
+    for kind in [0x0330u16, 0x0331, 0x0332, 0x0333, 0x0334] {
+        taproot(&with_header(kind, 1, data));
+    }
 });

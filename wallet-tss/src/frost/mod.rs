@@ -12,6 +12,7 @@
 //! | aggregation with share verification | [`aggregate()`] | §5.3, §5.4 |
 //! | state machines (DKG party, signer, coordinator) | [`dkg`], [`signing`] | — |
 //! | BIP-340 / Taproot mode (x-only keys, BIP-341 tweak, BIP-32 derivation) | [`taproot`] | BIP-340, BIP-341 |
+//! | Taproot state machines (the [`signing`] machines in [`taproot_signing::TaprootMode`]) | [`taproot_signing`] | BIP-340, BIP-341 |
 //!
 //! Signing without the machines:
 //!
@@ -55,6 +56,7 @@ pub mod round1;
 pub mod round2;
 pub mod signing;
 pub mod taproot;
+pub mod taproot_signing;
 
 use wallet_types::ObjectKind;
 

@@ -10,8 +10,13 @@
 use std::collections::BTreeMap;
 
 use wallet_tss::frost::dkg::DkgParty;
-use wallet_tss::frost::signing::{Coordinator, Signer, SigningOutput, SigningParty};
-use wallet_tss::frost::{KeyPackage, Signature, SigningCommitments, SigningPackage, round1};
+use wallet_tss::frost::signing::{
+    Coordinator, ModeCoordinator, ModeSigner, ModeSigningOutput, ModeSigningParty, Signer,
+    SigningMode, SigningParty,
+};
+use wallet_tss::frost::{
+    Ciphersuite, KeyPackage, Signature, SigningCommitments, SigningPackage, round1,
+};
 use wallet_types::sim::{Outcome, Simulator};
 use wallet_types::{
     Ed25519, Error, MemoryOneTimeStore, Parties, PartyId, SessionId, Termination, WireObject,
@@ -58,21 +63,31 @@ pub fn run_dkg(t: usize, n: u16, seed: u64) -> BTreeMap<PartyId, KeyPackage<Ed25
 /// A signing party whose signer keeps its nonces in a shared in-memory store.
 pub type PartyOn<'a> = SigningParty<Ed25519, &'a MemoryOneTimeStore>;
 
-/// A simulator whose crashes restore signers from their bytes onto the same store (never by
-/// copying their state in memory) and the coordinator from its bytes.
-pub fn store_simulator<'a>(seed: u64) -> Simulator<PartyOn<'a>> {
+/// A simulator of signing parties in mode `M` whose crashes restore signers from their bytes
+/// onto the same store (never by copying their state in memory) and the coordinator from its
+/// bytes.
+pub fn restoring_simulator<'a, C: Ciphersuite, M: SigningMode<C>>(
+    seed: u64,
+) -> Simulator<ModeSigningParty<C, &'a MemoryOneTimeStore, M>> {
     Simulator::with_restore(
         seed,
-        Box::new(|m: &PartyOn<'a>| match m {
-            SigningParty::Signer(s) => Ok(SigningParty::Signer(Signer::restore(
-                *s.store(),
-                s.save().expose(),
-            )?)),
-            SigningParty::Coordinator(c) => Ok(SigningParty::Coordinator(Coordinator::from_bytes(
-                &c.to_bytes(),
-            )?)),
-        }),
+        Box::new(
+            |m: &ModeSigningParty<C, &'a MemoryOneTimeStore, M>| match m {
+                ModeSigningParty::Signer(s) => Ok(ModeSigningParty::Signer(ModeSigner::restore(
+                    *s.store(),
+                    s.save().expose(),
+                )?)),
+                ModeSigningParty::Coordinator(c) => Ok(ModeSigningParty::Coordinator(
+                    ModeCoordinator::from_bytes(&c.to_bytes())?,
+                )),
+            },
+        ),
     )
+}
+
+/// [`restoring_simulator`] of RFC 9591 parties.
+pub fn store_simulator<'a>(seed: u64) -> Simulator<PartyOn<'a>> {
+    restoring_simulator(seed)
 }
 
 /// A signer of `set` with coordinator `COORD`, allowed to use the nonce pairs `nonces`.
@@ -123,10 +138,16 @@ pub fn signing_sim<'a>(
     s
 }
 
-pub fn signature_of(out: &Outcome<SigningOutput<Ed25519>>) -> Option<Signature<Ed25519>> {
+/// The coordinator's signature, if it finished.
+pub fn signature_of<C: Ciphersuite, M: SigningMode<C>>(
+    out: &Outcome<ModeSigningOutput<C, M>>,
+) -> Option<M::Signature>
+where
+    M::Signature: Copy,
+{
     match out.outputs.get(&pid(COORD))? {
-        SigningOutput::Coordinator(sig) => Some(*sig),
-        SigningOutput::Signer(_) => None,
+        ModeSigningOutput::Coordinator(sig) => Some(*sig),
+        ModeSigningOutput::Signer(_) => None,
     }
 }
 

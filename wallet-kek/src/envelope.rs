@@ -1124,11 +1124,23 @@ impl Envelope {
     /// exactly the slots opened by `credentials` (each must open a slot; slots nobody presents
     /// a credential for are dropped, since their KEKs are unknown). Slots keep their ids and
     /// descriptions and get fresh nonces.
+    ///
+    /// A hardened slot cannot be carried over ([`KekError::WrongSlotKind`] for a
+    /// [`Credential::Hardened`]): its OPRF record's reset key is derived from the DEK, so under
+    /// a new DEK no successful unlock could reset the server's counter any more and the slot
+    /// would lock itself after `max_attempts` correct answers. Rekey with the other slots'
+    /// credentials (the hardened slots are dropped), then enrol the hardened slots again.
     pub fn rekey<R: CryptoRng + ?Sized>(
         &self,
         credentials: &[Credential<'_>],
         rng: &mut R,
     ) -> Result<Self, KekError> {
+        if credentials
+            .iter()
+            .any(|c| matches!(c, Credential::Hardened { .. }))
+        {
+            return Err(KekError::WrongSlotKind);
+        }
         let mut opened: Vec<(usize, Kek)> = Vec::with_capacity(credentials.len());
         let mut payload = None;
         for cred in credentials {

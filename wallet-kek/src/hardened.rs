@@ -67,9 +67,10 @@
 //! the protocol trait that apply still hold (no I/O, randomness passed in, a wrong record or a
 //! malformed value rejected without changing the record, typed errors).
 //!
-//! **Rekeying** ([`crate::Envelope::rekey`]) keeps hardened slots working but changes the DEK
-//! and hence every reset key: re-register the slot's record afterwards (enrol a new hardened
-//! slot and remove the old one).
+//! **Rekeying** ([`crate::Envelope::rekey`]) changes the DEK and hence every reset key, so it
+//! refuses to carry a hardened slot over (a kept slot would still open, but no unlock could
+//! reset its counter again, and it would lock itself after `max_attempts` correct answers):
+//! rekey with the other slots, then enrol the hardened slots again.
 
 use alloc::vec::Vec;
 use core::fmt;

@@ -1027,3 +1027,49 @@ mod stored {
         assert!(format!("{server:?}").contains("<redacted>"));
     }
 }
+
+/// A rekey cannot carry a hardened slot over: under the new DEK no unlock could reset the
+/// server's counter again (the reset key is derived from the DEK), so a kept slot would lock
+/// itself after `MAX` correct answers. The rekey with the passkey drops the hardened slot, and
+/// a new enrolment on the rekeyed envelope works and resets.
+#[test]
+fn rekey_refuses_to_carry_a_hardened_slot() {
+    let mut w = world(12, HardenedKind::RecoveryAnswer, ANSWER);
+    let (pending, req) = OprfPending::unlock(&w.env, w.slot, ANSWER, &mut w.rng).unwrap();
+    let resp = evaluate(&mut w, &req).unwrap();
+    let factor = pending.finish(&resp).unwrap();
+    let hardened = Credential::Hardened {
+        slot: w.slot,
+        factor: &factor,
+    };
+    let passkey = Credential::Prf {
+        credential_id: b"cred",
+        output: &w.prf,
+    };
+    assert_eq!(
+        w.env.rekey(&[passkey, hardened], &mut w.rng).unwrap_err(),
+        KekError::WrongSlotKind
+    );
+    let rekeyed = w.env.rekey(&[passkey], &mut w.rng).unwrap();
+    assert!(
+        rekeyed.slot(w.slot).is_none(),
+        "the hardened slot is dropped"
+    );
+    // The old reset key no longer matches the rekeyed envelope's DEK.
+    let old_key = passkey_unlock(&w)
+        .oprf_reset_key(w.record.record())
+        .unwrap();
+    let new_key = rekeyed
+        .open(&passkey)
+        .unwrap()
+        .oprf_reset_key(w.record.record())
+        .unwrap();
+    assert_ne!(old_key.expose(), new_key.expose());
+    // Enrolling again on the rekeyed envelope gives a slot whose unlock resets.
+    w.env = rekeyed;
+    let (slot, record) = enrol(&mut w, HardenedKind::RecoveryAnswer, ANSWER);
+    w.slot = slot;
+    w.record = record;
+    assert!(try_unlock(&mut w, ANSWER).is_ok());
+    assert_eq!(w.record.failures(), 0);
+}

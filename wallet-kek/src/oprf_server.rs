@@ -69,7 +69,9 @@ pub trait OprfRecordStore {
 
     /// Loads record `id` ([`StoreError::NotFound`] if absent), runs `f` on it and, if `f`
     /// returns `Ok`, persists the changed record durably before returning `Ok`. If `f` fails,
-    /// nothing is written and its error is returned.
+    /// nothing is written and its error is returned. A store may run `f` more than once (a
+    /// compare-and-swap retry on a fresh load); only the run whose record it persisted counts,
+    /// and the server uses the value of the last run.
     fn update(
         &self,
         id: &RecordId,

@@ -58,8 +58,11 @@
 //! sealed factor as above and reshare with it **in place of** the derived one (a share set
 //! reshare, or a TSS reshare with sealed dealings); the derived factor's share stays in the old
 //! share set / epoch, which the new one refuses to mix with. Holders then delete their old
-//! shares as the reshare's confirmation rules say; the old share of the derived factor is
-//! still guessable from its old public key, so it must not be stored anywhere afterwards.
+//! shares as the reshare's confirmation rules say. The old share sealed to the derived factor
+//! stays guessable: whoever guesses the password from the old public key opens every old
+//! bundle or dealing sealed to it, and with one more share of that old epoch (`t = 2`) rebuilds
+//! the key. So the store must also delete the old bundles and dealings addressed to the
+//! derived factor once the new epoch is confirmed.
 //!
 //! ```
 //! # use rand_core::SeedableRng;

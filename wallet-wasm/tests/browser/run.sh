@@ -64,14 +64,29 @@ else
   echo "FAIL no server state on disk"; result fail
 fi
 
+# The OPRF server's records are sealed files (one per record); its master seed is in no output.
+records=$(find "$work/server/oprf" -name '*.rec' 2>/dev/null | wc -l)
+if [ "$records" -ge 2 ]; then
+  echo "ok   the OPRF server's records are on disk ($records sealed record files)"; result ok
+else
+  echo "FAIL OPRF records on disk: $records"; result fail
+fi
+seed_hex=$(od -An -tx1 -v "$work/server/oprf.key" | tr -d ' \n')
+if [ ${#seed_hex} -eq 64 ] && ! grep -qi "$seed_hex" "$work/server.log" "$work/driver.out"; then
+  echo "ok   the OPRF master seed appears in no output"; result ok
+else
+  echo "FAIL the OPRF master seed file is missing or its value was printed"; result fail
+fi
+
 # Native verification of every signature the browser produced.
 set +e
 "$peer" verify "$work/sigs.txt" | tee "$work/verify.out"
 set -e
 passed=$((passed + $(grep -c '^ok ' "$work/verify.out" || true)))
 failed=$((failed + $(grep -c '^FAIL' "$work/verify.out" || true)))
-# 3 passkey, 1 ECDSA device + server, 2 Shamir (secp256k1, Ed25519), 1 FROST.
-[ "$(grep -c '^ok ' "$work/verify.out" || true)" -eq 7 ] || { echo "FAIL not all 7 signatures verified natively"; result fail; }
+# 3 passkey, 1 hardened recovery answer, 1 ECDSA device + server, 2 Shamir (secp256k1,
+# Ed25519), 1 FROST.
+[ "$(grep -c '^ok ' "$work/verify.out" || true)" -eq 8 ] || { echo "FAIL not all 8 signatures verified natively"; result fail; }
 
 # Speed: the same operations natively, beside the wasm figures the page measured.
 if [ -s "$work/bench.txt" ]; then

@@ -335,7 +335,8 @@ impl Server {
     /// The OPRF endpoints: every message is a wallet-kek wire object (the registration is
     /// `record_id || reset_key`), one frame each way.
     fn oprf_api(&self, op: &str, body: &[u8]) -> Result<Vec<u8>, String> {
-        let f = frames(body)?;
+        // A registration holds a reset key: the decoded frames are zeroized when dropped.
+        let f = zeroize::Zeroizing::new(frames(body)?);
         let [msg] = f.as_slice() else {
             return Err("one frame expected".into());
         };
@@ -346,11 +347,10 @@ impl Server {
         let mut out = Vec::new();
         match op {
             "register" => {
-                let registration = zeroize::Zeroizing::new(msg.clone());
-                if registration.len() != kek::REGISTRATION_LEN {
+                if msg.len() != kek::REGISTRATION_LEN {
                     return Err("registration: 64 bytes".into());
                 }
-                let (id, key) = registration.split_at(32);
+                let (id, key) = msg.split_at(32);
                 let key = ResetKey::from_slice(key).ok_or("reset key")?;
                 let pk = self
                     .oprf
@@ -424,7 +424,9 @@ impl Server {
                     }
                 }
             } else if method == "POST" && path.starts_with("/oprf/") {
-                match self.oprf_api(&path["/oprf/".len()..], &body) {
+                let answer = self.oprf_api(&path["/oprf/".len()..], &body);
+                zeroize::Zeroize::zeroize(&mut body);
+                match answer {
                     Ok(b) => ("200 OK", "application/octet-stream", b),
                     Err(e) => {
                         eprintln!("server: {path}: {e}");

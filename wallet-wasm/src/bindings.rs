@@ -207,7 +207,8 @@ pub fn kek_oprf_reset_with_passkey(
 /// envelope and the OPRF client state stay in wasm memory). `HardenedEnrolment.begin(envelope,
 /// credentialId, prf)`, then `registration()` to the server's `register`, `request(serverKey,
 /// answer)` to its `evaluate`, and `finish(question, response)` (consumes the handle):
-/// `{ envelope, slot, resetProof }`, the proof for its `reset`.
+/// `{ envelope, slot, resetProof }`, the proof for its `reset`. An enrolment given up before
+/// `finish` is dropped with `free()` (which zeroizes the opened envelope at once).
 #[wasm_bindgen]
 pub struct HardenedEnrolment(kek::HardenedEnrolment);
 
@@ -261,7 +262,7 @@ impl HardenedEnrolment {
 /// state, with the normalised answer, stays in wasm memory). `HardenedUnlock.start(envelope,
 /// slot, answer)`, `request()` to the server's `evaluate`, then `sign(response, message)`
 /// (consumes the handle): `{ signature, publicKey, resetProof }`; a wrong answer throws
-/// `kind: "unwrap"`.
+/// `kind: "unwrap"`. An attempt given up before `sign` is dropped with `free()`.
 #[wasm_bindgen]
 pub struct HardenedUnlock(kek::HardenedUnlock);
 

@@ -4,6 +4,88 @@
 //! of [`new_prf_salt`] or of [`prf_requests`]) and hands the 32-byte output to these functions;
 //! the wallet key never leaves Rust: an envelope is public ciphertext, and only public keys and
 //! signatures come out.
+//!
+//! ## Hardened recovery answer (OPRF)
+//!
+//! A recovery answer can open the envelope through a hardened slot (wallet-kek `SPEC.md` §3.3,
+//! §10): its KEK needs Argon2id of the normalised answer *and* one VOPRF evaluation by the
+//! provider's guess-limited server, so neither whoever stores the envelope nor the server can
+//! test guesses offline, and online guesses stop after the record's limit (10) until a reset.
+//! The client's state between its request and the server's response (the blind and the
+//! normalised answer) and the envelope opened for enrolment stay in wasm memory, in opaque
+//! handles ([`HardenedEnrolment`], [`HardenedUnlock`]) consumed by their last call; what
+//! JavaScript carries are wire objects of wallet-kek (`OprfRequest`, `OprfResponse`,
+//! `ResetProof`, `ResetChallenge`), the record's public key, and, once, the registration for
+//! the server (`record_id || reset_key`: the reset key is for the server only, sent over TLS
+//! and then zeroized). The server side is wallet-kek's `oprf_server::OprfServer` (the test peer,
+//! `examples/browser_peer.rs`, serves it over HTTP).
+//!
+//! ```js
+//! // Enrolment: the envelope opened with a passkey (its PRF output at the slot's salt).
+//! const enrolment = HardenedEnrolment.begin(envelope, credentialId, prf);
+//! prf.fill(0);
+//! const registration = enrolment.registration();           // record id || reset key
+//! const serverKey = await post("/oprf/register", registration); // pinned in the slot
+//! registration.fill(0);
+//! const enrolResponse = await post("/oprf/evaluate", enrolment.request(serverKey, answer));
+//! const { envelope: withAnswer, slot, resetProof } = enrolment.finish(question, enrolResponse);
+//! await post("/oprf/reset", resetProof);                   // the enrolment attempt given back
+//! store(withAnswer);
+//!
+//! // Recovery: one counted attempt per call; the key signs inside wasm.
+//! const [{ slot: s, question: q }] = kekHardenedSlots(withAnswer); // show q to the user
+//! const attempt = HardenedUnlock.start(withAnswer, s, typedAnswer); // case / spacing normalised
+//! const response = await post("/oprf/evaluate", attempt.request());
+//! kekOprfResponseInfo(response).attemptsLeft;               // what the server says is left
+//! try {
+//!   const { signature, publicKey, resetProof } = attempt.sign(response, messageHash);
+//!   await post("/oprf/reset", resetProof);                 // the counter back to zero
+//! } catch (e) {
+//!   if (e.kind === "unwrap") { /* wrong answer: the attempt stays counted */ }
+//!   else if (e.kind === "oprf") { /* another server or record answered, or locked out */ }
+//! }
+//! // A locked record: `/oprf/challenge` with the record id, then
+//! // kekOprfResetWithPasskey(envelope, credentialId, prf, challenge) -> `/oprf/reset`.
+//! ```
+//!
+//! The same natively, with the server in process:
+//!
+//! ```
+//! use wallet_kek::oprf_server::{MemoryOprfRecordStore, OprfServer};
+//! use wallet_kek::{OprfRequest, OprfServerKey, RecordId, ResetKey, ResetProof};
+//! use wallet_types::WireObject;
+//! use wallet_wasm::kek::{self, HardenedEnrolment, HardenedUnlock};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut rng = wallet_wasm::platform_rng()?;
+//! let server = OprfServer::new(OprfServerKey::generate(&mut rng), MemoryOprfRecordStore::new());
+//! let evaluate = |request: &[u8], rng: &mut _| -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+//!     Ok(server.evaluate(&OprfRequest::from_bytes(request)?, rng)?.to_bytes())
+//! };
+//! let (prf, salt) = ([7u8; 32], kek::new_prf_salt(&mut rng));
+//! let (envelope, public_key) =
+//!     kek::generate(kek::KeyCurve::Secp256k1, "wallet.example", b"cred", &salt, &prf, &mut rng)?;
+//!
+//! let mut enrolment = HardenedEnrolment::begin(&envelope, b"cred", &prf, &mut rng)?;
+//! let registration = enrolment.registration()?; // the server's `register`:
+//! let (record, reset_key) = registration.split_at(32);
+//! let server_key = server.register(
+//!     RecordId(record.try_into()?),
+//!     ResetKey::from_slice(reset_key).ok_or("reset key")?,
+//!     10,
+//! )?;
+//! let request = enrolment.request(server_key.as_bytes(), "Mr. Whiskers", &mut rng)?;
+//! let done = enrolment.finish("First pet?", &evaluate(&request, &mut rng)?, &mut rng)?;
+//! server.reset(&ResetProof::from_bytes(&done.reset_proof)?)?;
+//!
+//! let attempt = HardenedUnlock::start(&done.envelope, done.slot, " mr. WHISKERS", &mut rng)?;
+//! let response = evaluate(attempt.request(), &mut rng)?;
+//! assert_eq!(kek::oprf_response_info(&response)?.1, 9);
+//! let signed = attempt.sign(&response, &[1u8; 32])?;
+//! assert_eq!((signed.public_key, signed.signature.len()), (public_key, 65));
+//! server.reset(&ResetProof::from_bytes(&signed.reset_proof)?)?;
+//! # Ok(())
+//! # }
+//! ```
 
 use rand_core::CryptoRng;
 use wallet_kek::{

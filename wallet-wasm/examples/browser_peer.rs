@@ -12,6 +12,17 @@
 //!   state is sealed (the same wallet-wasm functions, under a wrapping secret in
 //!   `--state/server.wrap`) and written to `--state/server.state` after every request; every
 //!   request reads it back from disk.
+//! * the guess-limited **OPRF server** of hardened recovery answers (wallet-kek's
+//!   `oprf_server::OprfServer`): `POST /oprf/register` (frame: `record_id || reset_key`, as
+//!   `wallet_wasm::kek::HardenedEnrolment::registration` makes it; answer: the record's OPRF
+//!   public key), `/oprf/evaluate` (an `OprfRequest`; answer: the `OprfResponse`),
+//!   `/oprf/reset` (a `ResetProof`; empty answer), `/oprf/challenge` (a record id; answer: a
+//!   `ResetChallenge`) and `/oprf/attempts` (a record id; answer: `u32be` attempts left, for the
+//!   test's checks). Its records are files under `--state/oprf/`, one per record, sealed
+//!   (AES-256-GCM under `--state/oprf.wrap`, the record id as associated data) and replaced
+//!   atomically (temp file, fsync, rename) under one mutex: each operation is one
+//!   read-modify-write of one record, durable before the answer leaves. The master seed is
+//!   `--state/oprf.key` (created on first start, never printed).
 //! * `verify`: checks every line `curve public_key_hex message_hex signature_hex` of `FILE`
 //!   natively (k256 for `secp256k1`, ECDSA over the 32-byte prehash, low S; ed25519-dalek for
 //!   `ed25519`) and prints `ok` / `FAIL` per line; exits non-zero on any failure.
@@ -35,6 +46,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use std::sync::Mutex;
+
+use wallet_kek::oprf::OPRF_SEED_LEN;
+use wallet_kek::oprf_server::{OprfRecordStore, OprfServer};
+use wallet_kek::{
+    DEFAULT_MAX_ATTEMPTS, KekError, OprfRecord, OprfRequest, OprfServerKey, RecordId, ResetKey,
+    ResetProof, StoreError,
+};
+use wallet_types::{SecretBytes, WireObject, aead};
 use wallet_wasm::seal::WrapSecret;
 use wallet_wasm::{ecdsa, kek, platform_rng, sss};
 
@@ -67,6 +87,148 @@ fn frame(out: &mut Vec<u8>, b: &[u8]) {
 struct Server {
     root: PathBuf,
     state_dir: PathBuf,
+    oprf: OprfServer<FileOprfRecordStore>,
+}
+
+/// The OPRF records on disk: `DIR/<record id hex>.rec` = `nonce[12] || AES-256-GCM(key, nonce,
+/// "browser_peer/oprf-record/v1" || record_id, OprfRecord encoding)`. One mutex serialises
+/// every operation (the peer is one process); a record file is only ever replaced whole
+/// (write a temp file, fsync it, rename it over the old one, fsync the directory), so a crash
+/// leaves the old or the new record, never a mix. Satisfies the `OprfRecordStore` contract:
+/// linearizable (the mutex), durable before `Ok` (fsync + rename), unique ids (`insert`
+/// refuses an existing file), nothing written when the closure fails.
+struct FileOprfRecordStore {
+    dir: PathBuf,
+    key: SecretBytes<32>,
+    lock: Mutex<()>,
+}
+
+impl FileOprfRecordStore {
+    const AAD_LABEL: &[u8] = b"browser_peer/oprf-record/v1";
+
+    fn open(dir: PathBuf, key: SecretBytes<32>) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self {
+            dir,
+            key,
+            lock: Mutex::new(()),
+        })
+    }
+
+    fn path(&self, id: &RecordId) -> PathBuf {
+        self.dir.join(format!("{}.rec", hex::encode(id.as_bytes())))
+    }
+
+    fn aad(id: &RecordId) -> Vec<u8> {
+        [Self::AAD_LABEL, id.as_bytes().as_slice()].concat()
+    }
+
+    fn read(&self, id: &RecordId) -> Result<OprfRecord, KekError> {
+        let sealed = std::fs::read(self.path(id)).map_err(|e| {
+            KekError::Store(if e.kind() == std::io::ErrorKind::NotFound {
+                StoreError::NotFound
+            } else {
+                StoreError::Unavailable
+            })
+        })?;
+        let unavailable = KekError::Store(StoreError::Unavailable);
+        let (nonce, ct) = sealed
+            .split_at_checked(aead::NONCE_LEN)
+            .ok_or(unavailable)?;
+        let nonce: [u8; aead::NONCE_LEN] = nonce.try_into().map_err(|_| unavailable)?;
+        let plain = aead::open(&self.key, &nonce, &Self::aad(id), ct).map_err(|_| unavailable)?;
+        let rec = OprfRecord::from_bytes(plain.expose()).map_err(|_| unavailable)?;
+        if rec.record() != id {
+            return Err(unavailable);
+        }
+        Ok(rec)
+    }
+
+    fn write(&self, rec: &OprfRecord) -> Result<(), KekError> {
+        let unavailable = |_| KekError::Store(StoreError::Unavailable);
+        let id = rec.record();
+        let mut nonce = [0u8; aead::NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|_| KekError::Store(StoreError::Unavailable))?;
+        let plain = rec.to_secret_bytes();
+        let ct = aead::seal(&self.key, &nonce, &Self::aad(id), plain.expose())
+            .map_err(|_| KekError::Store(StoreError::Unavailable))?;
+        let path = self.path(id);
+        let tmp = path.with_extension("tmp");
+        let mut f = std::fs::File::create(&tmp).map_err(unavailable)?;
+        f.write_all(&nonce).map_err(unavailable)?;
+        f.write_all(&ct).map_err(unavailable)?;
+        f.sync_all().map_err(unavailable)?;
+        drop(f);
+        std::fs::rename(&tmp, &path).map_err(unavailable)?;
+        std::fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(unavailable)
+    }
+
+    fn guard(&self) -> Result<std::sync::MutexGuard<'_, ()>, KekError> {
+        self.lock
+            .lock()
+            .map_err(|_| KekError::Store(StoreError::Unavailable))
+    }
+}
+
+impl OprfRecordStore for FileOprfRecordStore {
+    fn insert(&self, record: OprfRecord) -> Result<(), KekError> {
+        let _g = self.guard()?;
+        if self.path(record.record()).exists() {
+            return Err(KekError::Store(StoreError::AlreadyUsed));
+        }
+        self.write(&record)
+    }
+
+    fn load(&self, id: &RecordId) -> Result<OprfRecord, KekError> {
+        let _g = self.guard()?;
+        self.read(id)
+    }
+
+    fn update(
+        &self,
+        id: &RecordId,
+        f: &mut dyn FnMut(&mut OprfRecord) -> Result<(), KekError>,
+    ) -> Result<(), KekError> {
+        let _g = self.guard()?;
+        let mut rec = self.read(id)?;
+        f(&mut rec)?;
+        self.write(&rec)
+    }
+}
+
+/// `len` random bytes kept in `path` (created with mode 0600 on first use); secret, never
+/// printed.
+fn secret_file(path: &Path, len: usize) -> Result<wallet_types::SecretVec, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if !path.exists() {
+        let mut k = zeroize::Zeroizing::new(vec![0u8; len]);
+        getrandom::fill(&mut k).map_err(|e| e.to_string())?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        f.write_all(&k).map_err(|e| e.to_string())?;
+        f.sync_all().map_err(|e| e.to_string())?;
+    }
+    let bytes = zeroize::Zeroizing::new(
+        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
+    );
+    Ok(wallet_types::SecretVec::from_slice(&bytes))
+}
+
+/// The OPRF server over the record files of `state_dir`.
+fn oprf_server(state_dir: &Path) -> Result<OprfServer<FileOprfRecordStore>, String> {
+    let seed = secret_file(&state_dir.join("oprf.key"), OPRF_SEED_LEN)?;
+    let seed = SecretBytes::<OPRF_SEED_LEN>::from_slice(seed.expose()).ok_or("oprf.key length")?;
+    let wrap = secret_file(&state_dir.join("oprf.wrap"), 32)?;
+    let wrap = SecretBytes::<32>::from_slice(wrap.expose()).ok_or("oprf.wrap length")?;
+    let store = FileOprfRecordStore::open(state_dir.join("oprf"), wrap)
+        .map_err(|e| format!("oprf records: {e}"))?;
+    Ok(OprfServer::new(OprfServerKey::from_seed(seed), store))
 }
 
 impl Server {
@@ -170,6 +332,63 @@ impl Server {
         }
     }
 
+    /// The OPRF endpoints: every message is a wallet-kek wire object (the registration is
+    /// `record_id || reset_key`), one frame each way.
+    fn oprf_api(&self, op: &str, body: &[u8]) -> Result<Vec<u8>, String> {
+        // A registration holds a reset key: the decoded frames are zeroized when dropped.
+        let f = zeroize::Zeroizing::new(frames(body)?);
+        let [msg] = f.as_slice() else {
+            return Err("one frame expected".into());
+        };
+        let mut rng = platform_rng().map_err(|e| e.to_string())?;
+        let record = |b: &[u8]| -> Result<RecordId, String> {
+            Ok(RecordId(b.try_into().map_err(|_| "record id: 32 bytes")?))
+        };
+        let mut out = Vec::new();
+        match op {
+            "register" => {
+                if msg.len() != kek::REGISTRATION_LEN {
+                    return Err("registration: 64 bytes".into());
+                }
+                let (id, key) = msg.split_at(32);
+                let key = ResetKey::from_slice(key).ok_or("reset key")?;
+                let pk = self
+                    .oprf
+                    .register(record(id)?, key, DEFAULT_MAX_ATTEMPTS)
+                    .map_err(|e| e.to_string())?;
+                frame(&mut out, pk.as_bytes());
+            }
+            "evaluate" => {
+                let request = OprfRequest::from_bytes(msg).map_err(|e| e.to_string())?;
+                let response = self
+                    .oprf
+                    .evaluate(&request, &mut rng)
+                    .map_err(|e| e.to_string())?;
+                frame(&mut out, &response.to_bytes());
+            }
+            "reset" => {
+                let proof = ResetProof::from_bytes(msg).map_err(|e| e.to_string())?;
+                self.oprf.reset(&proof).map_err(|e| e.to_string())?;
+            }
+            "challenge" => {
+                let challenge = self
+                    .oprf
+                    .challenge(&record(msg)?, &mut rng)
+                    .map_err(|e| e.to_string())?;
+                frame(&mut out, &challenge.to_bytes());
+            }
+            "attempts" => {
+                let left = self
+                    .oprf
+                    .attempts_left(&record(msg)?)
+                    .map_err(|e| e.to_string())?;
+                frame(&mut out, &left.to_be_bytes());
+            }
+            _ => return Err(format!("unknown operation {op}")),
+        }
+        Ok(out)
+    }
+
     fn handle(&self, stream: TcpStream) -> std::io::Result<()> {
         let mut reader = BufReader::new(stream.try_clone()?);
         let mut line = String::new();
@@ -198,6 +417,16 @@ impl Server {
             reader.read_exact(&mut body)?;
             if method == "POST" && path.starts_with("/frost/") {
                 match frost_api(&path["/frost/".len()..], &body) {
+                    Ok(b) => ("200 OK", "application/octet-stream", b),
+                    Err(e) => {
+                        eprintln!("server: {path}: {e}");
+                        ("400 Bad Request", "text/plain", e.into_bytes())
+                    }
+                }
+            } else if method == "POST" && path.starts_with("/oprf/") {
+                let answer = self.oprf_api(&path["/oprf/".len()..], &body);
+                zeroize::Zeroize::zeroize(&mut body);
+                match answer {
                     Ok(b) => ("200 OK", "application/octet-stream", b),
                     Err(e) => {
                         eprintln!("server: {path}: {e}");
@@ -330,11 +559,13 @@ fn serve(args: &[String]) -> Result<(), String> {
             .cloned()
             .ok_or(format!("{k} needed"))
     };
+    let state_dir: PathBuf = get("--state")?.into();
+    std::fs::create_dir_all(&state_dir).map_err(|e| e.to_string())?;
     let server = Server {
         root: get("--root")?.into(),
-        state_dir: get("--state")?.into(),
+        oprf: oprf_server(&state_dir)?,
+        state_dir,
     };
-    std::fs::create_dir_all(&server.state_dir).map_err(|e| e.to_string())?;
     let listener = TcpListener::bind((
         "127.0.0.1",
         get("--port")?.parse::<u16>().map_err(|e| e.to_string())?,

@@ -163,6 +163,145 @@ pub fn kek_sign(
         .map_err(js_err)
 }
 
+// ---- hardened recovery answer (OPRF) ------------------------------------------------------
+
+/// Every hardened slot of the envelope: `[{ slot, kind, question, record }]` (`question` is
+/// `null` for a password slot).
+#[wasm_bindgen(js_name = kekHardenedSlots)]
+pub fn kek_hardened_slots(envelope: &[u8]) -> JsResult<Array> {
+    let out = Array::new();
+    for s in kek::hardened_slots(envelope).map_err(js_err)? {
+        out.push(&obj(&[
+            ("slot", s.slot.into()),
+            ("kind", s.kind.into()),
+            ("question", s.question.map_or(JsValue::NULL, |q| q.into())),
+            ("record", bytes(&s.record)),
+        ])?);
+    }
+    Ok(out)
+}
+
+/// `{ record, attemptsLeft }` of an `OprfResponse` (what the server claims is left).
+#[wasm_bindgen(js_name = kekOprfResponseInfo)]
+pub fn kek_oprf_response_info(response: &[u8]) -> JsResult<JsValue> {
+    let (record, left) = kek::oprf_response_info(response).map_err(js_err)?;
+    obj(&[("record", bytes(&record)), ("attemptsLeft", left.into())])
+}
+
+/// The `ResetProof` answering a server's `ResetChallenge`, the envelope opened with a passkey
+/// (unlocks a record locked by wrong answers).
+#[wasm_bindgen(js_name = kekOprfResetWithPasskey)]
+pub fn kek_oprf_reset_with_passkey(
+    envelope: &[u8],
+    credential_id: &[u8],
+    prf: Vec<u8>,
+    challenge: &[u8],
+) -> JsResult<Uint8Array> {
+    let prf = Zeroizing::new(prf);
+    kek::oprf_reset_with_passkey(envelope, credential_id, &prf, challenge)
+        .map(|p| Uint8Array::from(p.as_slice()))
+        .map_err(js_err)
+}
+
+/// Adding a hardened recovery-answer slot to a passkey envelope (an opaque handle: the opened
+/// envelope and the OPRF client state stay in wasm memory). `HardenedEnrolment.begin(envelope,
+/// credentialId, prf)`, then `registration()` to the server's `register`, `request(serverKey,
+/// answer)` to its `evaluate`, and `finish(question, response)` (consumes the handle):
+/// `{ envelope, slot, resetProof }`, the proof for its `reset`. An enrolment given up before
+/// `finish` is dropped with `free()` (which zeroizes the opened envelope at once).
+#[wasm_bindgen]
+pub struct HardenedEnrolment(kek::HardenedEnrolment);
+
+#[wasm_bindgen]
+impl HardenedEnrolment {
+    /// Opens the envelope with a passkey and draws the new slot's record id.
+    pub fn begin(envelope: &[u8], credential_id: &[u8], prf: Vec<u8>) -> JsResult<Self> {
+        let prf = Zeroizing::new(prf);
+        kek::HardenedEnrolment::begin(envelope, credential_id, &prf, &mut rng()?)
+            .map(Self)
+            .map_err(js_err)
+    }
+
+    /// The record id (32 bytes, public).
+    pub fn record(&self) -> Uint8Array {
+        Uint8Array::from(self.0.record().as_slice())
+    }
+
+    /// `recordId || resetKey` (64 bytes) for the server's `register` only: send it over TLS,
+    /// then `fill(0)` it; never store it.
+    pub fn registration(&self) -> JsResult<Uint8Array> {
+        let r = self.0.registration().map_err(js_err)?;
+        Ok(Uint8Array::from(r.as_slice()))
+    }
+
+    /// The enrolment `OprfRequest` for `answer` under the record key the server returned.
+    pub fn request(&mut self, server_key: &[u8], answer: String) -> JsResult<Uint8Array> {
+        let answer = Zeroizing::new(answer);
+        self.0
+            .request(server_key, &answer, &mut rng()?)
+            .map(|r| Uint8Array::from(r.as_slice()))
+            .map_err(js_err)
+    }
+
+    /// Checks the `OprfResponse`, adds the slot: `{ envelope, slot, resetProof }`. Consumes the
+    /// handle (also on error).
+    pub fn finish(self, question: &str, response: &[u8]) -> JsResult<JsValue> {
+        let done = self
+            .0
+            .finish(question, response, &mut rng()?)
+            .map_err(js_err)?;
+        obj(&[
+            ("envelope", bytes(&done.envelope)),
+            ("slot", done.slot.into()),
+            ("resetProof", bytes(&done.reset_proof)),
+        ])
+    }
+}
+
+/// One attempt to open an envelope through a hardened slot (an opaque handle: the OPRF client
+/// state, with the normalised answer, stays in wasm memory). `HardenedUnlock.start(envelope,
+/// slot, answer)`, `request()` to the server's `evaluate`, then `sign(response, message)`
+/// (consumes the handle): `{ signature, publicKey, resetProof }`; a wrong answer throws
+/// `kind: "unwrap"`. An attempt given up before `sign` is dropped with `free()`.
+#[wasm_bindgen]
+pub struct HardenedUnlock(kek::HardenedUnlock);
+
+#[wasm_bindgen]
+impl HardenedUnlock {
+    /// Starts an attempt with `answer` (as typed) on hardened slot `slot`.
+    pub fn start(envelope: &[u8], slot: u16, answer: String) -> JsResult<Self> {
+        let answer = Zeroizing::new(answer);
+        kek::HardenedUnlock::start(envelope, slot, &answer, &mut rng()?)
+            .map(Self)
+            .map_err(js_err)
+    }
+
+    /// The `OprfRequest` bytes for the server's `evaluate`.
+    pub fn request(&self) -> Uint8Array {
+        Uint8Array::from(self.0.request())
+    }
+
+    /// The slot's record id (32 bytes).
+    pub fn record(&self) -> JsResult<Uint8Array> {
+        self.0
+            .record()
+            .map(|r| Uint8Array::from(r.as_slice()))
+            .map_err(js_err)
+    }
+
+    /// Finishes with the server's `OprfResponse`, opens, signs (secp256k1: a 32-byte hash,
+    /// `r || s || v`; Ed25519: the message), zeroizes: `{ signature, publicKey, resetProof }`.
+    /// Consumes the handle (also on error).
+    pub fn sign(self, response: &[u8], message: &[u8]) -> JsResult<JsValue> {
+        let s = self.0.sign(response, message).map_err(js_err)?;
+        obj(&[
+            ("signature", bytes(&s.signature)),
+            ("publicKey", bytes(&s.public_key)),
+            ("resetProof", bytes(&s.reset_proof)),
+        ])
+    }
+}
+
 // ---- Shamir share set -------------------------------------------------------------------
 
 /// Deals a share set: `{ device, auth, recovery, setId, ethereumPublicKey, ethereumAddress,

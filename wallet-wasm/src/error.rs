@@ -40,6 +40,10 @@ impl WasmError {
     /// * `"input"`: bytes from the caller that do not decode or have the wrong length;
     /// * `"unwrap"`: an envelope, a sealed state or a sealed share did not open with the
     ///   secret given (deliberately opaque: no oracle);
+    /// * `"oprf"`: the OPRF exchange of a hardened slot failed for a reason that does not
+    ///   depend on the answer: a response whose proof does not verify under the slot's pinned
+    ///   key (another server answered, or the response was tampered with or replayed), a
+    ///   message for another record, a locked record, a refused reset, the server's store;
     /// * `"kek"`, `"sss"`: another error of wallet-kek / wallet-sss;
     /// * `"rejected"`, `"misbehaviour"`, `"usage"`: a protocol error of wallet-tss, by
     ///   [`wallet_types::ErrorKind`];
@@ -90,6 +94,11 @@ impl From<wallet_kek::KekError> for WasmError {
         let kind = match e {
             wallet_kek::KekError::Unwrap => "unwrap",
             wallet_kek::KekError::Decode(_) => "input",
+            wallet_kek::KekError::OprfLockedOut
+            | wallet_kek::KekError::OprfBadProof { .. }
+            | wallet_kek::KekError::OprfWrongRecord
+            | wallet_kek::KekError::OprfBadReset
+            | wallet_kek::KekError::Store(_) => "oprf",
             _ => "kek",
         };
         Self::new(kind, e.to_string())

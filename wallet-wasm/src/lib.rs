@@ -1,5 +1,5 @@
 //! The device side of the wallet crates in the browser (and any other wasm host): passkey
-//! envelopes ([`kek`]), the 2-of-3 Shamir share set ([`sss`]), the two-party ECDSA device
+//! envelopes and their OPRF-hardened recovery answer ([`kek`]), the 2-of-3 Shamir share set ([`sss`]), the two-party ECDSA device
 //! party ([`ecdsa`]) and the FROST signer ([`frost`]), with bytes in and bytes out.
 //!
 //! Every function is a plain Rust function, tested natively; [`bindings`] wraps each one thinly

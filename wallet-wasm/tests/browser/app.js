@@ -116,6 +116,100 @@ export function errorShape() {
   }
 }
 
+// ---- hardened recovery answer: Argon2id + the peer's guess-limited OPRF server ----------
+
+const oprf = async (op, msg) => (await postTo(`/oprf/${op}`, [msg]))[0];
+const serverAttempts = async (record) => new DataView((await oprf("attempts", record)).buffer).getUint32(0);
+
+/// Adds a hardened recovery-answer slot to the stored envelope, opened with passkey `credId`.
+/// The opened envelope and the OPRF client state stay in wasm (the `HardenedEnrolment`
+/// handle); what crosses to the peer is the registration (record id + reset key, for the
+/// server only), the OPRF request and the reset proof.
+export async function enrolHardenedAnswer(credId, question, answer) {
+  const envelope = load("envelope");
+  const reqs = w.kekPrfRequests(envelope);
+  const i = reqs.findIndex((r) => hex(r.credentialId) === credId);
+  const { credentialId, prf } = await prfEval([credId], [reqs[i].salt]);
+  const enrolment = w.HardenedEnrolment.begin(envelope, credentialId, prf);
+  prf.fill(0);
+  const record = enrolment.record();
+  const registration = enrolment.registration();
+  const serverKey = await oprf("register", registration);
+  registration.fill(0);
+  const response = await oprf("evaluate", enrolment.request(serverKey, answer));
+  const afterEvaluation = await serverAttempts(record);
+  const { envelope: next, slot, resetProof } = enrolment.finish(question, response);
+  save("envelope", next);
+  await oprf("reset", resetProof);
+  return {
+    slot, record: hex(record), afterEvaluation, afterReset: await serverAttempts(record),
+    slots: w.kekHardenedSlots(next).map((s) => ({ slot: s.slot, kind: s.kind, question: s.question })),
+    passkeySlots: w.kekPrfRequests(next).length,
+  };
+}
+
+/// One recovery attempt: the stored envelope's hardened slot opened with `answer` (one
+/// counted evaluation at the peer) and `hashHex` signed inside wasm; on success the reset
+/// proof goes back to the peer. Returns what the response and the server say about the
+/// budget, and the signature or the error's kind.
+export async function signWithAnswer(answer, hashHex) {
+  const envelope = load("envelope");
+  const [{ slot, question }] = w.kekHardenedSlots(envelope);
+  const attempt = w.HardenedUnlock.start(envelope, slot, answer);
+  const record = attempt.record();
+  const before = await serverAttempts(record);
+  const response = await oprf("evaluate", attempt.request());
+  const { attemptsLeft } = w.kekOprfResponseInfo(response);
+  const out = { question, before, attemptsLeft, afterEvaluation: await serverAttempts(record) };
+  try {
+    const s = attempt.sign(response, unhex(hashHex));
+    await oprf("reset", s.resetProof);
+    Object.assign(out, { publicKey: hex(s.publicKey), signature: hex(s.signature) });
+  } catch (e) {
+    Object.assign(out, { error: e.message, kind: e.kind });
+  }
+  out.afterFinish = await serverAttempts(record);
+  // The handle was consumed by `sign` (wasm-bindgen nulls it): no second use.
+  try {
+    attempt.request();
+    out.consumed = false;
+  } catch {
+    out.consumed = true;
+  }
+  return out;
+}
+
+/// A malformed OPRF response and a response for another record are refused with the
+/// package's structured error (no panic, no signature); so is slot 0.
+export async function hardenedRefusals(credId, hashHex) {
+  const envelope = load("envelope");
+  const [{ slot }] = w.kekHardenedSlots(envelope);
+  const kindOf = (f) => {
+    try {
+      f();
+      return "accepted";
+    } catch (e) {
+      return e instanceof Error ? e.kind : `not an Error: ${e}`;
+    }
+  };
+  const malformed = kindOf(() => w.HardenedUnlock.start(envelope, slot, "x").sign(new Uint8Array([4, 2]), unhex(hashHex)));
+  // A genuine response of the peer, but for another record: an enrolment begun (and then
+  // abandoned) for a second record of this envelope.
+  const reqs = w.kekPrfRequests(envelope);
+  const i = reqs.findIndex((r) => hex(r.credentialId) === credId);
+  const { credentialId, prf } = await prfEval([credId], [reqs[i].salt]);
+  const other = w.HardenedEnrolment.begin(envelope, credentialId, prf);
+  prf.fill(0);
+  const registration = other.registration();
+  const otherKey = await oprf("register", registration);
+  registration.fill(0);
+  const foreign = await oprf("evaluate", other.request(otherKey, "x"));
+  other.free();
+  const wrongRecord = kindOf(() => w.HardenedUnlock.start(envelope, slot, "x").sign(foreign, unhex(hashHex)));
+  const badSlot = kindOf(() => w.HardenedUnlock.start(envelope, 0, "x"));
+  return { malformed, wrongRecord, badSlot };
+}
+
 // ---- ECDSA device <-> native server over HTTP on 127.0.0.1 --------------------------------
 
 const frames = (list) => {

@@ -77,6 +77,33 @@ try {
   const s4 = await call("unlockAndSign", sha256("must not be signed"), c.id);
   check("an unregistered passkey is refused (kind unwrap, no signature)", !!s4.error && s4.kind === "unwrap" && !s4.signature, `${s4.kind}: ${s4.error}`);
 
+  // A hardened recovery answer (Argon2id + one evaluation by the peer's guess-limited OPRF
+  // server), enrolled into A's envelope with passkey A.
+  const answer = "Mr. Whiskers";
+  const en = await call("enrolHardenedAnswer", a.id, "First pet's name?", answer);
+  check("hardened recovery answer enrolled with the OPRF server (register, evaluate, reset)",
+    en.slots.length === 1 && en.slots[0].kind === "recovery-answer" && en.slots[0].question === "First pet's name?"
+      && en.passkeySlots === 2 && en.afterEvaluation === 9 && en.afterReset === 10,
+    JSON.stringify(en));
+  await open(); // the handles never outlive the page; the envelope does (localStorage)
+  const wrong = await call("signWithAnswer", "Mr. Mittens", sha256("must not be signed either"));
+  check("a wrong answer is refused (kind unwrap, no signature) and costs one server attempt",
+    wrong.kind === "unwrap" && !wrong.signature && wrong.before === 10 && wrong.attemptsLeft === 9
+      && wrong.afterEvaluation === 9 && wrong.afterFinish === 9 && wrong.consumed,
+    JSON.stringify(wrong));
+  const hh = sha256("signed through the hardened recovery answer");
+  const right = await call("signWithAnswer", "  mr.   WHISKERS ", hh);
+  check("the right answer (other case and spacing) opens the envelope and signs for the same key",
+    !right.error && right.publicKey === env.publicKey && right.signature.length === 130 && right.afterEvaluation === 8,
+    right.error || right.publicKey);
+  check("after the signature the reset proof brings the server's counter back to the limit",
+    right.afterFinish === 10 && right.consumed, JSON.stringify({ afterEvaluation: right.afterEvaluation, afterFinish: right.afterFinish }));
+  if (!right.error) sigs.push(`secp256k1 ${right.publicKey} ${hh} ${right.signature}`);
+  const refused = await call("hardenedRefusals", a.id, hh);
+  check("a malformed OPRF response, a response for another record and slot 0 give structured errors",
+    refused.malformed === "input" && refused.wrongRecord === "oprf" && refused.badSlot === "input",
+    JSON.stringify(refused));
+
   // ECDSA 2-of-2 with the native server over HTTP on 127.0.0.1.
   const kg = await call("ecdsaKeygen", a.id);
   check("ECDSA DKG 2-of-2 device (wasm) <-> server (native, state on disk)", kg.rounds > 0, `${kg.rounds} round trips, sealed state ${kg.stateLen} bytes`);

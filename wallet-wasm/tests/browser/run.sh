@@ -64,14 +64,50 @@ else
   echo "FAIL no server state on disk"; result fail
 fi
 
+# The OPRF server's records are sealed files (one per record); its master seed is in no output.
+records=$(find "$work/server/oprf" -name '*.rec' 2>/dev/null | wc -l)
+if [ "$records" -ge 2 ]; then
+  echo "ok   the OPRF server's records are on disk ($records sealed record files)"; result ok
+else
+  echo "FAIL OPRF records on disk: $records"; result fail
+fi
+# The records are durable: a new peer process on the same state directory reads the enrolled
+# record back with its counter as the browser left it (reset to the limit, 10).
+record=$(grep -o '"record":"[0-9a-f]\{64\}"' "$work/driver.out" | head -n 1 | cut -d'"' -f4)
+kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$peer" serve --root "$work/www" --state "$work/server" --port "$port" 2>>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+left=$(python3 - "$port" "${record:-00}" <<'EOF' 2>&1 || true
+import struct, sys, urllib.request
+port, rec = sys.argv[1], bytes.fromhex(sys.argv[2])
+req = urllib.request.Request(f"http://127.0.0.1:{port}/oprf/attempts", data=struct.pack(">I", len(rec)) + rec, method="POST")
+body = urllib.request.urlopen(req, timeout=10).read()
+print(struct.unpack(">I", body[4:8])[0])
+EOF
+)
+if [ "$left" = 10 ]; then
+  echo "ok   the OPRF record survives a restart of the peer (10 attempts left, read from disk)"; result ok
+else
+  echo "FAIL the OPRF record after a restart of the peer: ${left}"; result fail
+fi
+seed_hex=$(od -An -tx1 -v "$work/server/oprf.key" | tr -d ' \n')
+if [ ${#seed_hex} -eq 64 ] && ! grep -qi "$seed_hex" "$work/server.log" "$work/driver.out"; then
+  echo "ok   the OPRF master seed appears in no output"; result ok
+else
+  echo "FAIL the OPRF master seed file is missing or its value was printed"; result fail
+fi
+
 # Native verification of every signature the browser produced.
 set +e
 "$peer" verify "$work/sigs.txt" | tee "$work/verify.out"
 set -e
 passed=$((passed + $(grep -c '^ok ' "$work/verify.out" || true)))
 failed=$((failed + $(grep -c '^FAIL' "$work/verify.out" || true)))
-# 3 passkey, 1 ECDSA device + server, 2 Shamir (secp256k1, Ed25519), 1 FROST.
-[ "$(grep -c '^ok ' "$work/verify.out" || true)" -eq 7 ] || { echo "FAIL not all 7 signatures verified natively"; result fail; }
+# 3 passkey, 1 hardened recovery answer, 1 ECDSA device + server, 2 Shamir (secp256k1,
+# Ed25519), 1 FROST.
+[ "$(grep -c '^ok ' "$work/verify.out" || true)" -eq 8 ] || { echo "FAIL not all 8 signatures verified natively"; result fail; }
 
 # Speed: the same operations natively, beside the wasm figures the page measured.
 if [ -s "$work/bench.txt" ]; then

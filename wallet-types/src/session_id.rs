@@ -282,11 +282,13 @@ impl Protocol for SessionIdAgreement {
 
 /// State body: `lifecycle tag u8`; if created (0) or running (1): `context[32] || inbox ||
 /// nonce[32] || has_result u8 || [result[32]] || u16 n || n × (party, commitment[32]) ||
-/// u16 m || m × (party, reveal[32])`. Holds the secret nonce: store it encrypted.
+/// u16 m || m × (party, reveal[32])`. Holds the secret nonce until it is revealed: a
+/// [`WireObject::SECRET`] object (encode with `to_secret_bytes`, store it encrypted).
 impl WireObject for SessionIdAgreement {
     const KIND: ObjectKind = ObjectKind::SESSION_ID_STATE;
     const MAX_LEN: usize = 1 << 20;
     const CURVE: Option<CurveId> = None;
+    const SECRET: bool = true;
 
     fn encode_body(&self, w: &mut Writer) {
         w.party(self.me);

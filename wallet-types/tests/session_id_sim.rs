@@ -360,6 +360,6 @@ fn aborted_machine_refuses_further_calls() {
     assert_eq!(m.handle(bad, &mut rng).unwrap_err(), Error::Aborted);
     assert_eq!(m.start(&mut rng).unwrap_err(), Error::Aborted);
     // The aborted machine's state holds no secret any more.
-    let bytes = m.to_bytes();
+    let bytes = m.to_secret_bytes();
     assert_eq!(bytes.len(), wallet_types::HEADER_LEN + 3);
 }

@@ -114,6 +114,8 @@ pub use envelope::{
     SlotParams, Unlocked,
 };
 pub use error::KekError;
+/// The store error inside [`KekError::Store`].
+pub use wallet_types::StoreError;
 pub use hardened::{
     DEFAULT_MAX_ATTEMPTS, HardenedFactor, HardenedKind, OprfPending, OprfRecord, OprfRequest,
     OprfResponse, OprfServerKey, RecordId, ResetChallenge, ResetKey, ResetProof,
@@ -129,8 +131,6 @@ pub use prf::{Kek, PrfOutput, PrfSalt, WalletId, derive_prf_kek};
 
 // The crates whose types appear in this crate's API, re-exported so that a user names the same
 // versions (`wallet_tss::k256::ecdsa::Signature`) without depending on them directly.
-/// The store error inside [`KekError::Store`].
-pub use wallet_types::StoreError;
 pub use wallet_types::rand_core;
 pub use {ed25519_dalek, k256};
 

@@ -114,8 +114,6 @@ pub use envelope::{
     SlotParams, Unlocked,
 };
 pub use error::KekError;
-/// The store error inside [`KekError::Store`].
-pub use wallet_types::StoreError;
 pub use hardened::{
     DEFAULT_MAX_ATTEMPTS, HardenedFactor, HardenedKind, OprfPending, OprfRecord, OprfRequest,
     OprfResponse, OprfServerKey, RecordId, ResetChallenge, ResetKey, ResetProof,
@@ -128,6 +126,8 @@ pub use password::{
 };
 pub use payload::{MAX_OPAQUE_LEN, Payload, PayloadKind, RecoverableSignature};
 pub use prf::{Kek, PrfOutput, PrfSalt, WalletId, derive_prf_kek};
+/// The store error inside [`KekError::Store`].
+pub use wallet_types::StoreError;
 
 // The crates whose types appear in this crate's API, re-exported so that a user names the same
 // versions (`wallet_tss::k256::ecdsa::Signature`) without depending on them directly.

@@ -210,6 +210,46 @@ export async function hardenedRefusals(credId, hashHex) {
   return { malformed, wrongRecord, badSlot };
 }
 
+/// Lock-out and the passkey reset: wrong answers until the peer's record is locked, then the
+/// right answer is refused by the server before any evaluation (nothing counted), then passkey
+/// `credId` answers a fresh challenge (`kekOprfResetWithPasskey`) and the right answer signs
+/// again.
+export async function lockOutAndResetWithPasskey(credId, answer, hashHex) {
+  const envelope = load("envelope");
+  const [{ slot }] = w.kekHardenedSlots(envelope);
+  const record = w.HardenedUnlock.start(envelope, slot, "x").record();
+  const start = await serverAttempts(record);
+  let wrongKinds = new Set();
+  for (let i = 0; i < start; i++) {
+    const attempt = w.HardenedUnlock.start(envelope, slot, `wrong ${i}`);
+    const response = await oprf("evaluate", attempt.request());
+    try {
+      attempt.sign(response, unhex(hashHex));
+      wrongKinds.add("signed");
+    } catch (e) {
+      wrongKinds.add(e.kind);
+    }
+  }
+  const locked = await serverAttempts(record);
+  let lockedRefusal = "answered";
+  try {
+    await oprf("evaluate", w.HardenedUnlock.start(envelope, slot, answer).request());
+  } catch (e) {
+    lockedRefusal = e.message;
+  }
+  const afterRefusal = await serverAttempts(record);
+  const challenge = await oprf("challenge", record);
+  const reqs = w.kekPrfRequests(envelope);
+  const i = reqs.findIndex((r) => hex(r.credentialId) === credId);
+  const { credentialId, prf } = await prfEval([credId], [reqs[i].salt]);
+  const proof = w.kekOprfResetWithPasskey(envelope, credentialId, prf, challenge);
+  prf.fill(0);
+  await oprf("reset", proof);
+  const afterReset = await serverAttempts(record);
+  const again = await signWithAnswer(answer, hashHex);
+  return { start, wrongKinds: [...wrongKinds], locked, lockedRefusal, afterRefusal, afterReset, again };
+}
+
 // ---- ECDSA device <-> native server over HTTP on 127.0.0.1 --------------------------------
 
 const frames = (list) => {

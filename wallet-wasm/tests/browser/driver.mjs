@@ -99,6 +99,14 @@ try {
   check("after the signature the reset proof brings the server's counter back to the limit",
     right.afterFinish === 10 && right.consumed, JSON.stringify({ afterEvaluation: right.afterEvaluation, afterFinish: right.afterFinish }));
   if (!right.error) sigs.push(`secp256k1 ${right.publicKey} ${hh} ${right.signature}`);
+  const hl = sha256("signed after the lock-out and the passkey reset");
+  const lock = await call("lockOutAndResetWithPasskey", a.id, answer, hl);
+  check("wrong answers lock the record; the right one is then refused uncounted; passkey A's reset unlocks it",
+    lock.start === 10 && lock.wrongKinds.length === 1 && lock.wrongKinds[0] === "unwrap" && lock.locked === 0
+      && /locked/i.test(lock.lockedRefusal) && lock.afterRefusal === 0 && lock.afterReset === 10
+      && !lock.again.error && lock.again.publicKey === env.publicKey && lock.again.afterFinish === 10,
+    JSON.stringify({ ...lock, again: lock.again.error || "signed" }));
+  if (!lock.again.error) sigs.push(`secp256k1 ${lock.again.publicKey} ${hl} ${lock.again.signature}`);
   const refused = await call("hardenedRefusals", a.id, hh);
   check("a malformed OPRF response, a response for another record and slot 0 give structured errors",
     refused.malformed === "input" && refused.wrongRecord === "oprf" && refused.badSlot === "input",

@@ -3,7 +3,8 @@
 //! server either is answered (one failure counted) or is refused with the record unchanged;
 //! the stored server (`oprf_server`) answers exactly when it has stored the count;
 //! a decoded response given to a client never panics; a decoded reset proof never resets a
-//! record it was not made for.
+//! record it was not made for; a decoded record-key certificate never verifies under the fixed
+//! server's identity.
 //!
 //! Never panics except on a broken invariant.
 #![no_main]
@@ -14,7 +15,7 @@ use rand_core::SeedableRng;
 use wallet_kek::oprf_server::{MemoryOprfRecordStore, OprfRecordStore, OprfServer};
 use wallet_kek::{
     HardenedKind, OprfPending, OprfRecord, OprfRequest, OprfResponse, OprfServerKey, RecordId,
-    ResetChallenge, ResetProof, WalletId,
+    RecordKeyCertificate, ResetChallenge, ResetProof, WalletId,
 };
 use wallet_types::{SecretBytes, WireObject};
 
@@ -31,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    match mode % 6 {
+    match mode % 7 {
         0 => {
             if let Ok(req) = OprfRequest::from_bytes(bytes) {
                 assert_eq!(req.to_bytes(), bytes);
@@ -99,6 +100,16 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(r) = OprfRecord::from_bytes(bytes) {
                 assert_eq!(r.to_secret_bytes().expose(), bytes);
                 assert!(r.failures() <= r.max_attempts());
+            }
+        }
+        5 => {
+            // A decoded certificate never verifies under the fixed server's identity (no fuzz
+            // input was signed by it).
+            if let Ok(c) = RecordKeyCertificate::from_bytes(bytes) {
+                assert_eq!(c.to_bytes(), bytes);
+                let (key, _) = server();
+                let identity = key.identity().unwrap();
+                assert!(c.verify(&identity, c.record()).is_err());
             }
         }
         _ => {

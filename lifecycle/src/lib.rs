@@ -19,7 +19,7 @@ use wallet_kek::oprf_server::{MemoryOprfRecordStore, OprfServer};
 use wallet_kek::{
     Argon2Params, Credential, DEFAULT_MAX_ATTEMPTS, Envelope, HardenedKind, KekError, NewSlot,
     OprfPending, OprfRequest, OprfResponse, OprfServerKey, Payload, PayloadKind, PrfOutput,
-    PrfSalt, RecordId, SlotId, Unlocked, WalletId,
+    PrfSalt, RecordId, RecordKeyCertificate, SlotId, Unlocked, WalletId,
 };
 use wallet_pss::frost::{from_key_share, to_key_share};
 use wallet_pss::{KeyShare, Reshare, ReshareConfig, ReshareOutput};
@@ -248,7 +248,8 @@ pub type RecoveryServer = OprfServer<MemoryOprfRecordStore>;
 
 /// Enrols a hardened recovery-answer slot `(question, answer)` into `env` (opened as
 /// `unlocked`) with `server`, the wallet-kek way: the server registers a record whose reset key
-/// comes from the envelope, one enrolment evaluation, the slot added, the counter reset with
+/// comes from the envelope and answers with the record key's certificate (checked against the
+/// server identity the application pins), one enrolment evaluation, the slot added, the counter reset with
 /// the opened envelope's proof. Returns the slot id.
 pub fn enrol_hardened_answer(
     env: &mut Envelope,
@@ -257,14 +258,22 @@ pub fn enrol_hardened_answer(
     (question, answer): (&str, &str),
     rng: &mut ChaCha20Rng,
 ) -> Res<SlotId> {
+    // The application ships with the server's identity and pins a record key only from a
+    // certificate under it (here the identity is read from the in-process server).
+    let identity = server.key().identity().map_err(err("identity"))?;
     let record = RecordId::random(rng);
-    let record_key = server
-        .register(
+    let certificate = server
+        .register_certified(
             record,
             unlocked.oprf_reset_key(&record).map_err(err("reset key"))?,
             DEFAULT_MAX_ATTEMPTS,
         )
         .map_err(err("register"))?;
+    let certificate =
+        RecordKeyCertificate::from_bytes(&certificate.to_bytes()).map_err(err("certificate"))?;
+    let record_key = certificate
+        .verify(&identity, &record)
+        .map_err(err("certificate"))?;
     let (pending, req) = OprfPending::enrol(
         env.wallet_id(),
         HardenedKind::RecoveryAnswer,

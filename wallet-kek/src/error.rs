@@ -52,6 +52,9 @@ pub enum KekError {
     /// A reset proof that does not answer the pending nonce under the record's reset key (or
     /// no nonce is pending). The failure counter is unchanged.
     OprfBadReset,
+    /// A record-key certificate that is for another record or does not verify under the
+    /// pinned server identity ([`crate::oprf_identity`]): the key must not be pinned.
+    OprfBadCertificate,
     /// The OPRF server's record store refused or failed ([`crate::oprf_server`]): no such
     /// record, a record id registered twice, or a backend failure (nothing was changed, and no
     /// response was released).
@@ -85,6 +88,9 @@ impl fmt::Display for KekError {
             }
             Self::OprfWrongRecord => f.write_str("OPRF message for another record"),
             Self::OprfBadReset => f.write_str("invalid OPRF reset proof"),
+            Self::OprfBadCertificate => {
+                f.write_str("record-key certificate not valid under the pinned server identity")
+            }
             Self::Store(e) => write!(f, "OPRF record store: {e}"),
         }
     }

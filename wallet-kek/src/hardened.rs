@@ -488,6 +488,11 @@ impl fmt::Debug for OprfServerKey {
 }
 
 impl OprfServerKey {
+    /// The master seed (for the identity key, [`crate::oprf_identity`]).
+    pub(crate) fn seed(&self) -> &SecretBytes<OPRF_SEED_LEN> {
+        &self.seed
+    }
+
     /// A fresh random master seed.
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         Self {

@@ -101,6 +101,7 @@ pub mod envelope;
 pub mod error;
 pub mod hardened;
 pub mod oprf;
+pub mod oprf_identity;
 pub mod oprf_server;
 pub mod password;
 pub mod payload;
@@ -120,6 +121,7 @@ pub use hardened::{
     derive_hardened_kek,
 };
 pub use oprf::{OprfOutput, OprfPublicKey};
+pub use oprf_identity::{OprfIdentity, RecordKeyCertificate};
 pub use password::{
     ARGON2_SALT_LEN, Argon2Params, derive_password_kek, derive_recovery_kek, normalize_answer,
     normalize_password,

@@ -57,6 +57,7 @@ use crate::hardened::{
     ResetProof,
 };
 use crate::oprf::OprfPublicKey;
+use crate::oprf_identity::RecordKeyCertificate;
 
 /// Durable storage of [`OprfRecord`]s with an atomic read-modify-write per record (see the
 /// [module docs](self) for the contract).
@@ -139,6 +140,19 @@ impl<S: OprfRecordStore> OprfServer<S> {
         let (rec, pk) = self.key.register(record, reset_key, max_attempts)?;
         self.store.insert(rec)?;
         Ok(pk)
+    }
+
+    /// [`OprfServer::register`], answered with the record key's certificate under the
+    /// server's identity ([`crate::oprf_identity`]) instead of the bare key: the client checks
+    /// it against the identity it pins ([`crate::RecordKeyCertificate::verify`]).
+    pub fn register_certified(
+        &self,
+        record: RecordId,
+        reset_key: ResetKey,
+        max_attempts: u32,
+    ) -> Result<RecordKeyCertificate, KekError> {
+        self.register(record, reset_key, max_attempts)?;
+        self.key.certify(&record)
     }
 
     /// Answers `request` ([`OprfServerKey::evaluate`]): counts the attempt, and returns the

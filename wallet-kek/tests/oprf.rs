@@ -1073,3 +1073,113 @@ fn rekey_refuses_to_carry_a_hardened_slot() {
     assert!(try_unlock(&mut w, ANSWER).is_ok());
     assert_eq!(w.record.failures(), 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Record keys certified by the server's identity (`oprf_identity`, SPEC §10.4).
+// ---------------------------------------------------------------------------------------------
+
+mod certified {
+    use super::*;
+    use wallet_kek::oprf_server::{MemoryOprfRecordStore, OprfServer};
+    use wallet_kek::{OprfIdentity, RecordKeyCertificate};
+
+    /// Enrolment with a pinned identity: the client takes the record key only from a
+    /// certificate that verifies under the identity it ships with, and the slot then works.
+    /// An impostor that answers the registration with a key (and certificate) of its own is
+    /// refused before anything is evaluated.
+    #[test]
+    fn certified_enrolment_and_an_impostor() {
+        let mut rng = ChaCha20Rng::seed_from_u64(50);
+        let server = OprfServer::new(
+            OprfServerKey::generate(&mut rng),
+            MemoryOprfRecordStore::new(),
+        );
+        let pinned = server.key().identity().unwrap();
+        let record = RecordId::random(&mut rng);
+        let cert = server
+            .register_certified(record, SecretBytes::new([9; 32]), 3)
+            .unwrap();
+        let cert = RecordKeyCertificate::from_bytes(&cert.to_bytes()).unwrap();
+        let pk = cert.verify(&pinned, &record).unwrap();
+        assert_eq!(pk, server.key().public_key(&record).unwrap());
+        let (pending, req) = OprfPending::enrol(
+            &WalletId([1; 32]),
+            HardenedKind::Password,
+            record,
+            pk,
+            "pw",
+            &mut rng,
+        )
+        .unwrap();
+        let resp = server.evaluate(&req, &mut rng).unwrap();
+        assert!(pending.finish(&resp).is_ok());
+
+        // The impostor: its own seed, a certificate under its own identity.
+        let impostor = OprfServerKey::generate(&mut rng);
+        let forged = impostor.certify(&record).unwrap();
+        assert_eq!(
+            forged.verify(&pinned, &record).unwrap_err(),
+            KekError::OprfBadCertificate
+        );
+        assert!(
+            forged
+                .verify(&impostor.identity().unwrap(), &record)
+                .is_ok()
+        );
+        // A genuine certificate of another record does not certify this one.
+        let other = RecordId::random(&mut rng);
+        server
+            .register(other, SecretBytes::new([8; 32]), 3)
+            .unwrap();
+        assert_eq!(
+            server
+                .key()
+                .certify(&other)
+                .unwrap()
+                .verify(&pinned, &record)
+                .unwrap_err(),
+            KekError::OprfBadCertificate
+        );
+        // Any altered byte of the certificate: refused on decode or on verification.
+        let bytes = cert.to_bytes();
+        for i in 4..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x01;
+            if let Ok(c) = RecordKeyCertificate::from_bytes(&b) {
+                assert!(c.verify(&pinned, &record).is_err(), "byte {i}");
+            }
+        }
+        // A malformed identity is refused, not a panic.
+        assert_eq!(
+            cert.verify(&OprfIdentity([0xff; 32]), &record).unwrap_err(),
+            KekError::OprfBadCertificate
+        );
+    }
+
+    /// SPEC §10.4 known answers: server seed `00 01 … 1f`, record `60 61 … 7f` (KAT-6's); the
+    /// identity and the certificate (Ed25519 is deterministic). Reproduced independently by
+    /// `tests/python/oprf_check.py`.
+    #[test]
+    fn kat7_identity_and_certificate() {
+        let server = OprfServerKey::from_seed(SecretBytes::new(seq(0x00)));
+        let record = RecordId(seq(0x60));
+        let identity = server.identity().unwrap();
+        let cert = server.certify(&record).unwrap();
+        if std::env::var_os("WALLET_KEK_DUMP_KAT").is_some() {
+            eprintln!("identity {}", hex::encode(identity.0));
+            eprintln!("certificate {}", hex::encode(cert.to_bytes()));
+        }
+        assert_eq!(identity.0, arr::<32>(KAT7_IDENTITY));
+        assert_eq!(cert.to_bytes(), unhex(KAT7_CERTIFICATE));
+        assert!(cert.verify(&identity, &record).is_ok());
+    }
+
+    const KAT7_IDENTITY: &str = "3bf0905171facf80d054bb86591358f3bc8ba87718300deb8e3e041ef8fa9936";
+    const KAT7_CERTIFICATE: &str = concat!(
+        "01040800",
+        "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f",
+        "2c254502fab63d318d65ccc147d6f4e0f381fb3dcc7e388e0f510ab0dcc68a55",
+        "51c8dfab1a2ad1eab818565d3a6fd9bb1c48e4b4be83ea35be67e5049e87f435",
+        "53b63d9aabe3a638216f409b130ab1be4054abd35e73eb0fae051e78a0fcb506",
+    );
+}

@@ -706,11 +706,37 @@ def check_kat6():
     check("KAT-6 KEK = HKDF(Argon2id(answer) || y, info)", kek.hex(), frozen.get("KAT6_KEK"))
 
 
+def check_kat7():
+    """SPEC.md section 10.4: the server identity and a record-key certificate for KAT-6's seed
+    and record, with the `cryptography` package's Ed25519 (RFC 8032 signatures are
+    deterministic, so the certificate is reproduced byte for byte)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives import serialization
+
+    src = open(os.path.join(HERE, "..", "oprf.rs")).read()
+    m = re.search(r'const KAT7_IDENTITY: &str =\s*"([0-9a-f]+)";', src)
+    identity = m.group(1) if m else None
+    m = re.search(r"const KAT7_CERTIFICATE: &str = concat!\((.*?)\);", src, re.S)
+    certificate = "".join(re.findall(r'"([0-9a-f]+)"', m.group(1))) if m else None
+    seed, record_id = seq(0x00), seq(0x60)
+    identity_seed = hkdf(seed, b"wallet-kek/oprf-identity" + struct.pack(">H", 1))
+    key = Ed25519PrivateKey.from_private_bytes(identity_seed)
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    check("KAT-7 identity = Ed25519(HKDF(seed, identity label))", public.hex(), identity)
+    suite = Suite(MODE_VOPRF)
+    _, pk = suite.derive_key_pair(seed, b"wallet-kek/oprf-record-key" + struct.pack(">H", 1) + record_id)
+    message = (b"wallet-kek/oprf-record-key-certificate" + struct.pack(">H", 1) + record_id
+               + encode(pk))
+    cert = bytes([0x01, 0x04, 0x08, 0x00]) + record_id + encode(pk) + key.sign(message)
+    check("KAT-7 record-key certificate", cert.hex(), certificate)
+
+
 def main():
     check_ristretto255()
     check_expand_message_xmd()
     check_rfc9497()
     check_kat6()
+    check_kat7()
     passed, failed = sum(results), len(results) - sum(results)
     print("%d passed, %d failed" % (passed, failed))
     return failed == 0

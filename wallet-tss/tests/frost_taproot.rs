@@ -657,8 +657,10 @@ fn p2tr_key_path_spend_verifies() {
     }
 }
 
-/// Pinned known-answer vector of the mode (self-generated: fixed key and nonces through the
-/// `hazmat` entry points, so any change of the hashes, the tweak or the even-y rules shows);
+/// Pinned known-answer vector of the mode with a BIP-32 path and a script tree (self-generated:
+/// fixed key and nonces through the `hazmat` entry points, so any change of the hashes, the
+/// tweak or the even-y rules shows; the untweaked mode is also pinned by `frost-secp256k1-tr`'s
+/// published vectors, `tests/frost_taproot_vectors.rs`);
 /// its signature verifies in libsecp256k1, which makes it a check, not only a snapshot. The
 /// same values are in `SPEC.md`.
 #[test]

@@ -30,7 +30,8 @@
 //! commitment is `Φ'₀ = g₂·Q`, `Φ'ₖ = g₁g₂·Φₖ`, so every verifying share follows publicly.
 //!
 //! **Signing** (FROST, RFC 9591 §5, with BIP-340's even-y rule — the behaviour of the Zcash
-//! Foundation's `frost-secp256k1-tr`): `R = Σ Dᵢ + ρᵢ·Eᵢ` with `ρᵢ` bound to the effective key
+//! Foundation's `frost-secp256k1-tr`, whose published vectors pass byte for byte:
+//! `tests/frost_taproot_vectors.rs`, `SPEC.md` "Relation to frost-secp256k1-tr"): `R = Σ Dᵢ + ρᵢ·Eᵢ` with `ρᵢ` bound to the effective key
 //! (hence to the path and the merkle root); if `R` has odd y, `R := −R` and every signer
 //! negates its nonce contribution; `c = int(hash_BIP0340/challenge(x(R) ‖ x(Q) ‖ m))`;
 //! `zᵢ = ±(dᵢ + eᵢρᵢ) + λᵢ·s'ᵢ·c`; signature `x(R) ‖ Σ zᵢ` (64 bytes).
@@ -673,4 +674,24 @@ pub fn group_commitment(
         &package.package,
     )?;
     Ok(if ctx.negate { -ctx.R } else { ctx.R })
+}
+
+/// **Hazmat — known-answer tests only.** The binding factors `ρᵢ` of `package` under `key` in
+/// this mode (`H1` with [`CONTEXT_STRING`] over the effective, even-y group key; RFC 9591 §4.4),
+/// in increasing signer order: what `frost-secp256k1-tr`'s published vectors give as
+/// `binding_factor`. Public values, but only needed to compare intermediate values with
+/// another implementation; signing and aggregation compute them internally.
+#[cfg(feature = "hazmat")]
+pub fn binding_factors(
+    key: &TaprootKey,
+    package: &TaprootSigningPackage,
+) -> Result<Vec<k256::Scalar>, Error> {
+    if package.spend != key.spend {
+        return Err(ParamError::Mismatch.into());
+    }
+    let ctx = super::round2::SigningContext::new::<Bip340>(
+        key.effective.group_key().get(),
+        &package.package,
+    )?;
+    Ok(ctx.binding_factors)
 }

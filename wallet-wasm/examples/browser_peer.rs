@@ -14,8 +14,9 @@
 //!   request reads it back from disk.
 //! * the guess-limited **OPRF server** of hardened recovery answers (wallet-kek's
 //!   `oprf_server::OprfServer`): `POST /oprf/register` (frame: `record_id || reset_key`, as
-//!   `wallet_wasm::kek::HardenedEnrolment::registration` makes it; answer: the record's OPRF
-//!   public key), `/oprf/evaluate` (an `OprfRequest`; answer: the `OprfResponse`),
+//!   `wallet_wasm::kek::HardenedEnrolment::registration` makes it; answer: the record key's
+//!   `RecordKeyCertificate` under the server identity), `/oprf/identity` (answer: the 32-byte
+//!   identity, which a real application ships with), `/oprf/evaluate` (an `OprfRequest`; answer: the `OprfResponse`),
 //!   `/oprf/reset` (a `ResetProof`; empty answer), `/oprf/challenge` (a record id; answer: a
 //!   `ResetChallenge`) and `/oprf/attempts` (a record id; answer: `u32be` attempts left, for the
 //!   test's checks). Its records are files under `--state/oprf/`, one per record, sealed
@@ -352,11 +353,16 @@ impl Server {
                 }
                 let (id, key) = msg.split_at(32);
                 let key = ResetKey::from_slice(key).ok_or("reset key")?;
-                let pk = self
+                let certificate = self
                     .oprf
-                    .register(record(id)?, key, DEFAULT_MAX_ATTEMPTS)
+                    .register_certified(record(id)?, key, DEFAULT_MAX_ATTEMPTS)
                     .map_err(|e| e.to_string())?;
-                frame(&mut out, pk.as_bytes());
+                frame(&mut out, &certificate.to_bytes());
+            }
+            "identity" => {
+                // What a real application ships with; served here so the test page can pin it.
+                let identity = self.oprf.key().identity().map_err(|e| e.to_string())?;
+                frame(&mut out, &identity.0);
             }
             "evaluate" => {
                 let request = OprfRequest::from_bytes(msg).map_err(|e| e.to_string())?;

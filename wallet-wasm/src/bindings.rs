@@ -243,6 +243,23 @@ impl HardenedEnrolment {
             .map_err(js_err)
     }
 
+    /// The enrolment `OprfRequest` for `answer`, with the record key taken from the server's
+    /// `RecordKeyCertificate` only if it verifies under `identity` (the server identity the
+    /// application ships with). The recommended form of [`HardenedEnrolment::request`].
+    #[wasm_bindgen(js_name = requestCertified)]
+    pub fn request_certified(
+        &mut self,
+        certificate: &[u8],
+        identity: &[u8],
+        answer: String,
+    ) -> JsResult<Uint8Array> {
+        let answer = Zeroizing::new(answer);
+        self.0
+            .request_certified(certificate, identity, &answer, &mut rng()?)
+            .map(|r| Uint8Array::from(r.as_slice()))
+            .map_err(js_err)
+    }
+
     /// Checks the `OprfResponse`, adds the slot: `{ envelope, slot, resetProof }`. Consumes the
     /// handle (also on error).
     pub fn finish(self, question: &str, response: &[u8]) -> JsResult<JsValue> {

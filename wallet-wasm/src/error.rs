@@ -98,6 +98,7 @@ impl From<wallet_kek::KekError> for WasmError {
             | wallet_kek::KekError::OprfBadProof { .. }
             | wallet_kek::KekError::OprfWrongRecord
             | wallet_kek::KekError::OprfBadReset
+            | wallet_kek::KekError::OprfBadCertificate
             | wallet_kek::KekError::Store(_) => "oprf",
             _ => "kek",
         };

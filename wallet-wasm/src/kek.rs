@@ -25,9 +25,11 @@
 //! const enrolment = HardenedEnrolment.begin(envelope, credentialId, prf);
 //! prf.fill(0);
 //! const registration = enrolment.registration();           // record id || reset key
-//! const serverKey = await post("/oprf/register", registration); // pinned in the slot
+//! const certificate = await post("/oprf/register", registration); // record key, certified
 //! registration.fill(0);
-//! const enrolResponse = await post("/oprf/evaluate", enrolment.request(serverKey, answer));
+//! // SERVER_IDENTITY: the provider's OPRF identity (32 bytes), shipped with the application.
+//! const request = enrolment.requestCertified(certificate, SERVER_IDENTITY, answer);
+//! const enrolResponse = await post("/oprf/evaluate", request);
 //! const { envelope: withAnswer, slot, resetProof } = enrolment.finish(question, enrolResponse);
 //! await post("/oprf/reset", resetProof);                   // the enrolment attempt given back
 //! store(withAnswer);
@@ -89,9 +91,9 @@
 
 use rand_core::CryptoRng;
 use wallet_kek::{
-    Argon2Params, Credential, Envelope, HardenedKind, KekError, NewSlot, OprfPending,
-    OprfPublicKey, OprfResponse, PayloadKind, PrfOutput, PrfSalt, RecordId, ResetChallenge, SlotId,
-    SlotParams, Unlocked, WalletId,
+    Argon2Params, Credential, Envelope, HardenedKind, KekError, NewSlot, OprfIdentity, OprfPending,
+    OprfPublicKey, OprfResponse, PayloadKind, PrfOutput, PrfSalt, RecordId, RecordKeyCertificate,
+    ResetChallenge, SlotId, SlotParams, Unlocked, WalletId,
 };
 use wallet_types::WireObject;
 use zeroize::Zeroizing;
@@ -441,6 +443,24 @@ impl HardenedEnrolment {
         Ok(request.to_bytes())
     }
 
+    /// [`request`](Self::request) with the record key taken from the server's
+    /// `RecordKeyCertificate` (wallet-kek `SPEC.md` §10.4) — only if it certifies this
+    /// enrolment's record under `identity`, the server identity the application ships with (32
+    /// bytes, Ed25519). The recommended form: an impostor answering the registration cannot
+    /// get its own key pinned (an `"oprf"` error).
+    pub fn request_certified<R: CryptoRng + ?Sized>(
+        &mut self,
+        certificate: &[u8],
+        identity: &[u8],
+        answer: &str,
+        rng: &mut R,
+    ) -> Result<Vec<u8>> {
+        let certificate = RecordKeyCertificate::from_bytes(certificate).map_err(KekError::from)?;
+        let identity = OprfIdentity(array("server identity", identity)?);
+        let key = certificate.verify(&identity, &self.record)?;
+        self.request(key.as_bytes(), answer, rng)
+    }
+
     /// Checks the server's `OprfResponse` (same record, proof valid under the pinned key),
     /// adds the hardened recovery-answer slot with `question` (Argon2id at
     /// [`Argon2Params::DEFAULT`]) and returns the new envelope, the slot id and the
@@ -766,6 +786,70 @@ mod tests {
             reset(server, &done.reset_proof);
             assert_eq!(server.attempts_left(&record).unwrap(), max_attempts);
             (done.envelope, public, done.slot, record)
+        }
+
+        /// The certified enrolment: the record key is taken only from a certificate that
+        /// verifies under the pinned identity; an impostor's certificate, another record's, a
+        /// malformed one or a malformed identity is refused before any request exists.
+        #[test]
+        fn certified_enrolment_refuses_an_impostor() {
+            let mut rng = ChaCha20Rng::seed_from_u64(48);
+            let server = server(&mut rng);
+            let identity = server.key().identity().unwrap().0;
+            let salt = new_prf_salt(&mut rng);
+            let (env, _) = generate(
+                KeyCurve::Secp256k1,
+                "localhost",
+                CRED,
+                &salt,
+                &PRF,
+                &mut rng,
+            )
+            .unwrap();
+            let mut enrol = HardenedEnrolment::begin(&env, CRED, &PRF, &mut rng).unwrap();
+            let record = RecordId(enrol.record());
+            let reg = enrol.registration().unwrap();
+            let cert = server
+                .register_certified(record, ResetKey::from_slice(&reg[32..]).unwrap(), 10)
+                .unwrap()
+                .to_bytes();
+            let impostor = OprfServerKey::generate(&mut rng);
+            let forged = impostor.certify(&record).unwrap().to_bytes();
+            let other = server.key().certify(&RecordId([7; 32])).unwrap().to_bytes();
+            for (c, id, kind) in [
+                (&forged, identity, "oprf"),
+                (&other, identity, "oprf"),
+                (&cert, impostor.identity().unwrap().0, "oprf"),
+            ] {
+                assert_eq!(
+                    enrol
+                        .request_certified(c, &id, "Rex", &mut rng)
+                        .unwrap_err()
+                        .kind(),
+                    kind
+                );
+            }
+            assert_eq!(
+                enrol
+                    .request_certified(&cert[..10], &identity, "Rex", &mut rng)
+                    .unwrap_err()
+                    .kind(),
+                "input"
+            );
+            assert_eq!(
+                enrol
+                    .request_certified(&cert, &identity[..31], "Rex", &mut rng)
+                    .unwrap_err()
+                    .kind(),
+                "input"
+            );
+            let request = enrol
+                .request_certified(&cert, &identity, "Rex", &mut rng)
+                .unwrap();
+            let response = evaluate(&server, &request, &mut rng);
+            let done = enrol.finish(QUESTION, &response, &mut rng).unwrap();
+            reset(&server, &done.reset_proof);
+            assert_eq!(server.attempts_left(&record).unwrap(), 10);
         }
 
         #[test]

@@ -134,9 +134,12 @@ export async function enrolHardenedAnswer(credId, question, answer) {
   prf.fill(0);
   const record = enrolment.record();
   const registration = enrolment.registration();
-  const serverKey = await oprf("register", registration);
+  const certificate = await oprf("register", registration);
   registration.fill(0);
-  const response = await oprf("evaluate", enrolment.request(serverKey, answer));
+  // The record key is pinned only through its certificate under the server identity (which a
+  // real application ships with; the test page fetches it once).
+  const identity = await oprf("identity", new Uint8Array(0));
+  const response = await oprf("evaluate", enrolment.requestCertified(certificate, identity, answer));
   const afterEvaluation = await serverAttempts(record);
   const { envelope: next, slot, resetProof } = enrolment.finish(question, response);
   save("envelope", next);
@@ -201,13 +204,19 @@ export async function hardenedRefusals(credId, hashHex) {
   const other = w.HardenedEnrolment.begin(envelope, credentialId, prf);
   prf.fill(0);
   const registration = other.registration();
-  const otherKey = await oprf("register", registration);
+  const otherCert = await oprf("register", registration);
   registration.fill(0);
-  const foreign = await oprf("evaluate", other.request(otherKey, "x"));
+  const identity = await oprf("identity", new Uint8Array(0));
+  // Checked against another identity (the pinned one with a bit flipped), the certificate is
+  // refused before any request exists; against the pinned one it gives the request.
+  const flipped = identity.slice();
+  flipped[0] ^= 1;
+  const impostor = kindOf(() => other.requestCertified(otherCert, flipped, "x"));
+  const foreign = await oprf("evaluate", other.requestCertified(otherCert, identity, "x"));
   other.free();
   const wrongRecord = kindOf(() => w.HardenedUnlock.start(envelope, slot, "x").sign(foreign, unhex(hashHex)));
   const badSlot = kindOf(() => w.HardenedUnlock.start(envelope, 0, "x"));
-  return { malformed, wrongRecord, badSlot };
+  return { malformed, wrongRecord, badSlot, impostor };
 }
 
 /// Lock-out and the passkey reset: wrong answers until the peer's record is locked, then the

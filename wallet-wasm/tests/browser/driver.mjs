@@ -81,7 +81,7 @@ try {
   // server), enrolled into A's envelope with passkey A.
   const answer = "Mr. Whiskers";
   const en = await call("enrolHardenedAnswer", a.id, "First pet's name?", answer);
-  check("hardened recovery answer enrolled with the OPRF server (register, evaluate, reset)",
+  check("hardened recovery answer enrolled with the OPRF server (certified register, evaluate, reset)",
     en.slots.length === 1 && en.slots[0].kind === "recovery-answer" && en.slots[0].question === "First pet's name?"
       && en.passkeySlots === 2 && en.afterEvaluation === 9 && en.afterReset === 10,
     JSON.stringify(en));
@@ -108,8 +108,8 @@ try {
     JSON.stringify({ ...lock, again: lock.again.error || "signed" }));
   if (!lock.again.error) sigs.push(`secp256k1 ${lock.again.publicKey} ${hl} ${lock.again.signature}`);
   const refused = await call("hardenedRefusals", a.id, hh);
-  check("a malformed OPRF response, a response for another record and slot 0 give structured errors",
-    refused.malformed === "input" && refused.wrongRecord === "oprf" && refused.badSlot === "input",
+  check("a malformed OPRF response, a response for another record, slot 0 and a record-key certificate under another identity give structured errors",
+    refused.malformed === "input" && refused.wrongRecord === "oprf" && refused.badSlot === "input" && refused.impostor === "oprf",
     JSON.stringify(refused));
 
   // ECDSA 2-of-2 with the native server over HTTP on 127.0.0.1.

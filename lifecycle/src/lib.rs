@@ -437,20 +437,21 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
     // Recovery with the answer: one counted OPRF evaluation; a wrong answer stays counted,
     // the right one opens and resets the counter.
     let t0 = Instant::now();
+    let record = record_of(&fetched, recovery_slot)?;
+    let failures = || -> Res<u32> {
+        let left = oprf_server
+            .attempts_left(&record)
+            .map_err(err("attempts"))?;
+        Ok(DEFAULT_MAX_ATTEMPTS - left)
+    };
     if open_with_answer(&fetched, recovery_slot, "Max", &oprf_server, rng)?.is_some() {
         return Err("a wrong recovery answer opened the envelope".into());
     }
-    let counted = DEFAULT_MAX_ATTEMPTS
-        - oprf_server
-            .attempts_left(&record_of(&fetched, recovery_slot)?)
-            .map_err(err("attempts"))?;
+    let counted = failures()?;
     if open_with_answer(&fetched, recovery_slot, "rex", &oprf_server, rng)?.is_none() {
         return Err("the recovery answer did not open the envelope".into());
     }
-    let left = DEFAULT_MAX_ATTEMPTS
-        - oprf_server
-            .attempts_left(&record_of(&fetched, recovery_slot)?)
-            .map_err(err("attempts"))?;
+    let after_reset = failures()?;
     let wrong = PrfOutput::new([0u8; 32]);
     let bad = Credential::Prf {
         credential_id: b"passkey-B",
@@ -466,7 +467,7 @@ pub fn kek_flow(rng: &mut ChaCha20Rng, report: &mut Report) -> Res<()> {
         0,
         0,
         format!(
-            "wrong answer counted ({counted} of {DEFAULT_MAX_ATTEMPTS}), reset after the right one ({left})"
+            "wrong answer counted ({counted} of {DEFAULT_MAX_ATTEMPTS}), reset after the right one ({after_reset})"
         ),
     );
     Ok(())

@@ -15,10 +15,11 @@ use std::collections::BTreeMap;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use wallet_kek::oprf_server::{MemoryOprfRecordStore, OprfServer};
 use wallet_kek::{
-    Argon2Params, Credential, Envelope, HardenedKind, KekError, NewSlot, OprfPending, OprfRecord,
-    OprfRequest, OprfResponse, OprfServerKey, Payload, PrfOutput, PrfSalt, RecordId, SlotId,
-    SlotParams, Unlocked, WalletId,
+    Argon2Params, Credential, Envelope, HardenedKind, KekError, NewSlot, OprfPending, OprfRequest,
+    OprfResponse, OprfServerKey, Payload, PrfOutput, PrfSalt, RecordId, SlotId, SlotParams,
+    Unlocked, WalletId,
 };
 use wallet_pss::PssError;
 use wallet_pss::factor::{FactorKey, KIND_FACTOR_KEY};
@@ -37,37 +38,27 @@ fn pid(n: u16) -> PartyId {
     PartyId::new(n).unwrap()
 }
 
-/// The guess-limited OPRF server of the account (wallet-kek), with one record per slot.
-struct Server {
-    key: OprfServerKey,
-    records: BTreeMap<RecordId, OprfRecord>,
-}
+/// The guess-limited OPRF server of the account: wallet-kek's stored server, every message
+/// passing through its wire encoding.
+struct Server(OprfServer<MemoryOprfRecordStore>);
 
 impl Server {
     fn new(seed: [u8; 32]) -> Self {
-        Self {
-            key: OprfServerKey::from_seed(SecretBytes::new(seed)),
-            records: BTreeMap::new(),
-        }
+        Self(OprfServer::new(
+            OprfServerKey::from_seed(SecretBytes::new(seed)),
+            MemoryOprfRecordStore::new(),
+        ))
     }
 
-    /// One evaluation over the wire, as the server would do it (counted before it answers).
-    fn evaluate(
-        &mut self,
-        req: &OprfRequest,
-        rng: &mut ChaCha20Rng,
-    ) -> Result<OprfResponse, KekError> {
+    /// One evaluation over the wire (counted and stored before it answers).
+    fn evaluate(&self, req: &OprfRequest, rng: &mut ChaCha20Rng) -> Result<OprfResponse, KekError> {
         let req = OprfRequest::from_bytes(&req.to_bytes()).unwrap();
-        let rec = self
-            .records
-            .get_mut(req.record())
-            .ok_or(KekError::OprfWrongRecord)?;
-        let resp = self.key.evaluate(rec, &req, rng)?;
+        let resp = self.0.evaluate(&req, rng)?;
         Ok(OprfResponse::from_bytes(&resp.to_bytes()).unwrap())
     }
 
     fn failures(&self, record: &RecordId) -> u32 {
-        self.records[record].failures()
+        MAX - self.0.attempts_left(record).unwrap()
     }
 }
 
@@ -99,17 +90,16 @@ impl Passkey {
 fn enrol(
     env: &mut Envelope,
     passkey: &Passkey,
-    server: &mut Server,
+    server: &Server,
     answer: &str,
     rng: &mut ChaCha20Rng,
 ) -> (SlotId, RecordId) {
     let unlocked = env.open(&passkey.credential()).unwrap();
     let record = RecordId::random(rng);
-    let (rec, pk) = server
-        .key
+    let pk = server
+        .0
         .register(record, unlocked.oprf_reset_key(&record).unwrap(), MAX)
         .unwrap();
-    server.records.insert(record, rec);
     let (pending, req) = OprfPending::enrol(
         env.wallet_id(),
         HardenedKind::RecoveryAnswer,
@@ -133,12 +123,7 @@ fn enrol(
         )
         .unwrap();
     let proof = unlocked.oprf_reset_proof(&record, resp.nonce()).unwrap();
-    server
-        .records
-        .get_mut(&record)
-        .unwrap()
-        .reset(&proof)
-        .unwrap();
+    server.0.reset(&proof).unwrap();
     (slot, record)
 }
 
@@ -149,7 +134,7 @@ fn recover<C: Curve>(
     slot: SlotId,
     answer: &str,
     expected: &C::Point,
-    server: &mut Server,
+    server: &Server,
     rng: &mut ChaCha20Rng,
 ) -> Result<FactorKey<C>, PssError> {
     let (pending, req) = OprfPending::unlock(env, slot, answer, rng)?;
@@ -161,11 +146,7 @@ fn recover<C: Curve>(
     })?;
     let factor = FactorKey::<C>::from_unlocked(&unlocked)?.expect_public(expected)?;
     let proof = unlocked.oprf_reset_proof(resp.record(), resp.nonce())?;
-    server
-        .records
-        .get_mut(resp.record())
-        .unwrap()
-        .reset(&proof)?;
+    server.0.reset(&proof)?;
     Ok(factor)
 }
 
@@ -193,7 +174,7 @@ fn enrol_reshare_recover() {
     let mut rng = ChaCha20Rng::seed_from_u64(190);
     let acct = account(&mut rng);
     let wallet = WalletId::random(&mut rng);
-    let mut server = Server::new([0x5e; 32]);
+    let server = Server::new([0x5e; 32]);
     let passkey = Passkey {
         prf: PrfOutput::new([7; 32]),
     };
@@ -204,7 +185,7 @@ fn enrol_reshare_recover() {
     let first = passkey.slot(&mut rng);
     let mut env = backup.seal(wallet, &first, &mut rng).unwrap();
     let passkey_slot = env.slots()[0].id();
-    let (slot, record) = enrol(&mut env, &passkey, &mut server, ANSWER, &mut rng);
+    let (slot, record) = enrol(&mut env, &passkey, &server, ANSWER, &mut rng);
     let unlocked = env.open(&passkey.credential()).unwrap();
     env.remove_slot(&unlocked, passkey_slot, &mut rng).unwrap();
     drop(unlocked);
@@ -242,15 +223,8 @@ fn enrol_reshare_recover() {
         PssError::Kek(KekError::Unwrap),
         "the removed passkey slot opens nothing"
     );
-    let factor = recover::<Secp256k1>(
-        &env,
-        slot,
-        "  mr. WHISKERS ",
-        &published,
-        &mut server,
-        &mut rng,
-    )
-    .unwrap();
+    let factor =
+        recover::<Secp256k1>(&env, slot, "  mr. WHISKERS ", &published, &server, &mut rng).unwrap();
     assert_eq!(server.failures(&record), 0);
     let mine = open_share(&bundle, &wallet_key, &old_set, pid(9), &factor).unwrap();
     let other = open_share(&bundle, &wallet_key, &old_set, pid(2), &devices[&pid(2)]).unwrap();
@@ -267,25 +241,24 @@ fn enrol_reshare_recover() {
 fn wrong_answers_count_and_lock_the_factor() {
     let mut rng = ChaCha20Rng::seed_from_u64(191);
     let wallet = WalletId::random(&mut rng);
-    let mut server = Server::new([0x42; 32]);
+    let server = Server::new([0x42; 32]);
     let passkey = Passkey {
         prf: PrfOutput::new([9; 32]),
     };
     let backup = FactorKey::<Ed25519>::random(&mut rng);
     let first = passkey.slot(&mut rng);
     let mut env = backup.seal(wallet, &first, &mut rng).unwrap();
-    let (slot, record) = enrol(&mut env, &passkey, &mut server, ANSWER, &mut rng);
+    let (slot, record) = enrol(&mut env, &passkey, &server, ANSWER, &mut rng);
 
     for n in 1..=MAX {
         assert_eq!(
-            recover::<Ed25519>(&env, slot, "Rex", backup.public(), &mut server, &mut rng)
-                .unwrap_err(),
+            recover::<Ed25519>(&env, slot, "Rex", backup.public(), &server, &mut rng).unwrap_err(),
             PssError::Kek(KekError::Unwrap)
         );
         assert_eq!(server.failures(&record), n);
     }
     assert_eq!(
-        recover::<Ed25519>(&env, slot, ANSWER, backup.public(), &mut server, &mut rng).unwrap_err(),
+        recover::<Ed25519>(&env, slot, ANSWER, backup.public(), &server, &mut rng).unwrap_err(),
         PssError::Kek(KekError::OprfLockedOut)
     );
     assert_eq!(
@@ -298,25 +271,27 @@ fn wrong_answers_count_and_lock_the_factor() {
     let other = FactorKey::<Ed25519>::random(&mut rng)
         .seal(wallet, &passkey.slot(&mut rng), &mut rng)
         .unwrap();
-    let rec = server.records.get_mut(&record).unwrap();
-    let challenge = rec.challenge(&mut rng);
+    let challenge = server.0.challenge(&record, &mut rng).unwrap();
     let foreign = other
         .open(&passkey.credential())
         .unwrap()
         .oprf_reset_proof(&record, challenge.nonce())
         .unwrap();
-    assert_eq!(rec.reset(&foreign).unwrap_err(), KekError::OprfBadReset);
-    assert!(rec.is_locked());
+    assert_eq!(
+        server.0.reset(&foreign).unwrap_err(),
+        KekError::OprfBadReset
+    );
+    assert_eq!(server.0.attempts_left(&record).unwrap(), 0, "still locked");
 
     // The device that kept its passkey slot resets the record; the answer works again.
-    let challenge = rec.challenge(&mut rng);
+    let challenge = server.0.challenge(&record, &mut rng).unwrap();
     let proof = env
         .open(&passkey.credential())
         .unwrap()
         .oprf_reset_proof(&record, challenge.nonce())
         .unwrap();
-    rec.reset(&proof).unwrap();
-    let f = recover::<Ed25519>(&env, slot, ANSWER, backup.public(), &mut server, &mut rng).unwrap();
+    server.0.reset(&proof).unwrap();
+    let f = recover::<Ed25519>(&env, slot, ANSWER, backup.public(), &server, &mut rng).unwrap();
     assert_eq!(f.public(), backup.public());
 }
 
@@ -361,7 +336,7 @@ fn the_published_public_key_tests_no_guess() {
     );
 
     // The sealed factor.
-    let mut server = Server::new([0x77; 32]);
+    let server = Server::new([0x77; 32]);
     let passkey = Passkey {
         prf: PrfOutput::new([1; 32]),
     };
@@ -369,7 +344,7 @@ fn the_published_public_key_tests_no_guess() {
     let mut env = backup
         .seal(wallet, &passkey.slot(&mut rng), &mut rng)
         .unwrap();
-    let (slot, record) = enrol(&mut env, &passkey, &mut server, ANSWER, &mut rng);
+    let (slot, record) = enrol(&mut env, &passkey, &server, ANSWER, &mut rng);
     let published = *backup.public();
 
     // The derived factor of the right answer under the slot's own Argon2 salt and costs is
@@ -391,14 +366,14 @@ fn the_published_public_key_tests_no_guess() {
 
     // The same factor re-enrolled under another answer (and the first slot removed): the
     // public key is unchanged, and only the new answer opens.
-    let (new_slot, _new_record) = enrol(&mut env, &passkey, &mut server, "Rex", &mut rng);
+    let (new_slot, _new_record) = enrol(&mut env, &passkey, &server, "Rex", &mut rng);
     let unlocked = env.open(&passkey.credential()).unwrap();
     env.remove_slot(&unlocked, slot, &mut rng).unwrap();
     drop(unlocked);
-    let f = recover::<Secp256k1>(&env, new_slot, "Rex", &published, &mut server, &mut rng).unwrap();
+    let f = recover::<Secp256k1>(&env, new_slot, "Rex", &published, &server, &mut rng).unwrap();
     assert_eq!(*f.public(), published);
     assert!(matches!(
-        recover::<Secp256k1>(&env, new_slot, ANSWER, &published, &mut server, &mut rng),
+        recover::<Secp256k1>(&env, new_slot, ANSWER, &published, &server, &mut rng),
         Err(PssError::Kek(KekError::Unwrap))
     ));
 }
@@ -433,7 +408,7 @@ fn migration_from_a_derived_factor() {
     // Migration: device 1 seals a new random factor under a hardened slot and reshares with
     // it in party 9's place (device 1 holds its share and rebuilds from t = 2 with the old
     // backup's share, which the user opens once more with the password).
-    let mut server = Server::new([0x33; 32]);
+    let server = Server::new([0x33; 32]);
     let passkey = Passkey {
         prf: PrfOutput::new([2; 32]),
     };
@@ -441,7 +416,7 @@ fn migration_from_a_derived_factor() {
     let mut env = sealed
         .seal(wallet, &passkey.slot(&mut rng), &mut rng)
         .unwrap();
-    let (slot, _) = enrol(&mut env, &passkey, &mut server, "hunter2 hunter2", &mut rng);
+    let (slot, _) = enrol(&mut env, &passkey, &server, "hunter2 hunter2", &mut rng);
     let r2: BTreeMap<PartyId, _> = [(pid(1), *device.public()), (pid(9), *sealed.public())].into();
     let b2 = reshare_share_set(
         &[s1_dev.duplicate(), s1_old_backup.duplicate()],
@@ -458,7 +433,7 @@ fn migration_from_a_derived_factor() {
         slot,
         "hunter2 hunter2",
         sealed.public(),
-        &mut server,
+        &server,
         &mut rng,
     )
     .unwrap();
@@ -594,7 +569,7 @@ fn store_delivered_envelopes_are_checked() {
 fn the_store_alone_cannot_open_the_factor() {
     let mut rng = ChaCha20Rng::seed_from_u64(195);
     let wallet = WalletId::random(&mut rng);
-    let mut server = Server::new([0x21; 32]);
+    let server = Server::new([0x21; 32]);
     let passkey = Passkey {
         prf: PrfOutput::new([6; 32]),
     };
@@ -603,40 +578,25 @@ fn the_store_alone_cannot_open_the_factor() {
         .seal(wallet, &passkey.slot(&mut rng), &mut rng)
         .unwrap();
     let first = env.slots()[0].id();
-    let (slot, record) = enrol(&mut env, &passkey, &mut server, ANSWER, &mut rng);
+    let (slot, record) = enrol(&mut env, &passkey, &server, ANSWER, &mut rng);
     let unlocked = env.open(&passkey.credential()).unwrap();
     env.remove_slot(&unlocked, first, &mut rng).unwrap();
     drop(unlocked);
     let stored = Envelope::from_bytes(&env.to_bytes()).unwrap();
 
-    let mut impostor = Server::new([0x99; 32]);
-    let (rec, _) = impostor
-        .key
+    let impostor = Server::new([0x99; 32]);
+    impostor
+        .0
         .register(record, SecretBytes::new([0; 32]), MAX)
         .unwrap();
-    impostor.records.insert(record, rec);
     assert_eq!(
-        recover::<Secp256k1>(
-            &stored,
-            slot,
-            ANSWER,
-            backup.public(),
-            &mut impostor,
-            &mut rng
-        )
-        .unwrap_err(),
+        recover::<Secp256k1>(&stored, slot, ANSWER, backup.public(), &impostor, &mut rng)
+            .unwrap_err(),
         PssError::Kek(KekError::OprfBadProof { record: record.0 })
     );
     assert_eq!(server.failures(&record), 0);
     // The real server's evaluation opens it.
-    let f = recover::<Secp256k1>(
-        &stored,
-        slot,
-        ANSWER,
-        backup.public(),
-        &mut server,
-        &mut rng,
-    )
-    .unwrap();
+    let f =
+        recover::<Secp256k1>(&stored, slot, ANSWER, backup.public(), &server, &mut rng).unwrap();
     assert_eq!(f.public(), backup.public());
 }
